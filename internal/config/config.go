@@ -1,0 +1,82 @@
+package config
+
+// Config is the desired patching setup for the organization.
+// The zero value is not usable: start from Default() or Decode*.
+type Config struct {
+	// Windows are the maintenance windows every target account x region holds.
+	// Their Names identify them: a window whose name leaves this list is deleted.
+	Windows []Window `json:"windows"`
+
+	// ConfigurationRoleName is the role the Lambda assumes in each account.
+	ConfigurationRoleName string `json:"configurationRoleName"`
+	// TaskRoleName is the maintenance-window task role (ServiceRoleArn) in each account.
+	TaskRoleName string `json:"taskRoleName"`
+	// DHMCRoleName is the Default Host Management Configuration role, as the
+	// service setting holds it (path included, e.g. "service-role/Name").
+	DHMCRoleName string `json:"dhmcRoleName"`
+	// ManageDHMC says whether the DHMC service setting is converged at all.
+	ManageDHMC bool `json:"manageDHMC"`
+
+	// Regions, when non-empty, are the regions to converge.
+	Regions []string `json:"regions,omitempty"`
+	// ControlTowerRegionsOnly: with no explicit Regions, use Control Tower's
+	// governed regions (else the default region list).
+	ControlTowerRegionsOnly bool `json:"controlTowerRegionsOnly"`
+
+	// ExcludedAccounts and ExcludedOUs are never converged (exact ids).
+	ExcludedAccounts []string `json:"excludedAccounts,omitempty"`
+	ExcludedOUs      []string `json:"excludedOUs,omitempty"`
+
+	// Disabled tears everything down and keeps it down: while it is set, no
+	// trigger creates anything.
+	Disabled bool `json:"disabled"`
+}
+
+// Window is one maintenance window with its one target and one task.
+type Window struct {
+	Name             string `json:"name"`
+	Description      string `json:"description,omitempty"`
+	Schedule         string `json:"schedule"`
+	ScheduleOffset   int32  `json:"scheduleOffset,omitempty"` // days after the cron date, 1..6; cron only
+	ScheduleTimezone string `json:"scheduleTimezone"`
+	DurationHours    int32  `json:"durationHours"`
+	CutoffHours      int32  `json:"cutoffHours"`
+	Target           Target `json:"target"`
+	Task             Task   `json:"task"`
+}
+
+// Target selects instances by tag.
+type Target struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	TagKey      string   `json:"tagKey"`
+	TagValues   []string `json:"tagValues"`
+}
+
+// Task is a Run Command task.
+type Task struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Document is the SSM document: AWS-RunPatchBaseline or AWS-UpdateSSMAgent.
+	Document string `json:"document"`
+	// Operation (Scan|Install) and RebootOption (RebootIfNeeded|NoReboot)
+	// apply to AWS-RunPatchBaseline only; empty for other documents.
+	Operation    string `json:"operation,omitempty"`
+	RebootOption string `json:"rebootOption,omitempty"`
+
+	Priority       int32  `json:"priority"`
+	MaxConcurrency string `json:"maxConcurrency"`
+	MaxErrors      string `json:"maxErrors"`
+	TimeoutSeconds int32  `json:"timeoutSeconds"`
+
+	// Command output and notifications; all optional.
+	OutputS3Bucket         string   `json:"outputS3Bucket,omitempty"`
+	OutputS3KeyPrefix      string   `json:"outputS3KeyPrefix,omitempty"`
+	CloudWatchLogGroupName string   `json:"cloudWatchLogGroupName,omitempty"`
+	NotificationARN        string   `json:"notificationArn,omitempty"`
+	NotificationEvents     []string `json:"notificationEvents,omitempty"`
+	NotificationType       string   `json:"notificationType,omitempty"`
+
+	// Parameters are extra document parameters, beside Operation and RebootOption.
+	Parameters map[string][]string `json:"parameters,omitempty"`
+}
