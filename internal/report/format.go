@@ -14,6 +14,11 @@ import (
 // writes, and what happened), then every change that was applied or
 // planned, then the counts.
 func (r Report) WriteTable(w io.Writer) error {
+	if r.Error != nil {
+		if _, err := fmt.Fprintf(w, "run failed: %s\n\n", oneLine(r.Error.Message)); err != nil {
+			return fmt.Errorf("write report table: %w", err)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tWRITES\tDETAIL")
 	for _, t := range r.Targets {
@@ -74,6 +79,9 @@ func (r Report) WriteJSON(w io.Writer) error {
 // limit, such as CloudFormation's 4 KB response Reason.
 func (r Report) Summary(budget int) string {
 	head := r.countsLine()
+	if r.Error != nil {
+		head = "run failed: " + oneLine(r.Error.Message) + "; " + head
+	}
 	failed := r.Failed()
 	if len(failed) == 0 {
 		return truncate(head, budget)

@@ -140,6 +140,16 @@ type Report struct {
 	Duration     time.Duration `json:"durationNanos"`
 	Counts       Counts        `json:"counts"`
 	Targets      []Target      `json:"targets"`
+
+	// Error is a failure of the run as a whole (the organization or the
+	// regions could not be read), before any target was worked on.
+	Error *Error `json:"error,omitempty"`
+	err   error
+}
+
+// Fail records a failure of the run as a whole.
+func (r *Report) Fail(err error) {
+	r.err, r.Error = err, ErrorOf(err)
 }
 
 // Tally recomputes Counts from Targets.
@@ -165,11 +175,17 @@ func (r *Report) Tally() {
 	r.Counts = c
 }
 
-// Err joins the errors of the failed targets, each prefixed with its
-// account and region; nil when no target failed. Skipped, pending and
+// Err joins the run's own failure and the errors of the failed targets,
+// each prefixed with its account and region; nil when nothing failed. Skipped, pending and
 // not-started targets are not errors.
 func (r Report) Err() error {
 	var errs []error
+	switch {
+	case r.err != nil:
+		errs = append(errs, r.err)
+	case r.Error != nil:
+		errs = append(errs, errors.New(r.Error.Message))
+	}
 	for _, t := range r.Targets {
 		if t.Status != Failed {
 			continue

@@ -194,3 +194,24 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 		t.Errorf("truncate = %q, want %q", got, "é...")
 	}
 }
+
+func TestRunFailure(t *testing.T) {
+	r := Report{}
+	r.Fail(fmt.Errorf("list accounts: %w", &smithy.OperationError{ServiceID: "Organizations", OperationName: "ListAccounts",
+		Err: &smithy.GenericAPIError{Code: "AWSOrganizationsNotInUseException", Message: "not in an organization"}}))
+	r.Tally()
+	var api smithy.APIError
+	if err := r.Err(); !errors.As(err, &api) || api.ErrorCode() != "AWSOrganizationsNotInUseException" {
+		t.Errorf("Err() = %v, want the run's failure", err)
+	}
+	if got, want := r.Summary(4096), "run failed: list accounts: operation error Organizations: ListAccounts"; !strings.HasPrefix(got, want) {
+		t.Errorf("Summary = %q, want prefix %q", got, want)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "run failed: list accounts") {
+		t.Errorf("table does not start with the run's failure:\n%s", buf.String())
+	}
+}
