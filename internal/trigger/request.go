@@ -1,5 +1,7 @@
 package trigger
 
+import "github.com/aws/aws-lambda-go/cfn"
+
 // Action is how to converge.
 type Action string
 
@@ -34,4 +36,17 @@ type Request struct {
 	Accounts []string
 	// Reason is a one-line human account of the event, for the logs.
 	Reason string
+
+	// CloudFormation is the custom resource request when Source is
+	// SourceCloudFormation, nil otherwise. It carries what the answer to
+	// CloudFormation needs (ResponseURL, RequestId, StackId, ...); the
+	// caller must answer it whatever happens.
+	CloudFormation *cfn.Event
+	// Properties are the custom resource's properties without the ones
+	// CloudFormation itself owns (ServiceToken, ServiceTimeout): the
+	// configuration, for config.FromProperties. Nil for other sources.
+	Properties map[string]any
+	// OldProperties are the properties before an Update, cleaned the same
+	// way; nil for Create, Delete and other sources.
+	OldProperties map[string]any
 }

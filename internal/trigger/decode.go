@@ -1,0 +1,444 @@
+package trigger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/cfn"
+)
+
+// ErrMalformed is wrapped by every error Decode returns: the input cannot be
+// understood, so nothing may be done for it.
+var ErrMalformed = errors.New("malformed event")
+
+// FieldError says which field of the input is wrong and how.
+type FieldError struct {
+	// Field is the JSON path of the field, e.g. "detail.serviceEventDetails".
+	Field string
+	// Problem says what is wrong with it.
+	Problem string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("event field %s: %s", e.Field, e.Problem) }
+
+// Unwrap makes every FieldError match ErrMalformed.
+func (e *FieldError) Unwrap() error { return ErrMalformed }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// The EventBridge names Decode recognises.
+const (
+	sourceSchedule      = "aws.events"
+	sourceControlTower  = "aws.controltower"
+	sourceOrganizations = "aws.organizations"
+
+	detailScheduled      = "Scheduled Event"
+	detailServiceEvent   = "AWS Service Event via CloudTrail"
+	detailAPICall        = "AWS API Call via CloudTrail"
+	stateSucceeded       = "SUCCEEDED"
+	handshakeAccepted    = "ACCEPTED"
+	handshakeInvite      = "INVITE"
+	partyAccount         = "ACCOUNT"
+	cfnPropServiceToken  = "ServiceToken"
+	cfnPropServiceTimout = "ServiceTimeout"
+)
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// Decode reads one Lambda input: a CloudFormation custom resource request or
+// an EventBridge event (Control Tower lifecycle, Organizations through
+// CloudTrail, the schedule). Events it does not act on decode to an Ignore
+// request with a Reason. Every error wraps ErrMalformed and, where one field
+// is at fault, is a *FieldError naming it.
+func Decode(raw json.RawMessage) (Request, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return Request{}, fmt.Errorf("%w: not a JSON object: %w", ErrMalformed, err)
+	}
+	if probe == nil {
+		return Request{}, fmt.Errorf("%w: null instead of a JSON object", ErrMalformed)
+	}
+	_, isCFN := probe["RequestType"]
+	_, isEvent := probe["source"]
+	switch {
+	case isCFN && isEvent:
+		return Request{}, fmt.Errorf("%w: has both RequestType (CloudFormation) and source (EventBridge)", ErrMalformed)
+	case isCFN:
+		return decodeCloudFormation(raw)
+	case isEvent:
+		return decodeEventBridge(raw)
+	default:
+		return Request{}, fmt.Errorf("%w: neither a CloudFormation custom resource request (no RequestType) nor an EventBridge event (no source)", ErrMalformed)
+	}
+}
+
+func decodeCloudFormation(raw json.RawMessage) (Request, error) {
+	var ev cfn.Event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return Request{}, fmt.Errorf("%w: CloudFormation request: %w", ErrMalformed, err)
+	}
+	for _, f := range []struct{ name, value string }{
+		{"RequestId", ev.RequestID},
+		{"ResponseURL", ev.ResponseURL},
+		{"StackId", ev.StackID},
+		{"LogicalResourceId", ev.LogicalResourceID},
+	} {
+		if f.value == "" {
+			return Request{}, fieldErr(f.name, "missing from the CloudFormation request")
+		}
+	}
+	if u, err := url.Parse(ev.ResponseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return Request{}, fieldErr("ResponseURL", "%q is not an http(s) URL", ev.ResponseURL)
+	}
+	req := Request{
+		Source:         SourceCloudFormation,
+		CloudFormation: &ev,
+		Properties:     cleanProperties(ev.ResourceProperties),
+		Reason:         fmt.Sprintf("CloudFormation %s of %s in %s", ev.RequestType, ev.LogicalResourceID, ev.StackID),
+	}
+	switch ev.RequestType {
+	case cfn.RequestCreate:
+		req.Action = Converge
+	case cfn.RequestUpdate:
+		req.Action = Converge
+		req.OldProperties = cleanProperties(ev.OldResourceProperties)
+	case cfn.RequestDelete:
+		req.Action = Remove
+	case "":
+		return Request{}, fieldErr("RequestType", "empty; want one of Create, Update, Delete")
+	default:
+		return Request{}, fieldErr("RequestType", "%q is not one of Create, Update, Delete", ev.RequestType)
+	}
+	return req, nil
+}
+
+// cleanProperties drops the properties CloudFormation adds to every custom
+// resource, leaving the configuration. It copies: the event stays intact.
+func cleanProperties(props map[string]any) map[string]any {
+	if props == nil {
+		return nil
+	}
+	out := maps.Clone(props)
+	delete(out, cfnPropServiceToken)
+	delete(out, cfnPropServiceTimout)
+	return out
+}
+
+// envelope is an EventBridge event; Detail is decoded once Source and
+// DetailType say what it holds.
+type envelope struct {
+	Source     string          `json:"source"`
+	DetailType string          `json:"detail-type"`
+	Account    string          `json:"account"`
+	Region     string          `json:"region"`
+	ID         string          `json:"id"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// cloudTrailDetail is the detail of the "... via CloudTrail" detail types.
+type cloudTrailDetail struct {
+	EventName    string `json:"eventName"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+	UserIdentity struct {
+		AccountID string `json:"accountId"`
+	} `json:"userIdentity"`
+	RequestParameters   json.RawMessage `json:"requestParameters"`
+	ResponseElements    json.RawMessage `json:"responseElements"`
+	ServiceEventDetails json.RawMessage `json:"serviceEventDetails"`
+}
+
+func decodeEventBridge(raw json.RawMessage) (Request, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return Request{}, fmt.Errorf("%w: EventBridge event: %w", ErrMalformed, err)
+	}
+	if env.Source == "" {
+		return Request{}, fieldErr("source", "empty")
+	}
+	switch env.Source {
+	case sourceSchedule:
+		if env.DetailType != detailScheduled {
+			return ignore(SourceSchedule, "%s event %q is not the schedule", env.Source, env.DetailType), nil
+		}
+		return Request{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization"}, nil
+	case sourceControlTower:
+		if env.DetailType != detailServiceEvent {
+			return ignore(SourceControlTower, "Control Tower %q is not a lifecycle event", env.DetailType), nil
+		}
+		d, err := cloudTrail(env.Detail)
+		if err != nil {
+			return Request{}, err
+		}
+		return controlTower(d)
+	case sourceOrganizations:
+		switch env.DetailType {
+		case detailServiceEvent, detailAPICall:
+		default:
+			return ignore(SourceOrganizations, "Organizations %q is not a CloudTrail event", env.DetailType), nil
+		}
+		d, err := cloudTrail(env.Detail)
+		if err != nil {
+			return Request{}, err
+		}
+		return organizations(env.DetailType, d)
+	default:
+		return ignore(SourceUnknown, "%s %q names nothing to converge", env.Source, env.DetailType), nil
+	}
+}
+
+func ignore(src Source, format string, args ...any) Request {
+	return Request{Source: src, Action: Ignore, Reason: fmt.Sprintf(format, args...)}
+}
+
+func cloudTrail(raw json.RawMessage) (cloudTrailDetail, error) {
+	var d cloudTrailDetail
+	if isNull(raw) {
+		return d, fieldErr("detail", "missing")
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return d, fmt.Errorf("%w: detail: %w", ErrMalformed, err)
+	}
+	if d.EventName == "" {
+		return d, fieldErr("detail.eventName", "empty")
+	}
+	return d, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// lifecycleStatus is Control Tower's createManagedAccountStatus and
+// updateManagedAccountStatus.
+type lifecycleStatus struct {
+	State   string `json:"state"`
+	Message string `json:"message"`
+	Account struct {
+		AccountID   string `json:"accountId"`
+		AccountName string `json:"accountName"`
+	} `json:"account"`
+	OrganizationalUnit struct {
+		ID string `json:"organizationalUnitId"`
+	} `json:"organizationalUnit"`
+}
+
+func controlTower(d cloudTrailDetail) (Request, error) {
+	var key string
+	switch d.EventName {
+	case "CreateManagedAccount":
+		key = "createManagedAccountStatus"
+	case "UpdateManagedAccount":
+		key = "updateManagedAccountStatus"
+	default:
+		return ignore(SourceControlTower, "Control Tower %s is not an account lifecycle event", d.EventName), nil
+	}
+	field := "detail.serviceEventDetails." + key
+	var details map[string]json.RawMessage
+	if isNull(d.ServiceEventDetails) {
+		return Request{}, fieldErr("detail.serviceEventDetails", "missing")
+	}
+	if err := json.Unmarshal(d.ServiceEventDetails, &details); err != nil {
+		return Request{}, fmt.Errorf("%w: detail.serviceEventDetails: %w", ErrMalformed, err)
+	}
+	if isNull(details[key]) {
+		return Request{}, fieldErr(field, "missing from a %s event", d.EventName)
+	}
+	var st lifecycleStatus
+	if err := json.Unmarshal(details[key], &st); err != nil {
+		return Request{}, fmt.Errorf("%w: %s: %w", ErrMalformed, field, err)
+	}
+	if st.State != stateSucceeded {
+		req := ignore(SourceControlTower, "Control Tower %s of %s is %s, not %s",
+			d.EventName, orUnknown(st.Account.AccountID), orUnknown(st.State), stateSucceeded)
+		if st.Message != "" {
+			req.Reason += ": " + st.Message
+		}
+		return req, nil
+	}
+	if err := checkAccountID(field+".account.accountId", st.Account.AccountID); err != nil {
+		return Request{}, err
+	}
+	return Request{
+		Source:   SourceControlTower,
+		Action:   Converge,
+		Accounts: []string{st.Account.AccountID},
+		Reason: fmt.Sprintf("Control Tower %s of %s (%s) in %s succeeded",
+			d.EventName, st.Account.AccountID, st.Account.AccountName, orUnknown(st.OrganizationalUnit.ID)),
+	}, nil
+}
+
+func organizations(detailType string, d cloudTrailDetail) (Request, error) {
+	if d.ErrorCode != "" {
+		return ignore(SourceOrganizations, "Organizations %s failed (%s): nothing changed", d.EventName, d.ErrorCode), nil
+	}
+	switch {
+	case detailType == detailServiceEvent && d.EventName == "CreateAccountResult":
+		return createAccountResult(d)
+	case detailType == detailAPICall && d.EventName == "AcceptHandshake":
+		return acceptHandshake(d)
+	case detailType == detailAPICall && d.EventName == "MoveAccount":
+		return moveAccount(d)
+	default:
+		return ignore(SourceOrganizations, "Organizations %s (%s) names no account to converge", d.EventName, detailType), nil
+	}
+}
+
+func createAccountResult(d cloudTrailDetail) (Request, error) {
+	const field = "detail.serviceEventDetails.createAccountStatus"
+	var details struct {
+		Status *struct {
+			State         string `json:"state"`
+			AccountID     string `json:"accountId"`
+			FailureReason string `json:"failureReason"`
+		} `json:"createAccountStatus"`
+	}
+	if isNull(d.ServiceEventDetails) {
+		return Request{}, fieldErr("detail.serviceEventDetails", "missing")
+	}
+	if err := json.Unmarshal(d.ServiceEventDetails, &details); err != nil {
+		return Request{}, fmt.Errorf("%w: detail.serviceEventDetails: %w", ErrMalformed, err)
+	}
+	st := details.Status
+	if st == nil {
+		return Request{}, fieldErr(field, "missing from a CreateAccountResult event")
+	}
+	if st.State != stateSucceeded {
+		return ignore(SourceOrganizations, "Organizations CreateAccountResult is %s, not %s (%s)",
+			orUnknown(st.State), stateSucceeded, orUnknown(st.FailureReason)), nil
+	}
+	if err := checkAccountID(field+".accountId", st.AccountID); err != nil {
+		return Request{}, err
+	}
+	return Request{
+		Source:   SourceOrganizations,
+		Action:   Converge,
+		Accounts: []string{st.AccountID},
+		Reason:   fmt.Sprintf("Organizations created account %s", st.AccountID),
+	}, nil
+}
+
+type handshake struct {
+	ID      string `json:"id"`
+	Arn     string `json:"arn"`
+	State   string `json:"state"`
+	Action  string `json:"action"`
+	Parties []struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	} `json:"parties"`
+}
+
+// handshakeArnAccount is the account in a handshake ARN: the management
+// account that sent the handshake.
+var handshakeArnAccount = regexp.MustCompile(`^arn:[a-z-]+:organizations::([0-9]{12}):handshake/`)
+
+// acceptHandshake finds the account that joined. An invitation sent to an
+// account id names it as the ACCOUNT party; one sent to an e-mail address
+// names no account, and then the caller of AcceptHandshake (only the invited
+// account may accept an invitation) is the account that joined.
+func acceptHandshake(d cloudTrailDetail) (Request, error) {
+	const field = "detail.responseElements.handshake"
+	var resp struct {
+		Handshake *handshake `json:"handshake"`
+	}
+	if isNull(d.ResponseElements) {
+		return Request{}, fieldErr("detail.responseElements", "missing from a successful AcceptHandshake")
+	}
+	if err := json.Unmarshal(d.ResponseElements, &resp); err != nil {
+		return Request{}, fmt.Errorf("%w: detail.responseElements: %w", ErrMalformed, err)
+	}
+	h := resp.Handshake
+	if h == nil {
+		return Request{}, fieldErr(field, "missing from a successful AcceptHandshake")
+	}
+	if h.State != handshakeAccepted {
+		return ignore(SourceOrganizations, "handshake %s is %s, not %s", h.ID, orUnknown(h.State), handshakeAccepted), nil
+	}
+	if h.Action != "" && h.Action != handshakeInvite {
+		return ignore(SourceOrganizations, "handshake %s is %s, not an invitation: no account joined", h.ID, h.Action), nil
+	}
+	var management string
+	if m := handshakeArnAccount.FindStringSubmatch(h.Arn); m != nil {
+		management = m[1]
+	}
+	var joined []string
+	for i, p := range h.Parties {
+		if p.Type != partyAccount || p.ID == management {
+			continue
+		}
+		if err := checkAccountID(fmt.Sprintf("%s.parties[%d].id", field, i), p.ID); err != nil {
+			return Request{}, err
+		}
+		joined = append(joined, p.ID)
+	}
+	switch len(joined) {
+	case 0:
+		caller := d.UserIdentity.AccountID
+		if err := checkAccountID("detail.userIdentity.accountId", caller); err != nil {
+			return Request{}, err
+		}
+		if caller == management {
+			return Request{}, fieldErr(field+".parties", "no invited account: the handshake names only the management account %s", management)
+		}
+		joined = []string{caller}
+	case 1:
+	default:
+		return Request{}, fieldErr(field+".parties", "%d ACCOUNT parties besides the management account, want 1", len(joined))
+	}
+	return Request{
+		Source:   SourceOrganizations,
+		Action:   Converge,
+		Accounts: joined,
+		Reason:   fmt.Sprintf("account %s accepted invitation %s", joined[0], h.ID),
+	}, nil
+}
+
+func moveAccount(d cloudTrailDetail) (Request, error) {
+	var p struct {
+		AccountID           string `json:"accountId"`
+		SourceParentID      string `json:"sourceParentId"`
+		DestinationParentID string `json:"destinationParentId"`
+	}
+	if isNull(d.RequestParameters) {
+		return Request{}, fieldErr("detail.requestParameters", "missing from a MoveAccount event")
+	}
+	if err := json.Unmarshal(d.RequestParameters, &p); err != nil {
+		return Request{}, fmt.Errorf("%w: detail.requestParameters: %w", ErrMalformed, err)
+	}
+	if err := checkAccountID("detail.requestParameters.accountId", p.AccountID); err != nil {
+		return Request{}, err
+	}
+	return Request{
+		Source:   SourceOrganizations,
+		Action:   Converge,
+		Accounts: []string{p.AccountID},
+		Reason:   fmt.Sprintf("account %s moved from %s to %s", p.AccountID, orUnknown(p.SourceParentID), orUnknown(p.DestinationParentID)),
+	}, nil
+}
+
+func checkAccountID(field, id string) error {
+	if id == "" {
+		return fieldErr(field, "empty; want a 12-digit account id")
+	}
+	if !accountIDPattern.MatchString(id) {
+		return fieldErr(field, "%q is not a 12-digit account id", id)
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(unknown)"
+	}
+	return s
+}
