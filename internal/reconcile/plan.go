@@ -1,0 +1,671 @@
+package reconcile
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+// Desired is what one account x region should hold, resolved from an Input.
+type Desired struct {
+	// Mode is the effective mode: Converge with Config.Disabled is Teardown.
+	Mode Mode
+	// Windows are the windows to hold, identified by name.
+	Windows []config.Window
+	// TaskRoleARN is every task's ServiceRoleArn.
+	TaskRoleARN string
+	// ManageDHMC says whether the DHMC setting is converged (or reset) at all;
+	// DHMCRole is its desired value.
+	ManageDHMC bool
+	DHMCRole   string
+}
+
+// Observed is what one account x region holds now, as far as Plan cares.
+type Observed struct {
+	// Windows are the owned windows only (carrying the ownership tag).
+	// Windows that will be deleted anyway may come without Targets and Tasks.
+	Windows []ObservedWindow
+	// DHMC is the DHMC service setting; zero when it was not read.
+	DHMC ServiceSetting
+	// DocumentHashes maps a task document's name to its current Sha256 hash.
+	DocumentHashes map[string]string
+}
+
+// ServiceSetting is an SSM service setting's value and status.
+type ServiceSetting struct {
+	Value string
+	// Status is "Default", "Customized" or "PendingUpdate".
+	Status string
+}
+
+// StatusDefault is the ServiceSetting.Status of a setting at its default.
+const StatusDefault = "Default"
+
+// ObservedWindow is an owned maintenance window with its targets and tasks.
+type ObservedWindow struct {
+	ID               string
+	Name             string
+	Description      string
+	Schedule         string
+	ScheduleTimezone string
+	ScheduleOffset   int32
+	Duration         int32
+	Cutoff           int32
+	Enabled          bool
+	StartDate        string
+	EndDate          string
+
+	Targets []ObservedTarget
+	Tasks   []ObservedTask
+}
+
+// ObservedTarget is a window target.
+type ObservedTarget struct {
+	ID               string
+	Name             string
+	Description      string
+	ResourceType     string
+	OwnerInformation string
+	Targets          []Selector
+}
+
+// Selector is a key and its values, as in the SSM Target shape.
+type Selector struct {
+	Key    string
+	Values []string
+}
+
+// ObservedTask is a window task.
+type ObservedTask struct {
+	ID             string
+	Name           string
+	Description    string
+	Type           string
+	TaskArn        string
+	Priority       int32
+	ServiceRoleArn string
+	MaxConcurrency string
+	MaxErrors      string
+	CutoffBehavior string
+	Targets        []Selector
+	// RunCommand holds the Run Command invocation parameters; nil when the
+	// task has none.
+	RunCommand *RunCommand
+}
+
+// RunCommand is a task's Run Command invocation parameters.
+type RunCommand struct {
+	Comment                 string
+	DocumentVersion         string
+	DocumentHash            string
+	DocumentHashType        string
+	TimeoutSeconds          int32
+	Parameters              map[string][]string
+	OutputS3BucketName      string
+	OutputS3KeyPrefix       string
+	CloudWatchLogGroupName  string
+	CloudWatchOutputEnabled bool
+	NotificationARN         string
+	NotificationEvents      []string
+	NotificationType        string
+	ServiceRoleArn          string
+}
+
+// Fixed parts of what orgpatch registers.
+const (
+	resourceTypeInstance = "INSTANCE"
+	taskTypeRunCommand   = "RUN_COMMAND"
+	cutoffContinueTask   = "CONTINUE_TASK"
+	documentVersion      = "$DEFAULT"
+	hashTypeSha256       = "Sha256"
+	windowTargetIDsKey   = "WindowTargetIds"
+	maxCommentLength     = 100
+)
+
+// spec is what apply needs to make one write: the desired state of the
+// resource and, for updates, which fields differ.
+type spec struct {
+	windowID string // the window holding a target or task ("" = created earlier in the plan)
+	targetID string // the target a task runs on ("" = created earlier in the plan)
+	window   ObservedWindow
+	target   ObservedTarget
+	task     ObservedTask
+	// changed are the fields that differ (field names as in Detail);
+	// replace asks for a full replacement because a field must be cleared.
+	changed []string
+	replace bool
+	value   string // the DHMC setting's desired value
+}
+
+// Plan decides, without any AWS call, what to do so that observed becomes
+// desired. Every action but KindUnchanged is exactly one write, and Plan
+// chooses the fewest writes: existing resources are updated in place with
+// only what differs, never deleted and re-created. The actions are in the
+// order they are safe to apply: windows are created before their targets,
+// targets before their tasks, extra tasks are deregistered before extra
+// targets, and windows are deleted last (so a renamed window's replacement
+// exists before the old one goes). The DHMC setting comes at the end.
+//
+// Identity is the window name. Of several owned windows with one desired
+// name, the one needing the fewest writes is kept (ties: the lowest id) and
+// the others deleted; owned windows whose name is not desired are deleted.
+func Plan(desired Desired, observed Observed) []Action {
+	var actions []Action
+	owned := slices.Clone(observed.Windows)
+	sort.SliceStable(owned, func(i, j int) bool {
+		if owned[i].Name != owned[j].Name {
+			return owned[i].Name < owned[j].Name
+		}
+		return owned[i].ID < owned[j].ID
+	})
+
+	if desired.Mode == Converge {
+		seen := map[string]bool{}
+		for _, w := range desired.Windows {
+			if seen[w.Name] {
+				continue
+			}
+			seen[w.Name] = true
+			actions = append(actions, planWindow(desired, observed.DocumentHashes, w, owned)...)
+		}
+		for _, ow := range owned {
+			if !seen[ow.Name] {
+				actions = append(actions, deleteWindow(ow, "not in the configuration"))
+			}
+		}
+	} else {
+		for _, ow := range owned {
+			actions = append(actions, deleteWindow(ow, string(desired.Mode)))
+		}
+	}
+
+	if desired.ManageDHMC {
+		actions = append(actions, planDHMC(desired, observed.DHMC)...)
+	}
+	return actions
+}
+
+func planDHMC(desired Desired, observed ServiceSetting) []Action {
+	a := Action{Resource: ResourceDHMC, Name: DHMCSettingID}
+	switch desired.Mode {
+	case Converge:
+		a.spec = &spec{value: desired.DHMCRole}
+		if observed.Value == desired.DHMCRole {
+			a.Kind = KindUnchanged
+		} else {
+			a.Kind = KindUpdate
+			a.Detail = describe(change{"value", show(observed.Value), show(desired.DHMCRole)})
+		}
+	case Teardown:
+		if observed.Status == StatusDefault {
+			a.Kind = KindUnchanged
+		} else {
+			a.Kind = KindReset
+			a.Detail = describe(change{"value", show(observed.Value), "default"})
+		}
+	default: // Remove keeps the setting as it is.
+		return nil
+	}
+	return []Action{a}
+}
+
+func deleteWindow(ow ObservedWindow, why string) Action {
+	return Action{Kind: KindDelete, Resource: ResourceWindow, Name: ow.Name, Window: ow.Name, ID: ow.ID, Detail: why}
+}
+
+// planWindow plans one desired window against the owned windows.
+func planWindow(desired Desired, hashes map[string]string, w config.Window, owned []ObservedWindow) []Action {
+	var candidates []ObservedWindow
+	for _, ow := range owned {
+		if ow.Name == w.Name {
+			candidates = append(candidates, ow)
+		}
+	}
+	if len(candidates) == 0 {
+		return createWindow(desired, hashes, w)
+	}
+	var best []Action
+	bestAt, bestWrites := -1, 0
+	for i, ow := range candidates {
+		plan := keepWindow(desired, hashes, w, ow)
+		if n := writes(plan); bestAt < 0 || n < bestWrites { // candidates are sorted by id: ties keep the lowest
+			best, bestAt, bestWrites = plan, i, n
+		}
+	}
+	for i, ow := range candidates {
+		if i != bestAt {
+			best = append(best, deleteWindow(ow, "duplicate of "+candidates[bestAt].ID))
+		}
+	}
+	return best
+}
+
+func writes(actions []Action) int {
+	n := 0
+	for _, a := range actions {
+		if a.Kind != KindUnchanged {
+			n++
+		}
+	}
+	return n
+}
+
+func createWindow(desired Desired, hashes map[string]string, w config.Window) []Action {
+	win := desiredWindow(w)
+	tgt := desiredTarget(w)
+	task := desiredTask(desired, hashes, w, "")
+	return []Action{
+		{Kind: KindCreate, Resource: ResourceWindow, Name: w.Name, Window: w.Name,
+			Detail: fmt.Sprintf("%s %s, %dh, cutoff %dh", w.Schedule, w.ScheduleTimezone, w.DurationHours, w.CutoffHours),
+			spec:   &spec{window: win}},
+		createTarget(w, tgt, ""),
+		createTask(w, task, "", ""),
+	}
+}
+
+func createTarget(w config.Window, tgt ObservedTarget, windowID string) Action {
+	return Action{Kind: KindCreate, Resource: ResourceTarget, Name: tgt.Name, Window: w.Name,
+		Detail: showSelectors(tgt.Targets),
+		spec:   &spec{windowID: windowID, target: tgt}}
+}
+
+func createTask(w config.Window, task ObservedTask, windowID, targetID string) Action {
+	detail := task.TaskArn
+	if rc := task.RunCommand; rc != nil {
+		for _, k := range slices.Sorted(maps.Keys(rc.Parameters)) {
+			detail += fmt.Sprintf(" %s=%s", k, strings.Join(rc.Parameters[k], ","))
+		}
+	}
+	return Action{Kind: KindCreate, Resource: ResourceTask, Name: task.Name, Window: w.Name,
+		Detail: detail,
+		spec:   &spec{windowID: windowID, targetID: targetID, task: task}}
+}
+
+// keepWindow plans the writes that make the owned window ow hold w.
+func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow ObservedWindow) []Action {
+	var actions []Action
+	want := desiredWindow(w)
+	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Kind: KindUnchanged}
+	if changes, replace := diffWindow(want, ow); len(changes) > 0 {
+		a.Kind, a.Detail = KindUpdate, describe(changes...)
+		a.spec = &spec{windowID: ow.ID, window: want, changed: fields(changes), replace: replace}
+	}
+	actions = append(actions, a)
+
+	// The target: the best registered INSTANCE target, else a new one.
+	wantTarget := desiredTarget(w)
+	var extraTargets []ObservedTarget
+	var keptTarget *ObservedTarget
+	var targetChanges []change
+	var targetReplace bool
+	for i := range ow.Targets {
+		t := &ow.Targets[i]
+		if t.ResourceType != resourceTypeInstance {
+			extraTargets = append(extraTargets, *t)
+			continue
+		}
+		ch, rep := diffTarget(wantTarget, *t)
+		if keptTarget == nil || better(t.Name == wantTarget.Name, len(ch), t.ID, keptTarget.Name == wantTarget.Name, len(targetChanges), keptTarget.ID) {
+			if keptTarget != nil {
+				extraTargets = append(extraTargets, *keptTarget)
+			}
+			keptTarget, targetChanges, targetReplace = t, ch, rep
+		} else {
+			extraTargets = append(extraTargets, *t)
+		}
+	}
+	targetID := ""
+	if keptTarget == nil {
+		actions = append(actions, createTarget(w, wantTarget, ow.ID))
+	} else {
+		targetID = keptTarget.ID
+		a := Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
+		if len(targetChanges) > 0 {
+			a.Kind, a.Detail = KindUpdate, describe(targetChanges...)
+			a.spec = &spec{windowID: ow.ID, target: wantTarget, changed: fields(targetChanges), replace: targetReplace}
+		}
+		actions = append(actions, a)
+	}
+
+	// The task: the best registered RUN_COMMAND task, else a new one.
+	wantTask := desiredTask(desired, hashes, w, targetID)
+	var extraTasks []ObservedTask
+	var keptTask *ObservedTask
+	var taskChanges []change
+	var taskReplace bool
+	for i := range ow.Tasks {
+		t := &ow.Tasks[i]
+		if t.Type != taskTypeRunCommand {
+			extraTasks = append(extraTasks, *t)
+			continue
+		}
+		ch, rep := diffTask(wantTask, *t)
+		if keptTask == nil || better(t.Name == wantTask.Name, len(ch), t.ID, keptTask.Name == wantTask.Name, len(taskChanges), keptTask.ID) {
+			if keptTask != nil {
+				extraTasks = append(extraTasks, *keptTask)
+			}
+			keptTask, taskChanges, taskReplace = t, ch, rep
+		} else {
+			extraTasks = append(extraTasks, *t)
+		}
+	}
+	if keptTask == nil {
+		actions = append(actions, createTask(w, wantTask, ow.ID, targetID))
+	} else {
+		a := Action{Kind: KindUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
+		if len(taskChanges) > 0 {
+			a.Kind, a.Detail = KindUpdate, describe(taskChanges...)
+			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, changed: fields(taskChanges), replace: taskReplace}
+		}
+		actions = append(actions, a)
+	}
+
+	sort.Slice(extraTasks, func(i, j int) bool { return extraTasks[i].ID < extraTasks[j].ID })
+	for _, t := range extraTasks {
+		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTask, Name: t.Name, Window: w.Name, ID: t.ID,
+			Detail: "extra task", spec: &spec{windowID: ow.ID}})
+	}
+	sort.Slice(extraTargets, func(i, j int) bool { return extraTargets[i].ID < extraTargets[j].ID })
+	for _, t := range extraTargets {
+		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTarget, Name: t.Name, Window: w.Name, ID: t.ID,
+			Detail: "extra target", spec: &spec{windowID: ow.ID}})
+	}
+	return actions
+}
+
+// better reports whether candidate a is a better one to keep than b: the
+// desired name first, then the fewest differing fields, then the lowest id.
+func better(aNamed bool, aChanges int, aID string, bNamed bool, bChanges int, bID string) bool {
+	if aNamed != bNamed {
+		return aNamed
+	}
+	if aChanges != bChanges {
+		return aChanges < bChanges
+	}
+	return aID < bID
+}
+
+func desiredWindow(w config.Window) ObservedWindow {
+	return ObservedWindow{
+		Name:             w.Name,
+		Description:      w.Description,
+		Schedule:         w.Schedule,
+		ScheduleTimezone: w.ScheduleTimezone,
+		ScheduleOffset:   w.ScheduleOffset,
+		Duration:         w.DurationHours,
+		Cutoff:           w.CutoffHours,
+		Enabled:          true,
+	}
+}
+
+func desiredTarget(w config.Window) ObservedTarget {
+	return ObservedTarget{
+		Name:         w.Target.Name,
+		Description:  w.Target.Description,
+		ResourceType: resourceTypeInstance,
+		Targets:      []Selector{{Key: "tag:" + w.Target.TagKey, Values: slices.Clone(w.Target.TagValues)}},
+	}
+}
+
+// desiredTask is the task w holds, running on the window target targetID
+// ("" when that target is yet to be created).
+func desiredTask(desired Desired, hashes map[string]string, w config.Window, targetID string) ObservedTask {
+	t := w.Task
+	rc := &RunCommand{
+		Comment:            comment(t),
+		DocumentVersion:    documentVersion,
+		TimeoutSeconds:     t.TimeoutSeconds,
+		Parameters:         documentParameters(t),
+		OutputS3BucketName: t.OutputS3Bucket,
+		OutputS3KeyPrefix:  t.OutputS3KeyPrefix,
+		ServiceRoleArn:     desired.TaskRoleARN,
+	}
+	if h := hashes[t.Document]; h != "" {
+		rc.DocumentHash, rc.DocumentHashType = h, hashTypeSha256
+	}
+	if t.CloudWatchLogGroupName != "" {
+		rc.CloudWatchLogGroupName, rc.CloudWatchOutputEnabled = t.CloudWatchLogGroupName, true
+	}
+	if t.NotificationARN != "" {
+		rc.NotificationARN = t.NotificationARN
+		rc.NotificationEvents = slices.Clone(t.NotificationEvents)
+		rc.NotificationType = t.NotificationType
+	}
+	return ObservedTask{
+		Name:           t.Name,
+		Description:    t.Description,
+		Type:           taskTypeRunCommand,
+		TaskArn:        t.Document,
+		Priority:       t.Priority,
+		ServiceRoleArn: desired.TaskRoleARN,
+		MaxConcurrency: t.MaxConcurrency,
+		MaxErrors:      t.MaxErrors,
+		CutoffBehavior: cutoffContinueTask,
+		Targets:        []Selector{{Key: windowTargetIDsKey, Values: []string{targetID}}},
+		RunCommand:     rc,
+	}
+}
+
+// comment is the Run Command comment: "Run <Operation> for <task>", or the
+// document's name for documents without an Operation.
+func comment(t config.Task) string {
+	what := t.Operation
+	if what == "" {
+		what = t.Document
+	}
+	c := fmt.Sprintf("Run %s for %s", what, t.Name)
+	if len(c) > maxCommentLength {
+		c = c[:maxCommentLength]
+	}
+	return c
+}
+
+// documentParameters are the document parameters of t: Operation and
+// RebootOption when set, plus the extra Parameters.
+func documentParameters(t config.Task) map[string][]string {
+	p := map[string][]string{}
+	for k, v := range t.Parameters {
+		p[k] = slices.Clone(v)
+	}
+	if t.Operation != "" {
+		p["Operation"] = []string{t.Operation}
+	}
+	if t.RebootOption != "" {
+		p["RebootOption"] = []string{t.RebootOption}
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// A change is one field that differs, for Detail.
+type change struct{ field, from, to string }
+
+func describe(changes ...change) string {
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		parts[i] = fmt.Sprintf("%s: %s -> %s", c.field, c.from, c.to)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fields(changes []change) []string {
+	f := make([]string, len(changes))
+	for i, c := range changes {
+		f[i] = c.field
+	}
+	return f
+}
+
+func show(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+func showSelectors(ss []Selector) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.Key + "=" + strings.Join(s.Values, ",")
+	}
+	return strings.Join(parts, " ")
+}
+
+// differ collects changes; replace is set when a field must be cleared,
+// which only a full replacement (Replace=true) can do.
+type differ struct {
+	changes []change
+	replace bool
+}
+
+func (d *differ) str(field, want, got string) {
+	if want != got {
+		d.changes = append(d.changes, change{field, show(got), show(want)})
+		if want == "" {
+			d.replace = true
+		}
+	}
+}
+
+func (d *differ) num(field string, want, got int32, clearable bool) {
+	if want != got {
+		d.changes = append(d.changes, change{field, fmt.Sprint(got), fmt.Sprint(want)})
+		if want == 0 && clearable {
+			d.replace = true
+		}
+	}
+}
+
+func diffWindow(want, got ObservedWindow) ([]change, bool) {
+	var d differ
+	d.str("description", want.Description, got.Description)
+	d.str("schedule", want.Schedule, got.Schedule)
+	d.num("schedule offset", want.ScheduleOffset, got.ScheduleOffset, true)
+	d.str("timezone", want.ScheduleTimezone, got.ScheduleTimezone)
+	d.num("duration", want.Duration, got.Duration, false)
+	d.num("cutoff", want.Cutoff, got.Cutoff, false)
+	if want.Enabled != got.Enabled {
+		d.changes = append(d.changes, change{"enabled", fmt.Sprint(got.Enabled), fmt.Sprint(want.Enabled)})
+	}
+	d.str("start date", want.StartDate, got.StartDate)
+	d.str("end date", want.EndDate, got.EndDate)
+	return d.changes, d.replace
+}
+
+func diffTarget(want, got ObservedTarget) ([]change, bool) {
+	var d differ
+	d.str("name", want.Name, got.Name)
+	d.str("description", want.Description, got.Description)
+	d.str("owner information", want.OwnerInformation, got.OwnerInformation)
+	if !sameSelectors(want.Targets, got.Targets) {
+		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), showSelectors(want.Targets)})
+	}
+	return d.changes, d.replace
+}
+
+func diffTask(want, got ObservedTask) ([]change, bool) {
+	var d differ
+	d.str("name", want.Name, got.Name)
+	d.str("description", want.Description, got.Description)
+	d.str("document", want.TaskArn, got.TaskArn)
+	d.num("priority", want.Priority, got.Priority, false)
+	d.str("service role", want.ServiceRoleArn, got.ServiceRoleArn)
+	d.str("max concurrency", want.MaxConcurrency, got.MaxConcurrency)
+	d.str("max errors", want.MaxErrors, got.MaxErrors)
+	d.str("cutoff behavior", want.CutoffBehavior, got.CutoffBehavior)
+	if want.Targets[0].Values[0] == "" {
+		// The target is created in this plan: the task must follow it.
+		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), windowTargetIDsKey + "=<new target>"})
+	} else if !sameSelectors(want.Targets, got.Targets) {
+		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), showSelectors(want.Targets)})
+	}
+	gotRC := got.RunCommand
+	if gotRC == nil {
+		gotRC = &RunCommand{}
+	}
+	// The invocation parameters are one field of the update: any
+	// difference inside sends them whole, which needs no Replace.
+	var rc differ
+	w, g := want.RunCommand, gotRC
+	rc.str("comment", w.Comment, g.Comment)
+	rc.str("document version", w.DocumentVersion, g.DocumentVersion)
+	if w.DocumentHash != "" { // unknown hash: keep whatever is pinned
+		rc.str("document hash", w.DocumentHash, g.DocumentHash)
+		rc.str("document hash type", w.DocumentHashType, g.DocumentHashType)
+	}
+	rc.num("timeout", w.TimeoutSeconds, g.TimeoutSeconds, false)
+	for _, k := range slices.Sorted(maps.Keys(unionKeys(w.Parameters, g.Parameters))) {
+		if !sameSet(w.Parameters[k], g.Parameters[k]) {
+			rc.changes = append(rc.changes, change{k, showList(g.Parameters[k]), showList(w.Parameters[k])})
+		}
+	}
+	rc.str("output S3 bucket", w.OutputS3BucketName, g.OutputS3BucketName)
+	rc.str("output S3 key prefix", w.OutputS3KeyPrefix, g.OutputS3KeyPrefix)
+	rc.str("CloudWatch log group", w.CloudWatchLogGroupName, g.CloudWatchLogGroupName)
+	if w.CloudWatchOutputEnabled != g.CloudWatchOutputEnabled {
+		rc.changes = append(rc.changes, change{"CloudWatch output", fmt.Sprint(g.CloudWatchOutputEnabled), fmt.Sprint(w.CloudWatchOutputEnabled)})
+	}
+	rc.str("notification ARN", w.NotificationARN, g.NotificationARN)
+	if !sameSet(w.NotificationEvents, g.NotificationEvents) {
+		rc.changes = append(rc.changes, change{"notification events", showList(g.NotificationEvents), showList(w.NotificationEvents)})
+	}
+	rc.str("notification type", w.NotificationType, g.NotificationType)
+	rc.str("run command service role", w.ServiceRoleArn, g.ServiceRoleArn)
+	d.changes = append(d.changes, rc.changes...)
+	return d.changes, d.replace
+}
+
+// runCommandFields are the change fields that live inside the Run Command
+// parameters, so apply knows to send them.
+func isRunCommandField(field string) bool {
+	switch field {
+	case "name", "description", "document", "priority", "service role", "max concurrency",
+		"max errors", "cutoff behavior", "targets":
+		return false
+	}
+	return true
+}
+
+func unionKeys(a, b map[string][]string) map[string]bool {
+	u := map[string]bool{}
+	for k := range a {
+		u[k] = true
+	}
+	for k := range b {
+		u[k] = true
+	}
+	return u
+}
+
+func showList(v []string) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	return strings.Join(v, ",")
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+func sameSelectors(a, b []Selector) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || !sameSet(a[i].Values, b[i].Values) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,184 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+// Ownership tag: a window carrying it is ours to update and delete. The
+// reference solution tags its windows the same way, so they are adopted.
+const (
+	OwnerTagKey   = "createdBy"
+	OwnerTagValue = "SRA_Patch_Management"
+)
+
+// DHMCSettingID is the service setting that holds the Default Host
+// Management Configuration role.
+const DHMCSettingID = "/ssm/managed-instance/default-ec2-instance-management-role"
+
+// Mode says what Reconcile makes of an account x region.
+type Mode string
+
+const (
+	// Converge makes the account x region hold exactly Config; with
+	// Config.Disabled it behaves as Teardown.
+	Converge Mode = "converge"
+	// Teardown deletes every owned window and resets the DHMC setting.
+	Teardown Mode = "teardown"
+	// Remove deletes every owned window and keeps the DHMC setting.
+	Remove Mode = "remove"
+)
+
+// Modes lists the valid modes, for error messages and flags.
+var Modes = []Mode{Converge, Teardown, Remove}
+
+// ParseMode returns the Mode named s.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("mode %q: must be one of %v", s, Modes)
+}
+
+// Kind is what an Action does.
+type Kind string
+
+const (
+	KindCreate    Kind = "create"
+	KindUpdate    Kind = "update"
+	KindDelete    Kind = "delete"
+	KindUnchanged Kind = "unchanged"
+	KindReset     Kind = "reset"
+)
+
+// Resource is what an Action acts on.
+type Resource string
+
+const (
+	ResourceWindow Resource = "window"
+	ResourceTarget Resource = "target"
+	ResourceTask   Resource = "task"
+	ResourceDHMC   Resource = "dhmc"
+)
+
+// Action is one decision of the plan, and once applied, one line of the
+// report. Every Kind but KindUnchanged is exactly one write call.
+type Action struct {
+	Kind     Kind
+	Resource Resource
+	// Name is the resource's name: the window's, the target's, the task's,
+	// or DHMCSettingID.
+	Name string
+	// Window is the name of the window a target or task belongs to (for a
+	// window, its own name; empty for DHMC).
+	Window string
+	// ID is the AWS id of the existing resource acted on (window, window
+	// target or window task id); empty for a create.
+	ID string
+	// Detail says what changes, e.g. "schedule: cron(0 0 1 ? * WED *) ->
+	// cron(0 0 1 ? * THU *)", or why a resource goes.
+	Detail string
+
+	// What apply needs beyond the above; see plan.go.
+	spec *spec
+}
+
+// Input is one account x region to reconcile.
+type Input struct {
+	Account   string // 12-digit account id
+	Region    string
+	Partition string // "aws", "aws-cn", "aws-us-gov"
+	Config    config.Config
+	Mode      Mode
+	// DryRun plans without writing: Result.Actions is the plan.
+	DryRun bool
+	// Documents, when set, shares DescribeDocument answers between the
+	// reconciles of one run; nil means no sharing.
+	Documents *DocumentCache
+}
+
+// Result is what Reconcile did.
+type Result struct {
+	// Actions are the plan's actions that were applied (all of them when
+	// Reconcile returns no error; with DryRun, the whole plan, unapplied).
+	// Unchanged resources are listed with KindUnchanged.
+	Actions []Action
+	// Writes counts the write calls made (0 with DryRun, and 0 on a
+	// converged account x region).
+	Writes int
+}
+
+// Reconcile observes in.Account x in.Region through client, plans against
+// in.Config and in.Mode, and applies the plan (unless in.DryRun).
+//
+// client must be bound to the account's credentials and in.Region. An error
+// names the operation and the resource and wraps the SDK error, so
+// errors.As into smithy.APIError works; Result then holds the actions
+// applied before the failure. Re-running after any error converges.
+func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
+	if err := in.validate(); err != nil {
+		return Result{}, err
+	}
+	desired := desiredFor(in)
+	observed, err := observe(ctx, client, in, desired)
+	if err != nil {
+		return Result{}, err
+	}
+	actions := Plan(desired, observed)
+	if in.DryRun {
+		return Result{Actions: actions}, nil
+	}
+	return apply(ctx, client, actions)
+}
+
+func (in Input) validate() error {
+	var errs []error
+	if in.Account == "" {
+		errs = append(errs, errors.New("account: must be a 12-digit account id, got empty"))
+	}
+	if in.Region == "" {
+		errs = append(errs, errors.New("region: must be set, got empty"))
+	}
+	if in.Partition == "" {
+		errs = append(errs, errors.New(`partition: must be one of "aws", "aws-cn", "aws-us-gov", got empty`))
+	}
+	if _, err := ParseMode(string(in.Mode)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reconcile input: %w", err)
+	}
+	return nil
+}
+
+// SSMAPI is the part of the Systems Manager client Reconcile calls.
+type SSMAPI interface {
+	DescribeMaintenanceWindows(context.Context, *ssm.DescribeMaintenanceWindowsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowsOutput, error)
+	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	DescribeMaintenanceWindowTargets(context.Context, *ssm.DescribeMaintenanceWindowTargetsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error)
+	DescribeMaintenanceWindowTasks(context.Context, *ssm.DescribeMaintenanceWindowTasksInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTasksOutput, error)
+	GetMaintenanceWindowTask(context.Context, *ssm.GetMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.GetMaintenanceWindowTaskOutput, error)
+	GetServiceSetting(context.Context, *ssm.GetServiceSettingInput, ...func(*ssm.Options)) (*ssm.GetServiceSettingOutput, error)
+	DescribeDocument(context.Context, *ssm.DescribeDocumentInput, ...func(*ssm.Options)) (*ssm.DescribeDocumentOutput, error)
+
+	CreateMaintenanceWindow(context.Context, *ssm.CreateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindow(context.Context, *ssm.UpdateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowOutput, error)
+	DeleteMaintenanceWindow(context.Context, *ssm.DeleteMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeleteMaintenanceWindowOutput, error)
+	RegisterTargetWithMaintenanceWindow(context.Context, *ssm.RegisterTargetWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindowTarget(context.Context, *ssm.UpdateMaintenanceWindowTargetInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTargetOutput, error)
+	DeregisterTargetFromMaintenanceWindow(context.Context, *ssm.DeregisterTargetFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTargetFromMaintenanceWindowOutput, error)
+	RegisterTaskWithMaintenanceWindow(context.Context, *ssm.RegisterTaskWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTaskWithMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindowTask(context.Context, *ssm.UpdateMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTaskOutput, error)
+	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
+	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
+	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
+}
+
+var _ SSMAPI = (*ssm.Client)(nil)
