@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // Config is the desired patching setup for the organization.
 // The zero value is not usable: start from Default() or Decode*.
 type Config struct {
@@ -79,4 +81,44 @@ type Task struct {
 
 	// Parameters are extra document parameters, beside Operation and RebootOption.
 	Parameters map[string][]string `json:"parameters,omitempty"`
+}
+
+// WindowNames are the names of the windows, in order.
+func (c Config) WindowNames() []string {
+	names := make([]string, len(c.Windows))
+	for i, w := range c.Windows {
+		names[i] = w.Name
+	}
+	return names
+}
+
+// IsExcludedAccount says whether the account id is one of ExcludedAccounts
+// (exact match: "1234" excludes nothing but "1234").
+func (c Config) IsExcludedAccount(id string) bool {
+	return slices.Contains(c.ExcludedAccounts, id)
+}
+
+// IsExcludedOU says whether the OU id is one of ExcludedOUs (exact match).
+func (c Config) IsExcludedOU(id string) bool {
+	return slices.Contains(c.ExcludedOUs, id)
+}
+
+// DocumentParameters are the Run Command parameters of the task, as the
+// RegisterTaskWithMaintenanceWindow API takes them: the extra Parameters,
+// plus Operation and RebootOption (when set) for AWS-RunPatchBaseline. The
+// map is the caller's to modify. Empty when there is nothing to pass.
+func (t Task) DocumentParameters() map[string][]string {
+	params := make(map[string][]string, len(t.Parameters)+2)
+	for k, v := range t.Parameters {
+		params[k] = slices.Clone(v)
+	}
+	if t.Document == DocumentRunPatchBaseline {
+		if t.Operation != "" {
+			params["Operation"] = []string{t.Operation}
+		}
+		if t.RebootOption != "" {
+			params["RebootOption"] = []string{t.RebootOption}
+		}
+	}
+	return params
 }

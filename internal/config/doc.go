@@ -1,0 +1,56 @@
+// Package config is orgpatch's desired configuration: which maintenance
+// windows (each with one tag target and one Run Command task) every account
+// x region holds, which roles are used, which regions and accounts are
+// converged, whether DHMC is managed, and whether everything is torn down.
+//
+// It exists so that a bad configuration fails before the first AWS call,
+// with every problem named at once, instead of part-way through an
+// organization. Whatever the source, callers get either a Config that passed
+// Validate, or an error: a decode error naming the field, or a
+// *ValidationError listing each problem as field path (in the JSON names,
+// like windows[1].schedule), value and what is allowed. Validate applies the
+// SSM API's own patterns, lengths, ranges and enums, parses schedules as SSM
+// does (ParseSchedule: cron, rate and at expressions), and resolves time
+// zones from the embedded IANA database, so it works in the Lambda.
+//
+// Default() is the reference solution's (SRA patch_mgmt_org) configuration:
+// the windows sra_ssm_agent_update, sra_windows_maintenance and
+// sra_linux_maintenance. An empty window list is valid and means "no
+// windows": every window orgpatch owns is removed, DHMC is still managed.
+//
+// # Sources
+//
+// Decode reads a JSON or YAML file (the JSON names rule both); fields it
+// leaves out keep Default()'s values, a windows list replaces the default
+// windows, and unknown fields are errors. JSON writes the canonical form a
+// run stores so that scheduled runs converge to the same configuration;
+// Decode reads it back unchanged.
+//
+// FromProperties reads the custom resource's properties. CloudFormation
+// passes every value as a string. The properties, all optional:
+//
+//	Configuration            a whole configuration as JSON (or YAML), as Decode
+//	                         reads it; Default() when absent or empty
+//	Disabled                 "true" or "false" (any case): tear down and stay down
+//	Operation                Scan | Install, for every AWS-RunPatchBaseline task
+//	RebootOption             RebootIfNeeded | NoReboot, likewise
+//	Regions                  comma list of regions; "" means none given (use
+//	                         Control Tower's or the default regions)
+//	ControlTowerRegionsOnly  "true" or "false"
+//	ExcludedAccounts         comma list of 12-digit account ids
+//	ExcludedOUs              comma list of OU ids (ou-...)
+//	ConfigurationRoleName    role the Lambda assumes in each account
+//	TaskRoleName             maintenance-window task role
+//	DHMCRoleName             DHMC role, path included (service-role/Name)
+//	Window1Schedule          schedule of the 1st window of the list
+//	Window2Schedule          schedule of the 2nd window
+//	Window3Schedule          schedule of the 3rd window
+//
+// The other properties apply on top of Configuration, in that order. An
+// empty string leaves the field as Configuration has it, except for the
+// lists, where "" is the empty list, and the booleans, which take only true
+// or false. Lists may also arrive as lists of strings. A WindowNSchedule for
+// a window the list does not have is an error. ServiceToken and
+// ServiceTimeout are CloudFormation's and ignored; any other name is an
+// error listing the allowed ones.
+package config
