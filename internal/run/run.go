@@ -1,0 +1,455 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/controltower"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/fleet"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
+)
+
+// Defaults for the zero values of Env.
+const (
+	// DefaultConcurrency bounds the targets worked on at once. Each target
+	// is a short chain of sequential HTTP calls, so the work is network
+	// bound: 64 keeps a 1,000-account x 17-region organization (about 10
+	// calls per target) well inside a 15-minute Lambda even when every call
+	// takes 100 ms, while 64 sockets and goroutines sit far below a Lambda's
+	// 1,024 file descriptors and need a few MB of a 512 MB function.
+	// Throttling is per account x region, so targets do not compete for it.
+	DefaultConcurrency = 64
+	// DefaultTargetTimeout bounds one account x region, retries included.
+	DefaultTargetTimeout = 3 * time.Minute
+	// DefaultReserve is kept free before the context's deadline: no target
+	// starts within it, running ones are cancelled halfway through it, and
+	// the rest is left to write the report and answer CloudFormation.
+	DefaultReserve = 30 * time.Second
+	// DefaultRoleWait is how long a named account's configuration role is
+	// waited for (StackSets deploy it minutes after the account exists).
+	DefaultRoleWait = 2 * time.Minute
+)
+
+// Clock tells the time and waits; tests replace it.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d or until ctx is done, and returns ctx's error then.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Env is what a run works with; everything but Management and Config has a
+// default.
+type Env struct {
+	// Management is the management account's configuration (its region is
+	// the home region); every client, member accounts' included, derives
+	// from it.
+	Management aws.Config
+	// Config is the desired configuration, already validated.
+	Config config.Config
+
+	// Concurrency bounds the targets worked on at once (DefaultConcurrency).
+	Concurrency int
+	// TargetTimeout bounds one target (DefaultTargetTimeout).
+	TargetTimeout time.Duration
+	// Reserve is kept free before the context's deadline (DefaultReserve).
+	Reserve time.Duration
+	// RoleWait bounds the wait for a named account's role (DefaultRoleWait).
+	RoleWait time.Duration
+
+	Logger *slog.Logger // slog.Default() when nil
+	Clock  Clock        // the wall clock when nil
+
+	// BeforeTarget, when set, is called as each target starts, in the
+	// target's goroutine and context: tests use it to delay or to panic.
+	BeforeTarget func(ctx context.Context, account, region string)
+}
+
+// Request is what to converge.
+type Request struct {
+	// Mode is how to converge (reconcile.Converge when empty).
+	Mode reconcile.Mode
+	// Accounts, when non-empty, limits the run to these account ids (a new
+	// or moved account); an excluded one among them is torn down, one that
+	// is not ACTIVE is skipped. Empty means the whole organization, where
+	// excluded accounts are skipped.
+	Accounts []string
+	// DryRun plans without writing.
+	DryRun bool
+}
+
+// ErrTargetTimeout is the cause of a target's context when TargetTimeout
+// (or the run's own deadline) cut it short.
+var ErrTargetTimeout = errors.New("target deadline exceeded")
+
+// Run converges every target of req and returns the report. It never
+// returns early because a target failed; the report's Err says what failed.
+func Run(ctx context.Context, env Env, req Request) report.Report {
+	env = env.withDefaults()
+	if req.Mode == "" {
+		req.Mode = reconcile.Converge
+	}
+	r := &runner{env: env, req: req, log: env.Logger.With("mode", string(req.Mode))}
+	return r.run(ctx)
+}
+
+func (env Env) withDefaults() Env {
+	if env.Concurrency <= 0 {
+		env.Concurrency = DefaultConcurrency
+	}
+	if env.TargetTimeout <= 0 {
+		env.TargetTimeout = DefaultTargetTimeout
+	}
+	if env.Reserve <= 0 {
+		env.Reserve = DefaultReserve
+	}
+	if env.RoleWait <= 0 {
+		env.RoleWait = DefaultRoleWait
+	}
+	if env.Logger == nil {
+		env.Logger = slog.Default()
+	}
+	if env.Clock == nil {
+		env.Clock = wallClock{}
+	}
+	return env
+}
+
+type runner struct {
+	env   Env
+	req   Request
+	log   *slog.Logger
+	creds *fleet.Credentials
+	docs  *reconcile.DocumentCache
+
+	// stopAt: no target starts after it; cutAt: running targets are
+	// cancelled at it. Zero when the context has no deadline.
+	stopAt, cutAt time.Time
+}
+
+// account is one account's share of the run.
+type account struct {
+	fleet.Account
+	mode     reconcile.Mode
+	named    bool
+	regions  []string
+	outcomes []report.Target // account-wide outcome per region, when not converged
+}
+
+// target is one account x region to reconcile.
+type target struct {
+	account string
+	region  string
+	mode    reconcile.Mode
+}
+
+func (r *runner) run(ctx context.Context) report.Report {
+	start := r.env.Clock.Now()
+	rep := report.Report{Mode: string(r.req.Mode), DryRun: r.req.DryRun, Started: start}
+	if dl, ok := ctx.Deadline(); ok {
+		r.stopAt = dl.Add(-r.env.Reserve)
+		r.cutAt = dl.Add(-r.env.Reserve / 2)
+	}
+	r.creds = fleet.NewCredentials(r.env.Management, r.env.Config.ConfigurationRoleName)
+	r.docs = reconcile.NewDocumentCache()
+
+	finish := func() report.Report {
+		rep.Tally()
+		rep.Duration = r.env.Clock.Now().Sub(start)
+		r.log.Info("run finished", "targets", rep.Counts.Targets, "converged", rep.Counts.Converged,
+			"unchanged", rep.Counts.Unchanged, "failed", rep.Counts.Failed, "skipped", rep.Counts.Skipped,
+			"pending", rep.Counts.Pending, "notStarted", rep.Counts.NotStarted, "writes", rep.Counts.Writes,
+			"duration", rep.Duration)
+		return rep
+	}
+
+	mgmt := r.env.Management
+	regions, source, err := fleet.Regions(ctx, r.env.Config, controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt))
+	if err != nil {
+		rep.Fail(err)
+		return finish()
+	}
+	rep.Regions, rep.RegionSource = regions, source
+	r.log.Info("run started", "regions", regions, "regionSource", source, "accounts", r.req.Accounts, "dryRun", r.req.DryRun)
+
+	accounts, err := r.accounts(ctx)
+	if err != nil {
+		rep.Fail(err)
+		return finish()
+	}
+
+	// Phase 1, per account: credentials and opted-in regions.
+	r.prepare(ctx, accounts, regions)
+
+	// Phase 2, per account x region: reconcile.
+	var targets []target
+	for _, a := range accounts {
+		rep.Targets = append(rep.Targets, a.outcomes...)
+		for _, region := range a.regions {
+			targets = append(targets, target{account: a.ID, region: region, mode: a.mode})
+		}
+	}
+	rep.Targets = append(rep.Targets, r.reconcileAll(ctx, targets)...)
+	return finish()
+}
+
+// accounts resolves the request's accounts and marks what each one gets.
+func (r *runner) accounts(ctx context.Context) ([]*account, error) {
+	api := organizations.NewFromConfig(r.env.Management)
+	named := len(r.req.Accounts) > 0
+	var list []fleet.Account
+	var err error
+	if named {
+		list, err = fleet.Named(ctx, api, r.env.Config, r.req.Accounts)
+	} else {
+		list, err = fleet.Accounts(ctx, api, r.env.Config)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*account, 0, len(list))
+	for _, a := range list {
+		acct := &account{Account: a, mode: r.req.Mode, named: named}
+		switch {
+		case !a.Active():
+			acct.mode = ""
+			reason := "account state " + a.State
+			if a.State == fleet.NotFound {
+				reason = "account is not in the organization"
+			}
+			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: reason})
+		case a.Excluded != "" && !named:
+			acct.mode = ""
+			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: a.Excluded})
+		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
+			// Level-based: an account moved into an excluded OU, and named
+			// by its move event, loses what we own there.
+			acct.mode = reconcile.Teardown
+		}
+		out = append(out, acct)
+	}
+	return out, nil
+}
+
+// prepare assumes the role in each account to be worked on and finds the
+// regions it has opted in to, filling a.regions (to reconcile) and
+// a.outcomes (everything else).
+func (r *runner) prepare(ctx context.Context, accounts []*account, regions []string) {
+	var g errgroup.Group
+	g.SetLimit(r.env.Concurrency)
+	for _, a := range accounts {
+		if a.mode == "" {
+			continue
+		}
+		g.Go(func() error {
+			r.prepareAccount(ctx, a, regions)
+			return nil
+		})
+	}
+	_ = g.Wait() // every task returns nil; outcomes are in the accounts
+}
+
+func (r *runner) prepareAccount(ctx context.Context, a *account, regions []string) {
+	log := r.log.With("account", a.ID)
+	perRegion := func(t report.Target) {
+		for _, region := range regions {
+			t.Account, t.Region, t.Mode = a.ID, region, string(a.mode)
+			a.outcomes = append(a.outcomes, t)
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			log.Error("account preparation panicked", "error", err)
+			var t report.Target
+			t.Fail(err)
+			a.regions, a.outcomes = nil, nil
+			perRegion(t)
+		}
+	}()
+	if r.stopping() {
+		perRegion(report.Target{Status: report.NotStarted, Reason: "run deadline near"})
+		return
+	}
+	actx, cancel := r.targetContext(ctx)
+	defer cancel()
+
+	if err := r.assumeRole(actx, a, log); err != nil {
+		if isRoleMissing(err) && a.named {
+			log.Warn("configuration role not deployed yet; pending", "error", err)
+			perRegion(report.Target{Status: report.Pending,
+				Reason: fmt.Sprintf("configuration role %s not assumable yet (its StackSet instance may still be deploying); the next run converges it", r.env.Config.ConfigurationRoleName)})
+			return
+		}
+		log.Error("assume role failed", "error", err)
+		var t report.Target
+		t.Fail(err)
+		perRegion(t)
+		return
+	}
+	optedOut, err := fleet.NotOptedIn(actx, ec2.NewFromConfig(r.creds.Config(a.ID)))
+	if err != nil {
+		log.Error("describe regions failed", "error", err)
+		var t report.Target
+		t.Fail(err)
+		perRegion(t)
+		return
+	}
+	for _, region := range regions {
+		if optedOut[region] {
+			a.outcomes = append(a.outcomes, report.Target{Account: a.ID, Region: region, Mode: string(a.mode),
+				Status: report.Skipped, Reason: "region not opted in"})
+			continue
+		}
+		a.regions = append(a.regions, region)
+	}
+}
+
+// assumeRole retrieves the account's role credentials; for a named account
+// whose role is missing, it retries with backoff for up to RoleWait.
+func (r *runner) assumeRole(ctx context.Context, a *account, log *slog.Logger) error {
+	deadline := r.env.Clock.Now().Add(r.env.RoleWait)
+	if !r.stopAt.IsZero() && r.stopAt.Before(deadline) {
+		deadline = r.stopAt
+	}
+	delay := time.Second
+	for {
+		err := r.creds.Retrieve(ctx, a.ID)
+		if err == nil || !a.named || !isRoleMissing(err) {
+			return err
+		}
+		if r.env.Clock.Now().Add(delay).After(deadline) {
+			return err
+		}
+		log.Info("configuration role not assumable yet; waiting", "wait", delay)
+		if serr := r.env.Clock.Sleep(ctx, delay); serr != nil {
+			return err
+		}
+		delay = min(2*delay, 15*time.Second)
+	}
+}
+
+// reconcileAll fans the targets out and returns one outcome per target, in
+// the targets' order.
+func (r *runner) reconcileAll(ctx context.Context, targets []target) []report.Target {
+	results := make([]report.Target, len(targets))
+	var g errgroup.Group
+	g.SetLimit(r.env.Concurrency)
+	for i, t := range targets {
+		results[i] = report.Target{Account: t.account, Region: t.region, Mode: string(t.mode)}
+		if r.stopping() {
+			results[i].Status, results[i].Reason = report.NotStarted, "run deadline near"
+			continue
+		}
+		g.Go(func() error {
+			r.reconcileOne(ctx, t, &results[i])
+			return nil
+		})
+	}
+	_ = g.Wait() // every task returns nil; outcomes are in results
+	return results
+}
+
+func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target) {
+	log := r.log.With("account", t.account, "region", t.region)
+	start := r.env.Clock.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			out.Fail(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+		}
+		out.Duration = r.env.Clock.Now().Sub(start)
+		switch out.Status {
+		case report.Failed:
+			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
+		case report.NotStarted:
+			log.Warn("target not started", "reason", out.Reason)
+		default:
+			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
+		}
+	}()
+	// The slot may have come free only after the deadline reserve began.
+	if r.stopping() {
+		out.Status, out.Reason = report.NotStarted, "run deadline near"
+		return
+	}
+	tctx, cancel := r.targetContext(ctx)
+	defer cancel()
+	if r.env.BeforeTarget != nil {
+		r.env.BeforeTarget(tctx, t.account, t.region)
+	}
+	client := ssm.NewFromConfig(r.creds.Config(t.account), func(o *ssm.Options) { o.Region = t.region })
+	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
+		Account:   t.account,
+		Region:    t.region,
+		Partition: fleet.Partition(t.region),
+		Config:    r.env.Config,
+		Mode:      t.mode,
+		DryRun:    r.req.DryRun,
+		Documents: r.docs,
+	})
+	out.Writes = res.Writes
+	changed := false
+	for _, a := range res.Actions {
+		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Detail})
+		changed = changed || a.Kind != reconcile.KindUnchanged
+	}
+	if err != nil {
+		if cause := context.Cause(tctx); cause != nil && errors.Is(cause, ErrTargetTimeout) && !errors.Is(err, ErrTargetTimeout) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
+		out.Fail(err)
+		return
+	}
+	out.Status = report.Unchanged
+	if out.Writes > 0 || (r.req.DryRun && changed) {
+		out.Status = report.Converged
+	}
+}
+
+// targetContext bounds one target: TargetTimeout, and the run's cut-off.
+func (r *runner) targetContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := r.env.TargetTimeout
+	if !r.cutAt.IsZero() {
+		timeout = min(timeout, r.cutAt.Sub(r.env.Clock.Now()))
+	}
+	return context.WithTimeoutCause(ctx, timeout, ErrTargetTimeout)
+}
+
+// stopping reports whether the deadline reserve has begun.
+func (r *runner) stopping() bool {
+	return !r.stopAt.IsZero() && !r.env.Clock.Now().Before(r.stopAt)
+}
+
+// isRoleMissing: AssumeRole was refused, which for an account that exists
+// means its configuration role is not there (yet) or does not trust us.
+func isRoleMissing(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "AccessDenied"
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
