@@ -510,6 +510,9 @@ func show(s string) string {
 }
 
 func showSelectors(ss []Selector) string {
+	if len(ss) == 0 {
+		return "[]"
+	}
 	parts := make([]string, len(ss))
 	for i, s := range ss {
 		parts[i] = s.Key + "=" + strings.Join(s.Values, ",")

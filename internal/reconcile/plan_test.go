@@ -1,0 +1,348 @@
+package reconcile
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+const (
+	testAccount   = "111111111111"
+	agentHash     = "aaaa1111"
+	baselineHash  = "bbbb2222"
+	taskRole      = "arn:aws:iam::111111111111:role/sra-patch-mgmt-automation"
+	dhmcRole      = "service-role/AWSSystemsManagerDefaultEC2InstanceManagementRoleCustom"
+	agentDocument = "AWS-UpdateSSMAgent"
+	patchDocument = "AWS-RunPatchBaseline"
+)
+
+// testConfig is the reference solution's setup, written out by hand.
+func testConfig() config.Config {
+	window := func(name, day string, target config.Target, task config.Task) config.Window {
+		task.Priority, task.MaxConcurrency, task.MaxErrors, task.TimeoutSeconds = 1, "100", "1", 3600
+		return config.Window{
+			Name: name, Description: "Patching window " + name,
+			Schedule: "cron(0 0 1 ? * " + day + " *)", ScheduleTimezone: "America/New_York",
+			DurationHours: 6, CutoffHours: 1, Target: target, Task: task,
+		}
+	}
+	return config.Config{
+		Windows: []config.Window{
+			window("sra_ssm_agent_update", "WED",
+				config.Target{Name: "Update_SSMAgent", Description: "Linux and Windows", TagKey: "InstanceOS", TagValues: []string{"Linux", "Windows"}},
+				config.Task{Name: "Update_SSMAgent", Description: "Updates the agent", Document: agentDocument}),
+			window("sra_windows_maintenance", "THU",
+				config.Target{Name: "Update_Windows", Description: "Windows", TagKey: "InstanceOS", TagValues: []string{"Windows"}},
+				config.Task{Name: "Windows_Scan", Description: "Scans Windows", Document: patchDocument, Operation: "Scan", RebootOption: "RebootIfNeeded"}),
+			window("sra_linux_maintenance", "FRI",
+				config.Target{Name: "Update_Linux", Description: "Linux", TagKey: "InstanceOS", TagValues: []string{"Linux"}},
+				config.Task{Name: "Linux_Scan", Description: "Scans Linux", Document: patchDocument, Operation: "Scan", RebootOption: "RebootIfNeeded"}),
+		},
+		ConfigurationRoleName: "sra-patch-mgmt-configuration",
+		TaskRoleName:          "sra-patch-mgmt-automation",
+		DHMCRoleName:          dhmcRole,
+		ManageDHMC:            true,
+	}
+}
+
+func testDesired(cfg config.Config, mode Mode) Desired {
+	return desiredFor(Input{Account: testAccount, Region: "us-east-1", Partition: "aws", Config: cfg, Mode: mode})
+}
+
+// convergedObserved is what an account holds after a successful run of
+// testConfig, written out by hand as the reference solution registers it
+// (same tag, names and fields): its windows are adopted with no write.
+func convergedObserved() Observed {
+	cfg := testConfig()
+	obs := Observed{
+		DHMC:           ServiceSetting{Value: dhmcRole, Status: "Customized"},
+		DocumentHashes: map[string]string{agentDocument: agentHash, patchDocument: baselineHash},
+	}
+	for i, w := range cfg.Windows {
+		targetID := fmt.Sprintf("target-%d", i)
+		params := map[string][]string{"Operation": {"Scan"}, "RebootOption": {"RebootIfNeeded"}}
+		comment, hash := "Run Scan for "+w.Task.Name, baselineHash
+		if w.Task.Document == agentDocument {
+			params, comment, hash = nil, "Run AWS-UpdateSSMAgent for Update_SSMAgent", agentHash
+		}
+		obs.Windows = append(obs.Windows, ObservedWindow{
+			ID: fmt.Sprintf("mw-%017d", i), Name: w.Name, Description: w.Description,
+			Schedule: w.Schedule, ScheduleTimezone: "America/New_York", Duration: 6, Cutoff: 1, Enabled: true,
+			Targets: []ObservedTarget{{
+				ID: targetID, Name: w.Target.Name, Description: w.Target.Description, ResourceType: "INSTANCE",
+				Targets: []Selector{{Key: "tag:InstanceOS", Values: w.Target.TagValues}},
+			}},
+			Tasks: []ObservedTask{{
+				ID: fmt.Sprintf("task-%d", i), Name: w.Task.Name, Description: w.Task.Description,
+				Type: "RUN_COMMAND", TaskArn: w.Task.Document, Priority: 1, ServiceRoleArn: taskRole,
+				MaxConcurrency: "100", MaxErrors: "1", CutoffBehavior: "CONTINUE_TASK",
+				Targets: []Selector{{Key: "WindowTargetIds", Values: []string{targetID}}},
+				RunCommand: &RunCommand{
+					Comment: comment, DocumentVersion: "$DEFAULT", DocumentHash: hash, DocumentHashType: "Sha256",
+					TimeoutSeconds: 3600, Parameters: params, ServiceRoleArn: taskRole,
+				},
+			}},
+		})
+	}
+	return obs
+}
+
+var ignoreSpec = cmpopts.IgnoreUnexported(Action{})
+
+func writesOnly(actions []Action) []Action {
+	var w []Action
+	for _, a := range actions {
+		if a.Kind != KindUnchanged {
+			w = append(w, a)
+		}
+	}
+	return w
+}
+
+func TestPlanConvergedIsAllUnchanged(t *testing.T) {
+	got := Plan(testDesired(testConfig(), Converge), convergedObserved())
+	var want []Action
+	for i, w := range testConfig().Windows {
+		want = append(want,
+			Action{Kind: KindUnchanged, Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: fmt.Sprintf("mw-%017d", i)},
+			Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: w.Target.Name, Window: w.Name, ID: fmt.Sprintf("target-%d", i)},
+			Action{Kind: KindUnchanged, Resource: ResourceTask, Name: w.Task.Name, Window: w.Name, ID: fmt.Sprintf("task-%d", i)},
+		)
+	}
+	want = append(want, Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID})
+	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
+		t.Errorf("Plan(converged) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestPlanFresh(t *testing.T) {
+	obs := Observed{DocumentHashes: convergedObserved().DocumentHashes, DHMC: ServiceSetting{Status: StatusDefault}}
+	got := Plan(testDesired(testConfig(), Converge), obs)
+	want := []Action{
+		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_ssm_agent_update", Window: "sra_ssm_agent_update", Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "tag:InstanceOS=Linux,Windows"},
+		{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "AWS-UpdateSSMAgent"},
+		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_windows_maintenance", Window: "sra_windows_maintenance", Detail: "cron(0 0 1 ? * THU *) America/New_York, 6h, cutoff 1h"},
+		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Windows", Window: "sra_windows_maintenance", Detail: "tag:InstanceOS=Windows"},
+		{Kind: KindCreate, Resource: ResourceTask, Name: "Windows_Scan", Window: "sra_windows_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
+		{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: `value: "" -> ` + dhmcRole},
+	}
+	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
+		t.Errorf("Plan(fresh) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlanDrift: each single drift from the converged state is repaired
+// with exactly the writes it needs.
+func TestPlanDrift(t *testing.T) {
+	const (
+		agent   = "sra_ssm_agent_update"
+		windows = "sra_windows_maintenance"
+		linux   = "sra_linux_maintenance"
+	)
+	tests := map[string]struct {
+		config  func(*config.Config)
+		observe func(*Observed)
+		mode    Mode
+		want    []Action
+	}{
+		"window deleted": {
+			observe: func(o *Observed) { o.Windows = o.Windows[1:] },
+			want: []Action{
+				{Kind: KindCreate, Resource: ResourceWindow, Name: agent, Window: agent, Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: agent, Detail: "tag:InstanceOS=Linux,Windows"},
+				{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: agent, Detail: "AWS-UpdateSSMAgent"},
+			},
+		},
+		"schedule changed by hand": {
+			observe: func(o *Observed) { o.Windows[0].Schedule = "cron(0 0 1 ? * THU *)" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+				Detail: "schedule: cron(0 0 1 ? * THU *) -> cron(0 0 1 ? * WED *)"}},
+		},
+		"schedule changed in the configuration": {
+			config: func(c *config.Config) { c.Windows[1].Schedule = "cron(0 0 2 ? * SAT *)" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+				Detail: "schedule: cron(0 0 1 ? * THU *) -> cron(0 0 2 ? * SAT *)"}},
+		},
+		"duration and cutoff changed": {
+			observe: func(o *Observed) { o.Windows[2].Duration, o.Windows[2].Cutoff = 4, 2 },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
+				Detail: "duration: 4 -> 6; cutoff: 2 -> 1"}},
+		},
+		"timezone changed": {
+			observe: func(o *Observed) { o.Windows[0].ScheduleTimezone = "Europe/Paris" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+				Detail: "timezone: Europe/Paris -> America/New_York"}},
+		},
+		"description removed by hand": {
+			observe: func(o *Observed) { o.Windows[0].Description = "" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+				Detail: `description: "" -> Patching window sra_ssm_agent_update`}},
+		},
+		"window disabled by hand": {
+			observe: func(o *Observed) { o.Windows[1].Enabled = false },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+				Detail: "enabled: false -> true"}},
+		},
+		"target values changed": {
+			observe: func(o *Observed) { o.Windows[1].Targets[0].Targets[0].Values = []string{"Linux"} },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
+				Detail: "targets: tag:InstanceOS=Linux -> tag:InstanceOS=Windows"}},
+		},
+		"target values in another order": {
+			observe: func(o *Observed) { o.Windows[0].Targets[0].Targets[0].Values = []string{"Windows", "Linux"} },
+		},
+		"operation changed in the configuration": {
+			config: func(c *config.Config) { c.Windows[2].Task.Operation = "Install" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+				Detail: "comment: Run Scan for Linux_Scan -> Run Install for Linux_Scan; Operation: Scan -> Install"}},
+		},
+		"reboot option changed by hand": {
+			observe: func(o *Observed) {
+				o.Windows[1].Tasks[0].RunCommand.Parameters = map[string][]string{"Operation": {"Scan"}, "RebootOption": {"NoReboot"}}
+			},
+			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
+				Detail: "RebootOption: NoReboot -> RebootIfNeeded"}},
+		},
+		"max concurrency changed": {
+			observe: func(o *Observed) { o.Windows[2].Tasks[0].MaxConcurrency = "10%" },
+			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+				Detail: "max concurrency: 10% -> 100"}},
+		},
+		"document has a new version": {
+			observe: func(o *Observed) { o.DocumentHashes[patchDocument] = "cccc3333" },
+			want: []Action{
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Detail: "document hash: bbbb2222 -> cccc3333"},
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Detail: "document hash: bbbb2222 -> cccc3333"},
+			},
+		},
+		"DHMC reset by hand": {
+			observe: func(o *Observed) { o.DHMC = ServiceSetting{Value: "$None", Status: StatusDefault} },
+			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: $None -> " + dhmcRole}},
+		},
+		"DHMC holds another role": {
+			observe: func(o *Observed) { o.DHMC.Value = "service-role/Other" },
+			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: service-role/Other -> " + dhmcRole}},
+		},
+		"DHMC not managed": {
+			config:  func(c *config.Config) { c.ManageDHMC = false },
+			observe: func(o *Observed) { o.DHMC = ServiceSetting{} },
+		},
+		"duplicate owned window": {
+			observe: func(o *Observed) {
+				dup := o.Windows[1]
+				dup.ID, dup.Schedule = "mw-00000000000000009", "cron(0 0 5 ? * THU *)"
+				o.Windows = append(o.Windows, dup)
+			},
+			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000009",
+				Detail: "duplicate of mw-00000000000000001"}},
+		},
+		"identical duplicates keep the lowest id": {
+			observe: func(o *Observed) {
+				dup := o.Windows[1]
+				dup.ID = "mw-00000000000000000a"
+				o.Windows = append([]ObservedWindow{dup}, o.Windows...)
+			},
+			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+				Detail: "duplicate of mw-00000000000000000a"}},
+		},
+		"extra owned task": {
+			observe: func(o *Observed) {
+				extra := o.Windows[0].Tasks[0]
+				extra.ID, extra.Name = "task-9", "Added_By_Hand"
+				o.Windows[0].Tasks = append(o.Windows[0].Tasks, extra)
+			},
+			want: []Action{{Kind: KindDelete, Resource: ResourceTask, Name: "Added_By_Hand", Window: agent, ID: "task-9", Detail: "extra task"}},
+		},
+		"extra owned target": {
+			observe: func(o *Observed) {
+				extra := o.Windows[2].Targets[0]
+				extra.ID, extra.Name = "target-9", "Update_Linux"
+				o.Windows[2].Targets = append(o.Windows[2].Targets, extra)
+			},
+			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
+		},
+		"target deregistered by hand": {
+			observe: func(o *Observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
+			want: []Action{
+				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Detail: "targets: [] -> WindowTargetIds=<new target>"},
+			},
+		},
+		"renamed window": {
+			config: func(c *config.Config) { c.Windows[2].Name = "linux_patching" },
+			want: []Action{
+				{Kind: KindCreate, Resource: ResourceWindow, Name: "linux_patching", Window: "linux_patching", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "linux_patching", Detail: "tag:InstanceOS=Linux"},
+				{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "linux_patching", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "not in the configuration"},
+			},
+		},
+		"teardown": {
+			mode: Teardown,
+			want: []Action{
+				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: " + dhmcRole + " -> default"},
+			},
+		},
+		"disabled converges as teardown": {
+			config: func(c *config.Config) { c.Disabled = true },
+			want: []Action{
+				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: " + dhmcRole + " -> default"},
+			},
+		},
+		"teardown of a torn-down target": {
+			mode:    Teardown,
+			observe: func(o *Observed) { o.Windows, o.DHMC = nil, ServiceSetting{Value: "$None", Status: StatusDefault} },
+		},
+		"teardown without DHMC managed": {
+			mode:   Teardown,
+			config: func(c *config.Config) { c.ManageDHMC = false },
+			want: []Action{
+				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+			},
+		},
+		"remove keeps DHMC": {
+			mode: Remove,
+			want: []Action{
+				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "remove"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "remove"},
+				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "remove"},
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig()
+			if tc.config != nil {
+				tc.config(&cfg)
+			}
+			obs := convergedObserved()
+			if tc.observe != nil {
+				tc.observe(&obs)
+			}
+			mode := tc.mode
+			if mode == "" {
+				mode = Converge
+			}
+			got := writesOnly(Plan(testDesired(cfg, mode), obs))
+			if diff := cmp.Diff(tc.want, got, ignoreSpec); diff != "" {
+				t.Errorf("Plan writes mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
