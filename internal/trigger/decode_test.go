@@ -65,13 +65,13 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source:   SourceControlTower,
 			Action:   Converge,
 			Accounts: []string{"444444444444"},
-			Reason:   "Control Tower CreateManagedAccount of 444444444444 (workload-dev) in ou-ab12-workload1 succeeded",
+			Reason:   "Control Tower CreateManagedAccount of 444444444444 (workload-dev) in ou-sm01-workload succeeded",
 		}},
 		"controltower-update-managed-account.json": {want: Request{
 			Source:   SourceControlTower,
 			Action:   Converge,
 			Accounts: []string{"555555555555"},
-			Reason:   "Control Tower UpdateManagedAccount of 555555555555 (workload-prod) in ou-ab12-workload1 succeeded",
+			Reason:   "Control Tower UpdateManagedAccount of 555555555555 (workload-prod) in ou-sm01-workload succeeded",
 		}},
 		"controltower-create-managed-account-failed.json": {want: Request{
 			Source: SourceControlTower,
@@ -94,7 +94,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"333333333333"},
-			Reason:   "account 333333333333 moved from ou-ab12-workload1 to ou-ab12-sandbox1",
+			Reason:   "account 333333333333 moved from ou-sm01-security to ou-sm01-workload",
 		}},
 		"schedule.json": {want: Request{
 			Source: SourceSchedule,
@@ -237,7 +237,7 @@ func TestDecodeVariants(t *testing.T) {
 		"invitation sent to an e-mail address: the caller is the account that joined": {
 			raw: mutated(t, handshake, func(ev map[string]any) {
 				set(ev, "detail.responseElements.handshake.parties", []any{
-					map[string]any{"id": "o-a1b2c3d4e5", "type": "ORGANIZATION"},
+					map[string]any{"id": "o-small00001", "type": "ORGANIZATION"},
 					map[string]any{"id": "owner@example.com", "type": "EMAIL"},
 				})
 			}),
