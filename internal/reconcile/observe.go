@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // desiredFor resolves in into what the account x region should hold.
@@ -43,57 +48,135 @@ func desiredFor(in Input) Desired {
 //
 // A converged account x region with the three default windows therefore
 // costs 14 calls with a warm document cache (1 + 3 + 3 + 3 + 3 + 1), and a
-// fresh one 2.
+// fresh one 2. Independent calls run side by side (at most observeLimit at
+// once per account x region), so the converged case takes about four
+// round trips, not fourteen.
 func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
 	var obs Observed
-	windows, err := ownedWindows(ctx, client)
-	if err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		obs.Windows, err = observeWindows(gctx, client, desired)
+		return err
+	})
+	if desired.ManageDHMC && desired.Mode != Remove {
+		g.Go(func() error {
+			var err error
+			obs.DHMC, err = serviceSetting(gctx, client, DHMCSettingID)
+			return err
+		})
+	}
+	if desired.Mode == Converge {
+		obs.DocumentHashes = map[string]string{}
+		var mu sync.Mutex
+		for _, doc := range documents(desired.Windows) {
+			g.Go(func() error {
+				h, err := in.Documents.hash(gctx, client, in.Account, in.Region, doc)
+				mu.Lock()
+				obs.DocumentHashes[doc] = h
+				mu.Unlock()
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
 		return Observed{}, err
 	}
+	return obs, nil
+}
+
+// observeLimit bounds the calls one observe makes at once.
+const observeLimit = 4
+
+// documents lists the distinct task documents of windows.
+func documents(windows []config.Window) []string {
+	var docs []string
+	for _, w := range windows {
+		if d := w.Task.Document; d != "" && !slices.Contains(docs, d) {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+// observeWindows lists the owned windows, with the targets and tasks of
+// those whose name is desired (in Converge).
+func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]ObservedWindow, error) {
+	all, err := listWindows(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	owned := make([]bool, len(all))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(observeLimit)
+	for i, w := range all {
+		g.Go(func() error {
+			var err error
+			owned[i], err = isOwned(gctx, client, w.ID)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var windows []ObservedWindow
+	for i, w := range all {
+		if owned[i] {
+			windows = append(windows, w)
+		}
+	}
+
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
 			wanted[w.Name] = true
 		}
 	}
-	for _, w := range windows {
-		if wanted[w.Name] {
-			if w.Targets, err = windowTargets(ctx, client, w); err != nil {
-				return Observed{}, err
-			}
-			if w.Tasks, err = windowTasks(ctx, client, w); err != nil {
-				return Observed{}, err
-			}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(observeLimit)
+	for i := range windows {
+		w := &windows[i]
+		if !wanted[w.Name] {
+			continue
 		}
-		obs.Windows = append(obs.Windows, w)
+		g.Go(func() (err error) {
+			w.Targets, err = windowTargets(gctx, client, *w)
+			return err
+		})
+		g.Go(func() (err error) {
+			w.Tasks, err = windowTasks(gctx, client, *w)
+			return err
+		})
 	}
-
-	if desired.ManageDHMC && desired.Mode != Remove {
-		if obs.DHMC, err = serviceSetting(ctx, client, DHMCSettingID); err != nil {
-			return Observed{}, err
-		}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-
-	if desired.Mode == Converge {
-		obs.DocumentHashes = map[string]string{}
-		for _, w := range desired.Windows {
-			doc := w.Task.Document
-			if _, ok := obs.DocumentHashes[doc]; ok || doc == "" {
+	// The Run Command parameters, which DescribeMaintenanceWindowTasks
+	// leaves out.
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(observeLimit)
+	for i := range windows {
+		w := &windows[i]
+		for j := range w.Tasks {
+			t := &w.Tasks[j]
+			if t.Type != taskTypeRunCommand {
 				continue
 			}
-			h, err := in.Documents.hash(ctx, client, in.Account, in.Region, doc)
-			if err != nil {
-				return Observed{}, err
-			}
-			obs.DocumentHashes[doc] = h
+			g.Go(func() (err error) {
+				t.RunCommand, err = runCommand(gctx, client, *w, t.ID)
+				return err
+			})
 		}
 	}
-	return obs, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return windows, nil
 }
 
-// ownedWindows lists the windows that carry the ownership tag.
-func ownedWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
-	var owned []ObservedWindow
+// listWindows lists every window in the region, ours or not.
+func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
+	var windows []ObservedWindow
 	pages := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{MaxResults: aws.Int32(100)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -101,16 +184,8 @@ func ownedWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) 
 			return nil, fmt.Errorf("describe maintenance windows: %w", err)
 		}
 		for _, w := range page.WindowIdentities {
-			id := aws.ToString(w.WindowId)
-			ours, err := isOwned(ctx, client, id)
-			if err != nil {
-				return nil, err
-			}
-			if !ours {
-				continue
-			}
-			owned = append(owned, ObservedWindow{
-				ID:               id,
+			windows = append(windows, ObservedWindow{
+				ID:               aws.ToString(w.WindowId),
 				Name:             aws.ToString(w.Name),
 				Description:      aws.ToString(w.Description),
 				Schedule:         aws.ToString(w.Schedule),
@@ -124,7 +199,7 @@ func ownedWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) 
 			})
 		}
 	}
-	return owned, nil
+	return windows, nil
 }
 
 // isOwned reports whether the window carries the ownership tag. A window
@@ -195,13 +270,6 @@ func windowTasks(ctx context.Context, client SSMAPI, w ObservedWindow) ([]Observ
 				MaxErrors:      aws.ToString(t.MaxErrors),
 				CutoffBehavior: string(t.CutoffBehavior),
 				Targets:        selectors(t.Targets),
-			}
-			if task.Type == taskTypeRunCommand {
-				rc, err := runCommand(ctx, client, w, task.ID)
-				if err != nil {
-					return nil, err
-				}
-				task.RunCommand = rc
 			}
 			tasks = append(tasks, task)
 		}

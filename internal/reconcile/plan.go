@@ -593,7 +593,8 @@ func diffTask(want, got ObservedTask) ([]change, bool) {
 		gotRC = &RunCommand{}
 	}
 	// The invocation parameters are one field of the update: any
-	// difference inside sends them whole, which needs no Replace.
+	// difference inside sends them whole; one that must be cleared needs
+	// Replace, as SSM may merge what is sent into what is there.
 	var rc differ
 	w, g := want.RunCommand, gotRC
 	rc.str("comment", w.Comment, g.Comment)
@@ -621,7 +622,7 @@ func diffTask(want, got ObservedTask) ([]change, bool) {
 	rc.str("notification type", w.NotificationType, g.NotificationType)
 	rc.str("run command service role", w.ServiceRoleArn, g.ServiceRoleArn)
 	d.changes = append(d.changes, rc.changes...)
-	return d.changes, d.replace
+	return d.changes, d.replace || rc.replace
 }
 
 // runCommandFields are the change fields that live inside the Run Command
