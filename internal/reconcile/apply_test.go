@@ -1,0 +1,61 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWriteRetriesOnlyJustCreated: SSM is eventually consistent, so a
+// write naming a window created moments before may be told it does not
+// exist; only then is it retried, a bounded number of times.
+func TestWriteRetriesOnlyJustCreated(t *testing.T) {
+	defer func(b []time.Duration) { createdBackoff = b }(createdBackoff)
+	createdBackoff = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+
+	notFound := &smithy.GenericAPIError{Code: "DoesNotExistException", Message: "window not found"}
+	other := &smithy.GenericAPIError{Code: "ValidationException", Message: "bad"}
+	tests := map[string]struct {
+		justCreated bool
+		failures    int   // calls failing before success
+		failWith    error // what they fail with
+		wantCalls   int
+		wantErr     bool
+	}{
+		"success":                         {justCreated: true, wantCalls: 1},
+		"not found twice after a create":  {justCreated: true, failures: 2, failWith: notFound, wantCalls: 3},
+		"not found for good after create": {justCreated: true, failures: 10, failWith: notFound, wantCalls: 4, wantErr: true},
+		"not found on an existing window": {failures: 1, failWith: notFound, wantCalls: 1, wantErr: true},
+		"other error is never retried":    {justCreated: true, failures: 1, failWith: other, wantCalls: 1, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			a := &applier{}
+			calls := 0
+			err := a.write(context.Background(), tc.justCreated, func() error {
+				calls++
+				if calls <= tc.failures {
+					return tc.failWith
+				}
+				return nil
+			})
+			if diff := cmp.Diff(tc.wantCalls, calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantCalls, a.writes); diff != "" {
+				t.Errorf("writes counted (-want +got):\n%s", diff)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error: %v", err, tc.wantErr)
+			}
+			var apiErr smithy.APIError
+			if err != nil && !errors.As(err, &apiErr) {
+				t.Errorf("err = %v, does not unwrap to smithy.APIError", err)
+			}
+		})
+	}
+}
