@@ -97,7 +97,8 @@ const MaxScheduleLength = 256
 // ParseSchedule parses a maintenance-window schedule as SSM accepts it:
 //
 //   - cron(min hour day-of-month month day-of-week year), optionally with a
-//     leading seconds field, with *, ?, ranges a-b, lists a,b, steps a/n and
+//     leading seconds field (the reference's cron(0 0 1 ? * WED *) is
+//     01:00:00 on Wednesdays), with *, ?, ranges a-b, lists a,b, steps a/n and
 //     a-b/n and */n, month names JAN-DEC and day names SUN-SAT
 //     (case-insensitive), L and W and LW in day-of-month, L, 6L and TUE#2 in
 //     day-of-week; exactly one of day-of-month and day-of-week must be "?".
@@ -212,7 +213,7 @@ func parseCron(body string) (*Cron, string) {
 		c.Seconds = secs
 		fields = fields[1:]
 	default:
-		return nil, fmt.Sprintf("cron(...) has %d fields; want 6: minutes hours day-of-month month day-of-week year", len(fields))
+		return nil, fmt.Sprintf("cron(...) has %d fields; want 6: minutes hours day-of-month month day-of-week year, or 7 with seconds first", len(fields))
 	}
 	var problem string
 	if c.Minutes, problem = minuteField.parseSet(fields[0]); problem != "" {
@@ -311,6 +312,9 @@ func (f cronField) parseSet(s string) ([]int, string) {
 		case rng == "*":
 		case strings.Contains(rng, "-"):
 			a, b, _ := strings.Cut(rng, "-")
+			if a == "" || b == "" {
+				return nil, fmt.Sprintf("%s range %q needs a value on each side of -", f.name, rng)
+			}
 			var problem string
 			if lo, problem = f.value(a); problem != "" {
 				return nil, problem
