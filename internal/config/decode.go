@@ -53,7 +53,7 @@ func decode(data []byte) (Config, error) {
 	}
 	top, ok := doc.(map[string]any)
 	if !ok {
-		return Config{}, fmt.Errorf("decode configuration: the document is a %s; want an object", jsonKind(doc))
+		return Config{}, fmt.Errorf("decode configuration: the document is %s; want an object", jsonKind(doc))
 	}
 	if unknown := unknownFields(top, reflect.TypeFor[Config](), ""); len(unknown) > 0 {
 		return Config{}, fmt.Errorf("decode configuration: %w", &ValidationError{Problems: unknown})
@@ -70,7 +70,7 @@ func decode(data []byte) (Config, error) {
 		if rawWindows != nil {
 			list, ok := rawWindows.([]any)
 			if !ok {
-				return Config{}, fmt.Errorf("decode configuration: windows is a %s; want a list", jsonKind(rawWindows))
+				return Config{}, fmt.Errorf("decode configuration: windows is %s; want a list", jsonKind(rawWindows))
 			}
 			c.Windows = make([]Window, len(list))
 			for i, raw := range list {
@@ -116,8 +116,8 @@ func scalarsToStrings(v any, t reflect.Type) any {
 	switch t.Kind() {
 	case reflect.String:
 		switch x := v.(type) {
-		case int:
-			return strconv.Itoa(x)
+		case int, int64, uint64:
+			return fmt.Sprint(x)
 		case float64:
 			return strconv.FormatFloat(x, 'f', -1, 64)
 		case bool:
@@ -289,19 +289,19 @@ func orRoot(path string) string {
 func jsonKind(v any) string {
 	switch v.(type) {
 	case map[string]any:
-		return "object"
-	case []any:
-		return "list"
+		return "an object"
+	case []any, []string:
+		return "a list"
 	case string:
-		return "string"
+		return "a string"
 	case bool:
-		return "boolean"
+		return "a boolean"
 	case json.Number, float64, int, int64, uint64:
-		return "number"
+		return "a number"
 	case nil:
 		return "null"
 	}
-	return fmt.Sprintf("%T", v)
+	return fmt.Sprintf("a %T", v)
 }
 
 func goKind(t reflect.Type) string {

@@ -146,7 +146,7 @@ func FromProperties(props map[string]any) (Config, error) {
 func propString(p *problems, name string, raw any) (string, bool) {
 	s, ok := raw.(string)
 	if !ok {
-		p.add(name, fmt.Sprint(raw), "is a %s; want a string", jsonKind(raw))
+		p.add(name, fmt.Sprint(raw), "is %s; want a string", jsonKind(raw))
 	}
 	return s, ok
 }
@@ -208,13 +208,13 @@ func propList(p *problems, props map[string]any, name string) ([]string, bool) {
 		for i, item := range v {
 			s, ok := item.(string)
 			if !ok {
-				p.add(fmt.Sprintf("%s[%d]", name, i), fmt.Sprint(item), "is a %s; want a string", jsonKind(item))
+				p.add(fmt.Sprintf("%s[%d]", name, i), fmt.Sprint(item), "is %s; want a string", jsonKind(item))
 				return nil, false
 			}
 			items = append(items, s)
 		}
 	default:
-		p.add(name, fmt.Sprint(raw), "is a %s; want a comma-separated string or a list of strings", jsonKind(raw))
+		p.add(name, fmt.Sprint(raw), "is %s; want a comma-separated string or a list of strings", jsonKind(raw))
 		return nil, false
 	}
 	for i := range items {
