@@ -1,0 +1,214 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+// small loads the small test organization.
+func small(t testing.TB) *sim.Org {
+	t.Helper()
+	org, err := sim.LoadOrg("../../testdata/orgs/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+// errCode is the AWS error code of err, "" for nil.
+func errCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return "not an API error: " + err.Error()
+}
+
+// noRetry returns cfg with retries off, so a test sees every error.
+func noRetry(cfg aws.Config) aws.Config {
+	c := cfg.Copy()
+	c.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	return c
+}
+
+func roleARN(account, role string) string { return "arn:aws:iam::" + account + ":role/" + role }
+
+func TestCallerIdentity(t *testing.T) {
+	env := simtest.Start(t, small(t))
+	ctx := context.Background()
+
+	got, err := sts.NewFromConfig(env.Config).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"111111111111", "arn:aws:iam::111111111111:root"}, []string{aws.ToString(got.Account), aws.ToString(got.Arn)}); diff != "" {
+		t.Errorf("management identity (-want +got):\n%s", diff)
+	}
+
+	member := env.AccountConfig(t, "222222222222", sim.DefaultRoleName)
+	got, err = sts.NewFromConfig(member).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"222222222222", "arn:aws:sts::222222222222:assumed-role/sra-patch-mgmt-configuration/simtest"}
+	if diff := cmp.Diff(want, []string{aws.ToString(got.Account), aws.ToString(got.Arn)}); diff != "" {
+		t.Errorf("assumed identity (-want +got):\n%s", diff)
+	}
+	if !strings.HasSuffix(aws.ToString(got.UserId), ":simtest") {
+		t.Errorf("UserId = %q, want ROLEID:simtest", aws.ToString(got.UserId))
+	}
+}
+
+func TestAssumeRole(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	env := simtest.Start(t, small(t), sim.WithClock(func() time.Time { return now }))
+	out, err := sts.NewFromConfig(env.Config).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn:         aws.String(roleARN("444444444444", sim.DefaultRoleName)),
+		RoleSessionName: aws.String("orgpatch"),
+		DurationSeconds: aws.Int32(900),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	if !strings.HasPrefix(aws.ToString(c.AccessKeyId), "ASIA") || aws.ToString(c.SecretAccessKey) == "" || aws.ToString(c.SessionToken) == "" {
+		t.Errorf("credentials incomplete: %+v", c)
+	}
+	if want := now.Add(15 * time.Minute); !aws.ToTime(c.Expiration).Equal(want) {
+		t.Errorf("Expiration = %v, want %v", aws.ToTime(c.Expiration), want)
+	}
+	if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::444444444444:assumed-role/sra-patch-mgmt-configuration/orgpatch"; got != want {
+		t.Errorf("AssumedRoleUser.Arn = %q, want %q", got, want)
+	}
+}
+
+func TestAssumeRoleRefused(t *testing.T) {
+	org := small(t)
+	// 333333333333's role trusts only the audit account.
+	org.Accounts[2].Roles = []sim.Role{{Name: sim.DefaultRoleName, Trust: []string{"222222222222"}}}
+	env := simtest.Start(t, org, sim.WithAccessDenied("444444444444"))
+	client := sts.NewFromConfig(noRetry(env.Config))
+
+	tests := map[string]struct {
+		in   sts.AssumeRoleInput
+		want string
+	}{
+		"role missing": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("555555555555", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
+			want: "AccessDenied",
+		},
+		"caller not trusted": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("333333333333", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
+			want: "AccessDenied",
+		},
+		"account does not exist": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("999999999999", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
+			want: "AccessDenied",
+		},
+		"account suspended": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("666666666666", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
+			want: "AccessDenied",
+		},
+		"access denied fault": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("444444444444", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
+			want: "AccessDenied",
+		},
+		"session name too short": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s")},
+			want: "ValidationError",
+		},
+		"session name bad character": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("a b")},
+			want: "ValidationError",
+		},
+		"duration below 900": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(899)},
+			want: "ValidationError",
+		},
+		"duration above the role's maximum": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(7200)},
+			want: "ValidationError",
+		},
+		"role arn too short": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::1:r"), RoleSessionName: aws.String("s1")},
+			want: "ValidationError",
+		},
+		"not a role arn": {
+			in:   sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::222222222222:user/alice"), RoleSessionName: aws.String("s1")},
+			want: "ValidationError",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := client.AssumeRole(context.Background(), &tc.in)
+			if got := errCode(err); got != tc.want {
+				t.Errorf("error code = %q, want %q (%v)", got, tc.want, err)
+			}
+			var re interface{ HTTPStatusCode() int }
+			if tc.want == "AccessDenied" && errors.As(err, &re) && re.HTTPStatusCode() != 403 {
+				t.Errorf("HTTP status = %d, want 403", re.HTTPStatusCode())
+			}
+		})
+	}
+}
+
+func TestAssumeRoleChain(t *testing.T) {
+	org := small(t)
+	org.Accounts[2].Roles = []sim.Role{{Name: "from-audit", Trust: []string{"222222222222"}}}
+	env := simtest.Start(t, org)
+	audit := env.AccountConfig(t, "222222222222", sim.DefaultRoleName)
+	out, err := sts.NewFromConfig(audit).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(roleARN("333333333333", "from-audit")), RoleSessionName: aws.String("chain"),
+	})
+	if err != nil {
+		t.Fatalf("the audit account is trusted: %v", err)
+	}
+	if got := aws.ToString(out.AssumedRoleUser.Arn); !strings.Contains(got, "::333333333333:assumed-role/from-audit/") {
+		t.Errorf("AssumedRoleUser.Arn = %q", got)
+	}
+}
+
+func TestExpiredCredentials(t *testing.T) {
+	now := time.Now()
+	env := simtest.Start(t, small(t), sim.WithClock(func() time.Time { return now }))
+	out, err := sts.NewFromConfig(env.Config).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("short"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := noRetry(env.Config)
+	c := out.Credentials
+	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
+	})
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("fresh credentials refused: %v", err)
+	}
+	now = now.Add(61 * time.Minute)
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if got := errCode(err); got != "ExpiredTokenException" {
+		t.Errorf("after expiry: error code = %q, want ExpiredTokenException", got)
+	}
+	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: "forged"}, nil
+	})
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if got := errCode(err); got != "InvalidClientTokenId" {
+		t.Errorf("wrong session token: error code = %q, want InvalidClientTokenId", got)
+	}
+}
