@@ -106,7 +106,8 @@ func (c Config) IsExcludedOU(id string) bool {
 // DocumentParameters are the Run Command parameters of the task, as the
 // RegisterTaskWithMaintenanceWindow API takes them: the extra Parameters,
 // plus Operation and RebootOption (when set) for AWS-RunPatchBaseline. The
-// map is the caller's to modify. Empty when there is nothing to pass.
+// map is the caller's to modify; nil when there is nothing to pass, as SSM
+// reports a task without parameters.
 func (t Task) DocumentParameters() map[string][]string {
 	params := make(map[string][]string, len(t.Parameters)+2)
 	for k, v := range t.Parameters {
@@ -119,6 +120,9 @@ func (t Task) DocumentParameters() map[string][]string {
 		if t.RebootOption != "" {
 			params["RebootOption"] = []string{t.RebootOption}
 		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	return params
 }
