@@ -1,0 +1,131 @@
+package ssmsvc
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Window is a maintenance window with its targets, tasks and tags, as the
+// snapshot methods return it.
+type Window struct {
+	ID                       string
+	Name                     string
+	Description              string
+	Schedule                 string
+	ScheduleTimezone         string
+	ScheduleOffset           int32
+	Duration                 int32
+	Cutoff                   int32
+	AllowUnassociatedTargets bool
+	Enabled                  bool
+	StartDate                string
+	EndDate                  string
+	Created                  time.Time
+	Modified                 time.Time
+	Tags                     []Tag
+	Targets                  []WindowTarget // in registration order
+	Tasks                    []WindowTask   // in registration order
+}
+
+// WindowTarget is a registered window target.
+type WindowTarget struct {
+	ID               string
+	ResourceType     string
+	Targets          []Target
+	OwnerInformation string
+	Name             string
+	Description      string
+}
+
+// WindowTask is a registered window task.
+type WindowTask struct {
+	ID                       string
+	TaskArn                  string
+	Type                     string
+	Targets                  []Target
+	TaskParameters           map[string]TaskParameterValue
+	TaskInvocationParameters *TaskInvocationParameters
+	Priority                 int32
+	ServiceRoleArn           string
+	MaxConcurrency           string
+	MaxErrors                string
+	LoggingInfo              *LoggingInfo
+	Name                     string
+	Description              string
+	CutoffBehavior           string
+	AlarmConfiguration       json.RawMessage
+}
+
+// Windows returns a copy of the maintenance windows of account x region,
+// sorted by id; changing it changes nothing in the Service.
+func (s *Service) Windows(account, region string) []Window {
+	st := s.existing(account, region)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Window, 0, len(st.windows))
+	for _, w := range st.windows {
+		out = append(out, w.clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (w *Window) clone() Window {
+	c := *w
+	c.Tags = slices.Clone(w.Tags)
+	c.Targets = make([]WindowTarget, len(w.Targets))
+	for i, t := range w.Targets {
+		t.Targets = cloneTargets(t.Targets)
+		c.Targets[i] = t
+	}
+	c.Tasks = make([]WindowTask, len(w.Tasks))
+	for i, t := range w.Tasks {
+		t.Targets = cloneTargets(t.Targets)
+		t.TaskParameters = cloneTaskParameters(t.TaskParameters)
+		t.TaskInvocationParameters = cloneInvocation(t.TaskInvocationParameters)
+		t.LoggingInfo = cloneLogging(t.LoggingInfo)
+		t.AlarmConfiguration = slices.Clone(t.AlarmConfiguration)
+		c.Tasks[i] = t
+	}
+	return c
+}
+
+// ServiceSetting returns a service setting's value and status ("Default"
+// or "Customized") in account x region; an unknown id is ("", "").
+func (s *Service) ServiceSetting(account, region, id string) (value, status string) {
+	def, ok := settingDefaults[id]
+	if !ok {
+		return "", ""
+	}
+	st := s.existing(account, region)
+	if st == nil {
+		return def, StatusDefault
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if v, ok := st.settings[id]; ok {
+		return v.value, StatusCustomized
+	}
+	return def, StatusDefault
+}
+
+// Parameter returns a parameter's latest value and version in account x
+// region, and whether it exists.
+func (s *Service) Parameter(account, region, name string) (value string, version int64, ok bool) {
+	st := s.existing(account, region)
+	if st == nil {
+		return "", 0, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	p, ok := st.params[name]
+	if !ok {
+		return "", 0, false
+	}
+	return p.versions[len(p.versions)-1].value, p.latest(), true
+}
