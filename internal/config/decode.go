@@ -199,7 +199,7 @@ func remarshal(v any, dst any, path string) error {
 	if err := json.Unmarshal(b, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("decode configuration: %s: is a JSON %s; want %s", joinPath(path, te.Field), te.Value, goKind(te.Type))
+			return fmt.Errorf("decode configuration: %s: %s", joinPath(path, te.Field), typeProblem(te))
 		}
 		return fmt.Errorf("decode configuration: %s: %w", orRoot(path), err)
 	}
@@ -302,6 +302,30 @@ func jsonKind(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// typeProblem says what is wrong with a value of the wrong JSON type.
+func typeProblem(te *json.UnmarshalTypeError) string {
+	got := te.Value
+	switch {
+	case strings.HasPrefix(got, "number "):
+		n := strings.TrimPrefix(got, "number ")
+		if _, err := strconv.ParseInt(n, 10, 64); err == nil && te.Type.Kind() >= reflect.Int && te.Type.Kind() <= reflect.Int64 {
+			return fmt.Sprintf("%s is out of range", n)
+		}
+		got = "the number " + n
+	case got == "number":
+		got = "a number"
+	case got == "string":
+		got = "a string"
+	case got == "bool":
+		got = "a boolean"
+	case got == "array":
+		got = "a list"
+	case got == "object":
+		got = "an object"
+	}
+	return fmt.Sprintf("is %s; want %s", got, goKind(te.Type))
 }
 
 func goKind(t reflect.Type) string {

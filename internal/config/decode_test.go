@@ -147,11 +147,31 @@ func TestDecodeRejects(t *testing.T) {
 		},
 		"wrong type at the top": {
 			data: `{"disabled": "yes"}`,
-			want: "decode configuration: disabled: is a JSON string; want true or false",
+			want: "decode configuration: disabled: is a string; want true or false",
 		},
 		"wrong type in a window": {
 			data: `{"windows": [{"durationHours": "six"}]}`,
-			want: "decode configuration: windows[0].durationHours: is a JSON string; want a whole number",
+			want: "decode configuration: windows[0].durationHours: is a string; want a whole number",
+		},
+		"fraction for a whole number": {
+			data: "windows:\n  - durationHours: 1.5\n",
+			want: "decode configuration: windows[0].durationHours: is the number 1.5; want a whole number",
+		},
+		"number out of range": {
+			data: `{"windows": [{"task": {"priority": 99999999999}}]}`,
+			want: "decode configuration: windows[0].task.priority: 99999999999 is out of range",
+		},
+		"string for a list": {
+			data: `{"regions": "us-east-1"}`,
+			want: "decode configuration: regions: is a string; want a list",
+		},
+		"number in a JSON string list": {
+			data: `{"windows": [{"target": {"tagValues": [1]}}]}`,
+			want: "decode configuration: windows[0].target.tagValues: is a number; want a string",
+		},
+		"YAML key not a string": {
+			data: "windows:\n  - {1: x}\n",
+			want: "decode configuration YAML: windows[0]: key 1 is not a string",
 		},
 		"windows not a list": {
 			data: `{"windows": {"name": "x"}}`,
