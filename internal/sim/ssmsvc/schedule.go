@@ -17,7 +17,8 @@ const (
 // parseSchedule checks a maintenance window schedule the way Systems Manager
 // documents it ("Reference: Cron and rate expressions for Systems Manager"):
 //
-//   - cron(Minutes Hours Day-of-month Month Day-of-week Year), six fields;
+//   - cron(Minutes Hours Day-of-month Month Day-of-week Year), six fields,
+//     or seven with an optional leading Seconds field (0-59);
 //     minutes 0-59, hours 0-23, day-of-month 1-31 (also ? L W LW),
 //     month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (also ? L and #),
 //     year 1970-2199; every field takes lists (,), ranges (-), * and steps
@@ -80,8 +81,16 @@ var cronFields = [6]cronField{
 
 func parseCron(body string) error {
 	f := strings.Fields(body)
+	if len(f) == len(cronFields)+1 {
+		// An optional leading Seconds field, as in the SRA's own default
+		// cron(0 0 1 ? * WED *) (01:00 on Wednesdays).
+		if err := (cronField{name: "seconds", min: 0, max: 59}).check(f[0]); err != nil {
+			return err
+		}
+		f = f[1:]
+	}
 	if len(f) != len(cronFields) {
-		return fmt.Errorf("cron expression must have 6 fields (minutes hours day-of-month month day-of-week year), got %d", len(f))
+		return fmt.Errorf("cron expression must have 6 fields (minutes hours day-of-month month day-of-week year), or 7 with seconds first, got %d", len(f))
 	}
 	for i, v := range f {
 		if err := cronFields[i].check(v); err != nil {
