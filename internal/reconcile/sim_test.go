@@ -36,21 +36,6 @@ type harness struct {
 	docs   *reconcile.DocumentCache
 }
 
-// testConfig is config.Default() with its schedules in the six-field cron
-// form. AWS documents an optional leading Seconds field for maintenance
-// window cron expressions, and the defaults use it ("cron(0 0 1 ? * WED *)"),
-// but the simulator rejects seven fields; until it accepts them (reported to
-// its authors), these tests use the same schedules without seconds.
-func testConfig() config.Config {
-	cfg := config.Default()
-	for i := range cfg.Windows {
-		if f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(cfg.Windows[i].Schedule, "cron("), ")")); len(f) == 7 {
-			cfg.Windows[i].Schedule = "cron(" + strings.Join(f[1:], " ") + ")"
-		}
-	}
-	return cfg
-}
-
 func newHarness(t *testing.T, opts ...sim.Option) *harness {
 	t.Helper()
 	org, err := sim.LoadOrg("../../testdata/orgs/small.json")
@@ -254,7 +239,7 @@ func (h *harness) dhmc() (value, status string) {
 
 func TestConvergeFreshThenNoWrites(t *testing.T) {
 	h := newHarness(t)
-	cfg := testConfig()
+	cfg := config.Default()
 	other := h.addUnowned("team_window")
 	tagged := h.addUnowned("other_tool_window", types.Tag{Key: aws.String("createdBy"), Value: aws.String("someone-else")})
 
@@ -355,7 +340,7 @@ func TestDriftIsRepaired(t *testing.T) {
 		"schedule changed": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
 				id, _, _ := h.ids(windows)
-				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, Schedule: aws.String("cron(0 3 ? * MON *)")}))(t)
+				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, Schedule: aws.String("cron(0 0 3 ? * MON *)")}))(t)
 			},
 			wantOps: []string{"UpdateMaintenanceWindow"},
 		},
@@ -389,7 +374,7 @@ func TestDriftIsRepaired(t *testing.T) {
 		},
 		"schedule changed in the configuration": {
 			drift: func(t *testing.T, h *harness, cfg *config.Config) {
-				cfg.Windows[0].Schedule = "cron(0 2 ? * TUE *)"
+				cfg.Windows[0].Schedule = "cron(0 0 2 ? * TUE *)"
 				cfg.Windows[0].DurationHours = 4
 			},
 			wantOps: []string{"UpdateMaintenanceWindow"},
@@ -513,7 +498,7 @@ func TestDriftIsRepaired(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
-			cfg := testConfig()
+			cfg := config.Default()
 			other := h.addUnowned("team_window")
 			h.mustRun(reconcile.Converge, cfg)
 
@@ -560,7 +545,7 @@ func TestDriftIsRepaired(t *testing.T) {
 // tag, names and settings) are adopted without a write.
 func TestReferenceWindowsAdopted(t *testing.T) {
 	h := newHarness(t)
-	cfg := testConfig()
+	cfg := config.Default()
 	ctx := context.Background()
 	for _, w := range cfg.Windows {
 		win := must(h.client.CreateMaintenanceWindow(ctx, &ssm.CreateMaintenanceWindowInput{
@@ -617,7 +602,7 @@ func TestTeardownAndRemove(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
-			cfg := testConfig()
+			cfg := config.Default()
 			other := h.addUnowned("team_window")
 			h.mustRun(reconcile.Converge, cfg)
 			cfg.Disabled = tc.disabled
@@ -656,7 +641,7 @@ func TestCrashThenConverge(t *testing.T) {
 	for n := 1; n <= 10; n++ {
 		t.Run(fmt.Sprintf("after %d writes", n), func(t *testing.T) {
 			h := newHarness(t)
-			cfg := testConfig()
+			cfg := config.Default()
 			other := h.addUnowned("team_window")
 			h.env.Server.FailAfterWrites(h.env.Server.Writes() + n)
 			res, err := h.run(reconcile.Converge, cfg)
