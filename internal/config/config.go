@@ -3,7 +3,8 @@ package config
 import "slices"
 
 // Config is the desired patching setup for the organization.
-// The zero value is not usable: start from Default() or Decode*.
+// The zero value is not usable: start from Default(), Decode or
+// FromProperties, which all give a valid Config.
 type Config struct {
 	// Windows are the maintenance windows every target account x region holds.
 	// Their Names identify them: a window whose name leaves this list is deleted.
@@ -35,6 +36,10 @@ type Config struct {
 }
 
 // Window is one maintenance window with its one target and one task.
+// Schedule is a cron(...), rate(...) or at(...) expression (ParseSchedule),
+// read in ScheduleTimezone (an IANA name); the window stays open
+// DurationHours (1..24), and no task starts in its last CutoffHours
+// (0..23, less than DurationHours).
 type Window struct {
 	Name             string `json:"name"`
 	Description      string `json:"description,omitempty"`
