@@ -80,7 +80,9 @@ func WithInternalErrorRate(p float64, seed int64) Option {
 func WithFailAfterWrites(n int) Option { return func(o *options) { o.failAfter = n } }
 
 // WithClock sets the clock that stamps answers (timestamps, credential
-// expiry). Latency and throttling keep to the wall clock.
+// expiry). Latency and throttling keep to the wall clock. SDK clients judge
+// credential expiry by the wall clock: a clock far behind it makes them
+// assume their role again before every call.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
 // WithoutCallParams keeps the call log but drops each call's parameters,
