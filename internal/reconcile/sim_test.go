@@ -2,12 +2,16 @@ package reconcile_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -87,6 +91,22 @@ func (h *harness) writeOps() []string {
 		}
 	}
 	return ops
+}
+
+// firstWriteParams lists the members the first logged SSM write sent.
+func (h *harness) firstWriteParams() []string {
+	h.t.Helper()
+	for _, c := range h.env.Server.Calls() {
+		if c.Service != "ssm" || !c.Write {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(c.Params, &m); err != nil {
+			h.t.Fatalf("params of %s: %v", c.Operation, err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	return nil
 }
 
 // window is a window as a user sees it through the SDK, compactly.
@@ -326,9 +346,11 @@ func TestDriftIsRepaired(t *testing.T) {
 	)
 	ctx := context.Background()
 	tests := map[string]struct {
-		drift     func(t *testing.T, h *harness, cfg *config.Config)
-		wantOps   []string
-		unchanged bool // the drift is not ours to repair: state as before
+		drift   func(t *testing.T, h *harness, cfg *config.Config)
+		wantOps []string
+		// wantParams, when set, are the members the first repair write
+		// sends: only what changed.
+		wantParams []string
 	}{
 		"window deleted": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -342,21 +364,24 @@ func TestDriftIsRepaired(t *testing.T) {
 				id, _, _ := h.ids(windows)
 				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, Schedule: aws.String("cron(0 0 3 ? * MON *)")}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindow"},
+			wantOps:    []string{"UpdateMaintenanceWindow"},
+			wantParams: []string{"Schedule", "WindowId"},
 		},
 		"duration and cutoff changed": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
 				id, _, _ := h.ids(linux)
 				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, Duration: aws.Int32(10), Cutoff: aws.Int32(3)}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindow"},
+			wantOps:    []string{"UpdateMaintenanceWindow"},
+			wantParams: []string{"Cutoff", "Duration", "WindowId"},
 		},
 		"timezone changed": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
 				id, _, _ := h.ids(linux)
 				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, ScheduleTimezone: aws.String("Europe/Paris")}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindow"},
+			wantOps:    []string{"UpdateMaintenanceWindow"},
+			wantParams: []string{"ScheduleTimezone", "WindowId"},
 		},
 		"description changed": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -370,7 +395,8 @@ func TestDriftIsRepaired(t *testing.T) {
 				id, _, _ := h.ids(agent)
 				must(h.client.UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{WindowId: &id, Enabled: aws.Bool(false)}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindow"},
+			wantOps:    []string{"UpdateMaintenanceWindow"},
+			wantParams: []string{"Enabled", "WindowId"},
 		},
 		"schedule changed in the configuration": {
 			drift: func(t *testing.T, h *harness, cfg *config.Config) {
@@ -380,8 +406,9 @@ func TestDriftIsRepaired(t *testing.T) {
 			wantOps: []string{"UpdateMaintenanceWindow"},
 		},
 		"description removed from the configuration": {
-			drift:   func(t *testing.T, h *harness, cfg *config.Config) { cfg.Windows[1].Description = "" },
-			wantOps: []string{"UpdateMaintenanceWindow"},
+			drift:      func(t *testing.T, h *harness, cfg *config.Config) { cfg.Windows[1].Description = "" },
+			wantOps:    []string{"UpdateMaintenanceWindow"},
+			wantParams: []string{"AllowUnassociatedTargets", "Cutoff", "Duration", "Enabled", "Name", "Replace", "Schedule", "ScheduleTimezone", "WindowId"},
 		},
 		"target values changed": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -389,7 +416,8 @@ func TestDriftIsRepaired(t *testing.T) {
 				must(h.client.UpdateMaintenanceWindowTarget(ctx, &ssm.UpdateMaintenanceWindowTargetInput{WindowId: &id, WindowTargetId: &target,
 					Targets: []types.Target{{Key: aws.String("tag:InstanceOS"), Values: []string{"Linux"}}}}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindowTarget"},
+			wantOps:    []string{"UpdateMaintenanceWindowTarget"},
+			wantParams: []string{"Targets", "WindowId", "WindowTargetId"},
 		},
 		"target values changed in the configuration": {
 			drift: func(t *testing.T, h *harness, cfg *config.Config) {
@@ -401,7 +429,8 @@ func TestDriftIsRepaired(t *testing.T) {
 			drift: func(t *testing.T, h *harness, cfg *config.Config) {
 				cfg.Windows[1].Task.Operation = config.OperationInstall
 			},
-			wantOps: []string{"UpdateMaintenanceWindowTask"},
+			wantOps:    []string{"UpdateMaintenanceWindowTask"},
+			wantParams: []string{"TaskInvocationParameters", "WindowId", "WindowTaskId"},
 		},
 		"reboot option changed by hand": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -419,7 +448,8 @@ func TestDriftIsRepaired(t *testing.T) {
 				id, _, task := h.ids(agent)
 				must(h.client.UpdateMaintenanceWindowTask(ctx, &ssm.UpdateMaintenanceWindowTaskInput{WindowId: &id, WindowTaskId: &task, MaxConcurrency: aws.String("5")}))(t)
 			},
-			wantOps: []string{"UpdateMaintenanceWindowTask"},
+			wantOps:    []string{"UpdateMaintenanceWindowTask"},
+			wantParams: []string{"MaxConcurrency", "WindowId", "WindowTaskId"},
 		},
 		"document hash pinned to another version": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -475,7 +505,8 @@ func TestDriftIsRepaired(t *testing.T) {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
 				must(h.client.ResetServiceSetting(ctx, &ssm.ResetServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID)}))(t)
 			},
-			wantOps: []string{"UpdateServiceSetting"},
+			wantOps:    []string{"UpdateServiceSetting"},
+			wantParams: []string{"SettingId", "SettingValue"},
 		},
 		"DHMC set to another role": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
@@ -509,6 +540,11 @@ func TestDriftIsRepaired(t *testing.T) {
 			if diff := cmp.Diff(tc.wantOps, h.writeOps()); diff != "" {
 				t.Errorf("repair writes (-want +got):\n%s\nactions: %+v", diff, res.Actions)
 			}
+			if tc.wantParams != nil {
+				if diff := cmp.Diff(tc.wantParams, h.firstWriteParams()); diff != "" {
+					t.Errorf("members of the repair write (-want +got):\n%s", diff)
+				}
+			}
 			if bad := h.touched(other.ID); len(bad) > 0 {
 				t.Errorf("unowned window touched: %v", bad)
 			}
@@ -516,7 +552,7 @@ func TestDriftIsRepaired(t *testing.T) {
 			if writes != 0 {
 				t.Errorf("run after the repair: %d writes %v, want none", writes, h.writeOps())
 			}
-			if tc.unchanged || tc.wantOps == nil {
+			if tc.wantOps == nil {
 				if diff := cmp.Diff(before, h.state()); diff != "" {
 					t.Errorf("state changed (-before +after):\n%s", diff)
 				}
@@ -665,5 +701,99 @@ func TestCrashThenConverge(t *testing.T) {
 				t.Errorf("run after: %d writes %v, want none", writes, h.writeOps())
 			}
 		})
+	}
+}
+
+// TestDocumentsDescribedOncePerRegion: reconciles of one run share the
+// documents' hashes, so a region's documents are described once, not once
+// per account, even when the reconciles run at the same time.
+func TestDocumentsDescribedOncePerRegion(t *testing.T) {
+	org, err := sim.LoadOrg("../../testdata/orgs/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := simtest.Start(t, org, sim.WithLatency(5*time.Millisecond))
+	docs := reconcile.NewDocumentCache()
+	cfg := config.Default()
+	type target struct{ account, region string }
+	var targets []target
+	for _, a := range []string{"111111111111", "222222222222", "333333333333", "444444444444"} {
+		for _, r := range []string{"us-east-1", "eu-west-1"} {
+			targets = append(targets, target{a, r})
+		}
+	}
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		client := ssm.NewFromConfig(env.AccountConfig(t, tg.account, cfgRole), func(o *ssm.Options) { o.Region = tg.region })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = reconcile.Reconcile(context.Background(), client, reconcile.Input{
+				Account: tg.account, Region: tg.region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: docs,
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range env.Server.Calls() {
+		if c.Operation == "DescribeDocument" {
+			got[c.Region]++
+		}
+	}
+	// Two documents (AWS-UpdateSSMAgent, AWS-RunPatchBaseline) per region.
+	if diff := cmp.Diff(map[string]int{"us-east-1": 2, "eu-west-1": 2}, got); diff != "" {
+		t.Errorf("DescribeDocument calls per region (-want +got):\n%s", diff)
+	}
+}
+
+// cancelAfterTarget cancels the run's context once the first target is
+// registered, as a Lambda deadline would at any moment.
+type cancelAfterTarget struct {
+	reconcile.SSMAPI
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterTarget) RegisterTargetWithMaintenanceWindow(ctx context.Context, in *ssm.RegisterTargetWithMaintenanceWindowInput, opts ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error) {
+	defer c.cancel()
+	return c.SSMAPI.RegisterTargetWithMaintenanceWindow(ctx, in, opts...)
+}
+
+// TestCancelledRunStopsAndReports: a run whose context ends stops writing,
+// returns the context's error and the actions done so far, and the next
+// run finishes the job.
+func TestCancelledRunStopsAndReports(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.env.Server.ResetCalls()
+	res, err := reconcile.Reconcile(ctx, cancelAfterTarget{h.client, cancel}, reconcile.Input{
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the cancellation", err)
+	}
+	if diff := cmp.Diff([]string{"CreateMaintenanceWindow", "RegisterTargetWithMaintenanceWindow"}, h.writeOps()); diff != "" {
+		t.Errorf("writes of the cancelled run (-want +got):\n%s", diff)
+	}
+	var done []string
+	for _, a := range res.Actions {
+		done = append(done, string(a.Kind)+" "+string(a.Resource)+" "+a.Name)
+	}
+	if diff := cmp.Diff([]string{"create window sra_ssm_agent_update", "create target Update_SSMAgent"}, done); diff != "" {
+		t.Errorf("actions reported done (-want +got):\n%s", diff)
+	}
+	if res.Writes != 2 {
+		t.Errorf("Result.Writes = %d, want 2", res.Writes)
+	}
+	if _, err := h.run(reconcile.Converge, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state after the next run (-want +got):\n%s", diff)
 	}
 }
