@@ -139,3 +139,8 @@ var sdkOpts = cmp.FilterPath(func(p cmp.Path) bool {
 	sf, ok := p.Last().(cmp.StructField)
 	return ok && (sf.Name() == "ResultMetadata" || !token.IsExported(sf.Name()))
 }, cmp.Ignore())
+
+var (
+	uuidPattern   = regexpMust(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	sha256Pattern = regexpMust(`^[0-9a-f]{64}$`)
+)
