@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -368,4 +369,131 @@ func (f cronField) value(s string) (int, string) {
 		return 0, fmt.Sprintf("%s %q is not one of %s", f.name, s, f.allowed)
 	}
 	return n, ""
+}
+
+// Next is the first time after t at which the schedule fires, reading its
+// fields in loc (the window's ScheduleTimezone), and false when it never
+// fires again. A rate schedule counts from when the window was created,
+// which the expression does not say, so Next is false for it. A wall-clock
+// time that a daylight-saving change skips moves forward by the skipped
+// hour. A window's ScheduleOffset days come on top.
+func (s Schedule) Next(t time.Time, loc *time.Location) (time.Time, bool) {
+	switch s.Kind {
+	case CronSchedule:
+		return s.Cron.next(t, loc)
+	case AtSchedule:
+		at := time.Date(s.At.Year(), s.At.Month(), s.At.Day(), s.At.Hour(), s.At.Minute(), s.At.Second(), 0, loc)
+		return at, at.After(t)
+	}
+	return time.Time{}, false
+}
+
+func (c *Cron) next(t time.Time, loc *time.Location) (time.Time, bool) {
+	t = t.In(loc)
+	lastYear := c.Years[len(c.Years)-1]
+	for day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc); day.Year() <= lastYear; day = day.AddDate(0, 0, 1) {
+		y, m, d := day.Date()
+		if !slices.Contains(c.Years, y) {
+			// Jump to the next allowed year, if any.
+			i, _ := slices.BinarySearch(c.Years, y)
+			if i == len(c.Years) {
+				return time.Time{}, false
+			}
+			day = time.Date(c.Years[i], time.January, 1, 0, 0, 0, 0, loc).AddDate(0, 0, -1)
+			continue
+		}
+		if !slices.Contains(c.Months, int(m)) || !c.DayOfMonth.matches(y, m, d) || !c.DayOfWeek.matches(y, m, d) {
+			continue
+		}
+		for _, h := range c.Hours {
+			for _, mi := range c.Minutes {
+				for _, s := range c.Seconds {
+					if at := wallClock(y, m, d, h, mi, s, loc); at.After(t) {
+						return at, true
+					}
+				}
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// wallClock is the time the clocks in loc show y-m-d h:mi:s; a time that a
+// daylight-saving change skips (02:30 on a spring-forward night) is moved
+// forward by the skipped amount (to 03:30).
+func wallClock(y int, m time.Month, d, h, mi, s int, loc *time.Location) time.Time {
+	at := time.Date(y, m, d, h, mi, s, 0, loc)
+	if at.Hour() == h && at.Minute() == mi {
+		return at
+	}
+	_, before := at.Zone()
+	_, after := at.Add(3 * time.Hour).Zone()
+	return at.Add(time.Duration(after-before) * time.Second)
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func weekday(y int, m time.Month, d int) time.Weekday {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Weekday()
+}
+
+func isWeekday(y int, m time.Month, d int) bool {
+	wd := weekday(y, m, d)
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+func (f DayOfMonth) matches(y int, m time.Month, d int) bool {
+	last := daysIn(y, m)
+	switch {
+	case f.Any:
+		return true
+	case f.Last:
+		return d == last
+	case f.LastWeekday:
+		for w := last; ; w-- {
+			if isWeekday(y, m, w) {
+				return d == w
+			}
+		}
+	case f.NearestWkday != 0:
+		return d == nearestWeekday(y, m, f.NearestWkday)
+	}
+	return slices.Contains(f.Days, d)
+}
+
+// nearestWeekday is the weekday nearest day n without leaving the month, or
+// 0 when the month has no day n.
+func nearestWeekday(y int, m time.Month, n int) int {
+	last := daysIn(y, m)
+	if n > last {
+		return 0
+	}
+	switch weekday(y, m, n) {
+	case time.Saturday:
+		if n == 1 {
+			return 3 // Monday the 3rd
+		}
+		return n - 1
+	case time.Sunday:
+		if n == last {
+			return n - 2 // Friday
+		}
+		return n + 1
+	}
+	return n
+}
+
+func (f DayOfWeek) matches(y int, m time.Month, d int) bool {
+	wd := int(weekday(y, m, d)) + 1 // SUN is 1
+	switch {
+	case f.Any:
+		return true
+	case f.Last != 0:
+		return wd == f.Last && d+7 > daysIn(y, m)
+	case f.Nth != 0:
+		return wd == f.Weekday && (d-1)/7+1 == f.Nth
+	}
+	return slices.Contains(f.Days, wd)
 }

@@ -217,5 +217,63 @@ func FuzzParseSchedule(f *testing.F) {
 		if got.Kind == CronSchedule && got.Cron.DayOfMonth.Any == got.Cron.DayOfWeek.Any {
 			t.Fatalf("ParseSchedule(%q) accepted both or neither day field as ?", s)
 		}
+		after := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
+		if next, ok := got.Next(after, time.UTC); ok && !next.After(after) {
+			t.Fatalf("ParseSchedule(%q).Next(%v) = %v, not after", s, after, next)
+		}
 	})
+}
+
+func TestScheduleNext(t *testing.T) {
+	load := func(name string) *time.Location {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	newYork, tokyo := load("America/New_York"), load("Asia/Tokyo")
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := map[string]struct {
+		expr  string
+		after time.Time
+		loc   *time.Location
+		want  time.Time // zero: never again
+	}{
+		"SRA agent update: Wednesday 01:00 New York":     {"cron(0 0 1 ? * WED *)", utc("2026-11-22T14:00:00Z"), newYork, utc("2026-11-25T06:00:00Z")},
+		"second Tuesday, this month's passed":            {"cron(0 2 ? * TUE#2 *)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-12-08T02:00:00Z")},
+		"last day of February":                           {"cron(0 0 L * ? *)", utc("2026-02-10T00:00:00Z"), time.UTC, utc("2026-02-28T00:00:00Z")},
+		"last Friday of November":                        {"cron(15 10 ? * 6L 2026)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-11-27T10:15:00Z")},
+		"no last Friday left in the only year":           {"cron(15 10 ? * 6L 2026)", utc("2026-12-26T00:00:00Z"), time.UTC, time.Time{}},
+		"15th is a Saturday: Friday the 14th":            {"cron(0 3 15W * ? *)", utc("2026-08-01T00:00:00Z"), time.UTC, utc("2026-08-14T03:00:00Z")},
+		"1st is a Saturday: Monday the 3rd":              {"cron(0 3 1W * ? *)", utc("2026-07-31T12:00:00Z"), time.UTC, utc("2026-08-03T03:00:00Z")},
+		"month ends on a Sunday: last weekday Friday":    {"cron(0 3 LW * ? *)", utc("2026-05-01T00:00:00Z"), time.UTC, utc("2026-05-29T03:00:00Z")},
+		"every 30 minutes on weekdays, over a weekend":   {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:50:00Z"), time.UTC, utc("2026-11-30T00:00:00Z")},
+		"same minute is not after":                       {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:30:00Z"), time.UTC, utc("2026-11-28T00:00:00Z").AddDate(0, 0, 2)},
+		"a later year":                                   {"cron(0 0 1 * ? 2030)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2030-01-01T00:00:00Z")},
+		"February 30th never comes":                      {"cron(0 0 30 FEB ? *)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
+		"02:30 skipped by daylight saving fires at 3:30": {"cron(30 2 ? * SUN *)", utc("2026-03-07T12:00:00Z"), newYork, utc("2026-03-08T07:30:00Z")},
+		"seconds field":                                  {"cron(30 0 1 ? * WED *)", utc("2026-11-25T06:00:00Z"), newYork, utc("2026-11-25T06:00:30Z")},
+		"at, in Tokyo":                                   {"at(2026-12-01T10:00:00)", utc("2026-11-22T00:00:00Z"), tokyo, utc("2026-12-01T01:00:00Z")},
+		"at, passed":                                     {"at(2026-12-01T10:00:00)", utc("2026-12-01T01:00:00Z"), tokyo, time.Time{}},
+		"rate has no anchor":                             {"rate(7 days)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := ParseSchedule(tc.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := s.Next(tc.after, tc.loc)
+			if ok != !tc.want.IsZero() || (ok && !got.Equal(tc.want)) {
+				t.Errorf("Next(%s) = %v, %v; want %v", tc.after.Format(time.RFC3339), got.UTC(), ok, tc.want)
+			}
+		})
+	}
 }
