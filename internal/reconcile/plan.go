@@ -625,8 +625,8 @@ func diffTask(want, got ObservedTask) ([]change, bool) {
 	return d.changes, d.replace || rc.replace
 }
 
-// runCommandFields are the change fields that live inside the Run Command
-// parameters, so apply knows to send them.
+// isRunCommandField reports whether a change field lives inside the Run
+// Command parameters, which apply sends as a whole.
 func isRunCommandField(field string) bool {
 	switch field {
 	case "name", "description", "document", "priority", "service role", "max concurrency",

@@ -122,6 +122,13 @@ type Result struct {
 // names the operation and the resource and wraps the SDK error, so
 // errors.As into smithy.APIError works; Result then holds the actions
 // applied before the failure. Re-running after any error converges.
+//
+// Cost: observing a converged account x region holding the three default
+// windows takes 14 calls (one more per window we do not own, for its tags;
+// DescribeDocument only on the first account of a region when in.Documents
+// is shared), issued about four round trips deep; a fresh one takes 2 plus
+// DescribeDocument. Applying then makes exactly one call per action that is
+// not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {
 		return Result{}, err

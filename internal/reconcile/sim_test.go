@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
@@ -263,7 +264,21 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 	other := h.addUnowned("team_window")
 	tagged := h.addUnowned("other_tool_window", types.Tag{Key: aws.String("createdBy"), Value: aws.String("someone-else")})
 
+	h.env.Server.ResetCalls()
+	plan, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, DryRun: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := h.writes(); w != 0 || plan.Writes != 0 {
+		t.Errorf("dry run: %d writes (reported %d), want none", w, plan.Writes)
+	}
+
 	res, writes := h.mustRun(reconcile.Converge, cfg)
+	if diff := cmp.Diff(plan.Actions, res.Actions, cmpopts.IgnoreUnexported(reconcile.Action{})); diff != "" {
+		t.Errorf("applied actions differ from the dry run's plan (-plan +applied):\n%s", diff)
+	}
 	// 3 windows x (create, register target, register task) + DHMC.
 	if writes != 10 {
 		t.Errorf("fresh run: %d writes %v, want 10", writes, h.writeOps())
@@ -674,6 +689,19 @@ func TestTeardownAndRemove(t *testing.T) {
 // TestCrashThenConverge: a run stopped after its Nth write, then run again
 // against a healthy service, ends converged with no duplicates.
 func TestCrashThenConverge(t *testing.T) {
+	// The fresh run's writes, in order, as its error names them.
+	failing := []string{
+		"create window sra_ssm_agent_update: ",
+		"register target Update_SSMAgent in window sra_ssm_agent_update: ",
+		"register task Update_SSMAgent in window sra_ssm_agent_update: ",
+		"create window sra_windows_maintenance: ",
+		"register target Update_Windows in window sra_windows_maintenance: ",
+		"register task Windows_Scan in window sra_windows_maintenance: ",
+		"create window sra_linux_maintenance: ",
+		"register target Update_Linux in window sra_linux_maintenance: ",
+		"register task Linux_Scan in window sra_linux_maintenance: ",
+		"update service setting " + reconcile.DHMCSettingID + ": ",
+	}
 	for n := 1; n <= 10; n++ {
 		t.Run(fmt.Sprintf("after %d writes", n), func(t *testing.T) {
 			h := newHarness(t)
@@ -686,8 +714,11 @@ func TestCrashThenConverge(t *testing.T) {
 				if err == nil || !errors.As(err, &apiErr) {
 					t.Fatalf("crashed run: err = %v, want an API error", err)
 				}
-				if len(res.Actions) > n {
-					t.Errorf("crashed run reports %d actions done, more than the %d writes that succeeded", len(res.Actions), n)
+				if !strings.HasPrefix(err.Error(), failing[n]) {
+					t.Errorf("crashed run: err = %q, want it to start %q", err, failing[n])
+				}
+				if len(res.Actions) != n {
+					t.Errorf("crashed run reports %d actions done, want the %d writes that succeeded", len(res.Actions), n)
 				}
 			}
 			h.env.Server.FailAfterWrites(-1)
