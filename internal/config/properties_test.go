@@ -17,6 +17,7 @@ func TestFromProperties(t *testing.T) {
 		props map[string]any
 		want  Config
 	}{
+		"no properties at all": {props: nil, want: Default()},
 		"nothing but the service token": {
 			props: map[string]any{"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:orgpatch"},
 			want:  Default(),
