@@ -28,6 +28,13 @@ const (
 	ServiceControlTower  = "controltower"
 )
 
+// Management credentials for clients that need some: any access key the
+// simulator did not issue acts as the management account, these included.
+const (
+	ManagementAccessKeyID     = "AKIASIMULATEDMGMT000"
+	ManagementSecretAccessKey = "simulated-management-secret-key-0000000000"
+)
+
 // maxBody bounds a request body; AWS's own limits are far below it.
 const maxBody = 8 << 20
 

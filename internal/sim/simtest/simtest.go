@@ -16,19 +16,15 @@ import (
 	"github.com/orgpatch/orgpatch/internal/sim"
 )
 
-// Management credentials: any key the simulator did not issue acts as the
-// management account; these are the ones Env.Config carries.
-const (
-	AccessKeyID     = "AKIASIMULATEDMGMT000"
-	SecretAccessKey = "simulated-management-secret-key-0000000000"
-	Region          = "us-east-1"
-)
+// Region is the region of Env.Config.
+const Region = "us-east-1"
 
 // Env is a running simulator and the management account's configuration.
 type Env struct {
 	Server *sim.Server
 	URL    string
-	// Config acts as the management account in us-east-1 against URL.
+	// Config acts as the management account (sim.ManagementAccessKeyID) in
+	// us-east-1 against URL.
 	Config aws.Config
 }
 
@@ -48,8 +44,8 @@ func Start(t testing.TB, org *sim.Org, opts ...sim.Option) *Env {
 	cfg, err := awsconf.Load(context.Background(), awsconf.Options{
 		Region:          Region,
 		Endpoint:        hs.URL,
-		AccessKeyID:     AccessKeyID,
-		SecretAccessKey: SecretAccessKey,
+		AccessKeyID:     sim.ManagementAccessKeyID,
+		SecretAccessKey: sim.ManagementSecretAccessKey,
 	})
 	if err != nil {
 		t.Fatalf("simulator configuration: %v", err)
