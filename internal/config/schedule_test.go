@@ -183,6 +183,14 @@ func TestParseScheduleRejects(t *testing.T) {
 	}
 }
 
+func TestScheduleErrorNamesTheExpression(t *testing.T) {
+	_, err := ParseSchedule("rate(2 week)")
+	want := `schedule "rate(2 week)": rate unit "week" is not one of minute(s), hour(s), day(s)`
+	if err == nil || err.Error() != want {
+		t.Errorf("ParseSchedule error = %v; want %s", err, want)
+	}
+}
+
 func TestParseScheduleTooLong(t *testing.T) {
 	expr := "cron(0 1 ? * MON " + string(make([]byte, 300)) + ")"
 	_, err := ParseSchedule(expr)
@@ -246,23 +254,25 @@ func TestScheduleNext(t *testing.T) {
 		loc   *time.Location
 		want  time.Time // zero: never again
 	}{
-		"SRA agent update: Wednesday 01:00 New York":     {"cron(0 0 1 ? * WED *)", utc("2026-11-22T14:00:00Z"), newYork, utc("2026-11-25T06:00:00Z")},
-		"second Tuesday, this month's passed":            {"cron(0 2 ? * TUE#2 *)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-12-08T02:00:00Z")},
-		"last day of February":                           {"cron(0 0 L * ? *)", utc("2026-02-10T00:00:00Z"), time.UTC, utc("2026-02-28T00:00:00Z")},
-		"last Friday of November":                        {"cron(15 10 ? * 6L 2026)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-11-27T10:15:00Z")},
-		"no last Friday left in the only year":           {"cron(15 10 ? * 6L 2026)", utc("2026-12-26T00:00:00Z"), time.UTC, time.Time{}},
-		"15th is a Saturday: Friday the 14th":            {"cron(0 3 15W * ? *)", utc("2026-08-01T00:00:00Z"), time.UTC, utc("2026-08-14T03:00:00Z")},
-		"1st is a Saturday: Monday the 3rd":              {"cron(0 3 1W * ? *)", utc("2026-07-31T12:00:00Z"), time.UTC, utc("2026-08-03T03:00:00Z")},
-		"month ends on a Sunday: last weekday Friday":    {"cron(0 3 LW * ? *)", utc("2026-05-01T00:00:00Z"), time.UTC, utc("2026-05-29T03:00:00Z")},
-		"every 30 minutes on weekdays, over a weekend":   {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:50:00Z"), time.UTC, utc("2026-11-30T00:00:00Z")},
-		"same minute is not after":                       {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:30:00Z"), time.UTC, utc("2026-11-28T00:00:00Z").AddDate(0, 0, 2)},
-		"a later year":                                   {"cron(0 0 1 * ? 2030)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2030-01-01T00:00:00Z")},
-		"February 30th never comes":                      {"cron(0 0 30 FEB ? *)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
-		"02:30 skipped by daylight saving fires at 3:30": {"cron(30 2 ? * SUN *)", utc("2026-03-07T12:00:00Z"), newYork, utc("2026-03-08T07:30:00Z")},
-		"seconds field":                                  {"cron(30 0 1 ? * WED *)", utc("2026-11-25T06:00:00Z"), newYork, utc("2026-11-25T06:00:30Z")},
-		"at, in Tokyo":                                   {"at(2026-12-01T10:00:00)", utc("2026-11-22T00:00:00Z"), tokyo, utc("2026-12-01T01:00:00Z")},
-		"at, passed":                                     {"at(2026-12-01T10:00:00)", utc("2026-12-01T01:00:00Z"), tokyo, time.Time{}},
-		"rate has no anchor":                             {"rate(7 days)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
+		"SRA agent update: Wednesday 01:00 New York":      {"cron(0 0 1 ? * WED *)", utc("2026-11-22T14:00:00Z"), newYork, utc("2026-11-25T06:00:00Z")},
+		"second Tuesday, this month's passed":             {"cron(0 2 ? * TUE#2 *)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-12-08T02:00:00Z")},
+		"last day of February":                            {"cron(0 0 L * ? *)", utc("2026-02-10T00:00:00Z"), time.UTC, utc("2026-02-28T00:00:00Z")},
+		"last Friday of November":                         {"cron(15 10 ? * 6L 2026)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2026-11-27T10:15:00Z")},
+		"no last Friday left in the only year":            {"cron(15 10 ? * 6L 2026)", utc("2026-12-26T00:00:00Z"), time.UTC, time.Time{}},
+		"15th is a Saturday: Friday the 14th":             {"cron(0 3 15W * ? *)", utc("2026-08-01T00:00:00Z"), time.UTC, utc("2026-08-14T03:00:00Z")},
+		"1st is a Saturday: Monday the 3rd":               {"cron(0 3 1W * ? *)", utc("2026-07-31T12:00:00Z"), time.UTC, utc("2026-08-03T03:00:00Z")},
+		"31st is a Sunday: Friday the 29th, not June 1st": {"cron(0 3 31W * ? *)", utc("2026-05-01T00:00:00Z"), time.UTC, utc("2026-05-29T03:00:00Z")},
+		"no 31st in November: December 31st":              {"cron(0 3 31W * ? *)", utc("2026-11-01T00:00:00Z"), time.UTC, utc("2026-12-31T03:00:00Z")},
+		"month ends on a Sunday: last weekday Friday":     {"cron(0 3 LW * ? *)", utc("2026-05-01T00:00:00Z"), time.UTC, utc("2026-05-29T03:00:00Z")},
+		"every 30 minutes on weekdays, over a weekend":    {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:50:00Z"), time.UTC, utc("2026-11-30T00:00:00Z")},
+		"same minute is not after":                        {"cron(0/30 * ? * MON-FRI *)", utc("2026-11-27T23:30:00Z"), time.UTC, utc("2026-11-28T00:00:00Z").AddDate(0, 0, 2)},
+		"a later year":                                    {"cron(0 0 1 * ? 2030)", utc("2026-11-22T00:00:00Z"), time.UTC, utc("2030-01-01T00:00:00Z")},
+		"February 30th never comes":                       {"cron(0 0 30 FEB ? *)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
+		"02:30 skipped by daylight saving fires at 3:30":  {"cron(30 2 ? * SUN *)", utc("2026-03-07T12:00:00Z"), newYork, utc("2026-03-08T07:30:00Z")},
+		"seconds field":                                   {"cron(30 0 1 ? * WED *)", utc("2026-11-25T06:00:00Z"), newYork, utc("2026-11-25T06:00:30Z")},
+		"at, in Tokyo":                                    {"at(2026-12-01T10:00:00)", utc("2026-11-22T00:00:00Z"), tokyo, utc("2026-12-01T01:00:00Z")},
+		"at, passed":                                      {"at(2026-12-01T10:00:00)", utc("2026-12-01T01:00:00Z"), tokyo, time.Time{}},
+		"rate has no anchor":                              {"rate(7 days)", utc("2026-11-22T00:00:00Z"), time.UTC, time.Time{}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
