@@ -26,6 +26,22 @@
 // run stores so that scheduled runs converge to the same configuration;
 // Decode reads it back unchanged.
 //
+// A file that patches Linux instances tagged PatchGroup=linux every second
+// Tuesday, installing without reboot, in two regions, leaving every other
+// setting at its default:
+//
+//	windows:
+//	  - name: linux-install
+//	    schedule: cron(0 2 ? * TUE#2 *)
+//	    scheduleTimezone: Europe/Berlin
+//	    target: {name: linux-hosts, tagKey: PatchGroup, tagValues: [linux]}
+//	    task:
+//	      name: linux-install
+//	      document: AWS-RunPatchBaseline
+//	      operation: Install
+//	      rebootOption: NoReboot
+//	regions: [eu-central-1, eu-west-1]
+//
 // FromProperties reads the custom resource's properties. CloudFormation
 // passes every value as a string. The properties, all optional:
 //

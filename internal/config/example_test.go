@@ -46,3 +46,30 @@ func ExampleFromProperties() {
 	// sra_linux_maintenance cron(0 3 ? * SAT#1 *) [Install]
 	// [us-east-1 eu-west-1]
 }
+
+// The file shown in the package documentation.
+func ExampleDecode_file() {
+	c, err := config.Decode([]byte(`
+windows:
+  - name: linux-install
+    schedule: cron(0 2 ? * TUE#2 *)
+    scheduleTimezone: Europe/Berlin
+    target: {name: linux-hosts, tagKey: PatchGroup, tagValues: [linux]}
+    task:
+      name: linux-install
+      document: AWS-RunPatchBaseline
+      operation: Install
+      rebootOption: NoReboot
+regions: [eu-central-1, eu-west-1]
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w := c.Windows[0]
+	fmt.Println(c.WindowNames(), c.Regions, c.TaskRoleName)
+	fmt.Println(w.DurationHours, w.CutoffHours, w.Task.MaxConcurrency, w.Task.MaxErrors, w.Task.DocumentParameters())
+	// Output:
+	// [linux-install] [eu-central-1 eu-west-1] sra-patch-mgmt-automation
+	// 6 1 100 1 map[Operation:[Install] RebootOption:[NoReboot]]
+}
