@@ -94,6 +94,7 @@ const (
 	maxDurationHours   = 24
 	maxCutoffHours     = 23
 	maxRolePathAndName = 512
+	maxRateControl     = 7 // MaxConcurrency, MaxErrors
 )
 
 var (
@@ -235,11 +236,17 @@ func (t Task) validate(p *problems, prefix string) {
 	if t.Priority < 0 {
 		p.add(prefix+".priority", strconv.Itoa(int(t.Priority)), "must be 0 or more (0 runs first)")
 	}
-	if !maxConcurrencyPattern.MatchString(t.MaxConcurrency) {
+	switch {
+	case !maxConcurrencyPattern.MatchString(t.MaxConcurrency):
 		p.add(prefix+".maxConcurrency", t.MaxConcurrency, "is not a number of instances (1 or more) or a percentage (1%%-100%%)")
+	case len(t.MaxConcurrency) > maxRateControl:
+		p.add(prefix+".maxConcurrency", t.MaxConcurrency, "is %d characters long; at most %d are allowed", len(t.MaxConcurrency), maxRateControl)
 	}
-	if !maxErrorsPattern.MatchString(t.MaxErrors) {
+	switch {
+	case !maxErrorsPattern.MatchString(t.MaxErrors):
 		p.add(prefix+".maxErrors", t.MaxErrors, "is not a number of errors (0 or more) or a percentage (0%%-100%%)")
+	case len(t.MaxErrors) > maxRateControl:
+		p.add(prefix+".maxErrors", t.MaxErrors, "is %d characters long; at most %d are allowed", len(t.MaxErrors), maxRateControl)
 	}
 	if t.TimeoutSeconds < minTimeoutSeconds || t.TimeoutSeconds > maxTimeoutSeconds {
 		p.add(prefix+".timeoutSeconds", strconv.Itoa(int(t.TimeoutSeconds)), "is not one of %d-%d (seconds)", minTimeoutSeconds, maxTimeoutSeconds)

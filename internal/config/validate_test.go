@@ -222,10 +222,20 @@ func TestValidate(t *testing.T) {
 				{"windows[1].task.timeoutSeconds", "2592001", "is not one of 30-2592000 (seconds)"},
 			},
 		},
+		"concurrency and errors longer than 7": {
+			change: func(c *Config) {
+				c.Windows[0].Task.MaxConcurrency = "12345678"
+				c.Windows[0].Task.MaxErrors = "12345678"
+			},
+			want: []FieldError{
+				{"windows[0].task.maxConcurrency", "12345678", "is 8 characters long; at most 7 are allowed"},
+				{"windows[0].task.maxErrors", "12345678", "is 8 characters long; at most 7 are allowed"},
+			},
+		},
 		"concurrency and errors in range": {change: func(c *Config) {
 			c.Windows[0].Task.MaxConcurrency, c.Windows[0].Task.MaxErrors = "1%", "0%"
 			c.Windows[1].Task.MaxConcurrency, c.Windows[1].Task.MaxErrors = "99%", "100%"
-			c.Windows[2].Task.MaxConcurrency, c.Windows[2].Task.MaxErrors = "5000", "25"
+			c.Windows[2].Task.MaxConcurrency, c.Windows[2].Task.MaxErrors = "1234567", "25"
 		}},
 		"output": {
 			change: func(c *Config) {
