@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -132,6 +133,9 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 			wanted[w.Name] = true
 		}
 	}
+	// A window deleted meanwhile (by a concurrent run, or by hand) is gone,
+	// not an error.
+	gone := make([]atomic.Bool, len(windows))
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(observeLimit)
 	for i := range windows {
@@ -141,16 +145,31 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 		}
 		g.Go(func() (err error) {
 			w.Targets, err = windowTargets(gctx, client, *w)
+			if isNotFound(err) {
+				gone[i].Store(true)
+				return nil
+			}
 			return err
 		})
 		g.Go(func() (err error) {
 			w.Tasks, err = windowTasks(gctx, client, *w)
+			if isNotFound(err) {
+				gone[i].Store(true)
+				return nil
+			}
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	present := windows[:0]
+	for i := range windows {
+		if !gone[i].Load() {
+			present = append(present, windows[i])
+		}
+	}
+	windows = present
 	// The Run Command parameters, which DescribeMaintenanceWindowTasks
 	// leaves out.
 	g, gctx = errgroup.WithContext(ctx)
@@ -164,6 +183,9 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 			}
 			g.Go(func() (err error) {
 				t.RunCommand, err = runCommand(gctx, client, *w, t.ID)
+				if isNotFound(err) { // deregistered meanwhile: its fields still stand for it
+					return nil
+				}
 				return err
 			})
 		}
@@ -209,7 +231,7 @@ func isOwned(ctx context.Context, client SSMAPI, windowID string) (bool, error) 
 		ResourceType: types.ResourceTypeForTaggingMaintenanceWindow,
 		ResourceId:   aws.String(windowID),
 	})
-	if isNotFound(err) {
+	if isNotFound(err) || hasCode(err, "InvalidResourceId") { // deleted since listed
 		return false, nil
 	}
 	if err != nil {
@@ -349,7 +371,10 @@ func sdkTargets(ss []Selector) []types.Target {
 }
 
 // isNotFound reports whether err says the resource does not exist.
-func isNotFound(err error) bool {
+func isNotFound(err error) bool { return hasCode(err, "DoesNotExistException") }
+
+// hasCode reports whether err is an API error with the given code.
+func hasCode(err error, code string) bool {
 	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "DoesNotExistException"
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }

@@ -828,3 +828,47 @@ func TestCancelledRunStopsAndReports(t *testing.T) {
 		t.Errorf("state after the next run (-want +got):\n%s", diff)
 	}
 }
+
+// deleteWhileObserved deletes each window, as a concurrent run would, just
+// before its targets are read.
+type deleteWhileObserved struct {
+	reconcile.SSMAPI
+	name    string
+	windows map[string]string // id -> name
+}
+
+func (d deleteWhileObserved) DescribeMaintenanceWindowTargets(ctx context.Context, in *ssm.DescribeMaintenanceWindowTargetsInput, opts ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error) {
+	if d.windows[aws.ToString(in.WindowId)] == d.name {
+		if _, err := d.SSMAPI.DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: in.WindowId}); err != nil {
+			return nil, err
+		}
+	}
+	return d.SSMAPI.DescribeMaintenanceWindowTargets(ctx, in, opts...)
+}
+
+// TestWindowDeletedWhileObserved: a window that disappears between being
+// listed and being read is treated as gone, and made again.
+func TestWindowDeletedWhileObserved(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	h.mustRun(reconcile.Converge, cfg)
+	ids := map[string]string{}
+	for _, w := range h.state() {
+		ids[w.ID] = w.Name
+	}
+	h.env.Server.ResetCalls()
+	_, err := reconcile.Reconcile(context.Background(), deleteWhileObserved{h.client, "sra_windows_maintenance", ids}, reconcile.Input{
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"DeleteMaintenanceWindow", // the concurrent deletion
+		"CreateMaintenanceWindow", "RegisterTargetWithMaintenanceWindow", "RegisterTaskWithMaintenanceWindow"}
+	if diff := cmp.Diff(want, h.writeOps()); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+}
