@@ -419,7 +419,7 @@ func desiredTask(desired Desired, hashes map[string]string, w config.Window, tar
 		Comment:            comment(t),
 		DocumentVersion:    documentVersion,
 		TimeoutSeconds:     t.TimeoutSeconds,
-		Parameters:         documentParameters(t),
+		Parameters:         t.DocumentParameters(),
 		OutputS3BucketName: t.OutputS3Bucket,
 		OutputS3KeyPrefix:  t.OutputS3KeyPrefix,
 		ServiceRoleArn:     desired.TaskRoleARN,
@@ -462,25 +462,6 @@ func comment(t config.Task) string {
 		c = c[:maxCommentLength]
 	}
 	return c
-}
-
-// documentParameters are the document parameters of t: Operation and
-// RebootOption when set, plus the extra Parameters.
-func documentParameters(t config.Task) map[string][]string {
-	p := map[string][]string{}
-	for k, v := range t.Parameters {
-		p[k] = slices.Clone(v)
-	}
-	if t.Operation != "" {
-		p["Operation"] = []string{t.Operation}
-	}
-	if t.RebootOption != "" {
-		p["RebootOption"] = []string{t.RebootOption}
-	}
-	if len(p) == 0 {
-		return nil
-	}
-	return p
 }
 
 // A change is one field that differs, for Detail.
