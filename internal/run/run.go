@@ -1,11 +1,14 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -166,6 +169,9 @@ func (r *runner) run(ctx context.Context) report.Report {
 	r.docs = reconcile.NewDocumentCache()
 
 	finish := func() report.Report {
+		slices.SortStableFunc(rep.Targets, func(a, b report.Target) int {
+			return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
+		})
 		rep.Tally()
 		rep.Duration = r.env.Clock.Now().Sub(start)
 		r.log.Info("run finished", "targets", rep.Counts.Targets, "converged", rep.Counts.Converged,

@@ -1,0 +1,147 @@
+package run_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+const role = sim.DefaultRoleName
+
+func loadSmall(t *testing.T) *sim.Org {
+	t.Helper()
+	org, err := sim.LoadOrg("../../testdata/orgs/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+func newEnv(sv *simtest.Env, cfg config.Config) run.Env {
+	return run.Env{
+		Management:  sv.Config,
+		Config:      cfg,
+		Concurrency: 8,
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+}
+
+// outcome is the part of a target's record the tests compare.
+type outcome struct {
+	Target string
+	Status report.Status
+	Code   string // AWS error code of a failure
+	Op     string // AWS operation of a failure
+}
+
+func outcomes(r report.Report) []outcome {
+	var out []outcome
+	for _, t := range r.Targets {
+		o := outcome{Target: t.Name(), Status: t.Status}
+		if t.Error != nil {
+			o.Code, o.Op = t.Error.Code, t.Error.Operation
+		}
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out
+}
+
+// windowNames lists the maintenance windows of account x region by name,
+// read through the SDK as the account.
+func windowNames(t *testing.T, sv *simtest.Env, account, region string) []string {
+	t.Helper()
+	cfg := sv.AccountConfig(t, account, role)
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
+	var names []string
+	p := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("describe windows of %s/%s: %v", account, region, err)
+		}
+		for _, w := range page.WindowIdentities {
+			names = append(names, aws.ToString(w.Name))
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func defaultWindowNames() []string {
+	var names []string
+	for _, w := range config.Default().Windows {
+		names = append(names, w.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	env := newEnv(sv, config.Default())
+
+	first := run.Run(context.Background(), env, run.Request{})
+	want := []outcome{
+		{Target: "111111111111/af-south-1", Status: report.Skipped},
+		{Target: "111111111111/eu-west-1", Status: report.Converged},
+		{Target: "111111111111/us-east-1", Status: report.Converged},
+		{Target: "222222222222/af-south-1", Status: report.Skipped},
+		{Target: "222222222222/eu-west-1", Status: report.Converged},
+		{Target: "222222222222/us-east-1", Status: report.Converged},
+		{Target: "333333333333/af-south-1", Status: report.Skipped},
+		{Target: "333333333333/eu-west-1", Status: report.Converged},
+		{Target: "333333333333/us-east-1", Status: report.Converged},
+		{Target: "444444444444/af-south-1", Status: report.Converged},
+		{Target: "444444444444/eu-west-1", Status: report.Converged},
+		{Target: "444444444444/us-east-1", Status: report.Converged},
+		{Target: "555555555555/af-south-1", Status: report.Failed, Code: "AccessDenied", Op: "AssumeRole"},
+		{Target: "555555555555/eu-west-1", Status: report.Failed, Code: "AccessDenied", Op: "AssumeRole"},
+		{Target: "555555555555/us-east-1", Status: report.Failed, Code: "AccessDenied", Op: "AssumeRole"},
+	}
+	if diff := cmp.Diff(want, outcomes(first)); diff != "" {
+		t.Errorf("first run outcomes (-want +got):\n%s", diff)
+	}
+	if got, want := first.RegionSource, "Control Tower landing zone"; got != want {
+		t.Errorf("RegionSource = %q, want %q", got, want)
+	}
+	for _, o := range want {
+		if o.Status != report.Converged {
+			continue
+		}
+		account, region, _ := strings.Cut(o.Target, "/")
+		if diff := cmp.Diff(defaultWindowNames(), windowNames(t, sv, account, region)); diff != "" {
+			t.Errorf("%s windows (-want +got):\n%s", o.Target, diff)
+		}
+	}
+	if first.Counts.Writes != sv.Server.WriteCalls() {
+		t.Errorf("report counts %d writes, the simulator saw %d", first.Counts.Writes, sv.Server.WriteCalls())
+	}
+
+	sv.Server.ResetCalls()
+	second := run.Run(context.Background(), env, run.Request{})
+	if n := sv.Server.WriteCalls(); n != 0 {
+		t.Errorf("second run made %d write calls, want 0", n)
+	}
+	for _, tg := range second.Targets {
+		if tg.Status == report.Converged {
+			t.Errorf("second run: %s converged (made changes), want unchanged", tg.Name())
+		}
+	}
+	if second.Counts.Unchanged != 9 {
+		t.Errorf("second run: %d unchanged, want 9", second.Counts.Unchanged)
+	}
+}
