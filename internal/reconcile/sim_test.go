@@ -113,7 +113,7 @@ func (h *harness) firstWriteParams() []string {
 // window is a window as a user sees it through the SDK, compactly.
 type window struct {
 	ID, Name, Description, Schedule, Timezone string
-	Duration, Cutoff                          int32
+	Duration, Cutoff, Offset                  int32
 	Enabled, Owned                            bool
 	Targets                                   []string // "name: tag:Key=v1,v2"
 	Tasks                                     []string // "name: document op=..; hash=..; concurrency=..; targets=<target name>"
@@ -131,7 +131,7 @@ func (h *harness) state() []window {
 	for _, wi := range out.WindowIdentities {
 		w := window{ID: aws.ToString(wi.WindowId), Name: aws.ToString(wi.Name), Description: aws.ToString(wi.Description),
 			Schedule: aws.ToString(wi.Schedule), Timezone: aws.ToString(wi.ScheduleTimezone),
-			Duration: aws.ToInt32(wi.Duration), Cutoff: wi.Cutoff, Enabled: wi.Enabled}
+			Duration: aws.ToInt32(wi.Duration), Cutoff: wi.Cutoff, Offset: aws.ToInt32(wi.ScheduleOffset), Enabled: wi.Enabled}
 		tags, err := h.client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: types.ResourceTypeForTaggingMaintenanceWindow, ResourceId: wi.WindowId})
 		if err != nil {
 			h.t.Fatal(err)
@@ -198,13 +198,15 @@ func (h *harness) state() []window {
 func convergedState(cfg config.Config, others ...window) []window {
 	ws := slices.Clone(others)
 	for _, w := range cfg.Windows {
-		params := ""
-		if w.Task.Operation != "" {
-			params = "Operation=" + w.Task.Operation + " RebootOption=" + w.Task.RebootOption
+		var kv []string
+		p := w.Task.DocumentParameters()
+		for _, k := range slices.Sorted(maps.Keys(p)) {
+			kv = append(kv, k+"="+strings.Join(p[k], ","))
 		}
+		params := strings.Join(kv, " ")
 		ws = append(ws, window{
 			Name: w.Name, Description: w.Description, Schedule: w.Schedule, Timezone: w.ScheduleTimezone,
-			Duration: w.DurationHours, Cutoff: w.CutoffHours, Enabled: true, Owned: true,
+			Duration: w.DurationHours, Cutoff: w.CutoffHours, Offset: w.ScheduleOffset, Enabled: true, Owned: true,
 			Targets: []string{fmt.Sprintf("%s: tag:%s=%s", w.Target.Name, w.Target.TagKey, strings.Join(w.Target.TagValues, ","))},
 			Tasks: []string{fmt.Sprintf("%s: %s %s; hash=pinned; concurrency=%s; targets=%s",
 				w.Task.Name, w.Task.Document, params, w.Task.MaxConcurrency, w.Target.Name)},
@@ -870,5 +872,66 @@ func TestWindowDeletedWhileObserved(t *testing.T) {
 	}
 	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
 		t.Errorf("state (-want +got):\n%s", diff)
+	}
+}
+
+// TestOptionalSettingsRoundTrip: the optional settings (schedule offset,
+// command output, CloudWatch, notifications, extra parameters) are written,
+// read back as equal (no write on the next run), and cleared when the
+// configuration drops them.
+func TestOptionalSettingsRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	w := &cfg.Windows[2]
+	w.ScheduleOffset = 2
+	w.Task.OutputS3Bucket, w.Task.OutputS3KeyPrefix = "patch-logs-444444444444", "linux/"
+	w.Task.CloudWatchLogGroupName = "/orgpatch/linux"
+	w.Task.NotificationARN = "arn:aws:sns:us-east-1:444444444444:patching"
+	w.Task.NotificationEvents = []string{"Failed", "TimedOut"}
+	w.Task.NotificationType = "Command"
+	w.Task.Parameters = map[string][]string{"BaselineOverride": {"s3://patch-logs-444444444444/override.json"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 10 {
+		t.Errorf("fresh run: %d writes %v, want 10", writes, h.writeOps())
+	}
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+		t.Errorf("second run: %d writes %v, want none", writes, h.writeOps())
+	}
+	id, _, task := h.ids(w.Name)
+	got := must(h.client.GetMaintenanceWindowTask(context.Background(), &ssm.GetMaintenanceWindowTaskInput{WindowId: &id, WindowTaskId: &task}))(t)
+	rc := got.TaskInvocationParameters.RunCommand
+	gotOptional := []string{aws.ToString(rc.OutputS3BucketName), aws.ToString(rc.OutputS3KeyPrefix),
+		aws.ToString(rc.CloudWatchOutputConfig.CloudWatchLogGroupName), aws.ToString(rc.NotificationConfig.NotificationArn),
+		strings.Join(rc.Parameters["BaselineOverride"], ",")}
+	wantOptional := []string{"patch-logs-444444444444", "linux/", "/orgpatch/linux", "arn:aws:sns:us-east-1:444444444444:patching",
+		"s3://patch-logs-444444444444/override.json"}
+	if diff := cmp.Diff(wantOptional, gotOptional); diff != "" {
+		t.Errorf("optional task settings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state with the optional settings (-want +got):\n%s", diff)
+	}
+
+	// Dropping them clears them, in one write per resource.
+	w.ScheduleOffset = 0
+	w.Task.OutputS3Bucket, w.Task.OutputS3KeyPrefix, w.Task.CloudWatchLogGroupName = "", "", ""
+	w.Task.NotificationARN, w.Task.NotificationEvents, w.Task.NotificationType = "", nil, ""
+	w.Task.Parameters = nil
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 2 {
+		t.Errorf("clearing run: %d writes %v, want 2 (window, task)", writes, h.writeOps())
+	}
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+		t.Errorf("run after clearing: %d writes %v, want none", writes, h.writeOps())
+	}
+	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state after clearing (-want +got):\n%s", diff)
+	}
+	got = must(h.client.GetMaintenanceWindowTask(context.Background(), &ssm.GetMaintenanceWindowTaskInput{WindowId: &id, WindowTaskId: &task}))(t)
+	if rc := got.TaskInvocationParameters.RunCommand; rc.OutputS3BucketName != nil || rc.OutputS3KeyPrefix != nil ||
+		rc.CloudWatchOutputConfig != nil || rc.NotificationConfig != nil {
+		t.Errorf("cleared settings still there: bucket %v prefix %v CloudWatch %+v notification %+v",
+			aws.ToString(rc.OutputS3BucketName), aws.ToString(rc.OutputS3KeyPrefix), rc.CloudWatchOutputConfig, rc.NotificationConfig)
 	}
 }
