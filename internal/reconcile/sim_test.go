@@ -935,3 +935,37 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 			aws.ToString(rc.OutputS3BucketName), aws.ToString(rc.OutputS3KeyPrefix), rc.CloudWatchOutputConfig, rc.NotificationConfig)
 	}
 }
+
+// loseCreateResponse makes the window creation succeed but its answer get
+// lost on the way back, as a dropped connection would.
+type loseCreateResponse struct{ reconcile.SSMAPI }
+
+func (l loseCreateResponse) CreateMaintenanceWindow(ctx context.Context, in *ssm.CreateMaintenanceWindowInput, opts ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error) {
+	if _, err := l.SSMAPI.CreateMaintenanceWindow(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return nil, &smithy.GenericAPIError{Code: "RequestTimeout", Message: "the answer was lost"}
+}
+
+// TestLostCreateIsAdopted: a window whose creation answer was lost carries
+// our tag already, so the next run adopts it: no duplicate, no orphan.
+func TestLostCreateIsAdopted(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	h.env.Server.ResetCalls()
+	_, err := reconcile.Reconcile(context.Background(), loseCreateResponse{h.client}, reconcile.Input{
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), "create window sra_ssm_agent_update: ") {
+		t.Fatalf("err = %v, want the lost create", err)
+	}
+	_, writes := h.mustRun(reconcile.Converge, cfg)
+	// The adopted window gets its target and task; the two others are made
+	// whole; DHMC is set.
+	if writes != 2+3+3+1 {
+		t.Errorf("next run: %d writes %v, want 9", writes, h.writeOps())
+	}
+	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+}
