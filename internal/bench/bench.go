@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
@@ -126,20 +128,21 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 
 	// Every call goes to one loopback host: keep a connection per worker
 	// alive instead of opening (and leaving in TIME_WAIT) one per call.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = 4 * opts.Concurrency
-	transport.MaxIdleConnsPerHost = 4 * opts.Concurrency
-	defer transport.CloseIdleConnections()
 	mgmt, err := awsconf.Load(ctx, awsconf.Options{
 		Region:          "us-east-1",
 		Endpoint:        hs.URL,
-		AccessKeyID:     "AKIABENCHMANAGEMENT0",
-		SecretAccessKey: "bench",
-		HTTPClient:      &http.Client{Transport: transport},
+		AccessKeyID:     sim.ManagementAccessKeyID,
+		SecretAccessKey: sim.ManagementSecretAccessKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	// Set after Load: Load refuses a plain *http.Client when AWS_CA_BUNDLE
+	// is in the environment.
+	mgmt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = 4 * opts.Concurrency
+		tr.MaxIdleConnsPerHost = 4 * opts.Concurrency
+	})
 	cfg := config.Default()
 	cfg.Regions = opts.Regions
 	cfg.ControlTowerRegionsOnly = false
