@@ -296,7 +296,18 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 	}
 	actions = append(actions, a)
 
-	// The target: the best registered INSTANCE target, else a new one.
+	// The target: the best registered INSTANCE target, else a new one. Of
+	// equally good targets, one a task already runs on saves a task update.
+	referenced := map[string]bool{}
+	for _, t := range ow.Tasks {
+		for _, s := range t.Targets {
+			if s.Key == windowTargetIDsKey {
+				for _, id := range s.Values {
+					referenced[id] = true
+				}
+			}
+		}
+	}
 	wantTarget := desiredTarget(w)
 	var extraTargets []ObservedTarget
 	var keptTarget *ObservedTarget
@@ -309,7 +320,8 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 			continue
 		}
 		ch, rep := diffTarget(wantTarget, *t)
-		if keptTarget == nil || better(t.Name == wantTarget.Name, len(ch), t.ID, keptTarget.Name == wantTarget.Name, len(targetChanges), keptTarget.ID) {
+		if keptTarget == nil || better(t.Name == wantTarget.Name, len(ch), !referenced[t.ID], t.ID,
+			keptTarget.Name == wantTarget.Name, len(targetChanges), !referenced[keptTarget.ID], keptTarget.ID) {
 			if keptTarget != nil {
 				extraTargets = append(extraTargets, *keptTarget)
 			}
@@ -344,7 +356,8 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 			continue
 		}
 		ch, rep := diffTask(wantTask, *t)
-		if keptTask == nil || better(t.Name == wantTask.Name, len(ch), t.ID, keptTask.Name == wantTask.Name, len(taskChanges), keptTask.ID) {
+		if keptTask == nil || better(t.Name == wantTask.Name, len(ch), false, t.ID,
+			keptTask.Name == wantTask.Name, len(taskChanges), false, keptTask.ID) {
 			if keptTask != nil {
 				extraTasks = append(extraTasks, *keptTask)
 			}
@@ -378,13 +391,17 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 }
 
 // better reports whether candidate a is a better one to keep than b: the
-// desired name first, then the fewest differing fields, then the lowest id.
-func better(aNamed bool, aChanges int, aID string, bNamed bool, bChanges int, bID string) bool {
+// desired name first, then the fewest differing fields, then the one
+// without extra cost (e.g. not referenced by a task), then the lowest id.
+func better(aNamed bool, aChanges int, aCost bool, aID string, bNamed bool, bChanges int, bCost bool, bID string) bool {
 	if aNamed != bNamed {
 		return aNamed
 	}
 	if aChanges != bChanges {
 		return aChanges < bChanges
+	}
+	if aCost != bCost {
+		return !aCost
 	}
 	return aID < bID
 }

@@ -269,6 +269,15 @@ func TestPlanDrift(t *testing.T) {
 			},
 			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
 		},
+		"duplicate target the task runs on is kept": {
+			observe: func(o *Observed) {
+				dup := o.Windows[2].Targets[0]
+				dup.ID = "target-9"
+				o.Windows[2].Targets = append(o.Windows[2].Targets, dup)
+				o.Windows[2].Tasks[0].Targets[0].Values = []string{"target-9"}
+			},
+			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-2", Detail: "extra target"}},
+		},
 		"target deregistered by hand": {
 			observe: func(o *Observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
 			want: []Action{
