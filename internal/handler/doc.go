@@ -1,0 +1,25 @@
+// Package handler is the Lambda's behaviour: every input that reaches the
+// function becomes a convergence of the organization, and every outcome is
+// answered where someone waits for it.
+//
+// The contract:
+//   - CloudFormation always gets its answer, SUCCESS or FAILED, before the
+//     Lambda's deadline, even when the work panics or runs out of time: a
+//     missing answer hangs the stack for an hour. The physical resource id
+//     is always "orgpatch", so an Update never turns into a replacement and
+//     a Delete always means the one resource. The Reason fits CloudFormation's
+//     4 KB and names how many targets failed and the first of them.
+//   - Create and Update store the configuration in one SSM parameter of the
+//     management account; every other trigger reads it from there, so every
+//     trigger sees one configuration, the disable flag included: while
+//     disabled, no trigger creates anything (they all tear down).
+//   - Delete removes the owned windows (the DHMC setting is kept) and does
+//     nothing else.
+//   - An asynchronous event with failed targets returns an error naming them,
+//     so Lambda retries it and then hands it to the dead-letter queue (and
+//     its alarm); an ignored event returns nil.
+//   - Every invocation logs JSON lines carrying the request id and the
+//     trigger, one summary line, and one CloudWatch embedded-metric-format
+//     line (namespace orgpatch) with the target counts, writes by kind and
+//     the duration.
+package handler

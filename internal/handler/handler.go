@@ -1,0 +1,390 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/trigger"
+)
+
+// DefaultConfigParameter is the SSM parameter holding the configuration when
+// Deps.ConfigParameter is empty.
+const DefaultConfigParameter = "/orgpatch/configuration"
+
+// Deps is what a Handler works with. Management is required; everything
+// else has a default.
+type Deps struct {
+	// Management is the management account's aws.Config (its region is the
+	// home region); every client derives from it.
+	Management aws.Config
+	// ConfigParameter names the SSM parameter holding the configuration
+	// (DefaultConfigParameter).
+	ConfigParameter string
+	// Concurrency bounds the targets worked on at once (run.DefaultConcurrency).
+	Concurrency int
+	// Reserve is kept free before the Lambda's deadline to report and
+	// answer (run.DefaultReserve).
+	Reserve time.Duration
+	// TargetTimeout and RoleWait are passed to the run (run's defaults).
+	TargetTimeout, RoleWait time.Duration
+
+	// Logger receives the JSON log lines (a JSON logger on stdout).
+	Logger *slog.Logger
+	// Metrics receives the embedded-metric-format lines (stdout).
+	Metrics io.Writer
+	// Clock tells the time (the wall clock).
+	Clock run.Clock
+	// HTTPClient sends the CloudFormation answers (a client with a timeout).
+	HTTPClient *http.Client
+
+	// BeforeTarget, when set, runs as each target starts, in its goroutine:
+	// tests use it to delay a target or make it panic.
+	BeforeTarget func(ctx context.Context, account, region string)
+	// BeforeRun, when set, runs after the configuration is settled and
+	// before the run starts: tests use it to panic outside any target.
+	BeforeRun func(ctx context.Context, req trigger.Request, cfg config.Config)
+}
+
+// Handler runs the Lambda's invocations. It is safe for concurrent use.
+type Handler struct {
+	deps    Deps
+	log     *slog.Logger
+	metrics io.Writer
+	clock   run.Clock
+	http    *http.Client
+	store   configStore
+}
+
+// New returns a Handler for deps.
+func New(deps Deps) *Handler {
+	h := &Handler{deps: deps, log: deps.Logger, metrics: deps.Metrics, clock: deps.Clock, http: deps.HTTPClient}
+	if h.log == nil {
+		h.log = NewLogger(os.Stdout, slog.LevelInfo)
+	}
+	if h.metrics == nil {
+		h.metrics = os.Stdout
+	}
+	if h.clock == nil {
+		h.clock = wallClock{}
+	}
+	if h.http == nil {
+		h.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	if h.deps.Reserve <= 0 {
+		h.deps.Reserve = run.DefaultReserve
+	}
+	name := deps.ConfigParameter
+	if name == "" {
+		name = DefaultConfigParameter
+	}
+	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name}
+	return h
+}
+
+// NewLogger returns the JSON logger the Lambda logs with.
+func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Result is what an invocation returns: for the Lambda's caller (the
+// asynchronous ones discard it) and for `orgpatch invoke`.
+type Result struct {
+	Trigger trigger.Source `json:"trigger"`
+	Action  trigger.Action `json:"action"`
+	Reason  string         `json:"reason"`
+	// Status is the CloudFormation answer sent, for CloudFormation requests.
+	Status cfn.StatusType `json:"status,omitempty"`
+	// Summary is the run's one-paragraph account; empty when nothing ran.
+	Summary string         `json:"summary,omitempty"`
+	Counts  *report.Counts `json:"counts,omitempty"`
+	// Report is the whole record of the run, for local callers; it is not
+	// part of the Lambda's response (a large organization would outgrow it).
+	Report *report.Report `json:"-"`
+}
+
+// Invoke handles one Lambda input, for lambda.Start. A CloudFormation request
+// is always answered; its error is only a failure to answer. Any other
+// event's error names the failed targets, for Lambda's retries and the
+// dead-letter queue; ignored events return nil.
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	start := h.clock.Now()
+	log := h.log
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("request_id", lc.AwsRequestID)
+	}
+	req, err := trigger.Decode(raw)
+	if err != nil {
+		return h.malformed(ctx, log, raw, err, start)
+	}
+	log = log.With("trigger", string(req.Source), "action", string(req.Action))
+	log.Info("invocation started", "reason", req.Reason, "accounts", req.Accounts)
+	if req.CloudFormation != nil {
+		return h.cloudFormation(ctx, log, req, start)
+	}
+	return h.event(ctx, log, req, start)
+}
+
+// malformed handles input Decode refused. A CloudFormation request that can
+// still be answered is answered FAILED, or its stack would hang for an hour.
+func (h *Handler) malformed(ctx context.Context, log *slog.Logger, raw json.RawMessage, decodeErr error, start time.Time) (any, error) {
+	log.Error("malformed input; nothing done", "error", decodeErr)
+	defer h.emit(log, trigger.SourceUnknown, nil, true, start)
+	var ev cfn.Event
+	if json.Unmarshal(raw, &ev) == nil && ev.ResponseURL != "" {
+		if err := h.answer(ctx, &ev, cfn.StatusFailed, decodeErr.Error(), nil); err != nil {
+			log.Error("could not answer CloudFormation", "error", err)
+			return nil, errors.Join(decodeErr, err)
+		}
+		return Result{Trigger: trigger.SourceCloudFormation, Status: cfn.StatusFailed, Reason: decodeErr.Error()}, nil
+	}
+	return nil, decodeErr
+}
+
+// event handles an EventBridge event: converge to the stored configuration.
+func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
+	if req.Action == trigger.Ignore {
+		log.Info("event ignored", "reason", req.Reason)
+		h.emit(log, req.Source, nil, false, start)
+		return res, nil
+	}
+	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
+		cfg, found, err := h.store.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			log.Warn("no stored configuration; converging to the defaults", "parameter", h.store.name)
+		}
+		return h.converge(ctx, log, req, cfg, reconcile.Converge), nil
+	})
+	if err == nil && rep != nil {
+		err = rep.Err()
+	}
+	h.finish(log, &res, rep, err, start)
+	return res, err
+}
+
+// cloudFormation handles a custom resource request and answers it.
+func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	ev := req.CloudFormation
+	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
+	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
+		cfg, mode, err := h.cloudFormationConfig(ctx, log, req)
+		if err != nil {
+			return nil, err
+		}
+		return h.converge(ctx, log, req, cfg, mode), nil
+	})
+	if err == nil && rep != nil {
+		err = rep.Err()
+	}
+	h.finish(log, &res, rep, err, start)
+
+	status := cfn.StatusSuccess
+	if err != nil {
+		status = cfn.StatusFailed
+	}
+	var data map[string]any
+	suffix := ""
+	if lambdacontext.LogStreamName != "" {
+		suffix = " (log stream " + lambdacontext.LogStreamName + ")"
+	}
+	var reason string
+	if rep != nil {
+		c := rep.Counts
+		data = map[string]any{"Targets": c.Targets, "Converged": c.Converged, "Failed": c.Failed, "Pending": c.Pending, "Writes": c.Writes}
+		// The counts, then as many failed targets as fit.
+		reason = rep.Summary(reasonBudget(ev, data) - len(suffix))
+	}
+	if err != nil && (rep == nil || errors.Is(err, errPanic)) {
+		reason = err.Error()
+	}
+	reason += suffix
+	res.Status = status
+	if aerr := h.answer(ctx, ev, status, reason, data); aerr != nil {
+		log.Error("could not answer CloudFormation", "error", aerr, "status", string(status))
+		return res, aerr
+	}
+	log.Info("answered CloudFormation", "status", string(status), "physicalResourceId", PhysicalResourceID)
+	return res, nil
+}
+
+// cloudFormationConfig settles the configuration and mode of a custom
+// resource request. Create and Update decode the properties and store them
+// for every other trigger; Delete removes with whatever configuration it can
+// find (its properties, else the stored one, else the defaults), because a
+// Delete that fails on a bad property would leave the stack undeletable.
+func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, req trigger.Request) (config.Config, reconcile.Mode, error) {
+	if req.Action == trigger.Remove {
+		cfg, err := config.FromProperties(req.Properties)
+		if err == nil {
+			return cfg, reconcile.Remove, nil
+		}
+		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
+		cfg, _, err = h.store.load(ctx)
+		if err != nil {
+			log.Warn("delete: stored configuration unreadable; using the defaults", "error", err)
+			cfg = config.Default()
+		}
+		return cfg, reconcile.Remove, nil
+	}
+	cfg, err := config.FromProperties(req.Properties)
+	if err != nil {
+		return config.Config{}, "", fmt.Errorf("custom resource properties: %w", err)
+	}
+	if req.OldProperties != nil {
+		if old, err := config.FromProperties(req.OldProperties); err == nil {
+			if gone := leaving(old, cfg); len(gone) > 0 {
+				log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
+			}
+		}
+	}
+	if err := h.store.store(ctx, cfg); err != nil {
+		return config.Config{}, "", err
+	}
+	if cfg.Disabled {
+		log.Info("configuration disabled: tearing down")
+	}
+	return cfg, reconcile.Converge, nil
+}
+
+// leaving names the windows of old that cfg no longer has (renamed or
+// removed). With cfg disabled, every window leaves.
+func leaving(old, cfg config.Config) []string {
+	var gone []string
+	for _, w := range old.Windows {
+		if cfg.Disabled || !slices.ContainsFunc(cfg.Windows, func(n config.Window) bool { return n.Name == w.Name }) {
+			gone = append(gone, w.Name)
+		}
+	}
+	return gone
+}
+
+// converge runs req's targets to cfg in mode.
+func (h *Handler) converge(ctx context.Context, log *slog.Logger, req trigger.Request, cfg config.Config, mode reconcile.Mode) *report.Report {
+	if h.deps.BeforeRun != nil {
+		h.deps.BeforeRun(ctx, req, cfg)
+	}
+	if cfg.Disabled && mode == reconcile.Converge {
+		log.Info("configuration disabled: converging to nothing")
+	}
+	rep := run.Run(ctx, run.Env{
+		Management:    h.deps.Management,
+		Config:        cfg,
+		Concurrency:   h.deps.Concurrency,
+		TargetTimeout: h.deps.TargetTimeout,
+		Reserve:       h.deps.Reserve,
+		RoleWait:      h.deps.RoleWait,
+		Logger:        log,
+		Clock:         h.clock,
+		BeforeTarget:  h.deps.BeforeTarget,
+	}, run.Request{Mode: mode, Accounts: req.Accounts})
+	return &rep
+}
+
+// errPanic marks a panic turned into an error.
+var errPanic = errors.New("panic")
+
+// guarded runs work so that the caller always gets control back in time to
+// report and answer: a panic becomes an error, and when the Lambda's
+// deadline is a quarter of the reserve away and work has not returned (a
+// call that ignores its context), the caller proceeds without it.
+func (h *Handler) guarded(ctx context.Context, log *slog.Logger, work func(context.Context) (*report.Report, error)) (*report.Report, error) {
+	type outcome struct {
+		rep *report.Report
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				done <- outcome{err: fmt.Errorf("%w: %v", errPanic, p)}
+			}
+		}()
+		rep, err := work(ctx)
+		done <- outcome{rep, err}
+	}()
+	var giveUp <-chan time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		t := time.NewTimer(max(dl.Sub(h.clock.Now())-h.deps.Reserve/4, 0))
+		defer t.Stop()
+		giveUp = t.C
+	}
+	select {
+	case o := <-done:
+		return o.rep, o.err
+	case <-giveUp:
+		err := fmt.Errorf("the run did not return %s before the Lambda's deadline; the next run picks up what is left", h.deps.Reserve/4)
+		log.Error("giving up on the run", "error", err)
+		return nil, err
+	}
+}
+
+// finish fills res from the run, logs the summary line and the metrics.
+func (h *Handler) finish(log *slog.Logger, res *Result, rep *report.Report, err error, start time.Time) {
+	if rep != nil {
+		res.Report, res.Counts = rep, &rep.Counts
+		res.Summary = rep.Summary(reasonBudgetDefault)
+	}
+	if err != nil && rep == nil {
+		res.Summary = err.Error()
+	}
+	took := h.clock.Now().Sub(start)
+	attrs := []any{"reason", res.Reason, "duration", took}
+	if rep != nil {
+		c := rep.Counts
+		attrs = append(attrs, "targets", c.Targets, "converged", c.Converged, "unchanged", c.Unchanged,
+			"failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending, "notStarted", c.NotStarted, "writes", c.Writes)
+	}
+	if err != nil {
+		log.Error("invocation finished with failures", append(attrs, "error", err)...)
+	} else {
+		log.Info("invocation finished", attrs...)
+	}
+	h.emit(log, res.Trigger, rep, err != nil, start)
+}
+
+// reasonBudgetDefault bounds the summary kept in Result and logs.
+const reasonBudgetDefault = 3000
+
+func (h *Handler) emit(log *slog.Logger, src trigger.Source, rep *report.Report, failed bool, start time.Time) {
+	now := h.clock.Now()
+	if err := writeMetrics(h.metrics, now, src, rep, failed, now.Sub(start)); err != nil {
+		log.Warn("metrics not written", "error", err)
+	}
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
