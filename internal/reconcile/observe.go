@@ -143,8 +143,9 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 		if !wanted[w.Name] {
 			continue
 		}
+		ref := *w // what the reads need, copied before they write into w
 		g.Go(func() (err error) {
-			w.Targets, err = windowTargets(gctx, client, *w)
+			w.Targets, err = windowTargets(gctx, client, ref)
 			if isNotFound(err) {
 				gone[i].Store(true)
 				return nil
@@ -152,7 +153,7 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 			return err
 		})
 		g.Go(func() (err error) {
-			w.Tasks, err = windowTasks(gctx, client, *w)
+			w.Tasks, err = windowTasks(gctx, client, ref)
 			if isNotFound(err) {
 				gone[i].Store(true)
 				return nil
@@ -176,13 +177,14 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 	g.SetLimit(observeLimit)
 	for i := range windows {
 		w := &windows[i]
+		ref := ObservedWindow{ID: w.ID, Name: w.Name}
 		for j := range w.Tasks {
 			t := &w.Tasks[j]
 			if t.Type != taskTypeRunCommand {
 				continue
 			}
 			g.Go(func() (err error) {
-				t.RunCommand, err = runCommand(gctx, client, *w, t.ID)
+				t.RunCommand, err = runCommand(gctx, client, ref, t.ID)
 				if isNotFound(err) { // deregistered meanwhile: its fields still stand for it
 					return nil
 				}
