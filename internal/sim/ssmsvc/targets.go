@@ -3,6 +3,7 @@ package ssmsvc
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
 )
@@ -51,7 +52,8 @@ func (s *Service) registerTarget(ctx Context, in *registerTargetInput) (any, err
 }
 
 // checkTargets applies the documented target keys: a window target of
-// resource type INSTANCE selects by InstanceIds, tag:<name> or tag-key; one
+// resource type INSTANCE selects by InstanceIds (any case, the API
+// Reference writes both), tag:<name> or tag-key; one
 // of type RESOURCE_GROUP by resource-groups:Name (and optionally
 // resource-groups:ResourceTypeFilters). Every target needs values.
 func checkTargets(resourceType string, ts []Target) error {
@@ -64,7 +66,7 @@ func checkTargets(resourceType string, ts []Target) error {
 		}
 		switch resourceType {
 		case "INSTANCE":
-			if t.Key != "InstanceIds" && t.Key != "tag-key" && !(len(t.Key) > 4 && t.Key[:4] == "tag:") {
+			if !strings.EqualFold(t.Key, "InstanceIds") && t.Key != "tag-key" && !(len(t.Key) > 4 && t.Key[:4] == "tag:") {
 				return validation("Target key %s is not valid for ResourceType INSTANCE; use InstanceIds, tag:<tag name> or tag-key.", t.Key)
 			}
 		case "RESOURCE_GROUP":

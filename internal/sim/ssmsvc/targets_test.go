@@ -40,6 +40,9 @@ func TestRegisterAndDescribeTargets(t *testing.T) {
 	rg := &ssm.RegisterTargetWithMaintenanceWindowInput{WindowId: aws.String(w), ResourceType: types.MaintenanceWindowResourceTypeResourceGroup,
 		Targets: tagTarget("resource-groups:Name", "patch-group")}
 	rgID := mustRegisterTarget(t, c, rg)
+	lower := targetInput(w)
+	lower.Targets = tagTarget("instanceids", "i-0123456789abcdef0")
+	lowerID := mustRegisterTarget(t, c, lower)
 
 	out, err := c.DescribeMaintenanceWindowTargets(bg, &ssm.DescribeMaintenanceWindowTargetsInput{WindowId: aws.String(w),
 		Filters: []types.MaintenanceWindowFilter{{Key: aws.String("Type"), Values: []string{"INSTANCE"}}}})
@@ -48,12 +51,19 @@ func TestRegisterAndDescribeTargets(t *testing.T) {
 	}
 	want := []types.MaintenanceWindowTarget{{WindowId: aws.String(w), WindowTargetId: aws.String(id), ResourceType: types.MaintenanceWindowResourceTypeInstance,
 		Targets: tagTarget("tag:Patch", "yes"), Name: aws.String("patch-targets"), OwnerInformation: aws.String("orgpatch")}}
+	if lowerID < id {
+		want = append([]types.MaintenanceWindowTarget{{WindowId: aws.String(w), WindowTargetId: aws.String(lowerID), ResourceType: types.MaintenanceWindowResourceTypeInstance,
+			Targets: lower.Targets, Name: aws.String("patch-targets"), OwnerInformation: aws.String("orgpatch")}}, want...)
+	} else {
+		want = append(want, types.MaintenanceWindowTarget{WindowId: aws.String(w), WindowTargetId: aws.String(lowerID), ResourceType: types.MaintenanceWindowResourceTypeInstance,
+			Targets: lower.Targets, Name: aws.String("patch-targets"), OwnerInformation: aws.String("orgpatch")})
+	}
 	if diff := cmp.Diff(want, out.Targets, sdkOpts); diff != "" {
 		t.Errorf("INSTANCE targets (-want +got):\n%s", diff)
 	}
 	all, err := c.DescribeMaintenanceWindowTargets(bg, &ssm.DescribeMaintenanceWindowTargetsInput{WindowId: aws.String(w)})
-	if err != nil || len(all.Targets) != 2 {
-		t.Errorf("all targets: %v, %d targets, want 2 (%s, %s)", err, len(all.Targets), id, rgID)
+	if err != nil || len(all.Targets) != 3 {
+		t.Errorf("all targets: %v, %d targets, want 3 (%s, %s, %s)", err, len(all.Targets), id, rgID, lowerID)
 	}
 	if _, err := c.DescribeMaintenanceWindowTargets(bg, &ssm.DescribeMaintenanceWindowTargetsInput{WindowId: aws.String("mw-0123456789abcdef0")}); errorCode(err) != "DoesNotExistException" {
 		t.Errorf("targets of an unknown window: %v, want DoesNotExistException", err)
