@@ -88,3 +88,22 @@ func TestConcurrentTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowsIsASnapshot(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(account, region)
+	w := mustCreateWindow(t, c, windowInput("snapshot"))
+	target := mustRegisterTarget(t, c, targetInput(w))
+	mustRegisterTask(t, c, taskInput(w, target))
+	snap := ts.svc.Windows(account, region)
+	snap[0].Name = "changed"
+	snap[0].Targets[0].Targets[0].Values[0] = "changed"
+	snap[0].Tasks[0].TaskInvocationParameters.RunCommand.Parameters["Operation"][0] = "changed"
+	again := ts.svc.Windows(account, region)[0]
+	if again.Name != "snapshot" || again.Targets[0].Targets[0].Values[0] != "yes" || again.Tasks[0].TaskInvocationParameters.RunCommand.Parameters["Operation"][0] != "Scan" {
+		t.Errorf("changing a snapshot changed the service: %+v", again)
+	}
+	if got := ts.svc.Windows("999999999999", region); got != nil {
+		t.Errorf("an untouched account has windows %+v", got)
+	}
+}
