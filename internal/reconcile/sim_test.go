@@ -24,6 +24,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+	"github.com/orgpatch/orgpatch/internal/sim/ssmsvc"
 )
 
 const (
@@ -967,5 +968,97 @@ func TestLostCreateIsAdopted(t *testing.T) {
 	}
 	if diff := cmp.Diff(convergedState(cfg), h.state(), ignoreIDs); diff != "" {
 		t.Errorf("state (-want +got):\n%s", diff)
+	}
+}
+
+// TestWindowsHoldWhatTheReferenceRegisters: read from the simulator's own
+// state, each window is registered as the reference solution registers it.
+func TestWindowsHoldWhatTheReferenceRegisters(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	h.mustRun(reconcile.Converge, cfg)
+	svc := h.env.Server.SSM()
+	role := "arn:aws:iam::" + account + ":role/" + cfg.TaskRoleName
+	type registered struct {
+		Name, Tags, Target, TaskArn, Role, Cutoff, Concurrency, Errors string
+		Unassociated                                                   bool
+		Priority                                                       int32
+		RunCommand                                                     ssmsvc.RunCommandParameters
+	}
+	var got, want []registered
+	for _, w := range svc.Windows(account, region) {
+		r := registered{Name: w.Name, Unassociated: w.AllowUnassociatedTargets}
+		for _, tg := range w.Tags {
+			r.Tags += tg.Key + "=" + tg.Value
+		}
+		if len(w.Targets) != 1 || len(w.Tasks) != 1 {
+			t.Fatalf("window %s: %d targets, %d tasks, want 1 each", w.Name, len(w.Targets), len(w.Tasks))
+		}
+		tg, tk := w.Targets[0], w.Tasks[0]
+		r.Target = fmt.Sprintf("%s %s %s=%v", tg.ResourceType, tg.Name, tg.Targets[0].Key, tg.Targets[0].Values)
+		if tk.Targets[0].Key != "WindowTargetIds" || !slices.Equal(tk.Targets[0].Values, []string{tg.ID}) {
+			t.Errorf("window %s: task runs on %+v, want WindowTargetIds=[%s]", w.Name, tk.Targets, tg.ID)
+		}
+		r.TaskArn, r.Role, r.Cutoff, r.Concurrency, r.Errors, r.Priority = tk.Type+" "+tk.TaskArn, tk.ServiceRoleArn, tk.CutoffBehavior, tk.MaxConcurrency, tk.MaxErrors, tk.Priority
+		r.RunCommand = *tk.TaskInvocationParameters.RunCommand
+		got = append(got, r)
+	}
+	for _, w := range cfg.Windows {
+		what := w.Task.Document
+		if w.Task.Operation != "" {
+			what = w.Task.Operation
+		}
+		want = append(want, registered{
+			Name: w.Name, Tags: "createdBy=SRA_Patch_Management",
+			Target:  fmt.Sprintf("INSTANCE %s tag:InstanceOS=%v", w.Target.Name, w.Target.TagValues),
+			TaskArn: "RUN_COMMAND " + w.Task.Document, Role: role, Cutoff: "CONTINUE_TASK", Concurrency: "100", Errors: "1", Priority: 1,
+			RunCommand: ssmsvc.RunCommandParameters{
+				Comment: "Run " + what + " for " + w.Task.Name, DocumentVersion: "$DEFAULT",
+				DocumentHash: svc.DocumentHash(w.Task.Document), DocumentHashType: "Sha256", TimeoutSeconds: aws.Int32(3600),
+				Parameters: w.Task.DocumentParameters(), ServiceRoleArn: role,
+			},
+		})
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Name < got[j].Name })
+	sort.Slice(want, func(i, j int) bool { return want[i].Name < want[j].Name })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("registered windows (-want +got):\n%s", diff)
+	}
+	if value, status := svc.ServiceSetting(account, region, reconcile.DHMCSettingID); value != cfg.DHMCRoleName || status != "Customized" {
+		t.Errorf("DHMC = %q (%s), want %q (Customized)", value, status, cfg.DHMCRoleName)
+	}
+}
+
+// TestTasksFollowTheDocumentHash: when AWS publishes a new version of a
+// document, the next run pins the tasks running it to the new hash, and
+// touches nothing else.
+func TestTasksFollowTheDocumentHash(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	h.mustRun(reconcile.Converge, cfg)
+	_, hash, err := h.env.Server.SSM().PublishDocumentVersion(config.DocumentRunPatchBaseline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.docs = reconcile.NewDocumentCache() // a new run
+	h.mustRun(reconcile.Converge, cfg)
+	if diff := cmp.Diff([]string{"UpdateMaintenanceWindowTask", "UpdateMaintenanceWindowTask"}, h.writeOps()); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	pinned := map[string]string{}
+	for _, w := range h.env.Server.SSM().Windows(account, region) {
+		for _, tk := range w.Tasks {
+			pinned[tk.TaskArn] = tk.TaskInvocationParameters.RunCommand.DocumentHash
+		}
+	}
+	want := map[string]string{
+		config.DocumentRunPatchBaseline: hash,
+		config.DocumentUpdateSSMAgent:   h.env.Server.SSM().DocumentHash(config.DocumentUpdateSSMAgent),
+	}
+	if diff := cmp.Diff(want, pinned); diff != "" {
+		t.Errorf("pinned hashes (-want +got):\n%s", diff)
+	}
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+		t.Errorf("run after: %d writes %v, want none", writes, h.writeOps())
 	}
 }
