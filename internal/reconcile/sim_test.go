@@ -450,6 +450,13 @@ func TestDriftIsRepaired(t *testing.T) {
 			wantOps:    []string{"UpdateMaintenanceWindowTask"},
 			wantParams: []string{"TaskInvocationParameters", "WindowId", "WindowTaskId"},
 		},
+		"document changed in the configuration": {
+			drift: func(t *testing.T, h *harness, cfg *config.Config) {
+				task := &cfg.Windows[0].Task
+				task.Document, task.Operation, task.RebootOption = config.DocumentRunPatchBaseline, config.OperationInstall, config.NoReboot
+			},
+			wantOps: []string{"UpdateMaintenanceWindowTask"},
+		},
 		"reboot option changed by hand": {
 			drift: func(t *testing.T, h *harness, _ *config.Config) {
 				id, _, task := h.ids(linux)
