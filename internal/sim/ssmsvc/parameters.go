@@ -57,7 +57,12 @@ type putParameterOutput struct {
 	Tier    string `json:"Tier"`
 }
 
-var paramSegment = regexp.MustCompile(`^[a-zA-Z0-9_.\-]+$`)
+var (
+	paramSegment = regexp.MustCompile(`^[a-zA-Z0-9_.\-]+$`)
+	// kmsKeyID is the shape of the KMS key references PutParameter takes:
+	// there is no KMS in the simulator, so any well-formed one exists.
+	kmsKeyID = regexp.MustCompile(`^(alias/[a-zA-Z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[a-zA-Z0-9/_-]+)$`)
+)
 
 // checkParameterName applies Parameter Store's naming rules: letters,
 // digits and _ . - in each segment; a hierarchy starts with / and has at
@@ -90,7 +95,8 @@ func parameterARN(ctx Context, name string) string {
 
 // putParameter creates a parameter (Type required) or, with Overwrite, adds
 // a version to it; without Overwrite an existing name is
-// ParameterAlreadyExists. Tags are only accepted on create.
+// ParameterAlreadyExists, and an overwrite cannot change the type
+// (HierarchyTypeMismatchException). Tags are only accepted on create.
 func (s *Service) putParameter(ctx Context, in *putParameterInput) (any, error) {
 	if err := checkParameterName(in.Name); err != nil {
 		return nil, err
@@ -100,6 +106,9 @@ func (s *Service) putParameter(ctx Context, in *putParameterInput) (any, error) 
 	}
 	if in.KeyId != "" && in.Type != "" && in.Type != "SecureString" {
 		return nil, validation("KeyId is only valid for parameters of type SecureString, not %s.", in.Type)
+	}
+	if in.KeyId != "" && !kmsKeyID.MatchString(in.KeyId) {
+		return nil, apierr.BadRequest("InvalidKeyId", "The KeyId %s is not a KMS key id, key ARN, alias name or alias ARN.", in.KeyId)
 	}
 	switch in.DataType {
 	case "", "text", "aws:ec2:image", "aws:ssm:integration":
@@ -142,6 +151,8 @@ func (s *Service) putParameter(ctx Context, in *putParameterInput) (any, error) 
 		st.params[in.Name] = p
 	} else if !in.Overwrite {
 		return nil, apierr.BadRequest("ParameterAlreadyExists", "The parameter already exists. To overwrite this request, set the overwrite option in the request to true.")
+	} else if in.Type != "" && in.Type != p.typ {
+		return nil, apierr.BadRequest("HierarchyTypeMismatchException", "Parameter %s is a %s; its type cannot change to %s. Create a new parameter instead.", in.Name, p.typ, in.Type)
 	}
 	if in.Type != "" {
 		p.typ = in.Type

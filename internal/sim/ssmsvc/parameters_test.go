@@ -97,6 +97,9 @@ func TestPutParameterRules(t *testing.T) {
 		"standard value too big": {in: &ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("x", 4097)), Type: types.ParameterTypeString, Tier: types.ParameterTierStandard}, want: "ValidationException"},
 		"key id on a String":     {in: &ssm.PutParameterInput{Name: aws.String("/k"), Value: aws.String("x"), Type: types.ParameterTypeString, KeyId: aws.String("alias/mine")}, want: "ValidationException"},
 		"unknown type":           {in: &ssm.PutParameterInput{Name: aws.String("/t"), Value: aws.String("x"), Type: "Number"}, want: "ValidationException"},
+		"type change":            {in: &ssm.PutParameterInput{Name: aws.String("/existing"), Value: aws.String("a,b"), Type: types.ParameterTypeStringList, Overwrite: aws.Bool(true)}, want: "HierarchyTypeMismatchException"},
+		"malformed key id":       {in: &ssm.PutParameterInput{Name: aws.String("/s"), Value: aws.String("x"), Type: types.ParameterTypeSecureString, KeyId: aws.String("key:not-a-key")}, want: "InvalidKeyId"},
+		"key alias":              {in: &ssm.PutParameterInput{Name: aws.String("/s2"), Value: aws.String("x"), Type: types.ParameterTypeSecureString, KeyId: aws.String("alias/orgpatch")}},
 		"pattern match":          {in: &ssm.PutParameterInput{Name: aws.String("/digits"), Value: aws.String("123"), Type: types.ParameterTypeString, AllowedPattern: aws.String(`\d+`)}},
 		"15 levels":              {in: &ssm.PutParameterInput{Name: aws.String("/" + strings.Repeat("level/", 14) + "leaf"), Value: aws.String("x"), Type: types.ParameterTypeString}},
 	}
@@ -109,6 +112,22 @@ func TestPutParameterRules(t *testing.T) {
 	}
 	if out, err := c.PutParameter(bg, &ssm.PutParameterInput{Name: aws.String("/big"), Value: aws.String(strings.Repeat("x", 5000)), Type: types.ParameterTypeString}); err != nil || out.Tier != types.ParameterTierAdvanced {
 		t.Errorf("a big value without a tier: %v, %+v; want the Advanced tier", err, out)
+	}
+}
+
+func TestParameterQuota(t *testing.T) {
+	q := DefaultQuotas
+	q.Parameters = 1
+	ts := newTestServer(t, WithQuotas(q))
+	c := ts.client(account, region)
+	if _, err := c.PutParameter(bg, &ssm.PutParameterInput{Name: aws.String("/one"), Value: aws.String("x"), Type: types.ParameterTypeString}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutParameter(bg, &ssm.PutParameterInput{Name: aws.String("/two"), Value: aws.String("x"), Type: types.ParameterTypeString}); errorCode(err) != "ParameterLimitExceeded" {
+		t.Errorf("parameter beyond the quota: %v, want ParameterLimitExceeded", err)
+	}
+	if _, err := c.PutParameter(bg, &ssm.PutParameterInput{Name: aws.String("/one"), Value: aws.String("y"), Overwrite: aws.Bool(true)}); err != nil {
+		t.Errorf("a new version is not a new parameter, yet: %v", err)
 	}
 }
 
