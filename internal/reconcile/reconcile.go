@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -88,6 +89,23 @@ type Action struct {
 
 	// What apply needs beyond the above; see plan.go.
 	spec *spec
+}
+
+// String is the action on one line, as plans print: "update task
+// Linux_Scan in window sra_linux_maintenance (id): Operation: Scan -> Install".
+func (a Action) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", a.Kind, a.Resource, a.Name)
+	if (a.Resource == ResourceTarget || a.Resource == ResourceTask) && a.Window != "" {
+		fmt.Fprintf(&b, " in window %s", a.Window)
+	}
+	if a.ID != "" {
+		fmt.Fprintf(&b, " (%s)", a.ID)
+	}
+	if a.Detail != "" {
+		fmt.Fprintf(&b, ": %s", a.Detail)
+	}
+	return b.String()
 }
 
 // Input is one account x region to reconcile.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestReconcileRejectsBadInput: bad input is refused before any call,
@@ -17,5 +19,32 @@ func TestReconcileRejectsBadInput(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+func TestActionString(t *testing.T) {
+	tests := map[string]struct {
+		action Action
+		want   string
+	}{
+		"create window": {
+			action: Action{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+			want:   "create window sra_linux_maintenance: cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h",
+		},
+		"update task": {
+			action: Action{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", ID: "4f1c", Detail: "Operation: Scan -> Install"},
+			want:   "update task Linux_Scan in window sra_linux_maintenance (4f1c): Operation: Scan -> Install",
+		},
+		"unchanged DHMC": {
+			action: Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID},
+			want:   "unchanged dhmc " + DHMCSettingID,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.action.String()); diff != "" {
+				t.Errorf("String() mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
