@@ -19,6 +19,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 
+# The home region of the synthesized stacks: AWS_REGION when set, else eu-west-1
+# (a region other than us-east-1, so the forwarder stack is synthesized too).
+HOME_REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),eu-west-1)
+
+# Offline: no context lookups, no IMDS probe for an account, no notices, no telemetry.
+synth:
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true \
+	  cdk synth --quiet --no-lookups --no-notices --output cdk.out -c homeRegion=$(HOME_REGION)
+
 bench: build
 	./$(BIN)/orgpatch bench
 

@@ -1,0 +1,176 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// PatchFunctionProps configure the orgpatch Lambda.
+type PatchFunctionProps struct {
+	Settings Settings
+	// CodeDir holds the compiled "bootstrap" (see BuildBootstrap).
+	CodeDir string
+	// OrganizationID, LogLevel and LogRetentionDays are parameter values.
+	OrganizationID   *string
+	LogLevel         *string
+	LogRetentionDays *float64
+}
+
+// PatchFunction is the Lambda with what it alone uses: its role, its log
+// group and the queue its failed invocations land in.
+type PatchFunction struct {
+	Function awslambda.Function
+	Role     awsiam.Role
+	LogGroup awslogs.LogGroup
+	// Queue receives events whose invocation failed after its retries, and
+	// events EventBridge could not deliver.
+	Queue awssqs.Queue
+}
+
+// ctRegionsParameter is where the SRA prerequisites solution publishes
+// Control Tower's governed regions.
+const ctRegionsParameter = "/sra/regions/customer-control-tower-regions"
+
+// NewPatchFunction builds the Lambda.
+//
+// Reserved concurrency (Settings.ReservedConcurrency, default 1): two full
+// runs at once would race on the same windows. Convergence is idempotent, so
+// that race is waste rather than damage, but one at a time also keeps the
+// Systems Manager request rate per account predictable. Triggers that arrive
+// during a run are throttled, and Lambda retries throttled asynchronous
+// events for up to six hours, so nothing is lost.
+func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProps) *PatchFunction {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	s := p.Settings
+
+	queue := awssqs.NewQueue(c, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL: jsii.Bool(true),
+		// 14 days, the maximum: a failed run is noticed through the alarm,
+		// and the event is the evidence; two weeks cover a holiday.
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(queue, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the Lambda and its EventBridge targets."),
+	}}, jsii.Bool(true))
+
+	logProps := &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/lambda/" + s.FunctionName),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	}
+	if s.LogKMSKeyARN != "" {
+		logProps.EncryptionKey = awskms.Key_FromKeyArn(c, jsii.String("LogKey"), jsii.String(s.LogKMSKeyARN))
+	}
+	logGroup := awslogs.NewLogGroup(c, jsii.String("LogGroup"), logProps)
+	// The retention is a parameter, which the construct's enum cannot take.
+	logGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(p.LogRetentionDays)
+
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		RoleName:    jsii.String(s.LambdaRoleName),
+		Description: jsii.String("orgpatch Lambda: reads the organization and assumes the configuration role in its accounts"),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			"orgpatch": lambdaPolicy(logGroup, queue, s, p.OrganizationID),
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment."),
+		AppliesTo: &[]interface{}{
+			"Resource::arn:<AWS::Partition>:iam::*:role/" + s.ConfigurationRoleName,
+			"Resource::*",
+			"Resource::arn:<AWS::Partition>:controltower:*:<AWS::AccountId>:landingzone/*",
+		},
+	}}, jsii.Bool(true))
+
+	props := &awslambda.FunctionProps{
+		FunctionName: jsii.String(s.FunctionName),
+		Description:  jsii.String("orgpatch: keeps Patch Manager maintenance windows and DHMC configured in every account and region of the organization"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(p.CodeDir), nil),
+		MemorySize:   jsii.Number(float64(s.MemorySize)),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(900)),
+		Role:         role,
+		LogGroup:     logGroup,
+		Environment: &map[string]*string{
+			"ORGPATCH_CONFIG_PARAMETER": jsii.String(s.ConfigParameterName),
+			"LOG_LEVEL":                 p.LogLevel,
+		},
+	}
+	if s.ReservedConcurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(s.ReservedConcurrency))
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
+	// Failed asynchronous invocations go to the queue as an on-failure
+	// destination, which records the error beside the event. Declared at
+	// the L1 level: the L2 destination would also grant the role
+	// sqs:GetQueueAttributes and sqs:GetQueueUrl, which it does not use.
+	awslambda.NewCfnEventInvokeConfig(c, jsii.String("AsyncInvokeConfig"), &awslambda.CfnEventInvokeConfigProps{
+		FunctionName:             fn.FunctionName(),
+		Qualifier:                jsii.String("$LATEST"),
+		MaximumRetryAttempts:     jsii.Number(2),
+		MaximumEventAgeInSeconds: jsii.Number(6 * 60 * 60),
+		DestinationConfig: &awslambda.CfnEventInvokeConfig_DestinationConfigProperty{
+			OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: queue.QueueArn()},
+		},
+	})
+
+	return &PatchFunction{Function: fn, Role: role, LogGroup: logGroup, Queue: queue}
+}
+
+// lambdaPolicy is everything the Lambda does with its own credentials; all
+// work inside the accounts happens through the configuration role.
+func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, organizationID *string) awsiam.PolicyDocument {
+	stmt := func(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String(sid),
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		})
+	}
+	assume := stmt("AssumeConfigurationRoleInOrganization", []string{"sts:AssumeRole"},
+		partitionARN("iam::*:role/"+s.ConfigurationRoleName))
+	// PrincipalOrgID keeps the grant void should the management account
+	// ever leave the organization; ResourceOrgID is what confines it to
+	// roles in accounts of this organization.
+	assume.AddCondition(jsii.String("StringEquals"), map[string]interface{}{
+		"aws:PrincipalOrgID": organizationID,
+		"aws:ResourceOrgID":  organizationID,
+	})
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+		Statements: &[]awsiam.PolicyStatement{
+			stmt("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				logGroup.LogGroupArn()),
+			assume,
+			stmt("ReadOrganization", []string{
+				"organizations:DescribeAccount",
+				"organizations:DescribeOrganization",
+				"organizations:ListAccounts",
+				"organizations:ListAccountsForParent",
+				"organizations:ListOrganizationalUnitsForParent",
+				"organizations:ListParents",
+				"organizations:ListRoots",
+				"organizations:ListTagsForResource",
+			}, jsii.String("*")),
+			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
+			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},
+				partitionARN("controltower:*:${AWS::AccountId}:landingzone/*")),
+			stmt("ReadRegionsAndConfiguration", []string{"ssm:GetParameter"},
+				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+ctRegionsParameter),
+				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
+			stmt("WriteConfiguration", []string{"ssm:PutParameter"},
+				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
+			stmt("SendFailedEvents", []string{"sqs:SendMessage"}, queue.QueueArn()),
+		},
+	})
+}

@@ -1,0 +1,95 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ManagementStackProps configure the management stack.
+type ManagementStackProps struct {
+	awscdk.StackProps
+	Settings Settings
+	// CodeDir holds the compiled Lambda "bootstrap".
+	CodeDir string
+	// MemberTemplateBody is the member-roles template for the StackSet.
+	MemberTemplateBody string
+}
+
+// ManagementStack is everything in the management account's home region.
+type ManagementStack struct {
+	Stack         awscdk.Stack
+	Parameters    *Parameters
+	Function      *PatchFunction
+	Alarms        *Alarms
+	Triggers      *Triggers
+	Roles         *MemberRoles
+	StackSet      *MemberStackSet
+	Configuration *Configuration
+}
+
+// NewManagementStack builds the management stack. The custom resource is
+// created last and deleted first: on create the roles exist in every
+// account before the first run, and on delete the Lambda still has its
+// roles while it removes the windows.
+func NewManagementStack(scope constructs.Construct, id string, props *ManagementStackProps) *ManagementStack {
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("orgpatch: Patch Manager maintenance windows and DHMC in every account of the organization")
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	s := props.Settings
+
+	params := NewParameters(stack, s)
+	fn := NewPatchFunction(stack, "Patch", PatchFunctionProps{
+		Settings:         s,
+		CodeDir:          props.CodeDir,
+		OrganizationID:   params.OrganizationID.ValueAsString(),
+		LogLevel:         params.LogLevel.ValueAsString(),
+		LogRetentionDays: params.LogRetentionDays.ValueAsNumber(),
+	})
+	alarms := NewAlarms(stack, "Alarms", AlarmsProps{
+		Function: fn.Function,
+		Queue:    fn.Queue,
+		Email:    params.AlarmEmail.ValueAsString(),
+		HasEmail: params.HasAlarmEmail,
+	})
+	triggers := NewTriggers(stack, "Triggers", TriggersProps{
+		Function:            fn.Function,
+		Queue:               fn.Queue,
+		ComplianceFrequency: params.ComplianceFrequency.ValueAsString(),
+		Daily:               params.DailyCompliance,
+	})
+	// Service-managed StackSets skip the management account: its roles
+	// come from the same construct here.
+	roles := NewMemberRoles(stack, "ManagementAccountRoles", MemberRolesProps{
+		Settings:       s,
+		TrustedRoleARN: fn.Role.RoleArn(),
+	})
+	stackSet := NewMemberStackSet(stack, "MemberRoles", MemberStackSetProps{
+		Settings:     s,
+		TemplateBody: props.MemberTemplateBody,
+		RootID:       params.OrganizationRootID.ValueAsString(),
+	})
+	// The member configuration roles trust the Lambda role by ARN, which
+	// IAM accepts only once the role exists.
+	stackSet.StackSet.Node().AddDependency(fn.Role)
+
+	cfg := NewConfiguration(stack, "Configuration", ConfigurationProps{
+		Settings:   s,
+		Function:   fn.Function,
+		Parameters: params,
+	})
+	cfg.Resource.Node().AddDependency(roles.ConfigurationRole, roles.TaskRole, roles.DHMCRole, stackSet.StackSet, fn.LogGroup, fn.Queue)
+
+	return &ManagementStack{
+		Stack:         stack,
+		Parameters:    params,
+		Function:      fn,
+		Alarms:        alarms,
+		Triggers:      triggers,
+		Roles:         roles,
+		StackSet:      stackSet,
+		Configuration: cfg,
+	}
+}
