@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func tagTarget(key string, values ...string) []types.Target {
@@ -181,5 +182,47 @@ func TestDeregisterTarget(t *testing.T) {
 	}
 	if _, err := c.DeregisterTargetFromMaintenanceWindow(bg, &ssm.DeregisterTargetFromMaintenanceWindowInput{WindowId: aws.String(w), WindowTargetId: aws.String(used)}); errorCode(err) != "DoesNotExistException" {
 		t.Errorf("deregister twice: %v, want DoesNotExistException", err)
+	}
+}
+
+// TestTargetAndTaskPagination lists 15 targets and 15 tasks through the
+// SDK's paginators with the smallest page the model allows.
+func TestTargetAndTaskPagination(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.client(account, region)
+	w := mustCreateWindow(t, c, windowInput("paged"))
+	var targets, tasks []string
+	for range 15 {
+		id := mustRegisterTarget(t, c, targetInput(w))
+		targets = append(targets, id)
+		tasks = append(tasks, mustRegisterTask(t, c, taskInput(w, id)))
+	}
+	var gotTargets, gotTasks []string
+	tp := ssm.NewDescribeMaintenanceWindowTargetsPaginator(c, &ssm.DescribeMaintenanceWindowTargetsInput{WindowId: aws.String(w), MaxResults: aws.Int32(10)})
+	for tp.HasMorePages() {
+		out, err := tp.NextPage(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range out.Targets {
+			gotTargets = append(gotTargets, aws.ToString(x.WindowTargetId))
+		}
+	}
+	kp := ssm.NewDescribeMaintenanceWindowTasksPaginator(c, &ssm.DescribeMaintenanceWindowTasksInput{WindowId: aws.String(w), MaxResults: aws.Int32(10)})
+	for kp.HasMorePages() {
+		out, err := kp.NextPage(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range out.Tasks {
+			gotTasks = append(gotTasks, aws.ToString(x.WindowTaskId))
+		}
+	}
+	sorted := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+	if diff := cmp.Diff(targets, gotTargets, sorted); diff != "" {
+		t.Errorf("paginated targets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(tasks, gotTasks, sorted); diff != "" {
+		t.Errorf("paginated tasks (-want +got):\n%s", diff)
 	}
 }
