@@ -1,0 +1,381 @@
+package handler_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/trigger"
+)
+
+// onlyAnswer returns the one CloudFormation answer sent, failing otherwise.
+func onlyAnswer(t *testing.T, x *harness) answer {
+	t.Helper()
+	got := x.cfn.answers()
+	if len(got) != 1 {
+		t.Fatalf("CloudFormation got %d answers, want 1", len(got))
+	}
+	a := got[0]
+	if a.Size > 4096 {
+		t.Errorf("answer is %d bytes; CloudFormation takes at most 4096", a.Size)
+	}
+	if a.Response.PhysicalResourceID != handler.PhysicalResourceID {
+		t.Errorf("physical id = %q, want %q", a.Response.PhysicalResourceID, handler.PhysicalResourceID)
+	}
+	return a
+}
+
+func TestFailedTargetsFailCloudFormationAndNameThem(t *testing.T) {
+	x := newHarness(t, nil, nil) // 555555555555 has no configuration role
+
+	_, err := x.invoke(t, x.event(t, "cfn-create.json"))
+	if err != nil {
+		t.Fatalf("Invoke() = %v; a CloudFormation request that was answered is not an error", err)
+	}
+	a := onlyAnswer(t, x)
+	if a.Response.Status != cfn.StatusFailed {
+		t.Fatalf("status = %s, want FAILED (reason %q)", a.Response.Status, a.Response.Reason)
+	}
+	for _, want := range []string{"3 failed", "555555555555/us-east-1", "AssumeRole", "AccessDenied"} {
+		if !strings.Contains(a.Response.Reason, want) {
+			t.Errorf("reason %q does not say %q", a.Response.Reason, want)
+		}
+	}
+	// One account's failure never stops the others.
+	if diff := cmp.Diff([]string{"111111111111", "222222222222", "333333333333", "444444444444"}, x.windowed(t)); diff != "" {
+		t.Errorf("accounts holding windows (-want +got):\n%s", diff)
+	}
+}
+
+func TestReasonFitsWithThousandsOfFailures(t *testing.T) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 400, MissingRole: 400, Regions: []string{"us-east-1", "eu-west-1", "eu-central-1"}})
+	x := newHarness(t, org, nil)
+
+	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+		t.Fatal(err)
+	}
+	a := onlyAnswer(t, x)
+	if a.Response.Status != cfn.StatusFailed {
+		t.Fatalf("status = %s, want FAILED", a.Response.Status)
+	}
+	if !strings.Contains(a.Response.Reason, "1200 failed") || !strings.Contains(a.Response.Reason, "more") {
+		t.Errorf("reason %q does not give the failure count and the first failures", a.Response.Reason)
+	}
+}
+
+func TestInvalidPropertiesFailBeforeAnyWrite(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+
+	_, err := x.invoke(t, x.cfnEvent(t, "cfn-create.json", map[string]any{"Operation": "Reboot", "Disabled": "maybe"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := onlyAnswer(t, x)
+	if a.Response.Status != cfn.StatusFailed {
+		t.Fatalf("status = %s, want FAILED", a.Response.Status)
+	}
+	for _, want := range []string{"Operation", "Disabled"} {
+		if !strings.Contains(a.Response.Reason, want) {
+			t.Errorf("reason %q does not name property %s", a.Response.Reason, want)
+		}
+	}
+	if n := x.sv.Server.WriteCalls(); n != 0 {
+		t.Errorf("%d write calls for a configuration that does not validate, want 0", n)
+	}
+	if _, found := x.storedConfig(t); found {
+		t.Errorf("an invalid configuration was stored")
+	}
+}
+
+func TestMalformedCloudFormationRequestIsStillAnswered(t *testing.T) {
+	x := newHarness(t, nil, nil)
+	raw := x.rewrite(t, x.event(t, "cfn-create.json"), func(ev map[string]any) { ev["RequestType"] = "Replace" })
+
+	if _, err := x.invoke(t, raw); err != nil {
+		t.Fatalf("Invoke() = %v; the request was answered", err)
+	}
+	a := onlyAnswer(t, x)
+	if a.Response.Status != cfn.StatusFailed || !strings.Contains(a.Response.Reason, "RequestType") {
+		t.Errorf("answer = %s %q, want FAILED naming RequestType", a.Response.Status, a.Response.Reason)
+	}
+	if n := len(x.sv.Server.Calls()); n != 0 {
+		t.Errorf("%d AWS calls for a malformed request, want 0", n)
+	}
+}
+
+func TestPanicStillAnswersFailed(t *testing.T) {
+	tests := map[string]func(*handler.Deps){
+		"in a target": func(d *handler.Deps) {
+			d.BeforeTarget = func(_ context.Context, account, region string) {
+				if account == "333333333333" && region == "us-east-1" {
+					panic("reconcile blew up")
+				}
+			}
+		},
+		"outside any target": func(d *handler.Deps) {
+			d.BeforeRun = func(context.Context, trigger.Request, config.Config) { panic("run blew up") }
+		},
+	}
+	for name, deps := range tests {
+		t.Run(name, func(t *testing.T) {
+			x := newHarness(t, nil, deps).withAllRoles(t)
+			if _, err := x.invoke(t, x.event(t, "cfn-update.json")); err != nil {
+				t.Fatalf("Invoke() = %v; the request was answered", err)
+			}
+			a := onlyAnswer(t, x)
+			t.Logf("answer: %s %q", a.Response.Status, a.Response.Reason)
+			if a.Response.Status != cfn.StatusFailed || !strings.Contains(a.Response.Reason, "blew up") && !strings.Contains(a.Response.Reason, "333333333333/us-east-1") {
+				t.Errorf("answer = %s %q, want FAILED naming the panic or its target", a.Response.Status, a.Response.Reason)
+			}
+		})
+	}
+}
+
+func TestAnswersBeforeTheDeadline(t *testing.T) {
+	tests := map[string]struct {
+		opts []sim.Option
+		deps func(d *handler.Deps, release <-chan struct{})
+	}{
+		// Every call is slow: the run stops starting targets when the
+		// reserve begins.
+		"slow calls": {
+			opts: []sim.Option{sim.WithLatency(40 * time.Millisecond)},
+			deps: func(*handler.Deps, <-chan struct{}) {},
+		},
+		// A target hangs and ignores its context: the handler stops
+		// waiting for the run.
+		"hung target": {
+			deps: func(d *handler.Deps, release <-chan struct{}) {
+				d.BeforeTarget = func(_ context.Context, account, _ string) {
+					if account == "222222222222" {
+						<-release
+					}
+				}
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			x := newHarness(t, nil, func(d *handler.Deps) {
+				d.Reserve = 800 * time.Millisecond
+				tc.deps(d, release)
+			}, tc.opts...).withAllRoles(t)
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "deadline"})
+
+			_, err := x.h.Invoke(ctx, x.event(t, "cfn-create.json"))
+			returned := time.Now()
+
+			if err != nil {
+				t.Fatalf("Invoke() = %v", err)
+			}
+			a := onlyAnswer(t, x)
+			t.Logf("answered %v before the deadline: %s %q", deadline.Sub(a.At), a.Response.Status, a.Response.Reason)
+			if a.At.After(deadline) || returned.After(deadline) {
+				t.Errorf("answered %v and returned %v after the deadline", a.At.Sub(deadline), returned.Sub(deadline))
+			}
+			if !strings.Contains(a.Response.Reason, "not-started") && !strings.Contains(a.Response.Reason, "did not return") {
+				t.Errorf("reason %q does not say the run was cut short", a.Response.Reason)
+			}
+		})
+	}
+}
+
+func TestDisabledCreatesNothingFromAnyTrigger(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	creates := func() int { return x.sv.Server.CallCount("ssm", "CreateMaintenanceWindow") }
+
+	if _, err := x.invoke(t, x.cfnEvent(t, "cfn-create.json", map[string]any{"Disabled": "true"})); err != nil {
+		t.Fatal(err)
+	}
+	if a := onlyAnswer(t, x); a.Response.Status != cfn.StatusSuccess {
+		t.Errorf("status = %s, want SUCCESS (%q)", a.Response.Status, a.Response.Reason)
+	}
+	if cfg, found := x.storedConfig(t); !found || !cfg.Disabled {
+		t.Errorf("stored configuration found %v, disabled %v; want a disabled one stored", found, cfg.Disabled)
+	}
+	for _, file := range []string{"schedule.json", "controltower-create-managed-account.json", "organizations-move-account.json"} {
+		if _, err := x.invoke(t, x.event(t, file)); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+	if n := creates(); n != 0 {
+		t.Errorf("%d CreateMaintenanceWindow calls while disabled, want 0", n)
+	}
+	if got := x.windowed(t); len(got) != 0 {
+		t.Errorf("accounts holding windows while disabled: %v", got)
+	}
+}
+
+func TestUpdateToDisabledTearsDown(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.windowed(t); len(got) != len(members) {
+		t.Fatalf("after Create, windows in %v, want every account", got)
+	}
+	if _, err := x.invoke(t, x.cfnEvent(t, "cfn-update.json", map[string]any{"Disabled": "true"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.windowed(t); len(got) != 0 {
+		t.Errorf("after disabling, windows remain in %v", got)
+	}
+	if last := x.cfn.answers(); last[len(last)-1].Response.Status != cfn.StatusSuccess {
+		t.Errorf("disabling answered %s: %q", last[len(last)-1].Response.Status, last[len(last)-1].Response.Reason)
+	}
+}
+
+func TestStoredConfigurationGovernsEveryTrigger(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.cfnEvent(t, "cfn-create.json", map[string]any{"ExcludedAccounts": "333333333333"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.invoke(t, x.event(t, "schedule.json")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"111111111111", "222222222222", "444444444444", "555555555555"}
+	if diff := cmp.Diff(want, x.windowed(t)); diff != "" {
+		t.Errorf("accounts holding windows after the schedule (-want +got):\n%s", diff)
+	}
+}
+
+func TestRepeatedEventsWriteNothingMore(t *testing.T) {
+	for _, file := range []string{"cfn-create.json", "cfn-update.json", "schedule.json", "controltower-create-managed-account.json", "organizations-accept-handshake.json"} {
+		t.Run(file, func(t *testing.T) {
+			x := newHarness(t, nil, nil).withAllRoles(t)
+			if _, err := x.invoke(t, x.event(t, file)); err != nil {
+				t.Fatal(err)
+			}
+			if x.sv.Server.WriteCalls() == 0 {
+				t.Fatalf("first run wrote nothing: the test proves nothing")
+			}
+			x.sv.Server.ResetCalls()
+			if _, err := x.invoke(t, x.event(t, file)); err != nil {
+				t.Fatal(err)
+			}
+			if n := x.sv.Server.WriteCalls(); n != 0 {
+				t.Errorf("the repeated event made %d write calls (%v), want 0", n, x.writers())
+			}
+			for _, a := range x.cfn.answers() {
+				if a.Response.Status != cfn.StatusSuccess {
+					t.Errorf("answer %s: %q", a.Response.Status, a.Response.Reason)
+				}
+			}
+		})
+	}
+}
+
+func TestAsynchronousFailuresReturnAnError(t *testing.T) {
+	x := newHarness(t, nil, nil) // 555555555555 has no configuration role
+
+	_, err := x.invoke(t, x.event(t, "schedule.json"))
+	if err == nil {
+		t.Fatal("Invoke() = nil; failed targets must fail the invocation so Lambda retries it and the DLQ keeps it")
+	}
+	for _, region := range []string{"us-east-1", "eu-west-1"} {
+		if want := "555555555555/" + region; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 3 {
+		t.Errorf("error is not the join of the 3 failed targets: %v", err)
+	}
+
+	// A new account whose role is still on its way is pending, not failed.
+	if _, err := x.invoke(t, x.event(t, "organizations-accept-handshake.json")); err != nil {
+		t.Errorf("an account whose role is not deployed yet failed the invocation: %v", err)
+	}
+}
+
+func TestLogsAndMetrics(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.event(t, "schedule.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every active account in us-east-1 and eu-west-1, and 444444444444 in
+	// af-south-1, the one account opted in to it.
+	const converged = 11
+	lines := x.logs.lines(t)
+	targets, summaries, noConfig := 0, 0, 0
+	for _, l := range lines {
+		if l["request_id"] != "req-"+t.Name() || l["trigger"] != string(trigger.SourceSchedule) {
+			t.Errorf("log line without the request id and trigger: %v", l)
+		}
+		if l["account"] != nil && l["region"] != nil {
+			targets++
+		}
+		switch l["msg"] {
+		case "invocation finished":
+			summaries++
+			if l["converged"] != float64(converged) {
+				t.Errorf("summary line: converged = %v, want %d", l["converged"], converged)
+			}
+		case "no stored configuration; converging to the defaults":
+			noConfig++
+		}
+	}
+	if targets < converged || summaries != 1 || noConfig != 1 {
+		t.Errorf("%d per-target lines, %d summary lines, %d missing-configuration lines; want >= %d, 1, 1",
+			targets, summaries, noConfig, converged)
+	}
+
+	metrics := x.metrics.lines(t)
+	if len(metrics) != 1 {
+		t.Fatalf("%d metric lines, want 1", len(metrics))
+	}
+	m := metrics[0]
+	aws, _ := m["_aws"].(map[string]any)
+	directives, _ := aws["CloudWatchMetrics"].([]any)
+	if len(directives) != 1 || directives[0].(map[string]any)["Namespace"] != handler.MetricsNamespace {
+		t.Fatalf("metric line has no orgpatch embedded-metric directive: %v", m)
+	}
+	declared := map[string]bool{}
+	for _, d := range directives[0].(map[string]any)["Metrics"].([]any) {
+		name := d.(map[string]any)["Name"].(string)
+		declared[name] = true
+		if _, ok := m[name]; !ok {
+			t.Errorf("metric %s declared without a value", name)
+		}
+	}
+	for _, name := range []string{handler.MetricTargetsConverged, handler.MetricTargetsFailed, handler.MetricTargetsPending, "WritesCreate", handler.MetricDuration} {
+		if !declared[name] {
+			t.Errorf("metric %s not declared", name)
+		}
+	}
+	want := map[string]any{
+		"Trigger":                      "schedule",
+		handler.MetricTargetsConverged: float64(converged),
+		handler.MetricTargetsFailed:    float64(0),
+		handler.MetricWrites:           float64(x.sv.Server.WriteCalls()),
+		"WritesByKind":                 float64(x.sv.Server.WriteCalls()),
+	}
+	got := map[string]any{"WritesByKind": float64(0)}
+	for k := range want {
+		if v, ok := m[k]; ok {
+			got[k] = v
+		}
+	}
+	for _, kind := range []string{"WritesCreate", "WritesUpdate", "WritesDelete", "WritesReset"} {
+		n, _ := m[kind].(float64)
+		got["WritesByKind"] = got["WritesByKind"].(float64) + n
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metric values (-want +got):\n%s", diff)
+	}
+}
