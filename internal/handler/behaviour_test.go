@@ -379,3 +379,28 @@ func TestLogsAndMetrics(t *testing.T) {
 		t.Errorf("metric values (-want +got):\n%s", diff)
 	}
 }
+
+func TestUpdateRenamingAWindowLeavesNoOldOneBehind(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+		t.Fatal(err)
+	}
+	renamed := config.Default()
+	renamed.Windows = renamed.Windows[2:]
+	renamed.Windows[0].Name = "orgpatch_linux_maintenance"
+	body, err := renamed.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.invoke(t, x.cfnEvent(t, "cfn-update.json", map[string]any{"Configuration": string(body)})); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range members {
+		if diff := cmp.Diff([]string{"orgpatch_linux_maintenance"}, x.windows(t, a, "eu-west-1")); diff != "" {
+			t.Errorf("%s windows after the rename (-want +got):\n%s", a, diff)
+		}
+	}
+	if cfg, _ := x.storedConfig(t); len(cfg.Windows) != 1 || cfg.Windows[0].Name != "orgpatch_linux_maintenance" {
+		t.Errorf("stored configuration has windows %+v, want the renamed one only", cfg.Windows)
+	}
+}

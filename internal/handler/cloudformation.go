@@ -73,34 +73,56 @@ func (h *Handler) put(ctx context.Context, url string, body []byte) error {
 	return nil
 }
 
-// fitResponse encodes r with reason cut, on a rune boundary, so that the
-// whole body stays within responseLimit: JSON escaping can make a reason
-// longer on the wire than in memory.
+// fitResponse encodes r with reason cut, on a rune boundary and marked as
+// cut, so that the whole body stays within responseLimit. The longest
+// prefix that fits is searched for, since JSON escaping makes a reason up to
+// six times longer on the wire than in memory.
 func fitResponse(r *cfn.Response, reason string) ([]byte, error) {
-	const cut = " [...]"
-	for {
+	const mark = " [...]"
+	encode := func(reason string) ([]byte, bool, error) {
 		r.Reason = reason
 		body, err := json.Marshal(r)
 		if err != nil {
-			return nil, fmt.Errorf("encode CloudFormation response: %w", err)
+			return nil, false, fmt.Errorf("encode CloudFormation response: %w", err)
 		}
-		over := len(body) - responseLimit
-		if over <= 0 {
-			return body, nil
-		}
-		if reason == "" {
-			return nil, fmt.Errorf("encode CloudFormation response: %d bytes without a reason, over the %d-byte limit", len(body), responseLimit)
-		}
-		keep := max(len(reason)-over-len(cut), 0)
-		for keep > 0 && !utf8.RuneStart(reason[keep]) {
-			keep--
-		}
-		if keep == 0 {
-			reason = ""
-			continue
-		}
-		reason = reason[:keep] + cut
+		return body, len(body) <= responseLimit, nil
 	}
+	body, fits, err := encode(reason)
+	if err != nil || fits {
+		return body, err
+	}
+	// runeFloor is the rune boundary at or before i.
+	runeFloor := func(i int) int {
+		for i > 0 && i < len(reason) && !utf8.RuneStart(reason[i]) {
+			i--
+		}
+		return i
+	}
+	// Largest n with reason[:runeFloor(n)]+mark fitting; more than
+	// responseLimit bytes never fit.
+	lo, hi := 0, min(len(reason), responseLimit)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if _, ok, err := encode(reason[:runeFloor(mid)] + mark); err != nil {
+			return nil, err
+		} else if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	cut := ""
+	if n := runeFloor(lo); n > 0 {
+		cut = reason[:n] + mark
+	}
+	body, fits, err = encode(cut)
+	if err != nil {
+		return nil, err
+	}
+	if !fits {
+		return nil, fmt.Errorf("encode CloudFormation response: %d bytes without a reason, over the %d-byte limit", len(body), responseLimit)
+	}
+	return body, nil
 }
 
 // reasonBudget is how many bytes of Reason fit beside the rest of r.
