@@ -286,7 +286,7 @@ func (s *Server) serve(ctx context.Context, req *request, token string) (any, er
 	var result any
 	switch req.service {
 	case ServiceSSM:
-		result, err = s.ssm.Handle(ssmsvc.Context{Account: caller.Account, Region: req.region, Partition: "aws", Now: req.now}, req.op, json.RawMessage(req.body))
+		result, err = s.ssm.Handle(ssmsvc.Context{Account: caller.Account, Region: req.region, Partition: "aws", Now: req.now, Principal: caller.ARN}, req.op, json.RawMessage(req.body))
 	case ServiceOrganizations:
 		result, err = s.organizations(req)
 	case ServiceSTS:

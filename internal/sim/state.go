@@ -162,7 +162,9 @@ func (st *orgState) snapshot() *Org {
 			r.Trust = slices.Clone(r.Trust)
 			acc.Roles = append(acc.Roles, r)
 		}
-		acc.OptedInRegions = sortedKeys(a.optedIn)
+		if len(a.optedIn) > 0 {
+			acc.OptedInRegions = sortedKeys(a.optedIn)
+		}
 		o.Accounts = append(o.Accounts, acc)
 	}
 	if st.lz != nil {
