@@ -404,3 +404,81 @@ func TestUpdateRenamingAWindowLeavesNoOldOneBehind(t *testing.T) {
 		t.Errorf("stored configuration has windows %+v, want the renamed one only", cfg.Windows)
 	}
 }
+
+func TestUpdateRetiresRegionsAndAccountsItNoLongerGoverns(t *testing.T) {
+	tests := map[string]struct {
+		before, after map[string]any
+		// held: account -> region -> holds windows, after the Update.
+		held map[string]map[string]bool
+	}{
+		"region dropped from the list": {
+			before: map[string]any{"Regions": "us-east-1,eu-west-1"},
+			after:  map[string]any{"Regions": "us-east-1"},
+			held: map[string]map[string]bool{
+				"111111111111": {"us-east-1": true, "eu-west-1": false},
+				"444444444444": {"us-east-1": true, "eu-west-1": false},
+			},
+		},
+		"account excluded": {
+			after: map[string]any{"ExcludedAccounts": "333333333333"},
+			held: map[string]map[string]bool{
+				"222222222222": {"us-east-1": true, "eu-west-1": true},
+				"333333333333": {"us-east-1": false, "eu-west-1": false},
+			},
+		},
+		"OU excluded": {
+			after: map[string]any{"ExcludedOUs": "ou-sm01-security"},
+			held: map[string]map[string]bool{
+				"111111111111": {"us-east-1": true, "eu-west-1": true},
+				"222222222222": {"us-east-1": false, "eu-west-1": false},
+				"333333333333": {"us-east-1": false, "eu-west-1": false},
+				"444444444444": {"us-east-1": true, "eu-west-1": true},
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			x := newHarness(t, nil, nil).withAllRoles(t)
+			if _, err := x.invoke(t, x.cfnEvent(t, "cfn-create.json", tc.before)); err != nil {
+				t.Fatal(err)
+			}
+			update := x.rewrite(t, x.event(t, "cfn-update.json"), func(ev map[string]any) {
+				props := map[string]any{"ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:orgpatch"}
+				old := map[string]any{"ServiceToken": props["ServiceToken"]}
+				for k, v := range tc.before {
+					old[k] = v
+				}
+				for k, v := range tc.after {
+					props[k] = v
+				}
+				ev["ResourceProperties"], ev["OldResourceProperties"] = props, old
+			})
+			if _, err := x.invoke(t, update); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]map[string]bool{}
+			for account, regions := range tc.held {
+				got[account] = map[string]bool{}
+				for region := range regions {
+					got[account][region] = len(x.windows(t, account, region)) > 0
+				}
+			}
+			if diff := cmp.Diff(tc.held, got); diff != "" {
+				t.Errorf("windows held after the Update (-want +got):\n%s", diff)
+			}
+			answers := x.cfn.answers()
+			if last := answers[len(answers)-1].Response; last.Status != cfn.StatusSuccess {
+				t.Errorf("Update answered %s: %q", last.Status, last.Reason)
+			}
+
+			// Retried, the Update finds nothing left to do.
+			x.sv.Server.ResetCalls()
+			if _, err := x.invoke(t, update); err != nil {
+				t.Fatal(err)
+			}
+			if n := x.sv.Server.WriteCalls(); n != 0 {
+				t.Errorf("the retried Update made %d write calls, want 0", n)
+			}
+		})
+	}
+}

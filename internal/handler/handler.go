@@ -192,7 +192,19 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 		if err != nil {
 			return nil, err
 		}
-		return h.converge(ctx, log, req, cfg, mode), nil
+		old, ok := h.previous(log, req, cfg)
+		var gone retired
+		if ok {
+			if gone, err = h.retired(ctx, old, cfg); err != nil {
+				return nil, err
+			}
+		}
+		rep := h.converge(ctx, log, req, cfg, mode)
+		if ok {
+			merged := merge(*rep, h.retire(ctx, log, gone, old, cfg)...)
+			rep = &merged
+		}
+		return rep, nil
 	})
 	if err == nil && rep != nil {
 		err = rep.Err()
@@ -215,7 +227,7 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 		// The counts, then as many failed targets as fit.
 		reason = rep.Summary(reasonBudget(ev, data) - len(suffix))
 	}
-	if err != nil && (rep == nil || errors.Is(err, errPanic)) {
+	if err != nil && rep == nil {
 		reason = err.Error()
 	}
 	reason += suffix
@@ -251,13 +263,6 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 	if err != nil {
 		return config.Config{}, "", fmt.Errorf("custom resource properties: %w", err)
 	}
-	if req.OldProperties != nil {
-		if old, err := config.FromProperties(req.OldProperties); err == nil {
-			if gone := leaving(old, cfg); len(gone) > 0 {
-				log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
-			}
-		}
-	}
 	if err := h.store.store(ctx, cfg); err != nil {
 		return config.Config{}, "", err
 	}
@@ -265,6 +270,25 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 		log.Info("configuration disabled: tearing down")
 	}
 	return cfg, reconcile.Converge, nil
+}
+
+// previous is the configuration an Update replaces; false for other
+// requests, and for old properties that do not decode (the configuration
+// they stood for was never stored, so nothing was made from it).
+// Windows that leave the configuration are logged: convergence deletes them.
+func (h *Handler) previous(log *slog.Logger, req trigger.Request, cfg config.Config) (config.Config, bool) {
+	if req.OldProperties == nil || req.Action != trigger.Converge {
+		return config.Config{}, false
+	}
+	old, err := config.FromProperties(req.OldProperties)
+	if err != nil {
+		log.Warn("update: old properties do not decode; nothing to retire", "error", err)
+		return config.Config{}, false
+	}
+	if gone := leaving(old, cfg); len(gone) > 0 {
+		log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
+	}
+	return old, true
 }
 
 // leaving names the windows of old that cfg no longer has (renamed or
@@ -287,7 +311,13 @@ func (h *Handler) converge(ctx context.Context, log *slog.Logger, req trigger.Re
 	if cfg.Disabled && mode == reconcile.Converge {
 		log.Info("configuration disabled: converging to nothing")
 	}
-	rep := run.Run(ctx, run.Env{
+	rep := run.Run(ctx, h.env(log, cfg), run.Request{Mode: mode, Accounts: req.Accounts})
+	return &rep
+}
+
+// env is the run environment for cfg.
+func (h *Handler) env(log *slog.Logger, cfg config.Config) run.Env {
+	return run.Env{
 		Management:    h.deps.Management,
 		Config:        cfg,
 		Concurrency:   h.deps.Concurrency,
@@ -297,8 +327,7 @@ func (h *Handler) converge(ctx context.Context, log *slog.Logger, req trigger.Re
 		Logger:        log,
 		Clock:         h.clock,
 		BeforeTarget:  h.deps.BeforeTarget,
-	}, run.Request{Mode: mode, Accounts: req.Accounts})
-	return &rep
+	}
 }
 
 // errPanic marks a panic turned into an error.
