@@ -9,10 +9,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
@@ -480,5 +484,57 @@ func TestUpdateRetiresRegionsAndAccountsItNoLongerGoverns(t *testing.T) {
 				t.Errorf("the retried Update made %d write calls, want 0", n)
 			}
 		})
+	}
+}
+
+func TestDeleteKeepsDHMCAndStoresNothing(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+		t.Fatal(err)
+	}
+	dhmc := func() string {
+		client := ssm.NewFromConfig(x.sv.AccountConfig(t, "222222222222", role))
+		out, err := client.GetServiceSetting(context.Background(), &ssm.GetServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID)})
+		if err != nil {
+			t.Fatalf("get DHMC setting: %v", err)
+		}
+		return aws.ToString(out.ServiceSetting.SettingValue)
+	}
+	before := dhmc()
+	if !strings.Contains(before, config.Default().DHMCRoleName) {
+		t.Fatalf("after Create the DHMC setting is %q, want the DHMC role: the test proves nothing", before)
+	}
+	x.sv.Server.ResetCalls()
+
+	if _, err := x.invoke(t, x.event(t, "cfn-delete.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.windowed(t); len(got) != 0 {
+		t.Errorf("after Delete windows remain in %v", got)
+	}
+	if after := dhmc(); after != before {
+		t.Errorf("Delete changed the DHMC setting from %q to %q; it must keep it", before, after)
+	}
+	if n := x.sv.Server.CallCount("ssm", "PutParameter") + x.sv.Server.CallCount("ssm", "ResetServiceSetting") + x.sv.Server.CallCount("ssm", "UpdateServiceSetting"); n != 0 {
+		t.Errorf("Delete made %d configuration or DHMC writes, want none", n)
+	}
+}
+
+func TestUnreadableStoredConfigurationFailsWithoutWrites(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	_, err := ssm.NewFromConfig(x.sv.Config).PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(paramName), Type: ssmtypes.ParameterTypeString, Value: aws.String(`{"windows": "all of them"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.sv.Server.ResetCalls()
+
+	_, err = x.invoke(t, x.event(t, "schedule.json"))
+	if err == nil || !strings.Contains(err.Error(), paramName) {
+		t.Errorf("Invoke() = %v, want an error naming the parameter", err)
+	}
+	if n := x.sv.Server.WriteCalls(); n != 0 {
+		t.Errorf("%d write calls with an unreadable configuration, want 0", n)
 	}
 }

@@ -13,8 +13,13 @@
 //     management account; every other trigger reads it from there, so every
 //     trigger sees one configuration, the disable flag included: while
 //     disabled, no trigger creates anything (they all tear down).
+//   - An Update also tears down what it takes out of the configuration
+//     (regions dropped, accounts newly excluded): nothing converges them
+//     again, so they would keep orphaned windows.
 //   - Delete removes the owned windows (the DHMC setting is kept) and does
 //     nothing else.
+//   - A stored configuration that does not decode fails the invocation: the
+//     defaults would silently undo the administrator's choices.
 //   - An asynchronous event with failed targets returns an error naming them,
 //     so Lambda retries it and then hands it to the dead-letter queue (and
 //     its alarm); an ignored event returns nil.
