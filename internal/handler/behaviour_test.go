@@ -538,3 +538,25 @@ func TestUnreadableStoredConfigurationFailsWithoutWrites(t *testing.T) {
 		t.Errorf("%d write calls with an unreadable configuration, want 0", n)
 	}
 }
+
+func TestThousandsOfFailuresStayDeliverable(t *testing.T) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 400, MissingRole: 400, Regions: []string{"us-east-1", "eu-west-1", "eu-central-1"}})
+	x := newHarness(t, org, nil)
+
+	_, err := x.invoke(t, x.event(t, "schedule.json"))
+	if err == nil {
+		t.Fatal("Invoke() = nil, want the failed targets")
+	}
+	// The message goes to the on-failure destination, an SQS message of at
+	// most 256 KB together with the event.
+	if n := len(err.Error()); n > 64<<10 {
+		t.Errorf("error message is %d bytes", n)
+	}
+	if !strings.Contains(err.Error(), "more failures") {
+		t.Errorf("error message does not say failures were left out: ...%s", err.Error()[max(0, len(err.Error())-200):])
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 1200 {
+		t.Errorf("error does not carry every failed target")
+	}
+}

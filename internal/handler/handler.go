@@ -177,7 +177,7 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 		return h.converge(ctx, log, req, cfg, reconcile.Converge), nil
 	})
 	if err == nil && rep != nil {
-		err = rep.Err()
+		err = newFailures(rep.Err())
 	}
 	h.finish(log, &res, rep, err, start)
 	return res, err
@@ -385,9 +385,13 @@ func (h *Handler) finish(log *slog.Logger, res *Result, rep *report.Report, err 
 		attrs = append(attrs, "targets", c.Targets, "converged", c.Converged, "unchanged", c.Unchanged,
 			"failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending, "notStarted", c.NotStarted, "writes", c.Writes)
 	}
-	if err != nil {
-		log.Error("invocation finished with failures", append(attrs, "error", err)...)
-	} else {
+	switch {
+	case err != nil && rep != nil:
+		// Each failed target has its own log line; the summary names the first.
+		log.Error("invocation finished with failures", append(attrs, "summary", res.Summary)...)
+	case err != nil:
+		log.Error("invocation failed", append(attrs, "error", err)...)
+	default:
 		log.Info("invocation finished", attrs...)
 	}
 	h.emit(log, res.Trigger, rep, err != nil, start)
