@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -38,6 +42,10 @@ func perService(cfg aws.Config) map[string]func(context.Context) error {
 			_, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 			return err
 		},
+		"controltower": func(ctx context.Context) error {
+			_, err := controltower.NewFromConfig(cfg).ListLandingZones(ctx, &controltower.ListLandingZonesInput{})
+			return err
+		},
 	}
 }
 
@@ -49,6 +57,7 @@ func TestThrottling(t *testing.T) {
 		"organizations": "TooManyRequestsException",
 		"sts":           "Throttling",
 		"ec2":           "RequestLimitExceeded",
+		"controltower":  "ThrottlingException",
 	}
 	for service, call := range calls {
 		t.Run(service, func(t *testing.T) {
@@ -95,6 +104,7 @@ func TestInternalErrors(t *testing.T) {
 		"organizations": "ServiceException",
 		"sts":           "InternalFailure",
 		"ec2":           "InternalError",
+		"controltower":  "InternalServerException",
 	}
 	for service, call := range perService(noRetry(env.Config)) {
 		err := call(context.Background())
@@ -244,5 +254,30 @@ func TestBadOptions(t *testing.T) {
 				t.Error("New accepted the option")
 			}
 		})
+	}
+}
+
+func TestFailAfterWritesConcurrent(t *testing.T) {
+	env := simtest.Start(t, small(t), sim.WithFailAfterWrites(5))
+	c := organizations.NewFromConfig(noRetry(env.Config))
+	var wg sync.WaitGroup
+	var ok atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			_, err := c.TagResource(context.Background(), &organizations.TagResourceInput{
+				ResourceId: aws.String("222222222222"),
+				Tags:       []orgtypes.Tag{{Key: aws.String(fmt.Sprintf("k%d", i)), Value: aws.String("v")}},
+			})
+			if err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := ok.Load(); got != 5 {
+		t.Errorf("%d of 20 concurrent writes succeeded, want exactly 5", got)
+	}
+	if got := env.Server.Writes(); got != 5 {
+		t.Errorf("Writes() = %d, want 5", got)
 	}
 }

@@ -105,7 +105,7 @@ func (s *Server) organizations(req *request) (any, error) {
 			all = append(all, st.account(id))
 		}
 		items, next, err := page(req.op, all, in)
-		return map[string]any{"Accounts": items, "NextToken": next}, err
+		return listOutput("Accounts", items, next), err
 	case "DescribeAccount":
 		if st.accounts[in.AccountId] == nil {
 			return nil, accountNotFound()
@@ -114,7 +114,7 @@ func (s *Server) organizations(req *request) (any, error) {
 	case "ListRoots":
 		roots := []orgRoot{{Id: st.rootID, Arn: fmt.Sprintf("arn:aws:organizations::%s:root/%s/%s", st.mgmt, st.id, st.rootID), Name: "Root", PolicyTypes: []struct{}{}}}
 		items, next, err := page(req.op, roots, in)
-		return map[string]any{"Roots": items, "NextToken": next}, err
+		return listOutput("Roots", items, next), err
 	case "ListOrganizationalUnitsForParent":
 		if !st.isParent(in.ParentId) {
 			return nil, apierr.BadRequest("ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
@@ -126,7 +126,7 @@ func (s *Server) organizations(req *request) (any, error) {
 			}
 		}
 		items, next, err := page(req.op, all, in)
-		return map[string]any{"OrganizationalUnits": items, "NextToken": next}, err
+		return listOutput("OrganizationalUnits", items, next), err
 	case "ListAccountsForParent":
 		if !st.isParent(in.ParentId) {
 			return nil, apierr.BadRequest("ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
@@ -138,7 +138,7 @@ func (s *Server) organizations(req *request) (any, error) {
 			}
 		}
 		items, next, err := page(req.op, all, in)
-		return map[string]any{"Accounts": items, "NextToken": next}, err
+		return listOutput("Accounts", items, next), err
 	case "ListParents":
 		var parent string
 		if a := st.accounts[in.ChildId]; a != nil {
@@ -153,7 +153,7 @@ func (s *Server) organizations(req *request) (any, error) {
 			typ = "ROOT"
 		}
 		items, next, err := page(req.op, []orgParent{{Id: parent, Type: typ}}, in)
-		return map[string]any{"Parents": items, "NextToken": next}, err
+		return listOutput("Parents", items, next), err
 	case "ListTagsForResource":
 		if !st.taggable(in.ResourceId) {
 			return nil, targetNotFound()
@@ -164,7 +164,7 @@ func (s *Server) organizations(req *request) (any, error) {
 			all = append(all, orgTag{Key: k, Value: tags[k]})
 		}
 		items, next, err := page(req.op, all, in)
-		return map[string]any{"Tags": items, "NextToken": next}, err
+		return listOutput("Tags", items, next), err
 	case "TagResource":
 		if !st.taggable(in.ResourceId) {
 			return nil, targetNotFound()
@@ -248,6 +248,16 @@ func (s *Server) organizations(req *request) (any, error) {
 		return nil, nil
 	}
 	return nil, apierr.BadRequest("UnknownOperationException", "The simulator does not implement Organizations %s.", req.op)
+}
+
+// listOutput is a page of a list operation: the items under key, and
+// NextToken only when there is a next page.
+func listOutput(key string, items any, next *string) map[string]any {
+	out := map[string]any{key: items}
+	if next != nil {
+		out["NextToken"] = *next
+	}
+	return out
 }
 
 func accountNotFound() error {

@@ -269,9 +269,6 @@ func (s *Server) serve(ctx context.Context, req *request, token string) (any, er
 			return nil, regionDisabled(req)
 		}
 	}
-	if n := s.failAfter.Load(); n >= 0 && s.writes.Load() >= n {
-		return nil, internalError(req, "simulated crash: %d writes done, every call fails now", n)
-	}
 	if s.opts.errRate > 0 {
 		s.rngMu.Lock()
 		fail := s.rng.Float64() < s.opts.errRate
@@ -282,6 +279,18 @@ func (s *Server) serve(ctx context.Context, req *request, token string) (any, er
 	}
 	if s.throttle != nil && !s.throttle.allow(caller.Account+"/"+req.region+"/"+req.service+"/"+req.op) {
 		return nil, throttled(req)
+	}
+	// The crash hook: a write takes its slot before it runs, so concurrent
+	// writes never overshoot the Nth; the slot is given back if it fails.
+	write := s.isWrite(req)
+	reserved := false
+	if n := s.failAfter.Load(); n >= 0 {
+		if write {
+			reserved = s.reserveWrite(n)
+		}
+		if !reserved && s.writes.Load() >= n {
+			return nil, internalError(req, "simulated crash: %d writes done, every call fails now", n)
+		}
 	}
 	var result any
 	switch req.service {
@@ -296,10 +305,26 @@ func (s *Server) serve(ctx context.Context, req *request, token string) (any, er
 	case ServiceControlTower:
 		result, err = s.controlTower(req)
 	}
-	if err == nil && s.isWrite(req) {
+	switch {
+	case write && err == nil && !reserved:
 		s.writes.Add(1)
+	case reserved && err != nil:
+		s.writes.Add(-1)
 	}
 	return result, err
+}
+
+// reserveWrite counts one more write if fewer than n were counted.
+func (s *Server) reserveWrite(n int64) bool {
+	for {
+		w := s.writes.Load()
+		if w >= n {
+			return false
+		}
+		if s.writes.CompareAndSwap(w, w+1) {
+			return true
+		}
+	}
 }
 
 // isWrite reports whether the call changes state.
