@@ -33,33 +33,48 @@ func main() {
 	}
 }
 
-func start() error {
-	var level slog.Level
-	if v := os.Getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
-			return fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
+// settings are what the environment configures.
+type settings struct {
+	level       slog.Level
+	concurrency int // 0: the run's default
+	parameter   string
+	endpoint    string
+}
+
+// readSettings reads the environment through getenv; a bad value is an
+// error naming the variable and what it takes.
+func readSettings(getenv func(string) string) (settings, error) {
+	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), endpoint: getenv("ORGPATCH_ENDPOINT")}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return settings{}, fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
 		}
 	}
-	log := handler.NewLogger(os.Stdout, level)
-	slog.SetDefault(log)
-
-	concurrency := 0
-	if v := os.Getenv("ORGPATCH_CONCURRENCY"); v != "" {
+	if v := getenv("ORGPATCH_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return fmt.Errorf("ORGPATCH_CONCURRENCY %q: want a whole number from 1 to 1000", v)
+			return settings{}, fmt.Errorf("ORGPATCH_CONCURRENCY %q: want a whole number from 1 to 1000", v)
 		}
-		concurrency = n
+		s.concurrency = n
 	}
+	return s, nil
+}
 
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Endpoint: os.Getenv("ORGPATCH_ENDPOINT")})
+func start() error {
+	s, err := readSettings(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := handler.NewLogger(os.Stdout, s.level)
+	slog.SetDefault(log)
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Endpoint: s.endpoint})
 	if err != nil {
 		return err
 	}
 	h := handler.New(handler.Deps{
 		Management:      cfg,
-		ConfigParameter: os.Getenv("ORGPATCH_CONFIG_PARAMETER"),
-		Concurrency:     concurrency,
+		ConfigParameter: s.parameter,
+		Concurrency:     s.concurrency,
 		Logger:          log,
 	})
 	lambda.Start(h.Invoke)
