@@ -153,7 +153,7 @@ func TestAnswersBeforeTheDeadline(t *testing.T) {
 		// reserve begins.
 		"slow calls": {
 			opts: []sim.Option{sim.WithLatency(40 * time.Millisecond)},
-			deps: func(*handler.Deps, <-chan struct{}) {},
+			deps: func(d *handler.Deps, _ <-chan struct{}) { d.Concurrency = 2 },
 		},
 		// A target hangs and ignores its context: the handler stops
 		// waiting for the run.
@@ -172,10 +172,10 @@ func TestAnswersBeforeTheDeadline(t *testing.T) {
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) })
 			x := newHarness(t, nil, func(d *handler.Deps) {
-				d.Reserve = 800 * time.Millisecond
+				d.Reserve = 2 * time.Second
 				tc.deps(d, release)
 			}, tc.opts...).withAllRoles(t)
-			deadline := time.Now().Add(1500 * time.Millisecond)
+			deadline := time.Now().Add(3 * time.Second)
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)
 			defer cancel()
 			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "deadline"})
