@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
 )
@@ -51,20 +50,23 @@ func (s *Server) ec2(req *request) (any, error) {
 			return nil, apierr.BadRequest("InvalidParameterValue", "Invalid region name: %s", n)
 		}
 	}
+	optedIn := map[string]bool{}
 	s.mu.RLock()
-	acct := s.org.accounts[req.caller.Account]
+	if a := s.org.accounts[req.caller.Account]; a != nil {
+		for r := range a.optedIn {
+			optedIn[r] = true
+		}
+	}
 	s.mu.RUnlock()
 	out := describeRegionsResponse{RequestID: req.id, Regions: []ec2Region{}}
 	for _, r := range allRegions() {
 		_, optIn := regionKind(r)
 		status := OptInNotRequired
-		if optIn {
+		switch {
+		case optIn && optedIn[r]:
+			status = OptedIn
+		case optIn:
 			status = NotOptedIn
-			s.mu.RLock()
-			if acct != nil && acct.optedIn[r] {
-				status = OptedIn
-			}
-			s.mu.RUnlock()
 		}
 		reg := ec2Region{RegionName: r, Endpoint: "ec2." + r + ".amazonaws.com", OptInStatus: status}
 		if status == NotOptedIn && !all && len(names) == 0 {
@@ -122,5 +124,5 @@ func wildcard(p, v string) bool {
 	case '?':
 		return v != "" && wildcard(p[1:], v[1:])
 	}
-	return v != "" && v[0] == p[0] && wildcard(p[1:], v[1:]) && !strings.ContainsAny(p[:1], "*?")
+	return v != "" && v[0] == p[0] && wildcard(p[1:], v[1:])
 }
