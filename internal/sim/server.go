@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -219,9 +218,13 @@ type session struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{id: s.requestID(), now: s.opts.clock()}
 	w.Header().Set("x-amzn-RequestId", req.id)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		s.writeError(w, req, apierr.BadRequest("SerializationException", "reading the request body: %v", err))
+		return
+	}
+	if len(body) > maxBody {
+		s.writeError(w, req, apierr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body exceeds %d bytes", maxBody))
 		return
 	}
 	req.body = body
@@ -253,12 +256,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	result, err := s.serve(r.Context(), req, r.Header.Get("X-Amz-Security-Token"))
+	result, err := s.serve(req, r.Header.Get("X-Amz-Security-Token"))
 	s.finish(w, req, result, err)
 }
 
 // serve authenticates, applies the faults and dispatches.
-func (s *Server) serve(ctx context.Context, req *request, token string) (any, error) {
+func (s *Server) serve(req *request, token string) (any, error) {
 	caller, err := s.authenticate(req, token)
 	if err != nil {
 		return nil, err
