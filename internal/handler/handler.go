@@ -120,9 +120,10 @@ type Result struct {
 	Report *report.Report `json:"-"`
 }
 
-// Invoke handles one Lambda input, for lambda.Start. A CloudFormation request
-// is always answered; its error is only a failure to answer. Any other
-// event's error names the failed targets, for Lambda's retries and the
+// Invoke handles one Lambda input, for lambda.Start; the result is always a
+// Result. A CloudFormation request is always answered; its error is only a
+// failure to answer. Any other event's error names the failed targets (or
+// says why the input is malformed), for Lambda's retries and the
 // dead-letter queue; ignored events return nil.
 func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 	start := h.clock.Now()
@@ -151,11 +152,11 @@ func (h *Handler) malformed(ctx context.Context, log *slog.Logger, raw json.RawM
 	if json.Unmarshal(raw, &ev) == nil && ev.ResponseURL != "" {
 		if err := h.answer(ctx, &ev, cfn.StatusFailed, decodeErr.Error(), nil); err != nil {
 			log.Error("could not answer CloudFormation", "error", err)
-			return nil, errors.Join(decodeErr, err)
+			return Result{Trigger: trigger.SourceCloudFormation, Reason: decodeErr.Error()}, errors.Join(decodeErr, err)
 		}
 		return Result{Trigger: trigger.SourceCloudFormation, Status: cfn.StatusFailed, Reason: decodeErr.Error()}, nil
 	}
-	return nil, decodeErr
+	return Result{Trigger: trigger.SourceUnknown, Reason: decodeErr.Error()}, decodeErr
 }
 
 // event handles an EventBridge event: converge to the stored configuration.
