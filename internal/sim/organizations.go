@@ -73,15 +73,17 @@ func orgInvalid(reason, format string, args ...any) error {
 
 // organizations serves AWS Organizations.
 func (s *Server) organizations(req *request) (any, error) {
+	// Only the management account may read or change the organization;
+	// members may only describe it.
+	if req.caller.Account != s.org.mgmt && req.op != "DescribeOrganization" {
+		return nil, apierr.BadRequest("AccessDeniedException", "You don't have permissions to access this resource.")
+	}
 	if vs := smodel.Validate(ServiceOrganizations, req.op, req.body); len(vs) > 0 {
 		return nil, orgInvalid(violationReason(vs[0]), "%s", smodel.Message(vs))
 	}
 	var in orgInput
 	if err := decodeJSON(req.body, &in); err != nil {
 		return nil, err
-	}
-	if req.caller.Account != s.org.mgmt && req.op != "DescribeOrganization" {
-		return nil, apierr.BadRequest("AccessDeniedException", "You don't have permissions to access this resource.")
 	}
 	if orgWrites[req.op] {
 		s.mu.Lock()
