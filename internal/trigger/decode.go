@@ -281,12 +281,15 @@ func organizations(detailType string, d cloudTrailDetail) (Request, error) {
 	if d.ErrorCode != "" {
 		return ignore(SourceOrganizations, "Organizations %s failed (%s): nothing changed", d.EventName, d.ErrorCode), nil
 	}
-	switch {
-	case detailType == detailServiceEvent && d.EventName == "CreateAccountResult":
+	// By event name alone: CloudTrail reports CreateAccountResult as a
+	// service event and the others as API calls, but the shape of the detail,
+	// not the detail type, is what carries the account.
+	switch d.EventName {
+	case "CreateAccountResult":
 		return createAccountResult(d)
-	case detailType == detailAPICall && d.EventName == "AcceptHandshake":
+	case "AcceptHandshake":
 		return acceptHandshake(d)
-	case detailType == detailAPICall && d.EventName == "MoveAccount":
+	case "MoveAccount":
 		return moveAccount(d)
 	default:
 		return ignore(SourceOrganizations, "Organizations %s (%s) names no account to converge", d.EventName, detailType), nil

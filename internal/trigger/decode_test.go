@@ -324,6 +324,15 @@ func TestDecodeVariants(t *testing.T) {
 				Reason: `Organizations TagResource (AWS API Call via CloudTrail) names no account to converge`,
 			}},
 		},
+		"account creation reported as an API call": {
+			raw: mutated(t, created, func(ev map[string]any) {
+				set(ev, "detail-type", "AWS API Call via CloudTrail")
+			}),
+			outcome: outcome{want: Request{
+				Source: SourceOrganizations, Action: Converge, Accounts: []string{"444444444444"},
+				Reason: "Organizations created account 444444444444",
+			}},
+		},
 		"account creation failed": {
 			raw: mutated(t, created, func(ev map[string]any) {
 				set(ev, "detail.serviceEventDetails.createAccountStatus.state", "FAILED")
