@@ -61,7 +61,8 @@ func (s *Server) CountCalls(match func(Call) bool) int {
 }
 
 // CallCount counts the logged calls of one operation of service ("ssm",
-// "CreateMaintenanceWindow"); an empty operation counts every call to service.
+// "CreateMaintenanceWindow"), refused ones included; an empty operation
+// counts every call to service.
 func (s *Server) CallCount(service, operation string) int {
 	return s.CountCalls(func(c Call) bool {
 		return c.Service == service && (operation == "" || c.Operation == operation)

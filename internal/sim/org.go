@@ -90,6 +90,8 @@ var (
 	emailRe     = regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`)
 	roleNameRe  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	versionRe   = regexp.MustCompile(`^\d+\.\d+$`)
+
+	landingZoneARNRe = regexp.MustCompile(`^arn:aws:controltower:[a-z0-9-]+:\d{12}:landingzone/[0-9A-Za-z]+$`)
 )
 
 //go:embed orgs/default.json
@@ -232,6 +234,9 @@ func (o *Org) Validate() error {
 		}
 	}
 	if lz := o.LandingZone; lz != nil {
+		if lz.ARN != "" && !landingZoneARNRe.MatchString(lz.ARN) {
+			bad("landingZone.arn %q: must look like arn:aws:controltower:REGION:ACCOUNT:landingzone/ID", lz.ARN)
+		}
 		if !versionRe.MatchString(lz.Version) {
 			bad("landingZone.version %q: must look like 3.3", lz.Version)
 		}

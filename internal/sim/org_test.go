@@ -70,6 +70,10 @@ func TestParseOrgRejects(t *testing.T) {
 			},
 			want: []string{`landingZone.governedRegions "mars-north-1": not a known region`},
 		},
+		"landing zone arn": {
+			edit: func(m map[string]any) { m["landingZone"].(map[string]any)["arn"] = "lz-1" },
+			want: []string{`landingZone.arn "lz-1": must look like arn:aws:controltower:`},
+		},
 		"suspended management account": {
 			edit: func(m map[string]any) { account(m, 0)["status"] = "SUSPENDED" },
 			want: []string{"the management account must be ACTIVE"},
