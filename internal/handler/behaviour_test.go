@@ -560,3 +560,32 @@ func TestThousandsOfFailuresStayDeliverable(t *testing.T) {
 		t.Errorf("error does not carry every failed target")
 	}
 }
+
+func TestConfigurationOverStandardParameterSizeIsStored(t *testing.T) {
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	big := config.Default()
+	for _, suffix := range []string{"_second", "_third"} {
+		for _, w := range config.Default().Windows {
+			w.Name += suffix
+			w.Target.Name += suffix
+			w.Task.Name += suffix
+			big.Windows = append(big.Windows, w)
+		}
+	}
+	body, err := big.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) <= 4096 {
+		t.Fatalf("configuration is %d bytes, within the standard tier: the test proves nothing", len(body))
+	}
+	if _, err := x.invoke(t, x.cfnEvent(t, "cfn-create.json", map[string]any{"Configuration": string(body)})); err != nil {
+		t.Fatal(err)
+	}
+	if a := onlyAnswer(t, x); a.Response.Status != cfn.StatusSuccess {
+		t.Fatalf("status = %s: %q", a.Response.Status, a.Response.Reason)
+	}
+	if cfg, found := x.storedConfig(t); !found || len(cfg.Windows) != 9 {
+		t.Errorf("stored configuration found %v with %d windows, want 9", found, len(cfg.Windows))
+	}
+}
