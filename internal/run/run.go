@@ -63,7 +63,9 @@ type Env struct {
 	// Config is the desired configuration, already validated.
 	Config config.Config
 
-	// Concurrency bounds the targets worked on at once (DefaultConcurrency).
+	// Concurrency bounds the targets reconciled at once, and separately the
+	// accounts being prepared (AssumeRole, DescribeRegions) at once
+	// (DefaultConcurrency).
 	Concurrency int
 	// TargetTimeout bounds one target (DefaultTargetTimeout).
 	TargetTimeout time.Duration
@@ -147,8 +149,9 @@ type account struct {
 	fleet.Account
 	mode     reconcile.Mode
 	named    bool
-	regions  []string
-	outcomes []report.Target // account-wide outcome per region, when not converged
+	regions  []string        // to reconcile
+	outcomes []report.Target // the other regions' outcomes
+	results  []report.Target // one per regions[i]
 }
 
 // target is one account x region to reconcile.
@@ -196,18 +199,50 @@ func (r *runner) run(ctx context.Context) report.Report {
 		return finish()
 	}
 
-	// Phase 1, per account: credentials and opted-in regions.
-	r.prepare(ctx, accounts, regions)
-
-	// Phase 2, per account x region: reconcile.
-	var targets []target
-	for _, a := range accounts {
-		rep.Targets = append(rep.Targets, a.outcomes...)
-		for _, region := range a.regions {
-			targets = append(targets, target{account: a.ID, region: region, mode: a.mode})
+	// Per account: credentials and opted-in regions; then, as soon as an
+	// account is ready, its account x region targets. The two stages are
+	// pipelined so that the per-account calls (AssumeRole, throttled on the
+	// management account's side) overlap the reconciles.
+	ready := make(chan *account)
+	go func() {
+		var g errgroup.Group
+		g.SetLimit(r.env.Concurrency)
+		for _, a := range accounts {
+			if a.mode == "" {
+				continue
+			}
+			g.Go(func() error {
+				r.prepareAccount(ctx, a, regions)
+				ready <- a
+				return nil
+			})
+		}
+		_ = g.Wait() // every task returns nil; outcomes are in the accounts
+		close(ready)
+	}()
+	var g errgroup.Group
+	g.SetLimit(r.env.Concurrency)
+	for a := range ready {
+		a.results = make([]report.Target, len(a.regions))
+		for i, region := range a.regions {
+			out := &a.results[i]
+			*out = report.Target{Account: a.ID, Region: region, Mode: string(a.mode)}
+			if r.stopping() {
+				out.Status, out.Reason = report.NotStarted, "run deadline near"
+				continue
+			}
+			t := target{account: a.ID, region: region, mode: a.mode}
+			g.Go(func() error {
+				r.reconcileOne(ctx, t, out)
+				return nil
+			})
 		}
 	}
-	rep.Targets = append(rep.Targets, r.reconcileAll(ctx, targets)...)
+	_ = g.Wait() // every task returns nil; outcomes are in the accounts
+	for _, a := range accounts {
+		rep.Targets = append(rep.Targets, a.outcomes...)
+		rep.Targets = append(rep.Targets, a.results...)
+	}
 	return finish()
 }
 
@@ -249,24 +284,9 @@ func (r *runner) accounts(ctx context.Context) ([]*account, error) {
 	return out, nil
 }
 
-// prepare assumes the role in each account to be worked on and finds the
-// regions it has opted in to, filling a.regions (to reconcile) and
-// a.outcomes (everything else).
-func (r *runner) prepare(ctx context.Context, accounts []*account, regions []string) {
-	var g errgroup.Group
-	g.SetLimit(r.env.Concurrency)
-	for _, a := range accounts {
-		if a.mode == "" {
-			continue
-		}
-		g.Go(func() error {
-			r.prepareAccount(ctx, a, regions)
-			return nil
-		})
-	}
-	_ = g.Wait() // every task returns nil; outcomes are in the accounts
-}
-
+// prepareAccount assumes the role in the account and finds the regions it
+// has opted in to, filling a.regions (to reconcile) and a.outcomes
+// (everything else).
 func (r *runner) prepareAccount(ctx context.Context, a *account, regions []string) {
 	log := r.log.With("account", a.ID)
 	perRegion := func(t report.Target) {
@@ -345,27 +365,6 @@ func (r *runner) assumeRole(ctx context.Context, a *account, log *slog.Logger) e
 		}
 		delay = min(2*delay, 15*time.Second)
 	}
-}
-
-// reconcileAll fans the targets out and returns one outcome per target, in
-// the targets' order.
-func (r *runner) reconcileAll(ctx context.Context, targets []target) []report.Target {
-	results := make([]report.Target, len(targets))
-	var g errgroup.Group
-	g.SetLimit(r.env.Concurrency)
-	for i, t := range targets {
-		results[i] = report.Target{Account: t.account, Region: t.region, Mode: string(t.mode)}
-		if r.stopping() {
-			results[i].Status, results[i].Reason = report.NotStarted, "run deadline near"
-			continue
-		}
-		g.Go(func() error {
-			r.reconcileOne(ctx, t, &results[i])
-			return nil
-		})
-	}
-	_ = g.Wait() // every task returns nil; outcomes are in results
-	return results
 }
 
 func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target) {
