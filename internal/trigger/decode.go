@@ -40,15 +40,15 @@ const (
 	sourceControlTower  = "aws.controltower"
 	sourceOrganizations = "aws.organizations"
 
-	detailScheduled      = "Scheduled Event"
-	detailServiceEvent   = "AWS Service Event via CloudTrail"
-	detailAPICall        = "AWS API Call via CloudTrail"
-	stateSucceeded       = "SUCCEEDED"
-	handshakeAccepted    = "ACCEPTED"
-	handshakeInvite      = "INVITE"
-	partyAccount         = "ACCOUNT"
-	cfnPropServiceToken  = "ServiceToken"
-	cfnPropServiceTimout = "ServiceTimeout"
+	detailScheduled       = "Scheduled Event"
+	detailServiceEvent    = "AWS Service Event via CloudTrail"
+	detailAPICall         = "AWS API Call via CloudTrail"
+	stateSucceeded        = "SUCCEEDED"
+	handshakeAccepted     = "ACCEPTED"
+	handshakeInvite       = "INVITE"
+	partyAccount          = "ACCOUNT"
+	cfnPropServiceToken   = "ServiceToken"
+	cfnPropServiceTimeout = "ServiceTimeout"
 )
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -128,7 +128,7 @@ func cleanProperties(props map[string]any) map[string]any {
 	}
 	out := maps.Clone(props)
 	delete(out, cfnPropServiceToken)
-	delete(out, cfnPropServiceTimout)
+	delete(out, cfnPropServiceTimeout)
 	return out
 }
 
