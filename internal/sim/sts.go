@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
@@ -105,6 +106,9 @@ func (s *Server) assumeRole(req *request) (any, error) {
 	}
 	if duration > maxSession {
 		return nil, apierr.BadRequest("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if strings.Contains(req.caller.ARN, ":assumed-role/") && duration > 3600 {
+		return nil, apierr.BadRequest("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 	roleID := "AROA" + randomString(keyAlphabet, 17)
 	arn := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, sessionName)

@@ -168,7 +168,10 @@ func TestAssumeRoleRefused(t *testing.T) {
 
 func TestAssumeRoleChain(t *testing.T) {
 	org := small(t)
-	org.Accounts[2].Roles = []sim.Role{{Name: "from-audit", Trust: []string{"222222222222"}}}
+	org.Accounts[2].Roles = []sim.Role{
+		{Name: "from-audit", Trust: []string{"222222222222"}},
+		{Name: "long-chain", Trust: []string{"222222222222"}, MaxSessionSeconds: 43200},
+	}
 	env := simtest.Start(t, org)
 	audit := env.AccountConfig(t, "222222222222", sim.DefaultRoleName)
 	out, err := sts.NewFromConfig(audit).AssumeRole(context.Background(), &sts.AssumeRoleInput{
@@ -179,6 +182,12 @@ func TestAssumeRoleChain(t *testing.T) {
 	}
 	if got := aws.ToString(out.AssumedRoleUser.Arn); !strings.Contains(got, "::333333333333:assumed-role/from-audit/") {
 		t.Errorf("AssumedRoleUser.Arn = %q", got)
+	}
+	_, err = sts.NewFromConfig(noRetry(audit)).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(roleARN("333333333333", "long-chain")), RoleSessionName: aws.String("chain"), DurationSeconds: aws.Int32(7200),
+	})
+	if got := errCode(err); got != "ValidationError" {
+		t.Errorf("chained session of 2 hours: error code %q, want ValidationError", got)
 	}
 }
 
