@@ -29,11 +29,10 @@ import (
 )
 
 const (
-	eventsDir  = "../../events"
-	smallOrg   = "../../testdata/orgs/small.json"
-	paramName  = "/orgpatch/test/configuration"
-	role       = sim.DefaultRoleName
-	management = "111111111111"
+	eventsDir = "../../events"
+	smallOrg  = "../../testdata/orgs/small.json"
+	paramName = "/orgpatch/test/configuration"
+	role      = sim.DefaultRoleName
 )
 
 // members are the ACTIVE accounts of the small organization, management
