@@ -278,3 +278,27 @@ func TestPanicFailsOnlyThatTarget(t *testing.T) {
 		t.Errorf("BeforeTarget called %d times, want 9", calls.Load())
 	}
 }
+
+func TestThrottledAssumeRoleIsRetried(t *testing.T) {
+	// 20 accounts assume their role at once from the management account,
+	// whose AssumeRole quota here is a burst of 5 then 10 a second; the SDK
+	// gives up at the first throttle, so the run's own retry must carry it.
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 19})
+	sv := simtest.Start(t, org, sim.WithThrottle(10, 5))
+	env := newEnv(sv, config.Default())
+	env.Config.Regions = []string{"us-east-1"}
+	env.Concurrency = 20
+	env.Management.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }
+
+	rep := run.Run(context.Background(), env, run.Request{})
+	if err := rep.Err(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Counts.Converged != 20 {
+		t.Errorf("%d converged, want 20", rep.Counts.Converged)
+	}
+	throttled := sv.Server.CountCalls(func(c sim.Call) bool { return c.Operation == "AssumeRole" && c.ErrorCode != "" })
+	if throttled == 0 {
+		t.Error("no AssumeRole was throttled: the test does not test the retry")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -343,29 +344,41 @@ func (r *runner) prepareAccount(ctx context.Context, a *account, regions []strin
 	}
 }
 
-// assumeRole retrieves the account's role credentials; for a named account
-// whose role is missing, it retries with backoff for up to RoleWait.
+// assumeRole retrieves the account's role credentials. For a named account
+// whose role is missing it retries with backoff for up to RoleWait (the
+// role's StackSet instance may still be deploying). AssumeRole calls all
+// come from the management account, so at organization scale they share one
+// throttling quota: a throttled attempt that outlived the SDK's own retries
+// is tried again until the account's context ends.
 func (r *runner) assumeRole(ctx context.Context, a *account, log *slog.Logger) error {
-	deadline := r.env.Clock.Now().Add(r.env.RoleWait)
-	if !r.stopAt.IsZero() && r.stopAt.Before(deadline) {
-		deadline = r.stopAt
+	roleDeadline := r.env.Clock.Now().Add(r.env.RoleWait)
+	if !r.stopAt.IsZero() && r.stopAt.Before(roleDeadline) {
+		roleDeadline = r.stopAt
 	}
 	delay := time.Second
 	for {
 		err := r.creds.Retrieve(ctx, a.ID)
-		if err == nil || !a.named || !isRoleMissing(err) {
+		switch {
+		case err == nil:
+			return nil
+		case throttles.IsErrorThrottle(err).Bool():
+			log.Debug("AssumeRole throttled; trying again", "wait", delay)
+		case a.named && isRoleMissing(err):
+			if r.env.Clock.Now().Add(delay).After(roleDeadline) {
+				return err
+			}
+			log.Info("configuration role not assumable yet; waiting", "wait", delay)
+		default:
 			return err
 		}
-		if r.env.Clock.Now().Add(delay).After(deadline) {
-			return err
-		}
-		log.Info("configuration role not assumable yet; waiting", "wait", delay)
 		if serr := r.env.Clock.Sleep(ctx, delay); serr != nil {
 			return err
 		}
 		delay = min(2*delay, 15*time.Second)
 	}
 }
+
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
 
 func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target) {
 	log := r.log.With("account", t.account, "region", t.region)
