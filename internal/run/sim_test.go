@@ -145,3 +145,59 @@ func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
 		t.Errorf("second run: %d unchanged, want 9", second.Counts.Unchanged)
 	}
 }
+
+func TestDryRunPlansWithoutWriting(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	cfg := config.Default()
+	cfg.Regions = []string{"us-east-1"}
+	cfg.ExcludedAccounts = []string{"555555555555"}
+	env := newEnv(sv, cfg)
+
+	rep := run.Run(context.Background(), env, run.Request{DryRun: true})
+	if n := sv.Server.WriteCalls(); n != 0 {
+		t.Errorf("dry run made %d write calls", n)
+	}
+	if !rep.DryRun || rep.Counts.Converged != 4 || rep.Counts.Writes != 0 {
+		t.Errorf("dry run report: dryRun %v, counts %+v; want 4 converged (to be) and 0 writes", rep.DryRun, rep.Counts)
+	}
+	for _, tg := range rep.Targets {
+		if tg.Status != report.Converged {
+			continue
+		}
+		creates := 0
+		for _, a := range tg.Actions {
+			if a.Kind == "create" {
+				creates++
+			}
+		}
+		if creates != 9 {
+			t.Errorf("%s: %d planned creates, want 9 (3 windows, targets, tasks)", tg.Name(), creates)
+		}
+	}
+	if got := windowNames(t, sv, "111111111111", "us-east-1"); len(got) != 0 {
+		t.Errorf("dry run created windows: %v", got)
+	}
+}
+
+func TestDisabledTearsDownEverywhere(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	cfg := config.Default()
+	cfg.Regions = []string{"us-east-1", "eu-west-1"}
+	cfg.ExcludedAccounts = []string{"555555555555"}
+	env := newEnv(sv, cfg)
+	if err := run.Run(context.Background(), env, run.Request{}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	env.Config.Disabled = true
+	rep := run.Run(context.Background(), env, run.Request{})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, account := range []string{"111111111111", "222222222222", "333333333333", "444444444444"} {
+		for _, region := range cfg.Regions {
+			if got := windowNames(t, sv, account, region); len(got) != 0 {
+				t.Errorf("%s/%s keeps windows %v after disabling", account, region, got)
+			}
+		}
+	}
+}
