@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -156,7 +157,7 @@ func (s Settings) Validate() error {
 	if s.MemorySize < 128 || s.MemorySize > 10240 {
 		bad("memorySize", strconv.Itoa(s.MemorySize), "128..10240 (MB)")
 	}
-	if !containsInt(validLogRetentionDays, s.LogRetentionDays) {
+	if !slices.Contains(validLogRetentionDays, s.LogRetentionDays) {
 		bad("logRetentionDays", strconv.Itoa(s.LogRetentionDays), "one of "+joinInts(validLogRetentionDays))
 	}
 	if s.ReservedConcurrency < 0 || s.ReservedConcurrency > 10 {
@@ -212,15 +213,6 @@ func contextInt(scope constructs.Construct, key string, def int) (int, error) {
 	default:
 		return 0, fmt.Errorf("%s %v: want a whole number", key, v)
 	}
-}
-
-func containsInt(list []int, n int) bool {
-	for _, v := range list {
-		if v == n {
-			return true
-		}
-	}
-	return false
 }
 
 func joinInts(list []int) string {
