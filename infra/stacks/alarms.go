@@ -60,6 +60,17 @@ func NewAlarms(scope constructs.Construct, id string, p AlarmsProps) *Alarms {
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// The topic policy that enforceSSL creates replaces SNS's default
+	// policy, so CloudWatch's right to publish is stated explicitly.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		},
+	}))
 	sub := awssns.NewCfnSubscription(c, jsii.String("EmailSubscription"), &awssns.CfnSubscriptionProps{
 		Protocol: jsii.String("email"),
 		Endpoint: p.Email,

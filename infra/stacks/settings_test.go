@@ -117,3 +117,25 @@ func TestBuildBootstrap(t *testing.T) {
 		t.Errorf("building a missing package: %v, want an error naming it", err)
 	}
 }
+
+// cdk.json spells out every setting's default so admins see what they can
+// change; it must say what the code does.
+func TestCDKJSONMatchesDefaults(t *testing.T) {
+	ctx := *cdkJSONContext(t)
+	ctx["homeRegion"] = "eu-west-1"
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	got, err := SettingsFromContext(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultSettings()
+	want.HomeRegion = "eu-west-1"
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("cdk.json context vs DefaultSettings (-want +got):\n%s", d)
+	}
+	for _, key := range []string{"homeRegion", "functionName", "lambdaRoleName", "configurationRoleName", "taskRoleName", "dhmcRoleName", "stackSetName", "configParameterName", "memorySize", "logRetentionDays", "logKmsKeyArn", "reservedConcurrency", "configFile"} {
+		if _, ok := (*cdkJSONContext(t))[key]; !ok {
+			t.Errorf("cdk.json does not list the %s setting", key)
+		}
+	}
+}

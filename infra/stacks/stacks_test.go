@@ -494,6 +494,20 @@ func TestAlarmTopicAndAlarms(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(props(tp)["PolicyDocument"]), "aws:SecureTransport:false") {
 		t.Error("the topic policy does not deny requests without TLS")
 	}
+	// The topic policy replaces SNS's default one: without this grant the
+	// alarms could not notify anyone.
+	var cloudwatchMayPublish bool
+	for _, s := range props(tp)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		s := s.(map[string]any)
+		if fmt.Sprint(s["Principal"]) == "map[Service:cloudwatch.amazonaws.com]" && s["Effect"] == "Allow" && s["Action"] == "sns:Publish" {
+			diff(t, "cloudwatch publish", map[string]any{"Resource": ref(topicID), "Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}}},
+				map[string]any{"Resource": s["Resource"], "Condition": s["Condition"]})
+			cloudwatchMayPublish = true
+		}
+	}
+	if !cloudwatchMayPublish {
+		t.Error("the topic policy does not let CloudWatch alarms publish")
+	}
 
 	_, subscription := only(t, b.mgmt, "AWS::SNS::Subscription", nil)
 	if subscription["Condition"] != "HasAlarmEmail" {
