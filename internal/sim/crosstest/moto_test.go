@@ -403,6 +403,11 @@ func TestMotoDifferential(t *testing.T) {
 			if simGot.Error != c.WantError {
 				t.Errorf("simulator: error code %q, want %q as AWS documents", simGot.Error, c.WantError)
 			}
+			for _, u := range undefined {
+				if strings.Contains(u, ": ") {
+					t.Errorf("simulator: %s", u)
+				}
+			}
 			documented := append(slices.Clone(c.Documented), m.messageMember(simGot.Error)...)
 			sd, simDeparts := simDepartures[c.Name]
 			gotDeparture := simDeparture{Lacks: subtract(documented, simGot.Shape), Adds: typed(simGot.Shape, undefined)}

@@ -33,16 +33,15 @@ type model struct {
 }
 
 type modelShape struct {
-	Type    string `json:"type"`
-	Members map[string]struct {
-		Shape string `json:"shape"`
-	} `json:"members"`
-	Member *struct {
-		Shape string `json:"shape"`
-	} `json:"member"`
-	Value *struct {
-		Shape string `json:"shape"`
-	} `json:"value"`
+	Type    string              `json:"type"`
+	Members map[string]shapeRef `json:"members"`
+	Member  *shapeRef           `json:"member"`
+	Value   *shapeRef           `json:"value"`
+}
+
+// shapeRef names a shape of the model.
+type shapeRef struct {
+	Shape string `json:"shape"`
 }
 
 // botocoreDir is where python3's botocore keeps its service models.
@@ -93,7 +92,8 @@ func (m *model) outputShape(operation string) string {
 
 // jsonShape returns the shape of a JSON body walked along the model's
 // shape (m nil or shape "": no model), and the paths of the members the
-// model does not know.
+// model does not know or whose JSON type is not the one the model's type
+// has on the wire ("CreatedDate: string, the model says number").
 func jsonShape(body []byte, m *model, shape string) (paths, unknown []string, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil, nil
@@ -114,7 +114,13 @@ func jsonShape(body []byte, m *model, shape string) (paths, unknown []string, er
 				s = &ms
 			}
 		}
-		set[strings.TrimPrefix(path, ".")+" "+jsonType(v)] = true
+		p := strings.TrimPrefix(path, ".")
+		set[p+" "+jsonType(v)] = true
+		if s != nil {
+			if want := wireType[s.Type]; want != "" && want != jsonType(v) && v != nil {
+				unk = append(unk, p+": "+jsonType(v)+", the model says "+want)
+			}
+		}
 		switch v := v.(type) {
 		case map[string]any:
 			for k, e := range v {
@@ -144,6 +150,15 @@ func jsonShape(body []byte, m *model, shape string) (paths, unknown []string, er
 	walk(v, "", shape)
 	delete(set, " object")
 	return sortedKeys(set), unk, nil
+}
+
+// wireType is the JSON type of each model type in the JSON protocols
+// (timestamps are epoch seconds, blobs base64 strings).
+var wireType = map[string]string{
+	"structure": "object", "map": "object", "list": "array",
+	"string": "string", "blob": "string", "timestamp": "number",
+	"integer": "number", "long": "number", "float": "number", "double": "number",
+	"boolean": "boolean",
 }
 
 func jsonType(v any) string {
