@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	codeDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	for _, b := range cache {
+		os.RemoveAll(b.outdir)
+	}
 	os.Exit(code)
 }
 
@@ -76,6 +79,9 @@ func build(t *testing.T, home string, mutate func(*Settings)) *built {
 	outdir, err := os.MkdirTemp("", "orgpatch-cdkout-")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if mutate != nil {
+		t.Cleanup(func() { os.RemoveAll(outdir) })
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir), Context: cdkJSONContext(t)})
 	st, err := NewApp(app, AppProps{Settings: s, CodeDir: codeDir})
