@@ -393,6 +393,8 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
 		case report.NotStarted:
 			log.Warn("target not started", "reason", out.Reason)
+		case report.Unchanged:
+			log.Debug("target done", "status", string(out.Status))
 		default:
 			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
 		}

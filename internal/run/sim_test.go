@@ -1,7 +1,10 @@
 package run_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -198,6 +201,35 @@ func TestDisabledTearsDownEverywhere(t *testing.T) {
 			if got := windowNames(t, sv, account, region); len(got) != 0 {
 				t.Errorf("%s/%s keeps windows %v after disabling", account, region, got)
 			}
+		}
+	}
+}
+
+func TestLogsNameAccountAndRegion(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	env := newEnv(sv, config.Default())
+	var buf bytes.Buffer
+	env.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	run.Run(context.Background(), env, run.Request{})
+
+	done := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch rec["msg"] {
+		case "target done":
+			done[fmt.Sprintf("%v/%v", rec["account"], rec["region"])] = true
+		case "assume role failed":
+			if rec["account"] != "555555555555" {
+				t.Errorf("AssumeRole failure logged for %v, want 555555555555", rec["account"])
+			}
+		}
+	}
+	for _, want := range []string{"111111111111/us-east-1", "444444444444/af-south-1"} {
+		if !done[want] {
+			t.Errorf("no \"target done\" record with account and region for %s; logged: %v", want, done)
 		}
 	}
 }
