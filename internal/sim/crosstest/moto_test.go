@@ -237,19 +237,28 @@ func diffCases() []diffCase {
 		{Name: "AssumeRole", Service: "sts", Operation: "AssumeRole", Params: map[string]any{
 			"RoleArn": "arn:aws:iam::" + memberAccount + ":role/" + memberRole, "RoleSessionName": "differential",
 		}},
+		{Name: "AssumeRole/session name too short", Service: "sts", Operation: "AssumeRole", WantError: "ValidationError", Params: map[string]any{
+			"RoleArn": "arn:aws:iam::" + memberAccount + ":role/" + memberRole, "RoleSessionName": "x",
+		}},
 		{Name: "DescribeRegions", Service: "ec2", Operation: "DescribeRegions"},
+		{Name: "DescribeRegions/unknown region", Service: "ec2", Operation: "DescribeRegions", WantError: "InvalidParameterValue", Params: map[string]any{"RegionNames": []string{"xx-nowhere-1"}}},
 	}
 }
 
-// The members of an unimplemented operation's answer.
+// Departures that several cases share.
 var (
-	getTaskShape = []string{
-		"CutoffBehavior string", "Description string", "MaxConcurrency string", "MaxErrors string", "Name string",
-		"Priority number", "ServiceRoleArn string", "Targets array", "Targets[] object", "Targets[].Key string",
-		"Targets[].Values array", "Targets[].Values[] string", "TaskArn string", "TaskInvocationParameters object",
-		"TaskInvocationParameters.RunCommand object", "TaskInvocationParameters.RunCommand.Parameters object",
-		"TaskInvocationParameters.RunCommand.Parameters.{} array", "TaskInvocationParameters.RunCommand.Parameters.{}[] string",
-		"TaskType string", "WindowId string", "WindowTaskId string",
+	assumeRoleShape = []string{
+		"AssumeRoleResponse element", "AssumeRoleResponse/AssumeRoleResult element",
+		"AssumeRoleResponse/AssumeRoleResult/AssumedRoleUser element",
+		"AssumeRoleResponse/AssumeRoleResult/AssumedRoleUser/Arn text",
+		"AssumeRoleResponse/AssumeRoleResult/AssumedRoleUser/AssumedRoleId text",
+		"AssumeRoleResponse/AssumeRoleResult/Credentials element",
+		"AssumeRoleResponse/AssumeRoleResult/Credentials/AccessKeyId text",
+		"AssumeRoleResponse/AssumeRoleResult/Credentials/Expiration text",
+		"AssumeRoleResponse/AssumeRoleResult/Credentials/SecretAccessKey text",
+		"AssumeRoleResponse/AssumeRoleResult/Credentials/SessionToken text",
+		"AssumeRoleResponse/AssumeRoleResult/PackedPolicySize text",
+		"AssumeRoleResponse/ResponseMetadata element", "AssumeRoleResponse/ResponseMetadata/RequestId text",
 	}
 	notImplemented = func(op string) departure {
 		return departure{
@@ -319,9 +328,17 @@ var motoDepartures = map[string]departure{
 		Why:    "moto has no AWS-owned documents: AWS-RunPatchBaseline is InvalidDocument there",
 		Status: http.StatusBadRequest, Error: "InvalidDocument", Shape: []string{"Message string", "__type string"},
 	},
-	"PutParameter/exists":              messageTwice,
-	"GetParameter/missing":             messageTwice,
-	"DeleteParameter/missing":          messageTwice,
+	"PutParameter/exists":     messageTwice,
+	"GetParameter/missing":    messageTwice,
+	"DeleteParameter/missing": messageTwice,
+	"AssumeRole/session name too short": {
+		Why:    "moto assumes a role for a one-character RoleSessionName; AWS answers ValidationError (the model's minimum is 2)",
+		Status: http.StatusOK, Shape: assumeRoleShape,
+	},
+	"DescribeRegions/unknown region": {
+		Why:    "moto answers an unknown region name with an empty region list; AWS answers InvalidParameterValue (Invalid region)",
+		Status: http.StatusOK, Shape: []string{"DescribeRegionsResponse element", "DescribeRegionsResponse/regionInfo text", "DescribeRegionsResponse/requestId text"},
+	},
 	"ListAccounts":                     noNullNextToken,
 	"ListOrganizationalUnitsForParent": noNullNextToken,
 	"ListAccountsForParent":            noNullNextToken,
