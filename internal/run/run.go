@@ -47,7 +47,9 @@ const (
 	DefaultRoleWait = 2 * time.Minute
 )
 
-// Clock tells the time and waits; tests replace it.
+// Clock tells the time and waits; tests and the demo replace it. Deadlines
+// are computed as durations from Clock.Now to the context's deadline, so a
+// Clock running ahead of the wall clock shortens them, never lengthens them.
 type Clock interface {
 	Now() time.Time
 	// Sleep waits for d or until ctx is done, and returns ctx's error then.
