@@ -13,7 +13,13 @@ import (
 // WriteTable writes one row per target (account, region, mode, status,
 // writes, and what happened), then every change that was applied or
 // planned, then the counts.
-func (r Report) WriteTable(w io.Writer) error {
+func (r Report) WriteTable(w io.Writer) error { return r.writeTable(w, false) }
+
+// WriteBriefTable is WriteTable without the rows of unchanged targets: what
+// an operator reads after a run over thousands of converged targets.
+func (r Report) WriteBriefTable(w io.Writer) error { return r.writeTable(w, true) }
+
+func (r Report) writeTable(w io.Writer, brief bool) error {
 	if r.Error != nil {
 		if _, err := fmt.Fprintf(w, "run failed: %s\n\n", oneLine(r.Error.Message)); err != nil {
 			return fmt.Errorf("write report table: %w", err)
@@ -21,7 +27,12 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tWRITES\tDETAIL")
+	hidden := 0
 	for _, t := range r.Targets {
+		if brief && t.Status == Unchanged {
+			hidden++
+			continue
+		}
 		region := t.Region
 		if region == "" {
 			region = "-"
@@ -30,6 +41,11 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write report table: %w", err)
+	}
+	if hidden > 0 {
+		if _, err := fmt.Fprintf(w, "(%d unchanged targets not shown)\n", hidden); err != nil {
+			return fmt.Errorf("write report table: %w", err)
+		}
 	}
 	var changes strings.Builder
 	for _, t := range r.Targets {

@@ -215,3 +215,19 @@ func TestRunFailure(t *testing.T) {
 		t.Errorf("table does not start with the run's failure:\n%s", buf.String())
 	}
 }
+
+func TestWriteBriefTableHidesUnchanged(t *testing.T) {
+	var buf bytes.Buffer
+	if err := sample().WriteBriefTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	if strings.Contains(got, "111111111111  eu-west-1") {
+		t.Errorf("brief table shows the unchanged target:\n%s", got)
+	}
+	for _, want := range []string{"111111111111  us-east-1", "(1 unchanged targets not shown)", "5 targets: 1 converged, 1 unchanged"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("brief table lacks %q:\n%s", want, got)
+		}
+	}
+}
