@@ -2,6 +2,7 @@ package crosstest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -100,9 +101,9 @@ func TestClientsSeeTheSame(t *testing.T) {
 		case "boto3":
 			r.got = runBoto3(ctx, t, python, r.env.URL, simtest.Region, sim.ManagementAccessKeyID, sim.ManagementSecretAccessKey, steps, r.names)
 		}
-		r.calls = callSequence(r.env.Server)
-		// The role's id is the simulator's own (as AWS's is the account's):
-		// it is an id like the ones the run created.
+		r.calls = callSequence(r.env.Server, r.names)
+		// Each simulator gives the role its own id, as AWS gives every role
+		// a unique one: it compares like the ids the run created.
 		roleID, _, _ := strings.Cut(fmt.Sprint(lookup(responseOf(r.got, "assume role"), "assumedroleuser.assumedroleid")), ":")
 		r.names["RoleId"] = roleID
 		runs[client] = r
@@ -156,12 +157,25 @@ func placeholders(got []outcome, names map[string]string) []outcome {
 	return out
 }
 
-// callSequence is what the simulator served, in order: service, operation
-// and error code of each call.
-func callSequence(s *sim.Server) []string {
+// callSequence is what the simulator served, in order: account, service,
+// operation, error code and, for the JSON protocols, the request's members
+// with the run's ids as placeholders and the idempotency token (random in
+// every client) left out.
+func callSequence(s *sim.Server, names map[string]string) []string {
+	repl := map[string]string{}
+	for k, v := range names {
+		repl[v] = "<" + k + ">"
+	}
 	var seq []string
 	for _, c := range s.Calls() {
-		seq = append(seq, fmt.Sprintf("%s %s %s %s", c.Account, c.Service, c.Operation, c.ErrorCode))
+		line := fmt.Sprintf("%s %s %s %s", c.Account, c.Service, c.Operation, c.ErrorCode)
+		var params map[string]any
+		if c.Service != sim.ServiceSTS && c.Service != sim.ServiceEC2 && json.Unmarshal(c.Params, &params) == nil {
+			delete(params, "ClientToken")
+			b, _ := json.Marshal(replaceStrings(params, repl))
+			line += " " + string(b)
+		}
+		seq = append(seq, line)
 	}
 	return seq
 }
