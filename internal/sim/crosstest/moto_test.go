@@ -301,7 +301,7 @@ var motoDepartures = map[string]departure{
 	},
 	"DescribeMaintenanceWindowTasks": {
 		Why: "moto leaves out a task's Type (it answers TaskType, which is no member of AWS's MaintenanceWindowTask), " +
-			"and CutoffBehavior and ServiceRoleArn, which AWS reports with their defaults when registration left them out",
+			"and CutoffBehavior and ServiceRoleArn, which the simulator reports with AWS's defaults (CONTINUE_TASK, the service-linked role) when registration left them out",
 		Lacks: []string{"Tasks[].Type string", "Tasks[].CutoffBehavior string", "Tasks[].ServiceRoleArn string"},
 	},
 	"GetMaintenanceWindowTask":      notImplemented("GetMaintenanceWindowTask"),
