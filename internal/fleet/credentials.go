@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -86,7 +87,12 @@ func (c *Credentials) provider(account string) *aws.CredentialsCache {
 		arn := RoleARN(Partition(c.mgmt.Region), account, c.role)
 		p = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.sts, arn, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = SessionName
-		}))
+		}), func(o *aws.CredentialsCacheOptions) {
+			// Refresh ahead of expiry, so that no call in flight (a
+			// throttled one may retry for a while) is signed with
+			// credentials about to lapse.
+			o.ExpiryWindow = time.Minute
+		})
 		c.cache[account] = p
 	}
 	return p
