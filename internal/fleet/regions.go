@@ -47,7 +47,8 @@ var _ ParameterAPI = (*ssm.Client)(nil)
 // Regions returns the regions to converge and where they came from:
 // cfg.Regions when set; else, with cfg.ControlTowerRegionsOnly, the landing
 // zone's governedRegions, falling back to ControlTowerRegionsParameter when
-// there is no landing zone; else config.DefaultRegions. ct and param must
+// there is no landing zone (or Control Tower answers AccessDeniedException or
+// ResourceNotFoundException: not set up here); else config.DefaultRegions. ct and param must
 // be clients of the management account's home region; they are only called
 // when needed. With ControlTowerRegionsOnly and neither source, it is an
 // error: converging regions Control Tower does not govern is not a safe guess.
