@@ -111,6 +111,11 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		props.ReservedConcurrentExecutions = jsii.Number(float64(s.ReservedConcurrency))
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
+	// CDK makes the function depend on its role explicitly as well as
+	// through Fn::GetAtt; cfn-lint warns about the duplicate (W3005).
+	fn.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("cfn-lint"), map[string]interface{}{
+		"config": map[string]interface{}{"ignore_checks": []string{"W3005"}},
+	})
 	// Failed asynchronous invocations go to the queue as an on-failure
 	// destination, which records the error beside the event. Declared at
 	// the L1 level: the L2 destination would also grant the role
