@@ -9,10 +9,10 @@ package awsconf
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -33,8 +33,11 @@ type Options struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 	// MaxAttempts overrides DefaultMaxAttempts when positive.
 	MaxAttempts int
-	// HTTPClient overrides the SDK's HTTP client when set.
-	HTTPClient *http.Client
+	// HTTPClient overrides the SDK's HTTP client when set. It is the SDK's
+	// buildable client because the loader adds transport options to it
+	// (AWS_CA_BUNDLE, set on many machines, needs that); a plain
+	// *http.Client would make Load fail there.
+	HTTPClient *awshttp.BuildableClient
 }
 
 // Load returns the aws.Config for opts.
