@@ -133,16 +133,17 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 		Endpoint:        hs.URL,
 		AccessKeyID:     sim.ManagementAccessKeyID,
 		SecretAccessKey: sim.ManagementSecretAccessKey,
+		// Every call goes to one loopback host: keep a connection per
+		// worker alive instead of opening (and leaving in TIME_WAIT) one
+		// per call.
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = 4 * opts.Concurrency
+			tr.MaxIdleConnsPerHost = 4 * opts.Concurrency
+		}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	// Set after Load: Load refuses a plain *http.Client when AWS_CA_BUNDLE
-	// is in the environment.
-	mgmt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.MaxIdleConns = 4 * opts.Concurrency
-		tr.MaxIdleConnsPerHost = 4 * opts.Concurrency
-	})
 	cfg := config.Default()
 	cfg.Regions = opts.Regions
 	cfg.ControlTowerRegionsOnly = false
