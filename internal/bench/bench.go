@@ -126,8 +126,6 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
-	// Every call goes to one loopback host: keep a connection per worker
-	// alive instead of opening (and leaving in TIME_WAIT) one per call.
 	mgmt, err := awsconf.Load(ctx, awsconf.Options{
 		Region:          "us-east-1",
 		Endpoint:        hs.URL,
