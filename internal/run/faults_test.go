@@ -267,6 +267,9 @@ func TestPanicFailsOnlyThatTarget(t *testing.T) {
 			if tg.Status != report.Failed || !strings.Contains(tg.Error.Message, "panic: assignment to entry in nil map") {
 				t.Errorf("%s: %s %+v, want failed with the panic", tg.Name(), tg.Status, tg.Error)
 			}
+			if strings.Contains(tg.Err.Error(), "\n") {
+				t.Errorf("%s: the error carries a stack trace into reports: %q", tg.Name(), tg.Err)
+			}
 		case tg.Status == report.Failed:
 			t.Errorf("%s failed too: %v", tg.Name(), tg.Err)
 		}

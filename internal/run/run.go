@@ -300,8 +300,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account, regions []strin
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			err := fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-			log.Error("account preparation panicked", "error", err)
+			err := panicError(log, "account preparation", p)
 			var t report.Target
 			t.Fail(err)
 			a.regions, a.outcomes = nil, nil
@@ -382,12 +381,20 @@ func (r *runner) assumeRole(ctx context.Context, a *account, log *slog.Logger) e
 
 var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
 
+// panicError turns a recovered panic into the target's error. The stack goes
+// to the log, where an engineer debugging it looks; the error stays one line,
+// because it travels into reports and CloudFormation's 4 KB reason.
+func panicError(log *slog.Logger, what string, p any) error {
+	log.Error(what+" panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return fmt.Errorf("panic: %v", p)
+}
+
 func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target) {
 	log := r.log.With("account", t.account, "region", t.region)
 	start := r.env.Clock.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			out.Fail(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+			out.Fail(panicError(log, "target", p))
 		}
 		out.Duration = r.env.Clock.Now().Sub(start)
 		switch out.Status {
