@@ -25,6 +25,7 @@ type command struct {
 // "sim serve") to its implementation.
 var commands = map[string]command{
 	"sim serve": {summary: "serve a simulated AWS organization on one endpoint", run: simServe},
+	"demo":      {summary: demoSummary, run: demoCmd},
 }
 
 func main() {

@@ -1,0 +1,462 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/sim"
+)
+
+// Step 1: plan, then deploy through a CloudFormation Create.
+func (d *demo) deploy(ctx context.Context) error {
+	cfg, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	d.sub("plan: what the Create would do (a dry run: nothing is written)")
+	d.srv.ResetCalls()
+	plan := run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
+		run.Request{Mode: reconcile.Converge, DryRun: true})
+	d.table(plan)
+	d.actions(plan, sharedServices, homeRegion)
+	total, _, _ := d.writes()
+	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
+	var p problems
+	for _, t := range plan.Targets {
+		denied := t.Status == report.Failed && t.Error != nil && t.Error.Operation == "AssumeRole" && t.Error.Code == "AccessDenied"
+		switch {
+		case t.Account == sandboxAlice && !denied:
+			p.addf("%s: %s, want failed at AssumeRole with AccessDenied", t.Name(), t.Status)
+		case t.Account != sandboxAlice && t.Status == report.Failed:
+			p.addf("%s failed: %s", t.Name(), t.Error.Message)
+		}
+	}
+	d.check("the plan names the account without the configuration role and plans every other one", p.String())
+
+	d.printf("\n  the member-role StackSet reaches %s (sandbox-alice): its configuration role exists now\n", sandboxAlice)
+	if err := d.srv.AddRole(sandboxAlice, config.DefaultConfigurationRoleName); err != nil {
+		return err
+	}
+
+	d.sub("deploy")
+	d.srv.ResetCalls()
+	rep, resp, err := d.cloudFormation(ctx, cfn.RequestCreate, nil)
+	if err != nil {
+		return err
+	}
+	d.table(rep)
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	d.checkResponse(cfn.RequestCreate, resp)
+	d.checkAccounted(rep)
+	d.check(fmt.Sprintf("each of the %d account x region pairs holds the %d windows, each with its target and task", len(st), len(cfg.Windows)),
+		expectWindows(st, cfg.WindowNames()))
+	d.check("DHMC is set everywhere", expectDHMC(st, cfg.DHMCRoleName))
+
+	var skipped []string
+	p = nil
+	for _, t := range rep.Targets {
+		switch {
+		case t.Status == report.Skipped:
+			skipped = append(skipped, t.Name())
+		case t.Status != report.Converged:
+			p.addf("%s: %s", t.Name(), t.Status)
+		}
+		if t.Account == closed {
+			p.addf("the suspended account %s was worked on", closed)
+		}
+	}
+	if want := notOptedIn(d.srv.Org()); !slices.Equal(skipped, want) {
+		p.addf("skipped %v, want %v", skipped, want)
+	}
+	d.check("every target converged but the regions not opted in (skipped); the suspended account left alone", p.String())
+	d.check("windows made by hand are untouched", d.expectHandMade(st))
+	d.check("the reference solution's windows are adopted in place and its duplicate deleted", d.expectAdopted(st))
+	return d.rerun(ctx, "the deployment converged")
+}
+
+// Step 2: Account Factory makes an account; Control Tower's event converges
+// it, and only it.
+func (d *demo) newAccount(ctx context.Context) error {
+	id, err := d.srv.CreateAccount("workload-dev", "workload-dev@demo.example.com")
+	if err != nil {
+		return err
+	}
+	orgs := organizations.NewFromConfig(d.mgmt)
+	if _, err := orgs.MoveAccount(ctx, &organizations.MoveAccountInput{
+		AccountId: aws.String(id), SourceParentId: aws.String(d.srv.Org().Root.ID), DestinationParentId: aws.String("ou-demo-stagwork"),
+	}); err != nil {
+		return fmt.Errorf("move account %s: %w", id, err)
+	}
+	d.printf("  Account Factory creates workload-dev (%s) in Workloads/Staging; the StackSet delivers its\n", id)
+	d.printf("  configuration role a little later (AssumeRole is refused until then)\n\n")
+	d.srv.ResetCalls()
+	waited := d.clock.waited()
+	res, err := d.invoke(ctx, "Control Tower CreateManagedAccount for "+id,
+		createManagedAccountEvent(d.clock.Now(), id, "workload-dev", "ou-demo-stagwork", "Staging"))
+	if err != nil {
+		return err
+	}
+	rep := *res.Report
+	d.table(rep)
+	refused := d.srv.CountCalls(func(c sim.Call) bool {
+		return c.Service == sim.ServiceSTS && c.Operation == "AssumeRole" && c.ErrorCode != ""
+	})
+	d.printf("  AssumeRole into %s was refused %d times while its role was on its way; orgpatch waited %s\n", id, refused, d.clock.waited()-waited)
+	d.printf("  (simulated time) and converged it\n")
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	var p problems
+	for _, t := range rep.Targets {
+		if t.Account != id {
+			p.addf("the run worked on %s", t.Name())
+		}
+	}
+	d.check("the event's run covers the new account only", p.String())
+	_, byAccount, _ := d.writes()
+	p = nil
+	for acct, n := range byAccount {
+		if acct != id {
+			p.addf("%d writes in %s", n, acct)
+		}
+	}
+	d.check("every write went to the new account", p.String())
+	mine := state{}
+	for k, pl := range st {
+		if pl.Account == id {
+			mine[k] = pl
+		}
+	}
+	problem := expectWindows(mine, cfg.WindowNames())
+	if len(mine) == 0 {
+		problem = "the new account is not reachable in any region"
+	}
+	d.check(fmt.Sprintf("the new account holds the %d windows in each of its %d regions", len(cfg.Windows), len(mine)), problem)
+	d.check("its late role was waited for: no target failed or left pending",
+		when(refused == 0 || rep.Counts.Failed+rep.Counts.Pending > 0, "%d AssumeRole refusals, %d failed, %d pending", refused, rep.Counts.Failed, rep.Counts.Pending))
+	d.check("the whole organization holds exactly the configured windows", expectWindows(st, cfg.WindowNames()))
+	return d.rerun(ctx, "the new account converged")
+}
+
+// Step 3: someone changes three accounts by hand; the schedule repairs
+// exactly that, with the fewest writes.
+func (d *demo) drift(ctx context.Context) error {
+	before, err := d.admin.observe(ctx, d.srv.Org())
+	if err != nil {
+		return err
+	}
+	deleted := before[prodWeb+"/"+homeRegion].find("sra_windows_maintenance")
+	edited := before[stagingWeb+"/eu-west-1"].find("sra_linux_maintenance")
+	if len(deleted) != 1 || len(edited) != 1 {
+		return fmt.Errorf("the windows to drift are not there: %d sra_windows_maintenance in %s/%s, %d sra_linux_maintenance in %s/eu-west-1",
+			len(deleted), prodWeb, homeRegion, len(edited), stagingWeb)
+	}
+	if _, err := d.admin.SSM(prodWeb, homeRegion).DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: aws.String(deleted[0].ID)}); err != nil {
+		return fmt.Errorf("delete window: %w", err)
+	}
+	d.printf("  by hand: %s/%s: delete window sra_windows_maintenance (%s)\n", prodWeb, homeRegion, deleted[0].ID)
+	const handSchedule = "cron(0 0 3 ? * SUN *)"
+	if _, err := d.admin.SSM(stagingWeb, "eu-west-1").UpdateMaintenanceWindow(ctx, &ssm.UpdateMaintenanceWindowInput{
+		WindowId: aws.String(edited[0].ID), Schedule: aws.String(handSchedule),
+	}); err != nil {
+		return fmt.Errorf("update window: %w", err)
+	}
+	d.printf("  by hand: %s/eu-west-1: sra_linux_maintenance schedule %s -> %s\n", stagingWeb, edited[0].Schedule, handSchedule)
+	if _, err := d.admin.SSM(network, "af-south-1").ResetServiceSetting(ctx, &ssm.ResetServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID)}); err != nil {
+		return fmt.Errorf("reset service setting: %w", err)
+	}
+	d.printf("  by hand: %s/af-south-1: reset the DHMC setting\n\n", network)
+
+	d.srv.ResetCalls()
+	res, err := d.invoke(ctx, "the scheduled event", scheduleEvent(d.clock.Now()))
+	if err != nil {
+		return err
+	}
+	rep := *res.Report
+	d.table(rep)
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	d.checkAccounted(rep)
+	want := map[string]int{prodWeb + "/" + homeRegion: 3, stagingWeb + "/eu-west-1": 1, network + "/af-south-1": 1}
+	got := map[string]int{}
+	var p problems
+	for _, t := range rep.Targets {
+		switch t.Status {
+		case report.Converged:
+			got[t.Name()] = t.Writes
+		case report.Unchanged, report.Skipped:
+		default:
+			p.addf("%s: %s", t.Name(), t.Status)
+		}
+	}
+	if !maps.Equal(got, want) {
+		p.addf("writes per repaired target %v, want %v", got, want)
+	}
+	d.check("only the three drifted targets are written to: 3 writes re-create the window, 1 restores the schedule, 1 the DHMC setting", p.String())
+	d.check("every account x region holds the configured windows again", expectWindows(st, cfg.WindowNames()))
+	d.check("DHMC is set everywhere again", expectDHMC(st, cfg.DHMCRoleName))
+	p = nil
+	if ws := st[stagingWeb+"/eu-west-1"].find("sra_linux_maintenance"); len(ws) != 1 || ws[0].ID != edited[0].ID || ws[0].Schedule != edited[0].Schedule {
+		p.addf("%s/eu-west-1 holds %+v, want window %s with schedule %s", stagingWeb, ws, edited[0].ID, edited[0].Schedule)
+	}
+	d.check("the edited window is repaired in place (same id)", p.String())
+	d.check("windows made by hand are untouched", d.expectHandMade(st))
+	return d.rerun(ctx, "the drift is repaired")
+}
+
+// renamed is the window's new name in step 4.
+const renamed = "linux-patching"
+
+// Step 4: a CloudFormation Update changes the task operation and renames a
+// window.
+func (d *demo) update(ctx context.Context) error {
+	cfg := config.Default()
+	old := maps.Clone(d.props)
+	oldName := cfg.Windows[2].Name
+	cfg.Windows[2].Name = renamed
+	body, err := cfg.JSON()
+	if err != nil {
+		return err
+	}
+	d.props = map[string]any{
+		config.PropDisabled:      "false",
+		config.PropOperation:     config.OperationInstall,
+		config.PropConfiguration: string(body),
+	}
+	d.printf("  the administrator updates the stack: Operation Scan -> Install; window %s renamed %s\n\n", oldName, renamed)
+	before, err := d.admin.observe(ctx, d.srv.Org())
+	if err != nil {
+		return err
+	}
+	d.srv.ResetCalls()
+	rep, resp, err := d.cloudFormation(ctx, cfn.RequestUpdate, old)
+	if err != nil {
+		return err
+	}
+	d.table(rep)
+	d.actions(rep, prodWeb, homeRegion)
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	want, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	d.checkResponse(cfn.RequestUpdate, resp)
+	d.checkAccounted(rep)
+	d.check("every account x region holds exactly the 3 windows under their new names, no duplicate", expectWindows(st, want.WindowNames()))
+	var orphans, moved, ops problems
+	for _, k := range st.keys() {
+		pl := st[k]
+		if ws := pl.find(oldName); len(ws) > 0 {
+			orphans.addf("%s still holds %s (%s)", k, oldName, ws[0].ID)
+		}
+		for _, name := range []string{cfg.Windows[0].Name, cfg.Windows[1].Name} {
+			was, now := before[k].find(name), pl.find(name)
+			if len(was) != 1 || len(now) != 1 || was[0].ID != now[0].ID {
+				moved.addf("%s %s: %v -> %v", k, name, ids(was), ids(now))
+			}
+		}
+		n := 0
+		for _, w := range pl.Windows {
+			for _, op := range w.Operations {
+				n++
+				if w.Owned && op != config.OperationInstall {
+					ops.addf("%s %s: Operation %s", k, w.Name, op)
+				}
+			}
+		}
+		if n != 2 {
+			ops.addf("%s: %d tasks with an Operation, want 2", k, n)
+		}
+	}
+	d.check("no window is left under the old name (no orphan)", orphans.String())
+	d.check("the other windows are updated in place (same ids)", moved.String())
+	d.check("every AWS-RunPatchBaseline task runs Install", ops.String())
+	var p problems
+	for _, t := range rep.Targets {
+		if t.Status == report.Skipped {
+			continue
+		}
+		n := map[string]int{}
+		for _, a := range t.Actions {
+			n[a.Kind]++
+		}
+		if t.Status != report.Converged || n["create"] != 3 || n["update"] != 1 || n["delete"] != 1 || t.Writes != 5 {
+			p.addf("%s: %s, %d writes (%d create, %d update, %d delete)", t.Name(), t.Status, t.Writes, n["create"], n["update"], n["delete"])
+		}
+	}
+	d.check("each target takes 5 writes: 1 task update, 3 to create the renamed window, 1 to delete the old one", p.String())
+	return d.rerun(ctx, "the update converged")
+}
+
+// Step 5: Disabled=true tears everything down; a later Delete finds nothing.
+func (d *demo) disable(ctx context.Context) error {
+	old := maps.Clone(d.props)
+	d.props[config.PropDisabled] = "true"
+	d.printf("  the administrator sets Disabled=true on the stack\n\n")
+	d.srv.ResetCalls()
+	rep, resp, err := d.cloudFormation(ctx, cfn.RequestUpdate, old)
+	if err != nil {
+		return err
+	}
+	d.table(rep)
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	d.checkResponse(cfn.RequestUpdate, resp)
+	d.checkAccounted(rep)
+	var owned, dhmc problems
+	for _, k := range st.keys() {
+		if names := st[k].owned(); len(names) > 0 {
+			owned.addf("%s holds %v", k, names)
+		}
+		if s := st[k].DHMCStatus; s != reconcile.StatusDefault {
+			dhmc.addf("%s: %s (%s)", k, s, st[k].DHMC)
+		}
+	}
+	d.check(fmt.Sprintf("no window orgpatch owns is left in any of the %d account x region pairs", len(st)), owned.String())
+	d.check("DHMC is back at its default everywhere", dhmc.String())
+	d.check("windows made by hand are still there", d.expectHandMade(st))
+	if err := d.rerun(ctx, "while disabled, the schedule creates nothing"); err != nil {
+		return err
+	}
+
+	d.sub("the stack is deleted")
+	d.srv.ResetCalls()
+	_, resp, err = d.cloudFormation(ctx, cfn.RequestDelete, nil)
+	if err != nil {
+		return err
+	}
+	d.checkResponse(cfn.RequestDelete, resp)
+	total, _, _ := d.writes()
+	d.check("the Delete after a teardown has nothing left to remove", when(total != 0, "%d writes", total))
+	return nil
+}
+
+// expectWindows says where the owned windows are not exactly names, each
+// with one target and one task.
+func expectWindows(st state, names []string) string {
+	want := slices.Sorted(slices.Values(names))
+	var p problems
+	for _, k := range st.keys() {
+		pl := st[k]
+		if got := pl.owned(); !slices.Equal(got, want) {
+			p.addf("%s holds %v", k, got)
+			continue
+		}
+		for _, w := range pl.Windows {
+			if w.Owned && (w.Targets != 1 || w.Tasks != 1) {
+				p.addf("%s %s: %d targets, %d tasks", k, w.Name, w.Targets, w.Tasks)
+			}
+		}
+	}
+	return p.String()
+}
+
+// expectDHMC says where the DHMC setting is not role.
+func expectDHMC(st state, role string) string {
+	var p problems
+	for _, k := range st.keys() {
+		if pl := st[k]; pl.DHMC != role {
+			p.addf("%s: %q (%s)", k, pl.DHMC, pl.DHMCStatus)
+		}
+	}
+	return p.String()
+}
+
+// expectHandMade says which windows made by hand changed or went.
+func (d *demo) expectHandMade(st state) string {
+	var p problems
+	for _, s := range d.handMade {
+		ws := st[s.account+"/"+s.region].find(s.name)
+		if len(ws) != 1 || ws[0].ID != s.id || ws[0].Schedule != s.schedule || ws[0].Owned {
+			p.addf("%s/%s %s: %+v, want %s with schedule %s", s.account, s.region, s.name, ws, s.id, s.schedule)
+		}
+	}
+	return p.String()
+}
+
+// expectAdopted says whether the reference solution's windows were kept
+// (one of its two duplicates) rather than created again.
+func (d *demo) expectAdopted(st state) string {
+	var p problems
+	for _, name := range []string{"sra_windows_maintenance", "sra_linux_maintenance"} {
+		var seededIDs []string
+		for _, s := range d.reference {
+			if s.name == name {
+				seededIDs = append(seededIDs, s.id)
+			}
+		}
+		ws := st[sharedServices+"/"+homeRegion].find(name)
+		if len(ws) != 1 || !slices.Contains(seededIDs, ws[0].ID) {
+			p.addf("%s/%s %s: %v, want one of %v", sharedServices, homeRegion, name, ids(ws), seededIDs)
+		}
+	}
+	return p.String()
+}
+
+func (st state) keys() []string {
+	return slices.Sorted(maps.Keys(st))
+}
+
+func ids(ws []window) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.ID
+	}
+	return out
+}
+
+// problems collects what a check found wrong.
+type problems []string
+
+func (p *problems) addf(format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...))
+}
+
+// String names the first few problems; empty when there are none.
+func (p problems) String() string {
+	const shown = 3
+	if len(p) <= shown {
+		return strings.Join(p, "; ")
+	}
+	return strings.Join(p[:shown], "; ") + fmt.Sprintf("; and %d more", len(p)-shown)
+}
+
+// when returns the formatted problem if bad, else "".
+func when(bad bool, format string, args ...any) string {
+	if !bad {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
+}
