@@ -26,6 +26,9 @@ type command struct {
 var commands = map[string]command{
 	"sim serve": {summary: "serve a simulated AWS organization on one endpoint", run: simServe},
 	"demo":      {summary: demoSummary, run: demoCmd},
+	"plan":      {summary: planSummary, run: planCmd},
+	"apply":     {summary: applySummary, run: applyCmd},
+	"teardown":  {summary: teardownSummary, run: teardownCmd},
 }
 
 func main() {
