@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,7 +49,7 @@ type convergeFlags struct {
 	verbose, yes                                   bool
 }
 
-func (f *convergeFlags) register(fs *flag.FlagSet, teardown bool) {
+func (f *convergeFlags) register(fs *flagSet, teardown bool) {
 	fs.StringVar(&f.endpoint, "endpoint", "", "`URL` of an AWS-compatible endpoint for every service (a simulator); AWS itself when empty")
 	fs.StringVar(&f.configFile, "config", "", "configuration `file` (JSON or YAML); the default configuration (the SRA windows) when empty")
 	fs.StringVar(&f.region, "region", "", "home `region` of the management account; AWS_REGION when empty")

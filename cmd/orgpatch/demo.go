@@ -35,29 +35,33 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// newFlagSet returns a flag set for "orgpatch name" whose -h prints to
-// stdout; operands describes the positional arguments, for the usage line.
-func newFlagSet(name, operands, summary string, stdout io.Writer) *flag.FlagSet {
+// flagSet is a command's flags and its help text.
+type flagSet struct {
+	*flag.FlagSet
+	help func() // prints the usage line, the summary and the flags
+}
+
+// newFlagSet returns the flags of "orgpatch name", whose help goes to
+// stdout; operands names the positional arguments, for the usage line.
+func newFlagSet(name, operands, summary string, stdout io.Writer) *flagSet {
 	fs := flag.NewFlagSet("orgpatch "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: orgpatch %s [flags]%s\n", name, operands)
-		fmt.Fprintf(stdout, "%s\n", summary)
-		fmt.Fprintln(stdout, "flags:")
+	fs.Usage = func() {} // parse reports errors and help itself
+	help := func() {
+		fmt.Fprintf(stdout, "usage: orgpatch %s [flags]%s\n%s\nflags:\n", name, operands, summary)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
-	return fs
+	return &flagSet{FlagSet: fs, help: help}
 }
 
-// parse parses args; on -h it prints the usage and returns (0, false), on a
-// bad flag one line naming it and (2, false). With no operands expected, an
-// argument left over is a usage error too.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+// parse parses args; on -h it prints the help and returns (0, false), on a
+// bad flag one line naming it and (2, false).
+func parse(fs *flagSet, args []string, stderr io.Writer) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.help()
 			return 0, false
 		}
 		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", fs.Name(), err, fs.Name())

@@ -1,6 +1,14 @@
-// Command orgpatch is the local CLI: a standalone simulator today, and the
-// workstation side of orgpatch (demo, plan, apply, teardown, invoke, bench)
-// as those commands join the table below.
+// Command orgpatch is the local CLI: the workstation side of orgpatch.
+//
+//	orgpatch demo                       the whole story on an embedded simulated organization
+//	orgpatch plan|apply|teardown [...]  reconcile the organization from a workstation
+//	orgpatch invoke EVENT.json          run the Lambda handler on one event
+//	orgpatch sim serve [...]            a standalone simulator endpoint
+//	orgpatch bench [...]                the scale benchmark
+//
+// `orgpatch help` lists the commands, `orgpatch CMD -h` shows a command's
+// flags. Exit codes: 0 success, 1 failure (a target, a check, a run), 2 bad
+// usage or configuration, reported before any AWS call.
 package main
 
 import (
@@ -29,6 +37,8 @@ var commands = map[string]command{
 	"plan":      {summary: planSummary, run: planCmd},
 	"apply":     {summary: applySummary, run: applyCmd},
 	"teardown":  {summary: teardownSummary, run: teardownCmd},
+	"invoke":    {summary: invokeSummary, run: invokeCmd},
+	"bench":     {summary: benchSummary, run: benchCmd},
 }
 
 func main() {
@@ -45,9 +55,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return c.run(ctx, args[n:], stdout, stderr)
 		}
 	}
-	if len(args) > 0 && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
-		fmt.Fprintf(stderr, "orgpatch: unknown command %q\n", strings.Join(args, " "))
+	switch {
+	case len(args) == 0:
+		usage(stderr)
+		return 2
+	case len(args) > 1 && args[0] == "help":
+		return run(ctx, append(args[1:], "-h"), stdout, stderr)
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		usage(stdout)
+		return 0
 	}
+	fmt.Fprintf(stderr, "orgpatch: unknown command %q\n", strings.Join(args, " "))
 	usage(stderr)
 	return 2
 }
@@ -58,7 +76,8 @@ func usage(w io.Writer) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, "usage: orgpatch COMMAND [flags]; commands:")
+	fmt.Fprintln(w, "usage: orgpatch COMMAND [flags]   (orgpatch COMMAND -h for its flags)")
+	fmt.Fprintln(w, "commands:")
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", name, commands[name].summary)
 	}

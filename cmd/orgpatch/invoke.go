@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/orgpatch/orgpatch/internal/awsconf"
+	"github.com/orgpatch/orgpatch/internal/demo"
+	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/trigger"
+)
+
+const invokeSummary = "run the Lambda handler locally on one event file"
+
+// invokeCmd runs the Lambda handler on one event. A CloudFormation request's
+// ResponseURL is pointed at a loopback server, and what CloudFormation would
+// have received is printed.
+func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("invoke", " EVENT.json", invokeSummary, stdout)
+	endpoint := fs.String("endpoint", "", "`URL` of an AWS-compatible endpoint for every service (a simulator); AWS itself when empty")
+	region := fs.String("region", "", "home `region` of the management account; AWS_REGION when empty")
+	parameter := fs.String("config-parameter", handler.DefaultConfigParameter, "SSM `parameter` holding the configuration")
+	output := fs.String("output", "text", "`format` of the result: text or json")
+	verbose := fs.Bool("v", false, "print the handler's JSON log lines and metrics on stderr")
+	// Flags may come before or after the event file.
+	var operands []string
+	for rest := args; ; {
+		if code, ok := parse(fs, rest, stderr); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		operands, rest = append(operands, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(operands) != 1 {
+		fmt.Fprintf(stderr, "orgpatch invoke: want exactly one event file, got %d (usage: orgpatch invoke EVENT.json [--endpoint URL])\n", len(operands))
+		return 2
+	}
+	if *output != "text" && *output != "json" {
+		fmt.Fprintf(stderr, "orgpatch invoke: --output %q: want text or json\n", *output)
+		return 2
+	}
+	raw, err := os.ReadFile(operands[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
+		return 2
+	}
+	req, err := trigger.Decode(raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: %s: %v\n", operands[0], err)
+		return 2
+	}
+	mgmt, err := awsconf.Load(ctx, awsconf.Options{Region: *region, Endpoint: *endpoint})
+	if err != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: %v (or pass --region)\n", err)
+		return 2
+	}
+
+	var capture *demo.Capture
+	if req.CloudFormation != nil {
+		capture = demo.NewCapture()
+		defer capture.Close()
+		if raw, err = withResponseURL(raw, capture.URL(req.CloudFormation.RequestID)); err != nil {
+			fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "orgpatch invoke: ResponseURL replaced by a loopback server; CloudFormation's answer is printed below\n")
+	}
+	logs, metrics := slog.New(slog.DiscardHandler), io.Discard
+	if *verbose {
+		logs, metrics = handler.NewLogger(stderr, slog.LevelInfo), stderr
+	}
+	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Logger: logs, Metrics: metrics})
+	out, invokeErr := h.Invoke(ctx, raw)
+	res, _ := out.(handler.Result)
+
+	var answer *cfn.Response
+	if capture != nil {
+		got, refused := capture.Responses()
+		for _, r := range refused {
+			fmt.Fprintf(stderr, "orgpatch invoke: CloudFormation would refuse an answer: %s\n", r)
+		}
+		if len(got) > 0 {
+			answer = &got[len(got)-1]
+		}
+	}
+	if err := printInvoke(stdout, *output, res, answer, invokeErr); err != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
+		return 1
+	}
+	switch {
+	case invokeErr != nil:
+		return 1
+	case capture != nil && (answer == nil || answer.Status != cfn.StatusSuccess):
+		return 1
+	}
+	return 0
+}
+
+// withResponseURL returns the request with its ResponseURL replaced, every
+// other member as it was.
+func withResponseURL(raw []byte, url string) ([]byte, error) {
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("CloudFormation request: %w", err)
+	}
+	u, err := json.Marshal(url)
+	if err != nil {
+		return nil, fmt.Errorf("encode ResponseURL: %w", err)
+	}
+	ev["ResponseURL"] = u
+	out, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode CloudFormation request: %w", err)
+	}
+	return out, nil
+}
+
+func printInvoke(w io.Writer, format string, res handler.Result, answer *cfn.Response, invokeErr error) error {
+	if format == "json" {
+		out := struct {
+			Result                 handler.Result `json:"result"`
+			Error                  string         `json:"error,omitempty"`
+			CloudFormationResponse *cfn.Response  `json:"cloudFormationResponse,omitempty"`
+			Report                 any            `json:"report,omitempty"`
+		}{Result: res, CloudFormationResponse: answer}
+		if invokeErr != nil {
+			out.Error = invokeErr.Error()
+		}
+		if res.Report != nil {
+			out.Report = res.Report
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "trigger %s, action %s: %s\n", res.Trigger, res.Action, res.Reason)
+	if res.Report != nil {
+		fmt.Fprintln(w)
+		if err := res.Report.WriteBriefTable(w); err != nil {
+			return err
+		}
+	} else if res.Summary != "" {
+		fmt.Fprintln(w, res.Summary)
+	}
+	if answer != nil {
+		fmt.Fprintf(w, "\nCloudFormation received: %s, PhysicalResourceId %q, RequestId %s\n  Reason: %s\n", answer.Status, answer.PhysicalResourceID, answer.RequestID, answer.Reason)
+		if len(answer.Data) > 0 {
+			data, err := json.Marshal(answer.Data)
+			if err != nil {
+				return fmt.Errorf("encode response data: %w", err)
+			}
+			fmt.Fprintf(w, "  Data: %s\n", data)
+		}
+	}
+	if invokeErr != nil {
+		var malformed *trigger.FieldError
+		if errors.As(invokeErr, &malformed) {
+			fmt.Fprintf(w, "\nthe handler refused the event: %v\n", invokeErr)
+		} else {
+			fmt.Fprintf(w, "\nthe handler returned an error (Lambda would retry the event): %v\n", invokeErr)
+		}
+	}
+	return nil
+}
