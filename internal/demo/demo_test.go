@@ -1,0 +1,141 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+)
+
+func TestDemoPasses(t *testing.T) {
+	var out bytes.Buffer
+	if err := Run(context.Background(), Options{Out: &out}); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"=== Step 1/5: deploy (CloudFormation Create)",
+		"666666666666  sandbox-alice    FAILED AssumeRole AccessDenied",
+		"delete  window sra_linux_maintenance: duplicate of",
+		"CloudFormation received: SUCCESS, PhysicalResourceId \"orgpatch\"",
+		"=== Step 2/5: a new account arrives",
+		"=== Step 3/5: drift made by hand, repaired by the schedule",
+		"=== Step 4/5: a setting changes",
+		"update  task   Windows_Scan:",
+		"=== Step 5/5: disable and tear down",
+		"ok    no window orgpatch owns is left",
+		"demo passed: 5 steps,",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "FAIL ") {
+		t.Errorf("a check failed in a passing demo:\n%s", got)
+	}
+}
+
+// deleteWindow deletes the window named name in account x region.
+func deleteWindow(account, region, name string) func(context.Context, *Admin) error {
+	return func(ctx context.Context, a *Admin) error {
+		api := a.SSM(account, region)
+		out, err := api.DescribeMaintenanceWindows(ctx, &ssm.DescribeMaintenanceWindowsInput{
+			Filters: []types.MaintenanceWindowFilter{{Key: aws.String("Name"), Values: []string{name}}},
+		})
+		if err != nil {
+			return err
+		}
+		for _, w := range out.WindowIdentities {
+			if _, err := api.DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: w.WindowId}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func TestDemoFailsNamingTheCheck(t *testing.T) {
+	for name, tc := range map[string]struct {
+		step      int
+		tamper    func(context.Context, *Admin) error
+		wantTitle string
+		// wantChecks are the checks that fail: the tampering's own writes
+		// are not in the report, and a repairable change is repaired by
+		// the step's next scheduled run.
+		wantChecks []string
+	}{
+		"a window goes missing after the deploy": {
+			step:      1,
+			tamper:    deleteWindow(management, homeRegion, "sra_linux_maintenance"),
+			wantTitle: "deploy (CloudFormation Create)",
+			wantChecks: []string{
+				"every write the simulator answered is in the report",
+				"each of the 30 account x region pairs holds the 3 windows, each with its target and task",
+				"the next scheduled run writes nothing (the deployment converged)",
+			},
+		},
+		"a hand-made window goes during the drift repair": {
+			step:      3,
+			tamper:    deleteWindow(prodWeb, homeRegion, "prod-db-failover-patching"),
+			wantTitle: "drift made by hand, repaired by the schedule",
+			wantChecks: []string{
+				"every write the simulator answered is in the report",
+				"windows made by hand are untouched",
+			},
+		},
+		"an owned window survives the teardown": {
+			step: 5,
+			tamper: func(ctx context.Context, a *Admin) error {
+				_, err := a.SSM(network, "eu-west-1").CreateMaintenanceWindow(ctx, &ssm.CreateMaintenanceWindowInput{
+					Name: aws.String("sra_ssm_agent_update"), Schedule: aws.String("rate(7 days)"),
+					Duration: aws.Int32(2), Cutoff: 1,
+					Tags: []types.Tag{{Key: aws.String(reconcile.OwnerTagKey), Value: aws.String(reconcile.OwnerTagValue)}},
+				})
+				return err
+			},
+			wantTitle: "disable and tear down (CloudFormation Update, Disabled=true)",
+			wantChecks: []string{
+				"every write the simulator answered is in the report",
+				"no window orgpatch owns is left in any of the 32 account x region pairs",
+				"the next scheduled run writes nothing (while disabled, the schedule creates nothing)",
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Run(context.Background(), Options{Out: &out, Tamper: func(ctx context.Context, step int, a *Admin) error {
+				if step != tc.step {
+					return nil
+				}
+				return tc.tamper(ctx, a)
+			}})
+			var se *StepError
+			if !errors.As(err, &se) {
+				t.Fatalf("Run = %v, want a *StepError\n%s", err, out.String())
+			}
+			var failed []string
+			for _, c := range se.Failed {
+				failed = append(failed, c.Name)
+			}
+			if diff := cmp.Diff(tc.wantChecks, failed); se.Step != tc.step || se.Title != tc.wantTitle || diff != "" {
+				t.Errorf("failed step %d %q, want %d %q; failed checks (-want +got):\n%s", se.Step, se.Title, tc.step, tc.wantTitle, diff)
+			}
+			for _, check := range tc.wantChecks {
+				if !strings.Contains(err.Error(), check) {
+					t.Errorf("error %q does not name the check %q", err, check)
+				}
+				if !strings.Contains(out.String(), "  FAIL  "+check) {
+					t.Errorf("output does not show the failed check %q:\n%s", check, out.String())
+				}
+			}
+		})
+	}
+}
