@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+// cli runs orgpatch in-process with the simulator's management
+// credentials in the environment, as a user who exported them would.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", sim.ManagementAccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", sim.ManagementSecretAccessKey)
+	t.Setenv("AWS_REGION", simtest.Region)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// configFile writes a configuration file and returns its path.
+func configFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "orgpatch.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// twoRegions converges us-east-1 and eu-west-1 and leaves out the default
+// organization's account without the configuration role.
+const twoRegions = "regions: [us-east-1, eu-west-1]\nexcludedAccounts: ['666666666666']\n"
+
+// windows returns the names of the windows in account x region.
+func windows(t *testing.T, env *simtest.Env, account, region string) []string {
+	t.Helper()
+	api := ssm.NewFromConfig(env.AccountConfig(t, account, sim.DefaultRoleName), func(o *ssm.Options) { o.Region = region })
+	out, err := api.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, w := range out.WindowIdentities {
+		names = append(names, *w.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var sraWindows = []string{"sra_linux_maintenance", "sra_ssm_agent_update", "sra_windows_maintenance"}
+
+func TestPlanChangesNothing(t *testing.T) {
+	env := simtest.Start(t, nil)
+	code, out, errs := cli(t, "plan", "--endpoint", env.URL, "--config", configFile(t, twoRegions))
+	if code != 0 {
+		t.Fatalf("plan exit %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{
+		"Plan (dry run: nothing was changed)",
+		"222222222222/eu-west-1:\n  create window sra_ssm_agent_update",
+		"666666666666  -                    skipped    0       excluded account",
+		"0 writes planned (dry run)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := env.Server.WriteCalls(); n != 0 {
+		t.Errorf("plan made %d writes, want 0", n)
+	}
+}
+
+func TestApplyConvergesThenPlanShowsNothing(t *testing.T) {
+	env := simtest.Start(t, nil)
+	cfg := configFile(t, twoRegions)
+	code, out, errs := cli(t, "apply", "--endpoint", env.URL, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("apply exit %d, stderr %q\n%s", code, errs, out)
+	}
+	// 5 ACTIVE accounts with the role x 2 regions, 10 writes each; the
+	// excluded account is skipped.
+	if want := "11 targets: 10 converged, 1 skipped; 100 writes"; !strings.Contains(out, want) {
+		t.Errorf("apply output lacks %q:\n%s", want, out)
+	}
+	if diff := cmp.Diff(sraWindows, windows(t, env, "444444444444", "eu-west-1")); diff != "" {
+		t.Errorf("windows after apply (-want +got):\n%s", diff)
+	}
+	writes := env.Server.WriteCalls()
+	code, out, _ = cli(t, "plan", "--endpoint", env.URL, "--config", cfg, "--output", "json")
+	if code != 0 {
+		t.Fatalf("plan exit %d", code)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("plan --output json is not a report: %v\n%s", err, out)
+	}
+	want := report.Counts{Targets: 11, Unchanged: 10, Skipped: 1}
+	if diff := cmp.Diff(want, rep.Counts); diff != "" || !rep.DryRun {
+		t.Errorf("plan after apply: dryRun %v, counts (-want +got):\n%s", rep.DryRun, diff)
+	}
+	if n := env.Server.WriteCalls(); n != writes {
+		t.Errorf("plan after apply wrote %d times", n-writes)
+	}
+}
+
+func TestApplyExitsOneWhenATargetFails(t *testing.T) {
+	env := simtest.Start(t, nil)
+	code, out, _ := cli(t, "apply", "--endpoint", env.URL, "--config", configFile(t, "regions: [us-east-1]\n"))
+	if code != 1 {
+		t.Errorf("apply exit %d, want 1 (666666666666 has no configuration role)", code)
+	}
+	if want := "666666666666  us-east-1  converge  failed     0       STS AssumeRole AccessDenied"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if diff := cmp.Diff(sraWindows, windows(t, env, "222222222222", "us-east-1")); diff != "" {
+		t.Errorf("the other accounts are converged all the same (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyNamedAccounts(t *testing.T) {
+	env := simtest.Start(t, nil)
+	code, out, errs := cli(t, "apply", "--endpoint", env.URL, "--config", configFile(t, twoRegions), "--accounts", "333333333333")
+	if code != 0 {
+		t.Fatalf("apply exit %d, stderr %q", code, errs)
+	}
+	if want := "2 targets: 2 converged; 20 writes"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if got := windows(t, env, "222222222222", "us-east-1"); len(got) != 0 {
+		t.Errorf("an account not named got windows: %v", got)
+	}
+}
+
+func TestTeardown(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args     []string
+		terminal bool
+		typed    string
+		wantCode int
+		wantErr  string
+		wantLeft []string // windows left in 222222222222/us-east-1
+	}{
+		"--yes tears down": {args: []string{"--yes"}, wantCode: 0},
+		"off a terminal without --yes refuses": {
+			wantCode: 2,
+			wantErr:  "orgpatch teardown: refusing to tear down without --yes: stdin is not a terminal to confirm on\n",
+			wantLeft: sraWindows,
+		},
+		"yes typed on the terminal tears down": {terminal: true, typed: "yes\n", wantCode: 0},
+		"anything else typed changes nothing": {
+			terminal: true, typed: "y\n", wantCode: 1,
+			wantErr:  "orgpatch teardown: not confirmed; nothing changed\n",
+			wantLeft: sraWindows,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := simtest.Start(t, nil)
+			cfg := configFile(t, twoRegions)
+			if code, _, errs := cli(t, "apply", "--endpoint", env.URL, "--config", cfg); code != 0 {
+				t.Fatalf("apply exit %d: %s", code, errs)
+			}
+			oldIn, oldTerminal := stdin, stdinIsTerminal
+			t.Cleanup(func() { stdin, stdinIsTerminal = oldIn, oldTerminal })
+			stdin, stdinIsTerminal = strings.NewReader(tc.typed), func() bool { return tc.terminal }
+			env.Server.ResetCalls()
+			code, out, errs := cli(t, append([]string{"teardown", "--endpoint", env.URL, "--config", cfg}, tc.args...)...)
+			if calls := env.Server.CountCalls(nil); tc.wantCode == 2 && calls != 0 {
+				t.Errorf("a refused teardown made %d AWS calls", calls)
+			}
+			if code != tc.wantCode || errs != tc.wantErr {
+				t.Errorf("teardown exit %d, stderr %q; want %d, %q\n%s", code, errs, tc.wantCode, tc.wantErr, out)
+			}
+			if diff := cmp.Diff(tc.wantLeft, windows(t, env, "222222222222", "us-east-1")); diff != "" {
+				t.Errorf("windows left (-want +got):\n%s", diff)
+			}
+			if tc.terminal && !strings.Contains(out, "Type yes to tear down:") {
+				t.Errorf("no confirmation asked:\n%s", out)
+			}
+		})
+	}
+}

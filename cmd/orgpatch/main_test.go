@@ -1,0 +1,135 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
+	env := simtest.Start(t, nil)
+	badConfig := configFile(t, "windows:\n  - name: w1\n    schedule: cron(0 0 1 ? * WED *)\n    durationHours: 30\n    target: {name: t, tagKey: InstanceOS, tagValues: [Linux]}\n    task: {name: k, document: AWS-UpdateSSMAgent}\n")
+	unknownField := configFile(t, "regoins: [us-east-1]\n")
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"RequestType": "Create", "RequestId": "r", "StackId": "s", "LogicalResourceId": "l"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		// want is in the message; a configuration file's problems are
+		// listed one a line under the first, which names --config.
+		want string
+	}{
+		"output":             {[]string{"plan", "--output", "xml"}, `orgpatch plan: --output "xml": want text or json`},
+		"concurrency":        {[]string{"apply", "--concurrency", "0"}, "orgpatch apply: --concurrency 0: want a whole number from 1 to 1000"},
+		"accounts":           {[]string{"apply", "--accounts", "111111111111,12345"}, `orgpatch apply: --accounts: "12345" is not a 12-digit account id`},
+		"endpoint":           {[]string{"plan", "--endpoint", "ftp://example.com"}, `orgpatch plan: --endpoint "ftp://example.com": want an http:// or https:// URL with a host`},
+		"region":             {[]string{"plan", "--region", "Mars"}, `orgpatch plan: --region "Mars": want a region name such as us-east-1`},
+		"missing config":     {[]string{"apply", "--config", "/nonexistent/orgpatch.yaml"}, "orgpatch apply: --config: open /nonexistent/orgpatch.yaml: no such file or directory"},
+		"config field":       {[]string{"apply", "--config", badConfig}, "windows[0].durationHours"},
+		"config unknown":     {[]string{"teardown", "--yes", "--config", unknownField}, "regoins"},
+		"unknown flag":       {[]string{"apply", "--force"}, "orgpatch apply: flag provided but not defined: -force (see orgpatch apply -h)"},
+		"argument":           {[]string{"plan", "now"}, `orgpatch plan: unexpected argument "now" (see orgpatch plan -h)`},
+		"invoke no event":    {[]string{"invoke"}, "orgpatch invoke: want exactly one event file, got 0 (usage: orgpatch invoke EVENT.json [--endpoint URL])"},
+		"invoke malformed":   {[]string{"invoke", event}, "ResponseURL: missing from the CloudFormation request"},
+		"invoke unreadable":  {[]string{"invoke", "/nonexistent/event.json"}, "orgpatch invoke: open /nonexistent/event.json: no such file or directory"},
+		"bench regions":      {[]string{"bench", "-regions", "40"}, "orgpatch bench: -regions 40: want 1..17 (see orgpatch bench -h)"},
+		"demo argument":      {[]string{"demo", "-x"}, "orgpatch demo: flag provided but not defined: -x (see orgpatch demo -h)"},
+		"unknown command":    {[]string{"destroy"}, `orgpatch: unknown command "destroy"`},
+		"teardown off a tty": {[]string{"teardown"}, "orgpatch teardown: refusing to tear down without --yes: stdin is not a terminal to confirm on"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			oldTerminal := stdinIsTerminal
+			t.Cleanup(func() { stdinIsTerminal = oldTerminal })
+			stdinIsTerminal = func() bool { return false }
+			args := tc.args
+			if !slices.Contains(args, "--endpoint") && (args[0] == "plan" || args[0] == "apply" || args[0] == "teardown" || args[0] == "invoke" && len(args) > 1) {
+				args = append(args, "--endpoint="+env.URL)
+			}
+			code, _, errs := cli(t, args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			first, _, _ := strings.Cut(errs, "\n")
+			switch {
+			case strings.HasPrefix(name, "config"):
+				if !strings.Contains(first, "--config") || !strings.Contains(errs, tc.want) {
+					t.Errorf("stderr %q, want a message naming --config and %q", errs, tc.want)
+				}
+			case name == "unknown command":
+				if !strings.Contains(first, tc.want) || !strings.Contains(errs, "usage: orgpatch COMMAND") {
+					t.Errorf("stderr %q, want %q and the usage", errs, tc.want)
+				}
+			default:
+				if !strings.Contains(first, tc.want) || strings.Count(errs, "\n") != 1 {
+					t.Errorf("stderr %q, want one line with %q", errs, tc.want)
+				}
+			}
+			if n := env.Server.CountCalls(nil); n != 0 {
+				t.Errorf("%d calls reached the simulator, want none", n)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := cli(t, "help")
+	if code != 0 {
+		t.Errorf("orgpatch help: exit %d", code)
+	}
+	for name, c := range commands {
+		if !strings.Contains(out, "  "+name+strings.Repeat(" ", 13-len(name))+c.summary+"\n") {
+			t.Errorf("orgpatch help does not list %q with its summary:\n%s", name, out)
+		}
+	}
+	code, _, errs := cli(t)
+	if code != 2 || !strings.Contains(errs, "usage: orgpatch COMMAND") {
+		t.Errorf("orgpatch alone: exit %d, stderr %q; want 2 and the usage", code, errs)
+	}
+	for _, args := range [][]string{{"plan", "-h"}, {"help", "plan"}} {
+		code, out, _ := cli(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "usage: orgpatch plan [flags]\n"+planSummary) || strings.Count(out, "-accounts") != 1 {
+			t.Errorf("orgpatch %s: exit %d, output:\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+}
+
+func TestInvoke(t *testing.T) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 2, Regions: []string{"us-east-1", "eu-west-1"}})
+	env := simtest.Start(t, org)
+	code, out, errs := cli(t, "invoke", "../../events/cfn-create.json", "--endpoint", env.URL)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
+	}
+	for _, want := range []string{
+		"trigger cloudformation, action converge: CloudFormation Create of OrgPatch",
+		"6 targets: 6 converged; 60 writes",
+		`CloudFormation received: SUCCESS, PhysicalResourceId "orgpatch", RequestId 9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e`,
+		`Data: {"Converged":6,"Failed":0,"Pending":0,"Targets":6,"Writes":60}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = cli(t, "invoke", "--endpoint", env.URL, "../../events/schedule.json")
+	if code != 0 || !strings.Contains(out, "6 targets: 6 unchanged; 0 writes") {
+		t.Errorf("schedule after create: exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	code, out, errs := cli(t, "demo")
+	if code != 0 {
+		t.Fatalf("orgpatch demo: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	for _, want := range []string{"=== Step 5/5: disable and tear down", "demo passed: 5 steps,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
