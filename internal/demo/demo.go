@@ -128,6 +128,8 @@ func (d *demo) run(ctx context.Context) error {
 	d.printf("orgpatch demo: organization %s, %d accounts, Control Tower governing %v\n",
 		d.srv.Org().ID, len(d.srv.Org().Accounts), d.srv.Org().LandingZone.GovernedRegions)
 	d.printf("simulated AWS on loopback; CloudFormation's answers captured at %s\n", d.capture.srv.URL)
+	d.printf("tables: one row per account, one column per region; a cell counts the writes by kind\n")
+	d.printf("(+N create, ~N update or reset, -N delete), = is unchanged; every check reads the simulator back\n")
 	if err := d.seed(ctx); err != nil {
 		return err
 	}

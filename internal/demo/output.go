@@ -93,7 +93,7 @@ func (d *demo) table(rep report.Report) {
 		fmt.Fprintf(tw, "  %s\n", strings.Join(row, "\t"))
 	}
 	_ = tw.Flush() // d.out is the terminal or a buffer; a failed write has nowhere to be reported
-	d.printf("  (+ create  ~ update  - delete  = unchanged)  %s\n", rep.Summary(400))
+	d.printf("  %s\n", rep.Summary(400))
 }
 
 func cmpOr(s, def string) string {
