@@ -223,9 +223,12 @@ func exitCode(rep report.Report) int {
 	return 0
 }
 
+// progressEvery is how often a plain progress line is printed when the
+// output is not a terminal; short runs print none.
+var progressEvery = 10 * time.Second
+
 // progress runs work, showing how many targets have started: a line kept
-// up to date when w is a terminal, else a plain line every ten seconds
-// (short runs print nothing).
+// up to date when w is a terminal, else a plain line every progressEvery.
 func progress(ctx context.Context, name string, w io.Writer, env *runs.Env, work func() report.Report) report.Report {
 	var started atomic.Int64
 	before := env.BeforeTarget
@@ -241,7 +244,7 @@ func progress(ctx context.Context, name string, w io.Writer, env *runs.Env, work
 	if f, ok := w.(*os.File); ok {
 		live = isTerminal(f)
 	}
-	every := 10 * time.Second
+	every := progressEvery
 	if live {
 		every = 250 * time.Millisecond
 	}

@@ -9,11 +9,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/report"
+	runs "github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
@@ -192,5 +194,30 @@ func TestTeardown(t *testing.T) {
 				t.Errorf("no confirmation asked:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestProgressLinesOffATerminal(t *testing.T) {
+	old := progressEvery
+	t.Cleanup(func() { progressEvery = old })
+	progressEvery = 20 * time.Millisecond
+	var out bytes.Buffer
+	env := &runs.Env{}
+	rep := progress(context.Background(), "apply", &out, env, func() report.Report {
+		for range 3 {
+			env.BeforeTarget(context.Background(), "111111111111", "us-east-1")
+		}
+		time.Sleep(100 * time.Millisecond)
+		return report.Report{Mode: "converge"}
+	})
+	if rep.Mode != "converge" {
+		t.Errorf("progress returned %+v, not work's report", rep)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if !strings.HasPrefix(lines[len(lines)-1], "orgpatch apply: 3 targets started, ") || strings.Contains(out.String(), "\r") {
+		t.Errorf("progress printed %q, want plain lines ending with 3 targets started", out.String())
+	}
+	if env.BeforeTarget != nil {
+		t.Errorf("progress left its BeforeTarget hook in the environment")
 	}
 }
