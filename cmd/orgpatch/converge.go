@@ -166,19 +166,25 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 	req := runs.Request{Mode: mode, Accounts: s.accounts, DryRun: dryRun}
 
 	if mode == reconcile.Teardown && !f.yes {
+		// The conversation goes to the person; with --output json,
+		// stdout is kept for the report alone.
+		talk := stdout
+		if f.output == "json" {
+			talk = stderr
+		}
 		preview := progress(ctx, name+" (preview)", stderr, &env, func() report.Report {
 			return runs.Run(ctx, env, runs.Request{Mode: mode, Accounts: s.accounts, DryRun: true})
 		})
-		if err := preview.WriteBriefTable(stdout); err != nil {
+		if err := preview.WriteBriefTable(talk); err != nil {
 			fmt.Fprintf(stderr, "orgpatch teardown: %v\n", err)
 			return 1
 		}
 		n := changes(preview)
 		if n == 0 {
-			fmt.Fprintln(stdout, "\nNothing to tear down.")
+			fmt.Fprintln(talk, "\nNothing to tear down.")
 			return exitCode(preview)
 		}
-		fmt.Fprintf(stdout, "\nThis makes the %d changes above. Type yes to tear down: ", n)
+		fmt.Fprintf(talk, "\nThis makes the %d changes above. Type yes to tear down: ", n)
 		answer, _ := bufio.NewReader(stdin).ReadString('\n')
 		if strings.TrimSpace(answer) != "yes" {
 			fmt.Fprintln(stderr, "orgpatch teardown: not confirmed; nothing changed")

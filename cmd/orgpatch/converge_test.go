@@ -156,6 +156,7 @@ func TestTeardown(t *testing.T) {
 		wantCode int
 		wantErr  string
 		wantLeft []string // windows left in 222222222222/us-east-1
+		wantJSON bool     // stdout is the report as JSON
 	}{
 		"--yes tears down": {args: []string{"--yes"}, wantCode: 0},
 		"off a terminal without --yes refuses": {
@@ -164,6 +165,9 @@ func TestTeardown(t *testing.T) {
 			wantLeft: sraWindows,
 		},
 		"yes typed on the terminal tears down": {terminal: true, typed: "yes\n", wantCode: 0},
+		"with --output json the report alone is on stdout": {
+			args: []string{"--output", "json"}, terminal: true, typed: "yes\n", wantCode: 0, wantJSON: true,
+		},
 		"anything else typed changes nothing": {
 			terminal: true, typed: "y\n", wantCode: 1,
 			wantErr:  "orgpatch teardown: not confirmed; nothing changed\n",
@@ -184,14 +188,22 @@ func TestTeardown(t *testing.T) {
 			if calls := env.Server.CountCalls(nil); tc.wantCode == 2 && calls != 0 {
 				t.Errorf("a refused teardown made %d AWS calls", calls)
 			}
-			if code != tc.wantCode || errs != tc.wantErr {
+			if code != tc.wantCode || (!tc.wantJSON && errs != tc.wantErr) {
 				t.Errorf("teardown exit %d, stderr %q; want %d, %q\n%s", code, errs, tc.wantCode, tc.wantErr, out)
 			}
 			if diff := cmp.Diff(tc.wantLeft, windows(t, env, "222222222222", "us-east-1")); diff != "" {
 				t.Errorf("windows left (-want +got):\n%s", diff)
 			}
-			if tc.terminal && !strings.Contains(out, "Type yes to tear down:") {
-				t.Errorf("no confirmation asked:\n%s", out)
+			asked := out
+			if tc.wantJSON {
+				asked = errs
+				var rep report.Report
+				if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Mode != "teardown" || rep.Counts.Writes != 40 {
+					t.Errorf("stdout is not the teardown's report (%v):\n%s", err, out)
+				}
+			}
+			if tc.terminal && !strings.Contains(asked, "Type yes to tear down:") {
+				t.Errorf("no confirmation asked:\n%s", asked)
 			}
 		})
 	}
