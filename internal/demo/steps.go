@@ -28,8 +28,7 @@ func (d *demo) deploy(ctx context.Context) error {
 	}
 	d.sub("plan: what the Create would do (a dry run: nothing is written)")
 	d.srv.ResetCalls()
-	plan := run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
-		run.Request{Mode: reconcile.Converge, DryRun: true})
+	plan := d.plan(ctx, cfg)
 	d.table(plan)
 	d.actions(plan, sharedServices, homeRegion)
 	total, _, _ := d.writes()
@@ -250,23 +249,32 @@ func (d *demo) update(ctx context.Context) error {
 		config.PropOperation:     config.OperationInstall,
 		config.PropConfiguration: string(body),
 	}
-	d.printf("  the administrator updates the stack: Operation Scan -> Install; window %s renamed %s\n\n", oldName, renamed)
+	d.printf("  the administrator updates the stack: Operation Scan -> Install; window %s renamed %s\n", oldName, renamed)
 	before, err := d.admin.observe(ctx, d.srv.Org())
 	if err != nil {
 		return err
 	}
+	want, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
+	d.srv.ResetCalls()
+	plan := d.plan(ctx, want)
+	d.table(plan)
+	d.actions(plan, prodWeb, homeRegion)
+	total, _, _ := d.writes()
+	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
+
+	d.sub("update")
 	d.srv.ResetCalls()
 	rep, resp, err := d.cloudFormation(ctx, cfn.RequestUpdate, old)
 	if err != nil {
 		return err
 	}
 	d.table(rep)
-	d.actions(rep, prodWeb, homeRegion)
+	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
 	st, err := d.afterAction(ctx)
-	if err != nil {
-		return err
-	}
-	want, err := config.FromProperties(d.props)
 	if err != nil {
 		return err
 	}
@@ -361,6 +369,41 @@ func (d *demo) disable(ctx context.Context) error {
 	total, _, _ := d.writes()
 	d.check("the Delete after a teardown has nothing left to remove", when(total != 0, "%d writes", total))
 	return nil
+}
+
+// plan runs a dry run of the whole organization to cfg, as `orgpatch plan`
+// does.
+func (d *demo) plan(ctx context.Context, cfg config.Config) report.Report {
+	return run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
+		run.Request{Mode: reconcile.Converge, DryRun: true})
+}
+
+// samePlan says where applied's changes differ from planned's.
+func samePlan(planned, applied report.Report) string {
+	changes := func(rep report.Report) map[string][]string {
+		out := map[string][]string{}
+		for _, t := range rep.Targets {
+			for _, a := range t.Actions {
+				if a.Kind != string(reconcile.KindUnchanged) {
+					out[t.Name()] = append(out[t.Name()], a.Kind+" "+a.Resource+" "+a.Name)
+				}
+			}
+		}
+		return out
+	}
+	want, got := changes(planned), changes(applied)
+	var p problems
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if !slices.Equal(want[k], got[k]) {
+			p.addf("%s: planned %v, applied %v", k, want[k], got[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[k]; !ok {
+			p.addf("%s: applied %v, planned nothing", k, got[k])
+		}
+	}
+	return p.String()
 }
 
 // expectWindows says where the owned windows are not exactly names, each
