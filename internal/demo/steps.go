@@ -92,11 +92,21 @@ func (d *demo) deploy(ctx context.Context) error {
 // Step 2: Account Factory makes an account; Control Tower's event converges
 // it, and only it.
 func (d *demo) newAccount(ctx context.Context) error {
-	id, err := d.srv.CreateAccount("workload-dev", "workload-dev@demo.example.com")
-	if err != nil {
-		return err
-	}
 	orgs := organizations.NewFromConfig(d.mgmt)
+	created, err := orgs.CreateAccount(ctx, &organizations.CreateAccountInput{
+		AccountName: aws.String("workload-dev"), Email: aws.String("workload-dev@demo.example.com"),
+	})
+	if err != nil {
+		return fmt.Errorf("create account: %w", err)
+	}
+	status, err := orgs.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: created.CreateAccountStatus.Id})
+	if err != nil {
+		return fmt.Errorf("describe create account status: %w", err)
+	}
+	id := aws.ToString(status.CreateAccountStatus.AccountId)
+	if status.CreateAccountStatus.State != "SUCCEEDED" || id == "" {
+		return fmt.Errorf("create account: %s: %s", status.CreateAccountStatus.State, status.CreateAccountStatus.FailureReason)
+	}
 	if _, err := orgs.MoveAccount(ctx, &organizations.MoveAccountInput{
 		AccountId: aws.String(id), SourceParentId: aws.String(d.srv.Org().Root.ID), DestinationParentId: aws.String("ou-demo-stagwork"),
 	}); err != nil {
