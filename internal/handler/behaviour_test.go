@@ -261,6 +261,9 @@ func TestRepeatedEventsWriteNothingMore(t *testing.T) {
 	for _, file := range []string{"cfn-create.json", "cfn-update.json", "schedule.json", "controltower-create-managed-account.json", "organizations-accept-handshake.json"} {
 		t.Run(file, func(t *testing.T) {
 			x := newHarness(t, nil, nil).withAllRoles(t)
+			if !strings.HasPrefix(file, "cfn-") {
+				x.deployed(t, config.Default())
+			}
 			if _, err := x.invoke(t, x.event(t, file)); err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +287,7 @@ func TestRepeatedEventsWriteNothingMore(t *testing.T) {
 }
 
 func TestAsynchronousFailuresReturnAnError(t *testing.T) {
-	x := newHarness(t, nil, nil) // 555555555555 has no configuration role
+	x := newHarness(t, nil, nil).deployed(t, config.Default()) // 555555555555 has no configuration role
 
 	_, err := x.invoke(t, x.event(t, "schedule.json"))
 	if err == nil {
@@ -307,7 +310,7 @@ func TestAsynchronousFailuresReturnAnError(t *testing.T) {
 }
 
 func TestLogsAndMetrics(t *testing.T) {
-	x := newHarness(t, nil, nil).withAllRoles(t)
+	x := newHarness(t, nil, nil).withAllRoles(t).deployed(t, config.Default())
 	if _, err := x.invoke(t, x.event(t, "schedule.json")); err != nil {
 		t.Fatal(err)
 	}
@@ -330,12 +333,13 @@ func TestLogsAndMetrics(t *testing.T) {
 			if l["converged"] != float64(converged) {
 				t.Errorf("summary line: converged = %v, want %d", l["converged"], converged)
 			}
-		case "no stored configuration; converging to the defaults":
+		case noConfigurationLine:
 			noConfig++
 		}
 	}
-	if targets < converged || summaries != 1 || noConfig != 1 {
-		t.Errorf("%d per-target lines, %d summary lines, %d missing-configuration lines; want >= %d, 1, 1",
+	// A configuration is stored: no line may claim there is none.
+	if targets < converged || summaries != 1 || noConfig != 0 {
+		t.Errorf("%d per-target lines, %d summary lines, %d missing-configuration lines; want >= %d, 1, 0",
 			targets, summaries, noConfig, converged)
 	}
 
@@ -520,6 +524,38 @@ func TestDeleteKeepsDHMCAndStoresNothing(t *testing.T) {
 	}
 }
 
+// noConfigurationLine is the message logged when a trigger finds no stored
+// configuration.
+const noConfigurationLine = "no configuration has been deployed; nothing done"
+
+func TestNoDeployedConfigurationDoesNothing(t *testing.T) {
+	for _, file := range []string{"schedule.json", "controltower-create-managed-account.json", "organizations-move-account.json", "organizations-accept-handshake.json"} {
+		t.Run(file, func(t *testing.T) {
+			x := newHarness(t, nil, nil).withAllRoles(t)
+
+			if _, err := x.invoke(t, x.event(t, file)); err != nil {
+				t.Errorf("Invoke() = %v, want nil: a retry cannot make a configuration appear", err)
+			}
+			var calls []string
+			for _, c := range x.sv.Server.Calls() {
+				calls = append(calls, c.Account+" "+c.Service+" "+c.Operation+" "+c.ErrorCode)
+			}
+			if diff := cmp.Diff([]string{"111111111111 ssm GetParameter ParameterNotFound"}, calls); diff != "" {
+				t.Errorf("AWS calls (-want +got):\n%s", diff)
+			}
+			var warned []map[string]any
+			for _, l := range x.logs.lines(t) {
+				if l["msg"] == noConfigurationLine {
+					warned = append(warned, l)
+				}
+			}
+			if len(warned) != 1 || warned[0]["level"] != "WARN" || warned[0]["parameter"] != paramName {
+				t.Errorf("lines saying no configuration was deployed: %v; want one at WARN naming %s", warned, paramName)
+			}
+		})
+	}
+}
+
 func TestUnreadableStoredConfigurationFailsWithoutWrites(t *testing.T) {
 	x := newHarness(t, nil, nil).withAllRoles(t)
 	_, err := ssm.NewFromConfig(x.sv.Config).PutParameter(context.Background(), &ssm.PutParameterInput{
@@ -541,7 +577,7 @@ func TestUnreadableStoredConfigurationFailsWithoutWrites(t *testing.T) {
 
 func TestThousandsOfFailuresStayDeliverable(t *testing.T) {
 	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 400, MissingRole: 400, Regions: []string{"us-east-1", "eu-west-1", "eu-central-1"}})
-	x := newHarness(t, org, nil)
+	x := newHarness(t, org, nil).deployed(t, config.Default())
 
 	_, err := x.invoke(t, x.event(t, "schedule.json"))
 	if err == nil {

@@ -28,17 +28,16 @@ type configStore struct {
 	name string
 }
 
-// load returns the stored configuration. found is false when the parameter
-// does not exist (no stack has stored one yet): the configuration is then
-// config.Default(). A stored configuration that does not decode is an error,
-// never a silent fallback: converging to the defaults would undo the
-// administrator's choices, the disable flag included.
+// load returns the stored configuration. found is false, with no
+// configuration, when the parameter does not exist: no stack has stored one
+// yet, or the stack was deleted. A stored configuration that does not decode
+// is an error, never a silent fallback: converging to the defaults would
+// undo the administrator's choices, the disable flag included.
 func (s configStore) load(ctx context.Context) (cfg config.Config, found bool, err error) {
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name)})
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "ParameterNotFound" {
-			return config.Default(), false, nil
+		if isParameterNotFound(err) {
+			return config.Config{}, false, nil
 		}
 		return config.Config{}, false, fmt.Errorf("read configuration parameter %s: %w", s.name, err)
 	}
@@ -63,11 +62,10 @@ func (s configStore) store(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name)})
-	var api smithy.APIError
 	switch {
 	case err == nil && out.Parameter != nil && aws.ToString(out.Parameter.Value) == string(body):
 		return nil
-	case err != nil && !(errors.As(err, &api) && api.ErrorCode() == "ParameterNotFound"):
+	case err != nil && !isParameterNotFound(err):
 		return fmt.Errorf("read configuration parameter %s: %w", s.name, err)
 	}
 	_, err = s.api.PutParameter(ctx, &ssm.PutParameterInput{
@@ -82,4 +80,9 @@ func (s configStore) store(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("write configuration parameter %s: %w", s.name, err)
 	}
 	return nil
+}
+
+func isParameterNotFound(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ParameterNotFound"
 }

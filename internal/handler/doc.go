@@ -13,6 +13,9 @@
 //     management account; every other trigger reads it from there, so every
 //     trigger sees one configuration, the disable flag included: while
 //     disabled, no trigger creates anything (they all tear down).
+//   - With no stored configuration (before the stack's first Create, after
+//     its Delete) every other trigger does nothing and succeeds: nothing is
+//     ever created from a configuration nobody deployed.
 //   - An Update also tears down what it takes out of the configuration
 //     (regions dropped, accounts newly excluded): nothing converges them
 //     again, so they would keep orphaned windows.

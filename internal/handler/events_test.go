@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
@@ -15,6 +16,9 @@ import (
 // effect is what one events file does to the small organization (every
 // account given its role) through the handler.
 type effect struct {
+	// deployed: the default configuration is stored first, as a deployed
+	// stack holds it.
+	deployed bool
 	// before is an events file run first, to set the scene.
 	before string
 	// err: the invocation returns an error (Lambda retries, then the DLQ).
@@ -36,18 +40,18 @@ func TestEventsThroughHandler(t *testing.T) {
 	all := members
 	tests := map[string]effect{
 		"cfn-create.json": {answer: cfn.StatusSuccess, windows: all, writers: all},
-		"cfn-update.json": {answer: cfn.StatusSuccess, windows: all, writers: all},
+		"cfn-update.json": {deployed: true, answer: cfn.StatusSuccess, windows: all, writers: all},
 		// Delete removes every owned window and stores nothing.
 		"cfn-delete.json": {before: "cfn-create.json", answer: cfn.StatusSuccess, windows: nil,
 			writers: []string{"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}},
-		"controltower-create-managed-account.json":        {windows: []string{"444444444444"}, writers: []string{"444444444444"}},
-		"controltower-update-managed-account.json":        {windows: []string{"555555555555"}, writers: []string{"555555555555"}},
-		"controltower-create-managed-account-failed.json": {noCalls: true},
-		"organizations-create-account-result.json":        {windows: []string{"444444444444"}, writers: []string{"444444444444"}},
-		"organizations-accept-handshake.json":             {windows: []string{"555555555555"}, writers: []string{"555555555555"}},
-		"organizations-move-account.json":                 {windows: []string{"333333333333"}, writers: []string{"333333333333"}},
-		"schedule.json":                                   {windows: all, writers: all},
-		"ec2-instance-state-change.json":                  {noCalls: true},
+		"controltower-create-managed-account.json":        {deployed: true, windows: []string{"444444444444"}, writers: []string{"444444444444"}},
+		"controltower-update-managed-account.json":        {deployed: true, windows: []string{"555555555555"}, writers: []string{"555555555555"}},
+		"controltower-create-managed-account-failed.json": {deployed: true, noCalls: true},
+		"organizations-create-account-result.json":        {deployed: true, windows: []string{"444444444444"}, writers: []string{"444444444444"}},
+		"organizations-accept-handshake.json":             {deployed: true, windows: []string{"555555555555"}, writers: []string{"555555555555"}},
+		"organizations-move-account.json":                 {deployed: true, windows: []string{"333333333333"}, writers: []string{"333333333333"}},
+		"schedule.json":                                   {deployed: true, windows: all, writers: all},
+		"ec2-instance-state-change.json":                  {deployed: true, noCalls: true},
 		"malformed-cfn-no-response-url.json":              {err: true, malformed: true, noCalls: true},
 		"malformed-move-account-bad-id.json":              {err: true, malformed: true, noCalls: true},
 		"malformed-truncated.json":                        {err: true, malformed: true, noCalls: true},
@@ -66,6 +70,9 @@ func TestEventsThroughHandler(t *testing.T) {
 				t.Fatalf("%s has no expected effect: add it to this table", path)
 			}
 			x := newHarness(t, nil, nil).withAllRoles(t)
+			if tc.deployed {
+				x.deployed(t, config.Default())
+			}
 			if tc.before != "" {
 				if _, err := x.invoke(t, x.event(t, tc.before)); err != nil {
 					t.Fatalf("setting the scene with %s: %v", tc.before, err)

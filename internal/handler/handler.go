@@ -160,6 +160,10 @@ func (h *Handler) malformed(ctx context.Context, log *slog.Logger, raw json.RawM
 }
 
 // event handles an EventBridge event: converge to the stored configuration.
+// Without one nothing is done, and that is no error: the parameter is absent
+// only before the stack's first Create stored it or after the stack was
+// deleted, and converging to the defaults would then create windows nobody
+// deployed; a retry cannot help.
 func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
 	if req.Action == trigger.Ignore {
@@ -173,7 +177,8 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 			return nil, err
 		}
 		if !found {
-			log.Warn("no stored configuration; converging to the defaults", "parameter", h.store.name)
+			log.Warn("no configuration has been deployed; nothing done", "parameter", h.store.name)
+			return nil, nil
 		}
 		return h.converge(ctx, log, req, cfg, reconcile.Converge), nil
 	})
@@ -253,9 +258,13 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 			return cfg, reconcile.Remove, nil
 		}
 		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
-		cfg, _, err = h.store.load(ctx)
-		if err != nil {
+		cfg, found, err := h.store.load(ctx)
+		switch {
+		case err != nil:
 			log.Warn("delete: stored configuration unreadable; using the defaults", "error", err)
+			cfg = config.Default()
+		case !found:
+			log.Warn("delete: no stored configuration; using the defaults", "parameter", h.store.name)
 			cfg = config.Default()
 		}
 		return cfg, reconcile.Remove, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
@@ -159,6 +160,25 @@ func (x *harness) withAllRoles(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	delete(x.noRole, "555555555555")
+	return x
+}
+
+// deployed stores cfg in the configuration parameter through the SDK, as
+// the stack's custom resource stores it on Create, so that the triggers
+// which read it have a configuration; the calls it took are forgotten.
+func (x *harness) deployed(t *testing.T, cfg config.Config) *harness {
+	t.Helper()
+	body, err := cfg.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ssm.NewFromConfig(x.sv.Config).PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(paramName), Type: ssmtypes.ParameterTypeString, Value: aws.String(string(body)),
+	})
+	if err != nil {
+		t.Fatalf("store the configuration: %v", err)
+	}
+	x.sv.Server.ResetCalls()
 	return x
 }
 
