@@ -49,25 +49,50 @@ type Configuration struct {
 	Resource awscdk.CustomResource
 }
 
+// EffectiveConfiguration is the configuration a deployment converges to
+// when it leaves the parameters at their defaults: the configFile's, else
+// config.Default().
+func (s Settings) EffectiveConfiguration() (config.Config, error) {
+	if s.Configuration == "" {
+		return config.Default(), nil
+	}
+	c, err := config.Decode([]byte(s.Configuration))
+	if err != nil {
+		return config.Config{}, fmt.Errorf("configFile: %w", err)
+	}
+	return c, nil
+}
+
 // ConfigurationProperties are the custom resource's properties: exactly
-// the contract internal/config.FromProperties decodes. Configuration is
-// present only when a configuration file was given.
+// the contract internal/config.FromProperties decodes, which applies each
+// parameter on top of the Configuration property (present only when a
+// configuration file was given). A parameter that does not exist (no
+// AWS-RunPatchBaseline task, fewer than three windows) has no property.
 func ConfigurationProperties(s Settings, p *Parameters) map[string]interface{} {
 	props := map[string]interface{}{
 		config.PropDisabled:                p.Disable.ValueAsString(),
-		config.PropOperation:               p.Operation.ValueAsString(),
-		config.PropRebootOption:            p.RebootOption.ValueAsString(),
 		config.PropRegions:                 p.EnabledRegions.ValueAsString(),
 		config.PropControlTowerRegionsOnly: p.ControlTowerRegionsOnly.ValueAsString(),
 		config.PropConfigurationRoleName:   s.ConfigurationRoleName,
 		config.PropTaskRoleName:            s.TaskRoleName,
 		config.PropDHMCRoleName:            s.DHMCRoleSetting(),
-		config.PropWindow1Schedule:         p.AgentUpdateSchedule.ValueAsString(),
-		config.PropWindow2Schedule:         p.WindowsPatchSchedule.ValueAsString(),
-		config.PropWindow3Schedule:         p.LinuxPatchSchedule.ValueAsString(),
 	}
 	if s.Configuration != "" {
 		props[config.PropConfiguration] = s.Configuration
+	}
+	for _, o := range []struct {
+		prop  string
+		param awscdk.CfnParameter
+	}{
+		{config.PropOperation, p.Operation},
+		{config.PropRebootOption, p.RebootOption},
+		{config.PropWindow1Schedule, p.AgentUpdateSchedule},
+		{config.PropWindow2Schedule, p.WindowsPatchSchedule},
+		{config.PropWindow3Schedule, p.LinuxPatchSchedule},
+	} {
+		if o.param != nil {
+			props[o.prop] = o.param.ValueAsString()
+		}
 	}
 	return props
 }

@@ -44,7 +44,8 @@ type Settings struct {
 	// ReservedConcurrency for the Lambda; 0 leaves it unreserved.
 	ReservedConcurrency int
 	// Configuration is the whole configuration as JSON (from the configFile
-	// context), or "" to let the Lambda use its defaults.
+	// context), or "" to let the Lambda use its defaults. Either way it
+	// gives the defaults of the parameters that override it.
 	Configuration string
 }
 
@@ -165,6 +166,11 @@ func (s Settings) Validate() error {
 	}
 	if s.LogKMSKeyARN != "" && !kmsKeyARNPattern.MatchString(s.LogKMSKeyARN) {
 		bad("logKmsKeyArn", s.LogKMSKeyARN, "empty or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")
+	}
+	// The configuration must be one the parameters' defaults deploy as
+	// written.
+	if _, err := s.parameterDefaults(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid settings: %s", strings.Join(errs, "; "))

@@ -762,6 +762,7 @@ func TestParameters(t *testing.T) {
 		{"EnabledRegions", "us-east-1, eu-west-1", false},
 		{"AgentUpdateSchedule", "cron(0 0 1 ? * WED *)", true},
 		{"AgentUpdateSchedule", "rate(7 days)", true},
+		{"AgentUpdateSchedule", "at(2027-01-05T03:00:00)", true},
 		{"AgentUpdateSchedule", "every wednesday", false},
 		{"AlarmEmail", "", true},
 		{"AlarmEmail", "ops@example.com", true},
@@ -976,8 +977,18 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 		}
 		t.Skip("cfn-lint is not on PATH")
 	}
-	for _, home := range []string{"eu-west-1", "us-east-1"} {
-		b := build(t, home, nil)
+	// The default configuration in both kinds of home region, and a
+	// configuration file with one window (fewer parameters).
+	oneWindow, _ := buildWithConfig(t, oneInstallWindow)
+	for _, tc := range []struct {
+		home string
+		b    *built
+	}{
+		{"eu-west-1", build(t, "eu-west-1", nil)},
+		{"us-east-1", build(t, "us-east-1", nil)},
+		{"eu-west-1, one window from configFile", oneWindow},
+	} {
+		home, b := tc.home, tc.b
 		assembly := awscdk.Stage_Of(b.stacks.Management.Stack).Synth(nil)
 		files := []string{*assembly.GetStackArtifact(b.stacks.Management.Stack.ArtifactId()).TemplateFullPath()}
 		if b.stacks.Forwarder != nil {
@@ -985,7 +996,7 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 		}
 		member := awscdk.Stage_Of(b.stacks.Member).Synth(nil)
 		files = append(files, *member.GetStackArtifact(b.stacks.Member.ArtifactId()).TemplateFullPath())
-		if len(files) != 3 && home != "us-east-1" {
+		if len(files) != 3 && b.stacks.Forwarder != nil {
 			t.Fatalf("want three templates, got %v", files)
 		}
 		// Warnings count too: the templates are clean, and a new warning
