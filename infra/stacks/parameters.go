@@ -110,10 +110,11 @@ func defaultsFrom(c config.Config) (parameterDefaults, error) {
 		default:
 			said := make([]string, len(values))
 			for i, v := range values {
+				windows := byValue[v]
 				if v == "" {
 					v = "not set"
 				}
-				said[i] = fmt.Sprintf("%s %s", plural("window", len(byValue[values[i]])), strings.Join(byValue[values[i]], ", ")) + ": " + v
+				said[i] = fmt.Sprintf("%s %s: %s", plural("window", len(windows)), strings.Join(windows, ", "), v)
 			}
 			errs = append(errs, fmt.Sprintf("the %s tasks disagree on %s (%s), but the %s parameter sets all of them to one value; give every %s task the same %s",
 				config.DocumentRunPatchBaseline, o.field, strings.Join(said, "; "), o.param, config.DocumentRunPatchBaseline, o.field))
