@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -491,7 +493,7 @@ func TestUpdateRetiresRegionsAndAccountsItNoLongerGoverns(t *testing.T) {
 	}
 }
 
-func TestDeleteKeepsDHMCAndStoresNothing(t *testing.T) {
+func TestDeleteKeepsDHMCAndDeletesTheConfiguration(t *testing.T) {
 	x := newHarness(t, nil, nil).withAllRoles(t)
 	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
 		t.Fatal(err)
@@ -508,10 +510,16 @@ func TestDeleteKeepsDHMCAndStoresNothing(t *testing.T) {
 	if !strings.Contains(before, config.Default().DHMCRoleName) {
 		t.Fatalf("after Create the DHMC setting is %q, want the DHMC role: the test proves nothing", before)
 	}
+	if _, found := x.storedConfig(t); !found {
+		t.Fatal("after Create no configuration is stored: the test proves nothing")
+	}
 	x.sv.Server.ResetCalls()
 
 	if _, err := x.invoke(t, x.event(t, "cfn-delete.json")); err != nil {
 		t.Fatal(err)
+	}
+	if last := x.cfn.answers()[len(x.cfn.answers())-1].Response; last.Status != cfn.StatusSuccess || !strings.Contains(last.Reason, paramName+" deleted") {
+		t.Errorf("Delete answered %s %q, want SUCCESS saying %s was deleted", last.Status, last.Reason, paramName)
 	}
 	if got := x.windowed(t); len(got) != 0 {
 		t.Errorf("after Delete windows remain in %v", got)
@@ -521,6 +529,148 @@ func TestDeleteKeepsDHMCAndStoresNothing(t *testing.T) {
 	}
 	if n := x.sv.Server.CallCount("ssm", "PutParameter") + x.sv.Server.CallCount("ssm", "ResetServiceSetting") + x.sv.Server.CallCount("ssm", "UpdateServiceSetting"); n != 0 {
 		t.Errorf("Delete made %d configuration or DHMC writes, want none", n)
+	}
+	if _, found := x.storedConfig(t); found {
+		t.Errorf("after Delete the configuration parameter %s remains", paramName)
+	}
+
+	// Nothing brings the windows back: a late scheduled run finds no
+	// configuration, and a retried Delete still succeeds.
+	x.sv.Server.ResetCalls()
+	for _, file := range []string{"schedule.json", "cfn-delete.json"} {
+		if _, err := x.invoke(t, x.event(t, file)); err != nil {
+			t.Errorf("%s after Delete: %v", file, err)
+		}
+	}
+	if last := x.cfn.answers()[len(x.cfn.answers())-1].Response; last.Status != cfn.StatusSuccess {
+		t.Errorf("retried Delete answered %s %q, want SUCCESS", last.Status, last.Reason)
+	}
+	if n := x.sv.Server.WriteCalls(); n != 0 {
+		t.Errorf("after Delete, a scheduled run and a retried Delete made %d write calls (%v), want 0", n, x.writers())
+	}
+}
+
+// deleteWrites is how many writes a Delete makes after a Create in the small
+// organization, every account with its role: the windows' removal, then
+// the parameter's deletion.
+func deleteWrites(t *testing.T) int {
+	t.Helper()
+	x := newHarness(t, nil, nil).withAllRoles(t)
+	if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+		t.Fatal(err)
+	}
+	before := x.sv.Server.Writes()
+	if _, err := x.invoke(t, x.event(t, "cfn-delete.json")); err != nil {
+		t.Fatal(err)
+	}
+	if x.sv.Server.CallCount("ssm", "DeleteParameter") != 1 {
+		t.Fatal("the Delete did not delete the configuration parameter")
+	}
+	return x.sv.Server.Writes() - before
+}
+
+func TestIncompleteDeleteKeepsTheConfiguration(t *testing.T) {
+	tests := map[string]struct {
+		// allRoles: every account has its role from the start.
+		allRoles bool
+		// setup prepares x, created, for a Delete that fails; it returns
+		// what makes the retried Delete succeed. slow, while set, makes
+		// every target take 300ms.
+		setup func(t *testing.T, x *harness, slow *atomic.Bool) (fix func())
+		// deadline, when set, is the failing Delete's time to run.
+		deadline time.Duration
+		// reason: what the failed Delete's Reason must say.
+		reason []string
+	}{
+		"a target fails": {
+			setup:  func(t *testing.T, x *harness, _ *atomic.Bool) func() { return func() { x.withAllRoles(t) } },
+			reason: []string{"3 failed", "555555555555/us-east-1", "AccessDenied", paramName + " kept for the retried Delete"},
+		},
+		// No later run would reach the targets the deadline left out.
+		"the deadline leaves targets unreached": {
+			allRoles: true,
+			setup: func(_ *testing.T, _ *harness, slow *atomic.Bool) func() {
+				slow.Store(true)
+				return func() { slow.Store(false) }
+			},
+			deadline: 1600 * time.Millisecond,
+			reason:   []string{"not-started", paramName + " kept for the retried Delete"},
+		},
+		"the parameter's deletion fails": {
+			allRoles: true,
+			setup: func(t *testing.T, x *harness, _ *atomic.Bool) func() {
+				// Every call fails once the windows are removed: the
+				// parameter's deletion is the Delete's last write.
+				x.sv.Server.FailAfterWrites(x.sv.Server.Writes() + deleteWrites(t) - 1)
+				return func() { x.sv.Server.FailAfterWrites(-1) }
+			},
+			reason: []string{"windows removed", "delete configuration parameter " + paramName, "InternalServerError"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var slow atomic.Bool
+			x := newHarness(t, nil, func(d *handler.Deps) {
+				// No retries: the injected failure is meant to stick.
+				d.Management.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+				d.Concurrency = 1
+				d.BeforeTarget = func(ctx context.Context, _, _ string) {
+					if slow.Load() {
+						select {
+						case <-ctx.Done():
+						case <-time.After(300 * time.Millisecond):
+						}
+					}
+				}
+			})
+			if tc.allRoles {
+				x.withAllRoles(t)
+			}
+			if _, err := x.invoke(t, x.event(t, "cfn-create.json")); err != nil {
+				t.Fatal(err)
+			}
+			fix := tc.setup(t, x, &slow)
+
+			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "delete"})
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			if _, err := x.h.Invoke(ctx, x.event(t, "cfn-delete.json")); err != nil {
+				t.Fatal(err)
+			}
+			answers := x.cfn.answers()
+			failed := answers[len(answers)-1].Response
+			t.Logf("failed Delete: %q", failed.Reason)
+			if failed.Status != cfn.StatusFailed {
+				t.Errorf("Delete answered %s, want FAILED so the operator retries it", failed.Status)
+			}
+			for _, want := range tc.reason {
+				if !strings.Contains(failed.Reason, want) {
+					t.Errorf("reason %q does not say %q", failed.Reason, want)
+				}
+			}
+			// Read through the backend: every call may still be failing.
+			if _, _, found := x.sv.Server.SSM().Parameter(x.sv.Server.ManagementAccount(), simtest.Region, paramName); !found {
+				t.Errorf("after the failed Delete the parameter %s is gone; the retried Delete needs it", paramName)
+			}
+
+			fix()
+			if _, err := x.invoke(t, x.event(t, "cfn-delete.json")); err != nil {
+				t.Fatal(err)
+			}
+			answers = x.cfn.answers()
+			if retried := answers[len(answers)-1].Response; retried.Status != cfn.StatusSuccess {
+				t.Errorf("retried Delete answered %s %q, want SUCCESS", retried.Status, retried.Reason)
+			}
+			if got := x.windowed(t); len(got) != 0 {
+				t.Errorf("after the retried Delete windows remain in %v", got)
+			}
+			if _, found := x.storedConfig(t); found {
+				t.Errorf("after the retried Delete the parameter %s remains", paramName)
+			}
+		})
 	}
 }
 

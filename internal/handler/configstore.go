@@ -18,6 +18,7 @@ import (
 type parameterAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
 }
 
 var _ parameterAPI = (*ssm.Client)(nil)
@@ -78,6 +79,17 @@ func (s configStore) store(ctx context.Context, cfg config.Config) error {
 	})
 	if err != nil {
 		return fmt.Errorf("write configuration parameter %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// remove deletes the stored configuration, so that a deleted stack leaves
+// nothing behind and no later trigger finds a configuration to converge to.
+// Idempotent: a parameter already gone is removed.
+func (s configStore) remove(ctx context.Context) error {
+	_, err := s.api.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(s.name)})
+	if err != nil && !isParameterNotFound(err) {
+		return fmt.Errorf("delete configuration parameter %s: %w", s.name, err)
 	}
 	return nil
 }

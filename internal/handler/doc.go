@@ -19,8 +19,11 @@
 //   - An Update also tears down what it takes out of the configuration
 //     (regions dropped, accounts newly excluded): nothing converges them
 //     again, so they would keep orphaned windows.
-//   - Delete removes the owned windows (the DHMC setting is kept) and does
-//     nothing else.
+//   - Delete removes the owned windows (the DHMC setting is kept), then
+//     deletes the configuration parameter, so a deleted stack leaves nothing
+//     behind and no later trigger converges anything. A removal with failed
+//     or unreached targets answers FAILED and keeps the parameter, so the
+//     operator's retried Delete removes with the same configuration.
 //   - A stored configuration that does not decode fails the invocation: the
 //     defaults would silently undo the administrator's choices.
 //   - An asynchronous event with failed targets returns an error naming them,

@@ -41,7 +41,7 @@ func TestEventsThroughHandler(t *testing.T) {
 	tests := map[string]effect{
 		"cfn-create.json": {answer: cfn.StatusSuccess, windows: all, writers: all},
 		"cfn-update.json": {deployed: true, answer: cfn.StatusSuccess, windows: all, writers: all},
-		// Delete removes every owned window and stores nothing.
+		// Delete removes every owned window, then the configuration parameter.
 		"cfn-delete.json": {before: "cfn-create.json", answer: cfn.StatusSuccess, windows: nil,
 			writers: []string{"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}},
 		"controltower-create-managed-account.json":        {deployed: true, windows: []string{"444444444444"}, writers: []string{"444444444444"}},

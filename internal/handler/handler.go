@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -210,10 +211,24 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 			merged := merge(*rep, h.retire(ctx, log, gone, old, cfg)...)
 			rep = &merged
 		}
+		if req.Action == trigger.Remove {
+			if removalErr(rep) != nil {
+				log.Warn("delete: removal incomplete; configuration parameter kept for the retried Delete", "parameter", h.store.name)
+				return rep, nil
+			}
+			if err := h.store.remove(ctx); err != nil {
+				log.Error("delete: windows removed, configuration parameter not deleted", "error", err)
+				return rep, err
+			}
+			log.Info("delete: configuration parameter deleted", "parameter", h.store.name)
+		}
 		return rep, nil
 	})
 	if err == nil && rep != nil {
 		err = rep.Err()
+		if req.Action == trigger.Remove {
+			err = removalErr(rep)
+		}
 	}
 	h.finish(log, &res, rep, err, start)
 
@@ -227,16 +242,17 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 		suffix = " (log stream " + lambdacontext.LogStreamName + ")"
 	}
 	var reason string
+	note := h.deleteNote(req, rep, err)
 	if rep != nil {
 		c := rep.Counts
 		data = map[string]any{"Targets": c.Targets, "Converged": c.Converged, "Failed": c.Failed, "Pending": c.Pending, "Writes": c.Writes}
 		// The counts, then as many failed targets as fit.
-		reason = rep.Summary(reasonBudget(ev, data) - len(suffix))
+		reason = rep.Summary(reasonBudget(ev, data) - len(suffix) - len(note))
 	}
 	if err != nil && rep == nil {
 		reason = err.Error()
 	}
-	reason += suffix
+	reason += note + suffix
 	res.Status = status
 	if aerr := h.answer(ctx, ev, status, reason, data); aerr != nil {
 		log.Error("could not answer CloudFormation", "error", aerr, "status", string(status))
@@ -244,6 +260,43 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 	}
 	log.Info("answered CloudFormation", "status", string(status), "physicalResourceId", PhysicalResourceID)
 	return res, nil
+}
+
+// removalErr is why a Delete's removal is incomplete, nil when it is not:
+// its failures, and the targets the run did not reach, since no later run
+// removes their windows.
+func removalErr(rep *report.Report) error {
+	err := rep.Err()
+	if n := rep.Counts.NotStarted + rep.Counts.Pending; n > 0 {
+		err = errors.Join(err, fmt.Errorf("%d targets not reached; a retried Delete removes their windows", n))
+	}
+	return err
+}
+
+// maxNote bounds deleteNote, so the Reason keeps room for the counts.
+const maxNote = 1024
+
+// deleteNote tells, for a Delete's Reason, what became of the configuration
+// parameter: deleted with the removal, or kept (the removal is incomplete,
+// or the parameter's deletion failed) so the retried Delete finds it.
+func (h *Handler) deleteNote(req trigger.Request, rep *report.Report, err error) string {
+	if req.Action != trigger.Remove {
+		return ""
+	}
+	var note string
+	switch {
+	case err == nil:
+		note = "; configuration parameter " + h.store.name + " deleted"
+	case rep != nil && removalErr(rep) == nil:
+		// Everything was removed but the parameter: say why it is left.
+		note = "; windows removed, but " + err.Error()
+	default:
+		note = "; configuration parameter " + h.store.name + " kept for the retried Delete"
+	}
+	if len(note) > maxNote {
+		note = strings.ToValidUTF8(note[:maxNote], "") + " [...]"
+	}
+	return note
 }
 
 // cloudFormationConfig settles the configuration and mode of a custom
