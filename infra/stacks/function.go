@@ -173,7 +173,9 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 			stmt("ReadRegionsAndConfiguration", []string{"ssm:GetParameter"},
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+ctRegionsParameter),
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
-			stmt("WriteConfiguration", []string{"ssm:PutParameter"},
+			// The custom resource's Delete deletes the parameter, so
+			// the stack leaves nothing behind.
+			stmt("WriteConfiguration", []string{"ssm:PutParameter", "ssm:DeleteParameter"},
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
 			stmt("SendFailedEvents", []string{"sqs:SendMessage"}, queue.QueueArn()),
 		},

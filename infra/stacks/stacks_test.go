@@ -373,6 +373,7 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListRoots",
 		"organizations:ListTagsForResource",
 		"sqs:SendMessage",
+		"ssm:DeleteParameter",
 		"ssm:GetParameter",
 		"ssm:PutParameter",
 		"sts:AssumeRole",
@@ -396,8 +397,15 @@ func TestLambdaRolePolicy(t *testing.T) {
 		sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/orgpatch/configuration"),
 		sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/sra/regions/customer-control-tower-regions"),
 	}}, resourceOf(statementBySid(t, role, "ReadRegionsAndConfiguration")))
-	diff(t, "parameter write", sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/orgpatch/configuration"),
-		statementBySid(t, role, "WriteConfiguration")["Resource"])
+	// The configuration parameter alone is written, and deleted by the
+	// custom resource's Delete.
+	write := statementBySid(t, role, "WriteConfiguration")
+	writeActions := strs(write["Action"])
+	sort.Strings(writeActions)
+	diff(t, "parameter writes", map[string]any{
+		"Action":   []string{"ssm:DeleteParameter", "ssm:PutParameter"},
+		"Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/orgpatch/configuration"),
+	}, map[string]any{"Action": writeActions, "Resource": write["Resource"]})
 	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", nil)
 	diff(t, "log writes", getAtt(logID, "Arn"), statementBySid(t, role, "WriteOwnLogs")["Resource"])
 	qID, _ := only(t, b.mgmt, "AWS::SQS::Queue", nil)
