@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -29,9 +30,11 @@ type ManagementStack struct {
 }
 
 // NewManagementStack builds the management stack. The custom resource is
-// created last and deleted first: on create the roles exist in every
-// account before the first run, and on delete the Lambda still has its
-// roles while it removes the windows.
+// created after the roles and deleted before them: on create the roles
+// exist in every account before the first run, and on delete the Lambda
+// still has its roles while it removes the windows. Only the EventBridge
+// rules come after it, so that no trigger runs before the first Create or
+// after the Delete.
 func NewManagementStack(scope constructs.Construct, id string, props *ManagementStackProps) *ManagementStack {
 	sp := props.StackProps
 	if sp.Description == nil {
@@ -80,7 +83,16 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Function:   fn.Function,
 		Parameters: params,
 	})
-	cfg.Resource.Node().AddDependency(roles.ConfigurationRole, roles.TaskRole, roles.DHMCRole, stackSet.StackSet, fn.LogGroup, fn.Queue)
+	// The queue itself, not its construct: the rules add a queue policy
+	// under it, and the rules come after the custom resource.
+	cfg.Resource.Node().AddDependency(roles.ConfigurationRole, roles.TaskRole, roles.DHMCRole, stackSet.StackSet, fn.LogGroup, fn.Queue.Node().DefaultChild())
+	// The rules come after the custom resource: on create they start once
+	// the first full run has stored the configuration, and on delete they
+	// are gone before its Delete removes the windows, so no event can
+	// converge anything again afterwards.
+	for _, rule := range []awsevents.Rule{triggers.Schedule, triggers.ControlTower, triggers.Organizations} {
+		rule.Node().AddDependency(cfg.Resource)
+	}
 
 	return &ManagementStack{
 		Stack:         stack,

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -687,6 +688,20 @@ func TestCustomResourceOrdering(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("the custom resource does not depend on %s (depends on %v): it could run before the roles exist or be deleted after them", id, deps)
+		}
+	}
+}
+
+func TestEventRulesComeAfterTheCustomResource(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	crID, _ := only(t, b.mgmt, "Custom::OrgPatch", nil)
+	rules := resources(b.mgmt, "AWS::Events::Rule")
+	if len(rules) != 3 {
+		t.Fatalf("%d event rules, want the schedule, Control Tower and Organizations ones", len(rules))
+	}
+	for id, r := range rules {
+		if !slices.Contains(strs(r["DependsOn"]), crID) {
+			t.Errorf("rule %s does not depend on the custom resource %s (DependsOn %v): it could start a run before the first Create, or after the Delete removed the windows", id, crID, r["DependsOn"])
 		}
 	}
 }
