@@ -285,7 +285,8 @@ func (d *demo) afterAction(ctx context.Context) (state, error) {
 }
 
 // writes counts the SSM writes the call log holds since the last reset,
-// per account, and the configuration parameter writes among them.
+// per account, and the configuration parameter writes (stored by Create and
+// Update, deleted by Delete) among them.
 func (d *demo) writes() (total int, byAccount map[string]int, parameter int) {
 	byAccount = map[string]int{}
 	for _, c := range d.srv.Calls() {
@@ -294,7 +295,7 @@ func (d *demo) writes() (total int, byAccount map[string]int, parameter int) {
 		}
 		total++
 		byAccount[c.Account]++
-		if c.Operation == "PutParameter" {
+		if c.Operation == "PutParameter" || c.Operation == "DeleteParameter" {
 			parameter++
 		}
 	}

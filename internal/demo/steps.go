@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
@@ -376,8 +377,10 @@ func (d *demo) disable(ctx context.Context) error {
 		return err
 	}
 	d.checkResponse(cfn.RequestDelete, resp)
-	total, _, _ := d.writes()
-	d.check("the Delete after a teardown has nothing left to remove", when(total != 0, "%d writes", total))
+	total, _, parameter := d.writes()
+	d.check("the Delete after a teardown has no window left to remove", when(total != parameter, "%d writes to accounts", total-parameter))
+	_, _, stored := d.srv.SSM().Parameter(d.srv.ManagementAccount(), homeRegion, handler.DefaultConfigParameter)
+	d.check("the Delete removes the stored configuration: nothing is left behind", when(stored || parameter != 1, "parameter %s still there (%d parameter writes)", handler.DefaultConfigParameter, parameter))
 	return nil
 }
 
