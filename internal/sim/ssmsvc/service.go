@@ -290,3 +290,27 @@ func (st *state) rememberToken(scope, token, fingerprint, id string) {
 		st.tokens[scope+"/"+token] = idempotent{fingerprint: fingerprint, id: id}
 	}
 }
+
+// register runs a Register*WithMaintenanceWindow call under the lock of
+// ctx's account x region: a repeat of an earlier call with the same
+// ClientToken answers that call's id; otherwise add adds to the window
+// windowID (DoesNotExistException when there is none) and returns the new
+// id, which the token then remembers.
+func (s *Service) register(ctx Context, operation, token string, req any, windowID string, add func(w *Window) (string, error)) (string, error) {
+	st := s.state(ctx.Account, ctx.Region)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	id, done, fp, err := st.checkToken(operation, token, req)
+	if err != nil || done {
+		return id, err
+	}
+	w, ok := st.windows[windowID]
+	if !ok {
+		return "", windowNotFound(windowID)
+	}
+	if id, err = add(w); err != nil {
+		return "", err
+	}
+	st.rememberToken(operation, token, fp, id)
+	return id, nil
+}

@@ -36,11 +36,9 @@ func (st *state) tagsOf(resourceType, id string) (*[]Tag, error) {
 	return nil, apierr.BadRequest("InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.", id)
 }
 
-// addTags adds tags, overwriting the values of keys already there.
-func (s *Service) addTags(ctx Context, in *tagsInput) (any, error) {
-	if in.Tags == nil {
-		return nil, validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
-	}
+// inTags runs f on the tag list of the resource in names, holding the lock
+// of ctx's account x region.
+func (s *Service) inTags(ctx Context, in *tagsInput, f func(tags *[]Tag) (any, error)) (any, error) {
 	st := s.state(ctx.Account, ctx.Region)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -48,47 +46,47 @@ func (s *Service) addTags(ctx Context, in *tagsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged := slices.Clone(*tags)
-	for _, t := range in.Tags {
-		if i := slices.IndexFunc(merged, func(e Tag) bool { return e.Key == t.Key }); i >= 0 {
-			merged[i].Value = t.Value
-		} else {
-			merged = append(merged, t)
+	return f(tags)
+}
+
+// addTags adds tags, overwriting the values of keys already there.
+func (s *Service) addTags(ctx Context, in *tagsInput) (any, error) {
+	if in.Tags == nil {
+		return nil, validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	return s.inTags(ctx, in, func(tags *[]Tag) (any, error) {
+		merged := slices.Clone(*tags)
+		for _, t := range in.Tags {
+			if i := slices.IndexFunc(merged, func(e Tag) bool { return e.Key == t.Key }); i >= 0 {
+				merged[i].Value = t.Value
+			} else {
+				merged = append(merged, t)
+			}
 		}
-	}
-	if len(merged) > s.quotas.TagsPerResource {
-		return nil, apierr.BadRequest("TooManyTagsError", "The %s %s would have %d tags; the limit is %d", in.ResourceType, in.ResourceId, len(merged), s.quotas.TagsPerResource)
-	}
-	*tags = merged
-	return struct{}{}, nil
+		if len(merged) > s.quotas.TagsPerResource {
+			return nil, apierr.BadRequest("TooManyTagsError", "The %s %s would have %d tags; the limit is %d", in.ResourceType, in.ResourceId, len(merged), s.quotas.TagsPerResource)
+		}
+		*tags = merged
+		return struct{}{}, nil
+	})
 }
 
 func (s *Service) removeTags(ctx Context, in *tagsInput) (any, error) {
 	if in.TagKeys == nil {
 		return nil, validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	tags, err := st.tagsOf(in.ResourceType, in.ResourceId)
-	if err != nil {
-		return nil, err
-	}
-	*tags = slices.DeleteFunc(slices.Clone(*tags), func(t Tag) bool { return slices.Contains(in.TagKeys, t.Key) })
-	return struct{}{}, nil
+	return s.inTags(ctx, in, func(tags *[]Tag) (any, error) {
+		*tags = slices.DeleteFunc(slices.Clone(*tags), func(t Tag) bool { return slices.Contains(in.TagKeys, t.Key) })
+		return struct{}{}, nil
+	})
 }
 
 func (s *Service) listTags(ctx Context, in *tagsInput) (any, error) {
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	tags, err := st.tagsOf(in.ResourceType, in.ResourceId)
-	if err != nil {
-		return nil, err
-	}
-	out := listTagsOutput{TagList: slices.Clone(*tags)}
-	if out.TagList == nil {
-		out.TagList = []Tag{}
-	}
-	return out, nil
+	return s.inTags(ctx, in, func(tags *[]Tag) (any, error) {
+		out := listTagsOutput{TagList: slices.Clone(*tags)}
+		if out.TagList == nil {
+			out.TagList = []Tag{}
+		}
+		return out, nil
+	})
 }

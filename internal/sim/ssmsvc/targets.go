@@ -2,7 +2,6 @@ package ssmsvc
 
 import (
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
@@ -26,29 +25,20 @@ func (s *Service) registerTarget(ctx Context, in *registerTargetInput) (any, err
 	if err := checkTargets(in.ResourceType, in.Targets); err != nil {
 		return nil, err
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	id, done, fp, err := st.checkToken("RegisterTargetWithMaintenanceWindow", in.ClientToken, in)
+	id, err := s.register(ctx, "RegisterTargetWithMaintenanceWindow", in.ClientToken, in, in.WindowId, func(w *Window) (string, error) {
+		if len(w.Targets) >= s.quotas.TargetsPerWindow {
+			return "", apierr.BadRequest("ResourceLimitExceededException",
+				"Maximum number of targets (%d) for maintenance window %s reached", s.quotas.TargetsPerWindow, w.ID)
+		}
+		t := WindowTarget{ID: s.newUUID(), ResourceType: in.ResourceType, Targets: cloneTargets(in.Targets),
+			OwnerInformation: deref(in.OwnerInformation), Name: deref(in.Name), Description: deref(in.Description)}
+		w.Targets = append(w.Targets, t)
+		return t.ID, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if done {
-		return windowTargetIDOutput{WindowTargetId: id}, nil
-	}
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	if len(w.Targets) >= s.quotas.TargetsPerWindow {
-		return nil, apierr.BadRequest("ResourceLimitExceededException",
-			"Maximum number of targets (%d) for maintenance window %s reached", s.quotas.TargetsPerWindow, w.ID)
-	}
-	t := WindowTarget{ID: s.newUUID(), ResourceType: in.ResourceType, Targets: cloneTargets(in.Targets),
-		OwnerInformation: deref(in.OwnerInformation), Name: deref(in.Name), Description: deref(in.Description)}
-	w.Targets = append(w.Targets, t)
-	st.rememberToken("RegisterTargetWithMaintenanceWindow", in.ClientToken, fp, t.ID)
-	return windowTargetIDOutput{WindowTargetId: t.ID}, nil
+	return windowTargetIDOutput{WindowTargetId: id}, nil
 }
 
 // checkTargets applies the documented target keys: a window target of
@@ -78,12 +68,14 @@ func checkTargets(resourceType string, ts []Target) error {
 	return nil
 }
 
-func findTarget(w *Window, id string) int {
-	return slices.IndexFunc(w.Targets, func(t WindowTarget) bool { return t.ID == id })
-}
-
-func targetNotFound(windowID, id string) error {
-	return apierr.BadRequest("DoesNotExistException", "Maintenance window target %s does not exist in maintenance window %s", id, windowID)
+// targetIndex returns the index of target id in w; a target w does not have
+// is DoesNotExistException.
+func targetIndex(w *Window, id string) (int, error) {
+	i := slices.IndexFunc(w.Targets, func(t WindowTarget) bool { return t.ID == id })
+	if i < 0 {
+		return 0, apierr.BadRequest("DoesNotExistException", "Maintenance window target %s does not exist in maintenance window %s", id, w.ID)
+	}
+	return i, nil
 }
 
 type updateTargetInput struct {
@@ -114,34 +106,29 @@ func (s *Service) updateTarget(ctx Context, in *updateTargetInput) (any, error) 
 			return nil, err
 		}
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	i := findTarget(w, in.WindowTargetId)
-	if i < 0 {
-		return nil, targetNotFound(w.ID, in.WindowTargetId)
-	}
-	t := w.Targets[i]
-	if in.Replace {
-		t.OwnerInformation, t.Name, t.Description = "", "", ""
-	}
-	if in.Targets != nil {
-		if err := checkTargets(t.ResourceType, in.Targets); err != nil {
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		i, err := targetIndex(w, in.WindowTargetId)
+		if err != nil {
 			return nil, err
 		}
-		t.Targets = cloneTargets(in.Targets)
-	}
-	set(&t.OwnerInformation, in.OwnerInformation)
-	set(&t.Name, in.Name)
-	set(&t.Description, in.Description)
-	w.Targets[i] = t
-	out := targetToOutput(w.ID, t)
-	out.ResourceType = ""
-	return out, nil
+		t := w.Targets[i]
+		if in.Replace {
+			t.OwnerInformation, t.Name, t.Description = "", "", ""
+		}
+		if in.Targets != nil {
+			if err := checkTargets(t.ResourceType, in.Targets); err != nil {
+				return nil, err
+			}
+			t.Targets = cloneTargets(in.Targets)
+		}
+		set(&t.OwnerInformation, in.OwnerInformation)
+		set(&t.Name, in.Name)
+		set(&t.Description, in.Description)
+		w.Targets[i] = t
+		out := targetToOutput(w.ID, t)
+		out.ResourceType = ""
+		return out, nil
+	})
 }
 
 func targetToOutput(windowID string, t WindowTarget) targetOutput {
@@ -165,27 +152,22 @@ type deregisterTargetOutput struct {
 // without it the target goes and the tasks keep their now dangling
 // reference, as in AWS.
 func (s *Service) deregisterTarget(ctx Context, in *deregisterTargetInput) (any, error) {
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	i := findTarget(w, in.WindowTargetId)
-	if i < 0 {
-		return nil, targetNotFound(w.ID, in.WindowTargetId)
-	}
-	if in.Safe {
-		for _, task := range w.Tasks {
-			if referencesTarget(task, in.WindowTargetId) {
-				return nil, apierr.BadRequest("TargetInUseException",
-					"Maintenance window target %s is in use by task %s of maintenance window %s", in.WindowTargetId, task.ID, w.ID)
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		i, err := targetIndex(w, in.WindowTargetId)
+		if err != nil {
+			return nil, err
+		}
+		if in.Safe {
+			for _, task := range w.Tasks {
+				if referencesTarget(task, in.WindowTargetId) {
+					return nil, apierr.BadRequest("TargetInUseException",
+						"Maintenance window target %s is in use by task %s of maintenance window %s", in.WindowTargetId, task.ID, w.ID)
+				}
 			}
 		}
-	}
-	w.Targets = slices.Delete(w.Targets, i, i+1)
-	return deregisterTargetOutput{WindowId: w.ID, WindowTargetId: in.WindowTargetId}, nil
+		w.Targets = slices.Delete(w.Targets, i, i+1)
+		return deregisterTargetOutput{WindowId: w.ID, WindowTargetId: in.WindowTargetId}, nil
+	})
 }
 
 func referencesTarget(task WindowTask, targetID string) bool {
@@ -220,29 +202,17 @@ func (s *Service) describeTargets(ctx Context, in *describeTargetsInput) (any, e
 	if err != nil {
 		return nil, err
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	var all []WindowTarget
-	for _, t := range w.Targets {
-		if match(t) {
-			all = append(all, t)
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		items, next, err := page(slices.Values(w.Targets), match, func(t WindowTarget) string { return t.ID }, in.MaxResults, in.NextToken)
+		if err != nil {
+			return nil, err
 		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	items, next, err := page(all, func(t WindowTarget) string { return t.ID }, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := describeTargetsOutput{Targets: make([]targetOutput, len(items)), NextToken: next}
-	for i, t := range items {
-		out.Targets[i] = targetToOutput(w.ID, t)
-	}
-	return out, nil
+		out := describeTargetsOutput{Targets: make([]targetOutput, len(items)), NextToken: next}
+		for i, t := range items {
+			out.Targets[i] = targetToOutput(w.ID, t)
+		}
+		return out, nil
+	})
 }
 
 func cloneTargets(ts []Target) []Target {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -111,31 +110,22 @@ func (s *Service) registerTask(ctx Context, in *registerTaskInput) (any, error) 
 	if t.ServiceRoleArn == "" {
 		t.ServiceRoleArn = serviceLinkedRole(ctx)
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	id, done, fp, err := st.checkToken("RegisterTaskWithMaintenanceWindow", in.ClientToken, in)
+	id, err := s.register(ctx, "RegisterTaskWithMaintenanceWindow", in.ClientToken, in, in.WindowId, func(w *Window) (string, error) {
+		if err := s.checkTask(ctx, w, &t); err != nil {
+			return "", err
+		}
+		if len(w.Tasks) >= s.quotas.TasksPerWindow {
+			return "", apierr.BadRequest("ResourceLimitExceededException",
+				"Maximum number of tasks (%d) for maintenance window %s reached", s.quotas.TasksPerWindow, w.ID)
+		}
+		t.ID = s.newUUID()
+		w.Tasks = append(w.Tasks, t)
+		return t.ID, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if done {
-		return windowTaskIDOutput{WindowTaskId: id}, nil
-	}
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	if err := s.checkTask(ctx, w, &t); err != nil {
-		return nil, err
-	}
-	if len(w.Tasks) >= s.quotas.TasksPerWindow {
-		return nil, apierr.BadRequest("ResourceLimitExceededException",
-			"Maximum number of tasks (%d) for maintenance window %s reached", s.quotas.TasksPerWindow, w.ID)
-	}
-	t.ID = s.newUUID()
-	w.Tasks = append(w.Tasks, t)
-	st.rememberToken("RegisterTaskWithMaintenanceWindow", in.ClientToken, fp, t.ID)
-	return windowTaskIDOutput{WindowTaskId: t.ID}, nil
+	return windowTaskIDOutput{WindowTaskId: id}, nil
 }
 
 // checkTask applies the documented rules the model cannot express, and
@@ -176,8 +166,8 @@ func (s *Service) checkTask(ctx Context, w *Window, t *WindowTask) error {
 		switch tg.Key {
 		case "WindowTargetIds":
 			for _, id := range tg.Values {
-				if findTarget(w, id) < 0 {
-					return targetNotFound(w.ID, id)
+				if _, err := targetIndex(w, id); err != nil {
+					return err
 				}
 			}
 		case "InstanceIds":
@@ -199,12 +189,14 @@ func documentName(arn string) string {
 	return arn
 }
 
-func findTask(w *Window, id string) int {
-	return slices.IndexFunc(w.Tasks, func(t WindowTask) bool { return t.ID == id })
-}
-
-func taskNotFound(windowID, id string) error {
-	return apierr.BadRequest("DoesNotExistException", "Maintenance window task %s does not exist in maintenance window %s", id, windowID)
+// taskIndex returns the index of task id in w; a task w does not have is
+// DoesNotExistException.
+func taskIndex(w *Window, id string) (int, error) {
+	i := slices.IndexFunc(w.Tasks, func(t WindowTask) bool { return t.ID == id })
+	if i < 0 {
+		return 0, apierr.BadRequest("DoesNotExistException", "Maintenance window task %s does not exist in maintenance window %s", id, w.ID)
+	}
+	return i, nil
 }
 
 type updateTaskInput struct {
@@ -266,17 +258,17 @@ func (s *Service) updateTask(ctx Context, in *updateTaskInput) (any, error) {
 			return nil, err
 		}
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	i := findTask(w, in.WindowTaskId)
-	if i < 0 {
-		return nil, taskNotFound(w.ID, in.WindowTaskId)
-	}
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		i, err := taskIndex(w, in.WindowTaskId)
+		if err != nil {
+			return nil, err
+		}
+		return s.updateTaskAt(ctx, w, i, in)
+	})
+}
+
+// updateTaskAt applies in to the task at index i of w.
+func (s *Service) updateTaskAt(ctx Context, w *Window, i int, in *updateTaskInput) (any, error) {
 	t := w.Tasks[i]
 	if in.Replace {
 		t = WindowTask{ID: t.ID, Type: t.Type, Priority: defaultPriority, CutoffBehavior: defaultCutoffBehavior}
@@ -328,34 +320,24 @@ type taskIDInput struct {
 }
 
 func (s *Service) getTask(ctx Context, in *taskIDInput) (any, error) {
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	i := findTask(w, in.WindowTaskId)
-	if i < 0 {
-		return nil, taskNotFound(w.ID, in.WindowTaskId)
-	}
-	return taskToOutput(w.ID, w.Tasks[i]), nil
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		i, err := taskIndex(w, in.WindowTaskId)
+		if err != nil {
+			return nil, err
+		}
+		return taskToOutput(w.ID, w.Tasks[i]), nil
+	})
 }
 
 func (s *Service) deregisterTask(ctx Context, in *taskIDInput) (any, error) {
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	i := findTask(w, in.WindowTaskId)
-	if i < 0 {
-		return nil, taskNotFound(w.ID, in.WindowTaskId)
-	}
-	w.Tasks = slices.Delete(w.Tasks, i, i+1)
-	return taskIDInput{WindowId: w.ID, WindowTaskId: in.WindowTaskId}, nil
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		i, err := taskIndex(w, in.WindowTaskId)
+		if err != nil {
+			return nil, err
+		}
+		w.Tasks = slices.Delete(w.Tasks, i, i+1)
+		return taskIDInput{WindowId: w.ID, WindowTaskId: in.WindowTaskId}, nil
+	})
 }
 
 type describeTasksInput struct {
@@ -383,31 +365,19 @@ func (s *Service) describeTasks(ctx Context, in *describeTasksInput) (any, error
 	if err != nil {
 		return nil, err
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	var all []WindowTask
-	for _, t := range w.Tasks {
-		if match(t) {
-			all = append(all, t)
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		items, next, err := page(slices.Values(w.Tasks), match, func(t WindowTask) string { return t.ID }, in.MaxResults, in.NextToken)
+		if err != nil {
+			return nil, err
 		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	items, next, err := page(all, func(t WindowTask) string { return t.ID }, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	out := describeTasksOutput{Tasks: make([]taskOutput, len(items)), NextToken: next}
-	for i, t := range items {
-		o := taskToOutput(w.ID, t)
-		o.Type, o.TaskType, o.TaskInvocationParameters = o.TaskType, "", nil
-		out.Tasks[i] = o
-	}
-	return out, nil
+		out := describeTasksOutput{Tasks: make([]taskOutput, len(items)), NextToken: next}
+		for i, t := range items {
+			o := taskToOutput(w.ID, t)
+			o.Type, o.TaskType, o.TaskInvocationParameters = o.TaskType, "", nil
+			out.Tasks[i] = o
+		}
+		return out, nil
+	})
 }
 
 func cloneTaskParameters(m map[string]TaskParameterValue) map[string]TaskParameterValue {

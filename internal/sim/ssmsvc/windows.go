@@ -2,6 +2,8 @@ package ssmsvc
 
 import (
 	"encoding/base64"
+	"iter"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -150,14 +152,22 @@ func windowOutput(w *Window) getWindowOutput {
 }
 
 func (s *Service) getWindow(ctx Context, in *windowIDInput) (any, error) {
+	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
+		return windowOutput(w), nil
+	})
+}
+
+// inWindow runs f on the window id of ctx's account x region, holding that
+// state's lock; a window that does not exist is DoesNotExistException.
+func (s *Service) inWindow(ctx Context, id string, f func(w *Window) (any, error)) (any, error) {
 	st := s.state(ctx.Account, ctx.Region)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	w, ok := st.windows[in.WindowId]
+	w, ok := st.windows[id]
 	if !ok {
-		return nil, windowNotFound(in.WindowId)
+		return nil, windowNotFound(id)
 	}
-	return windowOutput(w), nil
+	return f(w)
 }
 
 type updateWindowInput struct {
@@ -186,36 +196,31 @@ func (s *Service) updateWindow(ctx Context, in *updateWindowInput) (any, error) 
 			return nil, err
 		}
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	old, ok := st.windows[in.WindowId]
-	if !ok {
-		return nil, windowNotFound(in.WindowId)
-	}
-	w := *old
-	if in.Replace {
-		w.Description, w.StartDate, w.EndDate, w.ScheduleTimezone, w.ScheduleOffset, w.Enabled = "", "", "", "", 0, true
-	}
-	set(&w.Name, in.Name)
-	set(&w.Description, in.Description)
-	set(&w.StartDate, in.StartDate)
-	set(&w.EndDate, in.EndDate)
-	set(&w.Schedule, in.Schedule)
-	set(&w.ScheduleTimezone, in.ScheduleTimezone)
-	set(&w.ScheduleOffset, in.ScheduleOffset)
-	set(&w.Duration, in.Duration)
-	set(&w.Cutoff, in.Cutoff)
-	set(&w.AllowUnassociatedTargets, in.AllowUnassociatedTargets)
-	set(&w.Enabled, in.Enabled)
-	if err := checkWindow(&w); err != nil {
-		return nil, err
-	}
-	w.Modified = ctx.now()
-	*old = w
-	out := windowOutput(old)
-	out.CreatedDate, out.ModifiedDate = nil, nil
-	return out, nil
+	return s.inWindow(ctx, in.WindowId, func(old *Window) (any, error) {
+		w := *old
+		if in.Replace {
+			w.Description, w.StartDate, w.EndDate, w.ScheduleTimezone, w.ScheduleOffset, w.Enabled = "", "", "", "", 0, true
+		}
+		set(&w.Name, in.Name)
+		set(&w.Description, in.Description)
+		set(&w.StartDate, in.StartDate)
+		set(&w.EndDate, in.EndDate)
+		set(&w.Schedule, in.Schedule)
+		set(&w.ScheduleTimezone, in.ScheduleTimezone)
+		set(&w.ScheduleOffset, in.ScheduleOffset)
+		set(&w.Duration, in.Duration)
+		set(&w.Cutoff, in.Cutoff)
+		set(&w.AllowUnassociatedTargets, in.AllowUnassociatedTargets)
+		set(&w.Enabled, in.Enabled)
+		if err := checkWindow(&w); err != nil {
+			return nil, err
+		}
+		w.Modified = ctx.now()
+		*old = w
+		out := windowOutput(old)
+		out.CreatedDate, out.ModifiedDate = nil, nil
+		return out, nil
+	})
 }
 
 // requireForReplace answers a Replace update missing a required member the
@@ -295,14 +300,7 @@ func (s *Service) describeWindows(ctx Context, in *describeWindowsInput) (any, e
 	st := s.state(ctx.Account, ctx.Region)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var all []*Window
-	for _, w := range st.windows {
-		if match(w) {
-			all = append(all, w)
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	items, next, err := page(all, func(w *Window) string { return w.ID }, in.MaxResults, in.NextToken)
+	items, next, err := page(maps.Values(st.windows), match, func(w *Window) string { return w.ID }, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -350,10 +348,18 @@ func filters[T any](fs []Filter, keys map[string]func(T, string) bool) (func(T) 
 // models' minimum MaxResults for maintenance window listings is 10.
 const defaultPageSize = 10
 
-// page returns the items after NextToken (the key of the last item of the
-// previous page), at most MaxResults of them, and the token of the next
-// page ("" on the last page). items must be sorted by key.
-func page[T any](items []T, key func(T) string, maxResults *int32, token string) ([]T, string, error) {
+// page is one page of a Describe* listing: of the items that match, sorted
+// by key, those after NextToken (the key of the last item of the previous
+// page), at most MaxResults of them, and the token of the next page ("" on
+// the last page).
+func page[T any](all iter.Seq[T], match func(T) bool, key func(T) string, maxResults *int32, token string) ([]T, string, error) {
+	var items []T
+	for item := range all {
+		if match(item) {
+			items = append(items, item)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 	start := 0
 	if token != "" {
 		last, err := base64.RawURLEncoding.DecodeString(token)
