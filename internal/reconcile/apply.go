@@ -99,6 +99,17 @@ func (a *applier) write(ctx context.Context, justCreated bool, call func() error
 	}
 }
 
+// send makes the write call op(ctx, in) through a.write and returns its
+// answer.
+func send[In, Out any](ctx context.Context, a *applier, justCreated bool, op func(context.Context, In, ...func(*ssm.Options)) (Out, error), in In) (Out, error) {
+	var out Out
+	err := a.write(ctx, justCreated, func() (err error) {
+		out, err = op(ctx, in)
+		return err
+	})
+	return out, err
+}
+
 // windowID is the id of the window a target or task action belongs to, and
 // whether this run created it.
 func (a *applier) windowID(act Action) (string, bool) {
@@ -128,11 +139,7 @@ func (a *applier) createWindow(ctx context.Context, act Action) error {
 	if w.ScheduleOffset != 0 {
 		in.ScheduleOffset = aws.Int32(w.ScheduleOffset)
 	}
-	var out *ssm.CreateMaintenanceWindowOutput
-	err := a.write(ctx, false, func() (err error) {
-		out, err = a.client.CreateMaintenanceWindow(ctx, in)
-		return err
-	})
+	out, err := send(ctx, a, false, a.client.CreateMaintenanceWindow, in)
 	if err != nil {
 		return fmt.Errorf("create window %s: %w", w.Name, err)
 	}
@@ -178,11 +185,7 @@ func (a *applier) updateWindow(ctx context.Context, act Action) error {
 			}
 		}
 	}
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.UpdateMaintenanceWindow(ctx, in)
-		return err
-	})
-	if err != nil {
+	if _, err := send(ctx, a, false, a.client.UpdateMaintenanceWindow, in); err != nil {
 		return fmt.Errorf("update window %s (%s): %w", act.Name, act.ID, err)
 	}
 	return nil
@@ -191,10 +194,7 @@ func (a *applier) updateWindow(ctx context.Context, act Action) error {
 // deleteWindow deletes the window with its targets and tasks. Idempotent:
 // a window already gone is success.
 func (a *applier) deleteWindow(ctx context.Context, act Action) error {
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: aws.String(act.ID)})
-		return err
-	})
+	_, err := send(ctx, a, false, a.client.DeleteMaintenanceWindow, &ssm.DeleteMaintenanceWindowInput{WindowId: aws.String(act.ID)})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete window %s (%s): %w", act.Name, act.ID, err)
 	}
@@ -215,11 +215,7 @@ func (a *applier) registerTarget(ctx context.Context, act Action) error {
 		Name:         aws.String(t.Name),
 		Description:  optional(t.Description),
 	}
-	var out *ssm.RegisterTargetWithMaintenanceWindowOutput
-	err := a.write(ctx, created, func() (err error) {
-		out, err = a.client.RegisterTargetWithMaintenanceWindow(ctx, in)
-		return err
-	})
+	out, err := send(ctx, a, created, a.client.RegisterTargetWithMaintenanceWindow, in)
 	if err != nil {
 		return fmt.Errorf("register target %s in window %s: %w", t.Name, act.Window, err)
 	}
@@ -249,11 +245,7 @@ func (a *applier) updateTarget(ctx context.Context, act Action) error {
 			}
 		}
 	}
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.UpdateMaintenanceWindowTarget(ctx, in)
-		return err
-	})
-	if err != nil {
+	if _, err := send(ctx, a, false, a.client.UpdateMaintenanceWindowTarget, in); err != nil {
 		return fmt.Errorf("update target %s in window %s: %w", act.Name, act.Window, err)
 	}
 	return nil
@@ -262,11 +254,8 @@ func (a *applier) updateTarget(ctx context.Context, act Action) error {
 // deregisterTarget removes an extra target. Idempotent: a target already
 // gone is success.
 func (a *applier) deregisterTarget(ctx context.Context, act Action) error {
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.DeregisterTargetFromMaintenanceWindow(ctx, &ssm.DeregisterTargetFromMaintenanceWindowInput{
-			WindowId: aws.String(act.spec.windowID), WindowTargetId: aws.String(act.ID), Safe: aws.Bool(true),
-		})
-		return err
+	_, err := send(ctx, a, false, a.client.DeregisterTargetFromMaintenanceWindow, &ssm.DeregisterTargetFromMaintenanceWindowInput{
+		WindowId: aws.String(act.spec.windowID), WindowTargetId: aws.String(act.ID), Safe: aws.Bool(true),
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("deregister target %s (%s) from window %s: %w", act.Name, act.ID, act.Window, err)
@@ -283,6 +272,11 @@ func (a *applier) targetID(act Action) (string, bool) {
 	return a.targetIDs[act.Window], true
 }
 
+// taskTargets targets a task at the window target targetID.
+func taskTargets(targetID string) []types.Target {
+	return []types.Target{{Key: aws.String(windowTargetIDsKey), Values: []string{targetID}}}
+}
+
 // registerTask registers the window's Run Command task. Idempotent as
 // registerTarget is.
 func (a *applier) registerTask(ctx context.Context, act Action) error {
@@ -294,7 +288,7 @@ func (a *applier) registerTask(ctx context.Context, act Action) error {
 		TaskType:                 types.MaintenanceWindowTaskType(t.Type),
 		TaskArn:                  aws.String(t.TaskArn),
 		Priority:                 aws.Int32(t.Priority),
-		Targets:                  []types.Target{{Key: aws.String(windowTargetIDsKey), Values: []string{targetID}}},
+		Targets:                  taskTargets(targetID),
 		ServiceRoleArn:           aws.String(t.ServiceRoleArn),
 		CutoffBehavior:           types.MaintenanceWindowTaskCutoffBehavior(t.CutoffBehavior),
 		MaxConcurrency:           aws.String(t.MaxConcurrency),
@@ -303,11 +297,7 @@ func (a *applier) registerTask(ctx context.Context, act Action) error {
 		Description:              optional(t.Description),
 		TaskInvocationParameters: invocationParameters(t.RunCommand),
 	}
-	err := a.write(ctx, createdWindow || createdTarget, func() error {
-		_, err := a.client.RegisterTaskWithMaintenanceWindow(ctx, in)
-		return err
-	})
-	if err != nil {
+	if _, err := send(ctx, a, createdWindow || createdTarget, a.client.RegisterTaskWithMaintenanceWindow, in); err != nil {
 		return fmt.Errorf("register task %s in window %s: %w", t.Name, act.Window, err)
 	}
 	return nil
@@ -319,7 +309,6 @@ func (a *applier) registerTask(ctx context.Context, act Action) error {
 func (a *applier) updateTask(ctx context.Context, act Action) error {
 	t, s := act.spec.task, act.spec
 	targetID, createdTarget := a.targetID(act)
-	targets := []types.Target{{Key: aws.String(windowTargetIDsKey), Values: []string{targetID}}}
 	in := &ssm.UpdateMaintenanceWindowTaskInput{WindowId: aws.String(s.windowID), WindowTaskId: aws.String(act.ID)}
 	if s.replace {
 		in.Replace = aws.Bool(true)
@@ -331,7 +320,7 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 		in.MaxConcurrency = aws.String(t.MaxConcurrency)
 		in.MaxErrors = aws.String(t.MaxErrors)
 		in.CutoffBehavior = types.MaintenanceWindowTaskCutoffBehavior(t.CutoffBehavior)
-		in.Targets = targets
+		in.Targets = taskTargets(targetID)
 		in.TaskInvocationParameters = invocationParameters(t.RunCommand)
 	} else {
 		for _, f := range s.changed {
@@ -353,7 +342,7 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 			case "cutoff behavior":
 				in.CutoffBehavior = types.MaintenanceWindowTaskCutoffBehavior(t.CutoffBehavior)
 			case "targets":
-				in.Targets = targets
+				in.Targets = taskTargets(targetID)
 			default:
 				if isRunCommandField(f) {
 					in.TaskInvocationParameters = invocationParameters(t.RunCommand)
@@ -361,11 +350,7 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 			}
 		}
 	}
-	err := a.write(ctx, createdTarget, func() error {
-		_, err := a.client.UpdateMaintenanceWindowTask(ctx, in)
-		return err
-	})
-	if err != nil {
+	if _, err := send(ctx, a, createdTarget, a.client.UpdateMaintenanceWindowTask, in); err != nil {
 		return fmt.Errorf("update task %s in window %s: %w", act.Name, act.Window, err)
 	}
 	return nil
@@ -374,11 +359,8 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 // deregisterTask removes an extra task. Idempotent: a task already gone is
 // success.
 func (a *applier) deregisterTask(ctx context.Context, act Action) error {
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.DeregisterTaskFromMaintenanceWindow(ctx, &ssm.DeregisterTaskFromMaintenanceWindowInput{
-			WindowId: aws.String(act.spec.windowID), WindowTaskId: aws.String(act.ID),
-		})
-		return err
+	_, err := send(ctx, a, false, a.client.DeregisterTaskFromMaintenanceWindow, &ssm.DeregisterTaskFromMaintenanceWindowInput{
+		WindowId: aws.String(act.spec.windowID), WindowTaskId: aws.String(act.ID),
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("deregister task %s (%s) from window %s: %w", act.Name, act.ID, act.Window, err)
@@ -388,11 +370,8 @@ func (a *applier) deregisterTask(ctx context.Context, act Action) error {
 
 // updateSetting sets the DHMC role. Idempotent: it sets a value.
 func (a *applier) updateSetting(ctx context.Context, act Action) error {
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.UpdateServiceSetting(ctx, &ssm.UpdateServiceSettingInput{
-			SettingId: aws.String(DHMCSettingID), SettingValue: aws.String(act.spec.value),
-		})
-		return err
+	_, err := send(ctx, a, false, a.client.UpdateServiceSetting, &ssm.UpdateServiceSettingInput{
+		SettingId: aws.String(DHMCSettingID), SettingValue: aws.String(act.spec.value),
 	})
 	if err != nil {
 		return fmt.Errorf("update service setting %s: %w", DHMCSettingID, err)
@@ -403,10 +382,7 @@ func (a *applier) updateSetting(ctx context.Context, act Action) error {
 // resetSetting returns the DHMC setting to its default. Idempotent:
 // resetting a default setting changes nothing.
 func (a *applier) resetSetting(ctx context.Context, act Action) error {
-	err := a.write(ctx, false, func() error {
-		_, err := a.client.ResetServiceSetting(ctx, &ssm.ResetServiceSettingInput{SettingId: aws.String(DHMCSettingID)})
-		return err
-	})
+	_, err := send(ctx, a, false, a.client.ResetServiceSetting, &ssm.ResetServiceSettingInput{SettingId: aws.String(DHMCSettingID)})
 	if err != nil {
 		return fmt.Errorf("reset service setting %s: %w", DHMCSettingID, err)
 	}
