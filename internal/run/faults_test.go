@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/config"
@@ -29,19 +28,7 @@ func assertConverged(t *testing.T, sv *simtest.Env, accounts, regions []string) 
 	for _, account := range accounts {
 		cfg := sv.AccountConfig(t, account, role)
 		for _, region := range regions {
-			client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
-			var names []string
-			p := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{})
-			for p.HasMorePages() {
-				page, err := p.NextPage(context.Background())
-				if err != nil {
-					t.Fatalf("describe windows of %s/%s: %v", account, region, err)
-				}
-				for _, w := range page.WindowIdentities {
-					names = append(names, aws.ToString(w.Name))
-				}
-			}
-			slices.Sort(names)
+			names := windowNamesAs(t, cfg, account, region)
 			if diff := cmp.Diff(want, names); diff != "" {
 				t.Errorf("%s/%s windows (-want +got):\n%s", account, region, diff)
 			}

@@ -67,7 +67,14 @@ func outcomes(r report.Report) []outcome {
 // read through the SDK as the account.
 func windowNames(t *testing.T, sv *simtest.Env, account, region string) []string {
 	t.Helper()
-	cfg := sv.AccountConfig(t, account, role)
+	return windowNamesAs(t, sv.AccountConfig(t, account, role), account, region)
+}
+
+// windowNamesAs lists the maintenance windows of account x region by name,
+// read through the SDK with cfg, which holds the account's credentials (so
+// a caller reading many regions assumes the role once).
+func windowNamesAs(t *testing.T, cfg aws.Config, account, region string) []string {
+	t.Helper()
 	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
 	var names []string
 	p := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{})
