@@ -28,12 +28,7 @@ func (d *demo) deploy(ctx context.Context) error {
 		return err
 	}
 	d.sub("plan: what the Create would do (a dry run: nothing is written)")
-	d.srv.ResetCalls()
-	plan := d.plan(ctx, cfg)
-	d.table(plan)
-	d.actions(plan, sharedServices, homeRegion)
-	total, _, _ := d.writes()
-	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
+	plan := d.plan(ctx, cfg, sharedServices, homeRegion)
 	var p problems
 	for _, t := range plan.Targets {
 		denied := t.Status == report.Failed && t.Error != nil && t.Error.Operation == "AssumeRole" && t.Error.Code == "AccessDenied"
@@ -52,13 +47,7 @@ func (d *demo) deploy(ctx context.Context) error {
 	}
 
 	d.sub("deploy")
-	d.srv.ResetCalls()
-	rep, resp, err := d.cloudFormation(ctx, cfn.RequestCreate, nil)
-	if err != nil {
-		return err
-	}
-	d.table(rep)
-	st, err := d.afterAction(ctx)
+	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestCreate, nil)
 	if err != nil {
 		return err
 	}
@@ -270,25 +259,14 @@ func (d *demo) update(ctx context.Context) error {
 		return err
 	}
 	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
-	d.srv.ResetCalls()
-	plan := d.plan(ctx, want)
-	d.table(plan)
-	d.actions(plan, prodWeb, homeRegion)
-	total, _, _ := d.writes()
-	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
+	plan := d.plan(ctx, want, prodWeb, homeRegion)
 
 	d.sub("update")
-	d.srv.ResetCalls()
-	rep, resp, err := d.cloudFormation(ctx, cfn.RequestUpdate, old)
+	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
 	if err != nil {
 		return err
 	}
-	d.table(rep)
 	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
-	st, err := d.afterAction(ctx)
-	if err != nil {
-		return err
-	}
 	d.checkResponse(cfn.RequestUpdate, resp)
 	d.checkAccounted(rep)
 	d.check("every account x region holds exactly the 3 windows under their new names, no duplicate", expectWindows(st, want.WindowNames()))
@@ -342,13 +320,7 @@ func (d *demo) disable(ctx context.Context) error {
 	old := maps.Clone(d.props)
 	d.props[config.PropDisabled] = "true"
 	d.printf("  the administrator sets Disabled=true on the stack\n\n")
-	d.srv.ResetCalls()
-	rep, resp, err := d.cloudFormation(ctx, cfn.RequestUpdate, old)
-	if err != nil {
-		return err
-	}
-	d.table(rep)
-	st, err := d.afterAction(ctx)
+	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
 	if err != nil {
 		return err
 	}
@@ -385,10 +357,34 @@ func (d *demo) disable(ctx context.Context) error {
 }
 
 // plan runs a dry run of the whole organization to cfg, as `orgpatch plan`
-// does.
-func (d *demo) plan(ctx context.Context, cfg config.Config) report.Report {
-	return run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
+// does, prints it with the actions it would take in account x region, and
+// checks it wrote nothing.
+func (d *demo) plan(ctx context.Context, cfg config.Config, account, region string) report.Report {
+	d.srv.ResetCalls()
+	plan := run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
 		run.Request{Mode: reconcile.Converge, DryRun: true})
+	d.table(plan)
+	d.actions(plan, account, region)
+	total, _, _ := d.writes()
+	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
+	return plan
+}
+
+// stackRequest sends CloudFormation's request of kind (old: the properties
+// before an Update) on a fresh call log, prints the run's table, and
+// observes the organization after it.
+func (d *demo) stackRequest(ctx context.Context, kind cfn.RequestType, old map[string]any) (report.Report, *cfn.Response, state, error) {
+	d.srv.ResetCalls()
+	rep, resp, err := d.cloudFormation(ctx, kind, old)
+	if err != nil {
+		return report.Report{}, nil, nil, err
+	}
+	d.table(rep)
+	st, err := d.afterAction(ctx)
+	if err != nil {
+		return report.Report{}, nil, nil, err
+	}
+	return rep, resp, st, nil
 }
 
 // samePlan says where applied's changes differ from planned's.
