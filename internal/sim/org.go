@@ -140,6 +140,14 @@ func ParseOrg(b []byte) (*Org, error) {
 func (o *Org) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	// unique reports v at field as a duplicate when seen holds it already,
+	// and adds it to seen.
+	unique := func(seen map[string]bool, field, v string) {
+		if seen[v] {
+			bad("%s %q: duplicate", field, v)
+		}
+		seen[v] = true
+	}
 	if !orgIDRe.MatchString(o.ID) {
 		bad("id %q: must match o-[a-z0-9]{10,32}", o.ID)
 	}
@@ -159,10 +167,7 @@ func (o *Org) Validate() error {
 			if !ouIDRe.MatchString(ou.ID) {
 				bad("%s.id %q: must match ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}", p, ou.ID)
 			}
-			if parents[ou.ID] {
-				bad("%s.id %q: duplicate", p, ou.ID)
-			}
-			parents[ou.ID] = true
+			unique(parents, p+".id", ou.ID)
 			if ou.Name == "" || len(ou.Name) > 128 {
 				bad("%s.name %q: must be 1..128 characters", p, ou.Name)
 			}
@@ -178,20 +183,14 @@ func (o *Org) Validate() error {
 		if !accountIDRe.MatchString(a.ID) {
 			bad("%s.id %q: must be 12 digits", p, a.ID)
 		}
-		if ids[a.ID] {
-			bad("%s.id %q: duplicate", p, a.ID)
-		}
-		ids[a.ID] = true
+		unique(ids, p+".id", a.ID)
 		if a.Name == "" || len(a.Name) > 50 {
 			bad("%s.name %q: must be 1..50 characters", p, a.Name)
 		}
 		if !emailRe.MatchString(a.Email) || len(a.Email) < 6 || len(a.Email) > 64 {
 			bad("%s.email %q: must be an e-mail address of 6..64 characters", p, a.Email)
 		}
-		if emails[a.Email] {
-			bad("%s.email %q: duplicate", p, a.Email)
-		}
-		emails[a.Email] = true
+		unique(emails, p+".email", a.Email)
 		switch a.Status {
 		case "", StatusActive, StatusSuspended, StatusPendingClosure:
 		default:
@@ -206,10 +205,7 @@ func (o *Org) Validate() error {
 			if !roleNameRe.MatchString(r.Name) {
 				bad("%s.name %q: must match [\\w+=,.@-]{1,64}", rp, r.Name)
 			}
-			if roles[r.Name] {
-				bad("%s.name %q: duplicate", rp, r.Name)
-			}
-			roles[r.Name] = true
+			unique(roles, rp+".name", r.Name)
 			for _, t := range r.Trust {
 				if !accountIDRe.MatchString(t) {
 					bad("%s.trust %q: must be 12-digit account ids", rp, t)
