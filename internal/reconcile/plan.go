@@ -309,70 +309,40 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 		}
 	}
 	wantTarget := desiredTarget(w)
-	var extraTargets []ObservedTarget
-	var keptTarget *ObservedTarget
-	var targetChanges []change
-	var targetReplace bool
-	for i := range ow.Targets {
-		t := &ow.Targets[i]
-		if t.ResourceType != resourceTypeInstance {
-			extraTargets = append(extraTargets, *t)
-			continue
-		}
-		ch, rep := diffTarget(wantTarget, *t)
-		if keptTarget == nil || better(t.Name == wantTarget.Name, len(ch), !referenced[t.ID], t.ID,
-			keptTarget.Name == wantTarget.Name, len(targetChanges), !referenced[keptTarget.ID], keptTarget.ID) {
-			if keptTarget != nil {
-				extraTargets = append(extraTargets, *keptTarget)
-			}
-			keptTarget, targetChanges, targetReplace = t, ch, rep
-		} else {
-			extraTargets = append(extraTargets, *t)
-		}
-	}
+	keptTarget, target, extraTargets := pick(ow.Targets,
+		func(t ObservedTarget) bool { return t.ResourceType == resourceTypeInstance },
+		func(t ObservedTarget) choice {
+			ch, rep := diffTarget(wantTarget, t)
+			return choice{named: t.Name == wantTarget.Name, changes: ch, replace: rep, cost: !referenced[t.ID], id: t.ID}
+		})
 	targetID := ""
 	if keptTarget == nil {
 		actions = append(actions, createTarget(w, wantTarget, ow.ID))
 	} else {
 		targetID = keptTarget.ID
 		a := Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
-		if len(targetChanges) > 0 {
-			a.Kind, a.Detail = KindUpdate, describe(targetChanges...)
-			a.spec = &spec{windowID: ow.ID, target: wantTarget, changed: fields(targetChanges), replace: targetReplace}
+		if len(target.changes) > 0 {
+			a.Kind, a.Detail = KindUpdate, describe(target.changes...)
+			a.spec = &spec{windowID: ow.ID, target: wantTarget, changed: fields(target.changes), replace: target.replace}
 		}
 		actions = append(actions, a)
 	}
 
 	// The task: the best registered RUN_COMMAND task, else a new one.
 	wantTask := desiredTask(desired, hashes, w, targetID)
-	var extraTasks []ObservedTask
-	var keptTask *ObservedTask
-	var taskChanges []change
-	var taskReplace bool
-	for i := range ow.Tasks {
-		t := &ow.Tasks[i]
-		if t.Type != taskTypeRunCommand {
-			extraTasks = append(extraTasks, *t)
-			continue
-		}
-		ch, rep := diffTask(wantTask, *t)
-		if keptTask == nil || better(t.Name == wantTask.Name, len(ch), false, t.ID,
-			keptTask.Name == wantTask.Name, len(taskChanges), false, keptTask.ID) {
-			if keptTask != nil {
-				extraTasks = append(extraTasks, *keptTask)
-			}
-			keptTask, taskChanges, taskReplace = t, ch, rep
-		} else {
-			extraTasks = append(extraTasks, *t)
-		}
-	}
+	keptTask, task, extraTasks := pick(ow.Tasks,
+		func(t ObservedTask) bool { return t.Type == taskTypeRunCommand },
+		func(t ObservedTask) choice {
+			ch, rep := diffTask(wantTask, t)
+			return choice{named: t.Name == wantTask.Name, changes: ch, replace: rep, id: t.ID}
+		})
 	if keptTask == nil {
 		actions = append(actions, createTask(w, wantTask, ow.ID, targetID))
 	} else {
 		a := Action{Kind: KindUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
-		if len(taskChanges) > 0 {
-			a.Kind, a.Detail = KindUpdate, describe(taskChanges...)
-			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, changed: fields(taskChanges), replace: taskReplace}
+		if len(task.changes) > 0 {
+			a.Kind, a.Detail = KindUpdate, describe(task.changes...)
+			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, changed: fields(task.changes), replace: task.replace}
 		}
 		actions = append(actions, a)
 	}
@@ -390,20 +360,52 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 	return actions
 }
 
-// better reports whether candidate a is a better one to keep than b: the
-// desired name first, then the fewest differing fields, then the one
-// without extra cost (e.g. not referenced by a task), then the lowest id.
-func better(aNamed bool, aChanges int, aCost bool, aID string, bNamed bool, bChanges int, bCost bool, bID string) bool {
-	if aNamed != bNamed {
-		return aNamed
+// choice is how an observed target or task compares to the desired one,
+// as a candidate to keep.
+type choice struct {
+	named   bool     // it has the desired name
+	changes []change // what an update must change
+	replace bool     // the update must send everything with Replace
+	cost    bool     // keeping it costs extra (e.g. no task runs on it)
+	id      string
+}
+
+// better reports whether a is a better one to keep than b: the desired
+// name first, then the fewest differing fields, then the one without extra
+// cost, then the lowest id.
+func (a choice) better(b choice) bool {
+	if a.named != b.named {
+		return a.named
 	}
-	if aChanges != bChanges {
-		return aChanges < bChanges
+	if len(a.changes) != len(b.changes) {
+		return len(a.changes) < len(b.changes)
 	}
-	if aCost != bCost {
-		return !aCost
+	if a.cost != b.cost {
+		return !a.cost
 	}
-	return aID < bID
+	return a.id < b.id
+}
+
+// pick chooses, of the items that can be kept, the best to keep by judge;
+// kept is nil when none can. Every other item is an extra, to delete.
+func pick[T any](items []T, keepable func(T) bool, judge func(T) choice) (kept *T, best choice, extra []T) {
+	for i := range items {
+		t := &items[i]
+		if !keepable(*t) {
+			extra = append(extra, *t)
+			continue
+		}
+		c := judge(*t)
+		if kept == nil || c.better(best) {
+			if kept != nil {
+				extra = append(extra, *kept)
+			}
+			kept, best = t, c
+		} else {
+			extra = append(extra, *t)
+		}
+	}
+	return kept, best, extra
 }
 
 func desiredWindow(w config.Window) ObservedWindow {
