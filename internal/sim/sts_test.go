@@ -104,57 +104,30 @@ func TestAssumeRoleRefused(t *testing.T) {
 	client := sts.NewFromConfig(noRetry(env.Config))
 
 	tests := map[string]struct {
-		in   sts.AssumeRoleInput
-		want string
+		arn      string
+		session  string
+		duration int32 // not sent when 0
+		want     string
 	}{
-		"role missing": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("555555555555", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
-			want: "AccessDenied",
-		},
-		"caller not trusted": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("333333333333", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
-			want: "AccessDenied",
-		},
-		"account does not exist": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("999999999999", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
-			want: "AccessDenied",
-		},
-		"account suspended": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("666666666666", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
-			want: "AccessDenied",
-		},
-		"access denied fault": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("444444444444", sim.DefaultRoleName)), RoleSessionName: aws.String("s1")},
-			want: "AccessDenied",
-		},
-		"session name too short": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s")},
-			want: "ValidationError",
-		},
-		"session name bad character": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("a b")},
-			want: "ValidationError",
-		},
-		"duration below 900": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(899)},
-			want: "ValidationError",
-		},
-		"duration above the role's maximum": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String(roleARN("222222222222", sim.DefaultRoleName)), RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(7200)},
-			want: "ValidationError",
-		},
-		"role arn too short": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::1:r"), RoleSessionName: aws.String("s1")},
-			want: "ValidationError",
-		},
-		"not a role arn": {
-			in:   sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::222222222222:user/alice"), RoleSessionName: aws.String("s1")},
-			want: "ValidationError",
-		},
+		"role missing":                      {arn: roleARN("555555555555", sim.DefaultRoleName), session: "s1", want: "AccessDenied"},
+		"caller not trusted":                {arn: roleARN("333333333333", sim.DefaultRoleName), session: "s1", want: "AccessDenied"},
+		"account does not exist":            {arn: roleARN("999999999999", sim.DefaultRoleName), session: "s1", want: "AccessDenied"},
+		"account suspended":                 {arn: roleARN("666666666666", sim.DefaultRoleName), session: "s1", want: "AccessDenied"},
+		"access denied fault":               {arn: roleARN("444444444444", sim.DefaultRoleName), session: "s1", want: "AccessDenied"},
+		"session name too short":            {arn: roleARN("222222222222", sim.DefaultRoleName), session: "s", want: "ValidationError"},
+		"session name bad character":        {arn: roleARN("222222222222", sim.DefaultRoleName), session: "a b", want: "ValidationError"},
+		"duration below 900":                {arn: roleARN("222222222222", sim.DefaultRoleName), session: "s1", duration: 899, want: "ValidationError"},
+		"duration above the role's maximum": {arn: roleARN("222222222222", sim.DefaultRoleName), session: "s1", duration: 7200, want: "ValidationError"},
+		"role arn too short":                {arn: "arn:aws:iam::1:r", session: "s1", want: "ValidationError"},
+		"not a role arn":                    {arn: "arn:aws:iam::222222222222:user/alice", session: "s1", want: "ValidationError"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := client.AssumeRole(context.Background(), &tc.in)
+			in := &sts.AssumeRoleInput{RoleArn: aws.String(tc.arn), RoleSessionName: aws.String(tc.session)}
+			if tc.duration != 0 {
+				in.DurationSeconds = aws.Int32(tc.duration)
+			}
+			_, err := client.AssumeRole(context.Background(), in)
 			if got := errCode(err); got != tc.want {
 				t.Errorf("error code = %q, want %q (%v)", got, tc.want, err)
 			}
@@ -202,9 +175,13 @@ func TestExpiredCredentials(t *testing.T) {
 	}
 	cfg := noRetry(env.Config)
 	c := out.Credentials
-	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}, nil
-	})
+	// withToken presents the assumed key with sessionToken.
+	withToken := func(sessionToken string) aws.CredentialsProvider {
+		return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: sessionToken}, nil
+		})
+	}
+	cfg.Credentials = withToken(*c.SessionToken)
 	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("fresh credentials refused: %v", err)
 	}
@@ -213,9 +190,7 @@ func TestExpiredCredentials(t *testing.T) {
 	if got := errCode(err); got != "ExpiredTokenException" {
 		t.Errorf("after expiry: error code = %q, want ExpiredTokenException", got)
 	}
-	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: "forged"}, nil
-	})
+	cfg.Credentials = withToken("forged")
 	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	if got := errCode(err); got != "InvalidClientTokenId" {
 		t.Errorf("wrong session token: error code = %q, want InvalidClientTokenId", got)
