@@ -76,43 +76,42 @@ func (st *state) settingView(ctx Context, id string) serviceSetting {
 	return out
 }
 
-func (s *Service) getServiceSetting(ctx Context, in *settingIDInput) (any, error) {
-	id, err := settingID(ctx, in.SettingId)
+// inSetting runs f on the setting given as id or ARN, holding the lock of
+// ctx's account x region; a setting the simulator does not know is
+// ServiceSettingNotFound.
+func (s *Service) inSetting(ctx Context, given string, f func(st *state, id string) (any, error)) (any, error) {
+	id, err := settingID(ctx, given)
 	if err != nil {
 		return nil, err
 	}
 	st := s.state(ctx.Account, ctx.Region)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return serviceSettingOutput{ServiceSetting: st.settingView(ctx, id)}, nil
+	return f(st, id)
+}
+
+func (s *Service) getServiceSetting(ctx Context, in *settingIDInput) (any, error) {
+	return s.inSetting(ctx, in.SettingId, func(st *state, id string) (any, error) {
+		return serviceSettingOutput{ServiceSetting: st.settingView(ctx, id)}, nil
+	})
 }
 
 // updateServiceSetting customizes a setting; its answer is empty, as AWS's.
 func (s *Service) updateServiceSetting(ctx Context, in *settingIDInput) (any, error) {
-	id, err := settingID(ctx, in.SettingId)
-	if err != nil {
-		return nil, err
-	}
 	user := ctx.Principal
 	if user == "" {
 		user = "arn:" + ctx.partition() + ":iam::" + ctx.Account + ":root"
 	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.settings[id] = &setting{value: in.SettingValue, modified: ctx.now(), user: user}
-	return struct{}{}, nil
+	return s.inSetting(ctx, in.SettingId, func(st *state, id string) (any, error) {
+		st.settings[id] = &setting{value: in.SettingValue, modified: ctx.now(), user: user}
+		return struct{}{}, nil
+	})
 }
 
 // resetServiceSetting returns a setting to AWS's default and answers with it.
 func (s *Service) resetServiceSetting(ctx Context, in *settingIDInput) (any, error) {
-	id, err := settingID(ctx, in.SettingId)
-	if err != nil {
-		return nil, err
-	}
-	st := s.state(ctx.Account, ctx.Region)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.settings, id)
-	return serviceSettingOutput{ServiceSetting: st.settingView(ctx, id)}, nil
+	return s.inSetting(ctx, in.SettingId, func(st *state, id string) (any, error) {
+		delete(st.settings, id)
+		return serviceSettingOutput{ServiceSetting: st.settingView(ctx, id)}, nil
+	})
 }
