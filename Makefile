@@ -1,6 +1,8 @@
 # orgpatch: every local command a developer or CI runs.
 SHELL := /bin/bash
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# jsii names the end-of-life Node majors to stay quiet about; this machine kind has Node 20.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GOFLAGS := -mod=mod
 GO ?= go
 BIN := bin
