@@ -15,8 +15,11 @@ import (
 )
 
 func main() {
-	defer jsii.Close()
-	if err := run(); err != nil {
+	err := run()
+	// Close the jsii runtime (its node process) before exiting: os.Exit
+	// skips deferred calls.
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "orgpatch infra:", err)
 		os.Exit(1)
 	}
