@@ -84,7 +84,7 @@ func New(deps Deps) *Handler {
 		h.metrics = os.Stdout
 	}
 	if h.clock == nil {
-		h.clock = wallClock{}
+		h.clock = run.WallClock{}
 	}
 	if h.http == nil {
 		h.http = &http.Client{Timeout: 30 * time.Second}
@@ -477,20 +477,5 @@ func (h *Handler) emit(log *slog.Logger, src trigger.Source, rep *report.Report,
 	now := h.clock.Now()
 	if err := writeMetrics(h.metrics, now, src, rep, failed, now.Sub(start)); err != nil {
 		log.Warn("metrics not written", "error", err)
-	}
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -130,7 +130,7 @@ func (env Env) withDefaults() Env {
 		env.Logger = slog.Default()
 	}
 	if env.Clock == nil {
-		env.Clock = wallClock{}
+		env.Clock = WallClock{}
 	}
 	return env
 }
@@ -468,11 +468,13 @@ func isRoleMissing(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "AccessDenied"
 }
 
-type wallClock struct{}
+// WallClock is the real Clock: time.Now, and a sleep that ends early when
+// ctx is done. It is the default of Env.Clock.
+type WallClock struct{}
 
-func (wallClock) Now() time.Time { return time.Now() }
+func (WallClock) Now() time.Time { return time.Now() }
 
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
