@@ -21,8 +21,12 @@ type ec2Region struct {
 	OptInStatus string `xml:"optInStatus"`
 }
 
-// ec2 serves the one EC2 operation orgpatch needs: DescribeRegions.
+// ec2 serves the EC2 operations orgpatch needs: DescribeRegions, and
+// DescribeInstances for the compliance report.
 func (s *Server) ec2(req *request) (any, error) {
+	if req.op == "DescribeInstances" {
+		return s.describeInstances(req)
+	}
 	if req.op != "DescribeRegions" {
 		return nil, apierr.BadRequest("InvalidAction", "The action %s is not valid for this web service.", req.op)
 	}

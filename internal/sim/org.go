@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/orgpatch/orgpatch/internal/sim/nodes"
 )
 
 // DefaultRoleName is the configuration role orgpatch assumes in every
@@ -62,6 +64,9 @@ type Account struct {
 	// OptedInRegions are the opt-in regions (af-south-1, ...) the account
 	// has enabled; the default regions are always enabled.
 	OptedInRegions []string `json:"optedInRegions,omitempty"`
+	// Nodes are the account's machines by region (EC2 instances, managed
+	// or not, and hybrid servers); see WithNodesPerTarget for generated ones.
+	Nodes map[string][]nodes.Node `json:"nodes,omitempty"`
 }
 
 // Role is an IAM role that STS AssumeRole can assume.

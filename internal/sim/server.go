@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
+	"github.com/orgpatch/orgpatch/internal/sim/nodes"
 	"github.com/orgpatch/orgpatch/internal/sim/ssmsvc"
 )
 
@@ -52,6 +53,7 @@ type options struct {
 	noParams      bool
 	arrivalRole   string
 	arrivalAfter  int
+	nodesPerTgt   int
 }
 
 // WithLatency delays every call by d before it is answered.
@@ -109,6 +111,8 @@ type Server struct {
 	opts options
 	ssm  *ssmsvc.Service
 
+	inventory *nodes.Store // the machines EC2 and SSM describe
+
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
 	sessions map[string]*session // issued access key id -> session
@@ -143,12 +147,17 @@ func New(org *Org, opts ...Option) (*Server, error) {
 	if o.arrivalRole != "" && (!roleNameRe.MatchString(o.arrivalRole) || o.arrivalAfter < 0) {
 		return nil, fmt.Errorf("WithRoleArrival: role %q after %d: role must match [\\w+=,.@-]{1,64} and attempts be 0 or more", o.arrivalRole, o.arrivalAfter)
 	}
+	inv, err := newInventory(org, o)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		opts:     o,
-		ssm:      ssmsvc.New(),
-		org:      newOrgState(org.clone(), o.clock()),
-		sessions: map[string]*session{},
-		rng:      mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
+		opts:      o,
+		inventory: inv,
+		ssm:       ssmsvc.New(ssmsvc.WithNodes(inv)),
+		org:       newOrgState(org.clone(), o.clock()),
+		sessions:  map[string]*session{},
+		rng:       mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
 	}
 	s.failAfter.Store(int64(o.failAfter))
 	if o.throttleRate > 0 {

@@ -362,6 +362,7 @@ func baseRequests(t *testing.T, ts *testServer) map[string]map[string]any {
 	}
 	targets := []any{map[string]any{"Key": "tag:Patch", "Values": []any{"yes"}}}
 	filter := func(k, v string) []any { return []any{map[string]any{"Key": k, "Values": []any{v}}} }
+	complianceFilter := []any{map[string]any{"Key": "ComplianceType", "Values": []any{"Patch"}, "Type": "EQUAL"}}
 	return map[string]map[string]any{
 		"CreateMaintenanceWindow":    create,
 		"GetMaintenanceWindow":       {"WindowId": w},
@@ -390,5 +391,11 @@ func baseRequests(t *testing.T, ts *testServer) map[string]map[string]any {
 		"PutParameter": {"Name": "/base", "Value": "v2", "Type": "String", "Overwrite": true, "Description": "d", "AllowedPattern": ".*",
 			"Tier": "Standard", "DataType": "text"},
 		"DeleteParameter": {"Name": "/base-delete"},
+		"DescribeInstanceInformation": {"InstanceInformationFilterList": []any{map[string]any{"key": "PingStatus", "valueSet": []any{"Online"}}},
+			"Filters": filter("PlatformTypes", "Linux"), "MaxResults": 10},
+		"DescribeInstancePatchStates":     {"InstanceIds": []any{"i-0123456789abcdef0"}, "MaxResults": 10},
+		"ListResourceComplianceSummaries": {"Filters": complianceFilter, "MaxResults": 10},
+		"ListComplianceItems": {"ResourceIds": []any{"i-0123456789abcdef0"}, "ResourceTypes": []any{"ManagedInstance"},
+			"Filters": complianceFilter, "MaxResults": 10},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
+	"github.com/orgpatch/orgpatch/internal/sim/nodes"
 	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
@@ -71,6 +72,8 @@ func WithQuotas(q Quotas) Option { return func(s *Service) { s.quotas = q } }
 type Service struct {
 	quotas Quotas
 	seq    atomic.Uint64 // id generator
+
+	inventory *nodes.Store // machines (package nodes); nil: none anywhere
 
 	mu     sync.RWMutex
 	states map[stateKey]*state

@@ -43,6 +43,8 @@ var operations = map[string][]string{
 		"DescribeDocument",
 		"GetServiceSetting", "UpdateServiceSetting", "ResetServiceSetting",
 		"GetParameter", "PutParameter", "DeleteParameter",
+		"DescribeInstanceInformation", "DescribeInstancePatchStates",
+		"ListResourceComplianceSummaries", "ListComplianceItems",
 	},
 	"organizations": nil,
 	"sts":           nil,

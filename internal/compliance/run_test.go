@@ -1,0 +1,258 @@
+package compliance
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/nodes"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// fixture is a simulated organization with generated machines in every
+// account x governed region, one account whose role is missing, and one
+// target whose machines are given explicitly.
+type fixture struct {
+	env     *simtest.Env
+	org     *sim.Org
+	regions []string
+}
+
+func newFixture(t *testing.T, perTarget int) fixture {
+	t.Helper()
+	regions := []string{"us-east-1", "eu-west-1"}
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 4, OUs: 2, Regions: regions, MissingRole: 1})
+	env := simtest.Start(t, org, sim.WithNodesPerTarget(perTarget), sim.WithClock(func() time.Time { return testNow }))
+	return fixture{env: env, org: org, regions: regions}
+}
+
+func (f fixture) run(t *testing.T, s Settings) (Summary, []Record) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []Record
+	sum, err := Run(context.Background(), Env{
+		Management: f.env.Config, Config: config.Default(), Settings: s, Concurrency: 3,
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return testNow },
+		Sink: func(r *Record) error { mu.Lock(); defer mu.Unlock(); got = append(got, *r); return nil },
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	slices.SortFunc(got, byPlace)
+	return sum, got
+}
+
+func byPlace(a, b Record) int {
+	return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region), strings.Compare(a.ResourceId, b.ResourceId))
+}
+
+// expected derives, from the simulator's inventory, the record every
+// machine should get: the test's own reading of the seed 004 format.
+func (f fixture) expected(t *testing.T) []Record {
+	t.Helper()
+	ouPath := map[string]string{f.org.Root.ID: "Root"}
+	for _, o := range f.org.Root.OUs {
+		ouPath[o.ID] = "Root/" + o.Name
+	}
+	var want []Record
+	for _, a := range f.org.Accounts {
+		if len(a.Roles) == 0 {
+			continue
+		}
+		parent := cmp.Or(a.Parent, f.org.Root.ID)
+		for _, region := range f.regions {
+			for _, n := range f.env.Server.Nodes().List(a.ID, region) {
+				r := Record{ComplianceType: "Patch", ResourceId: n.ID, Account: a.ID, AccountName: a.Name, Name: n.Tags["Name"],
+					Region: region, OU: ouPath[parent], OUId: parent, Platform: n.Platform}
+				if !n.Managed {
+					r.ResourceType, r.Status = "EC2Instance", Unmanaged
+					r.PlatformName = map[string]string{nodes.Windows: "Windows"}[n.Platform]
+					if r.PlatformName == "" {
+						r.PlatformName = "Linux/UNIX"
+					}
+					want = append(want, r)
+					continue
+				}
+				r.ResourceType, r.PlatformName, r.PlatformVersion = "ManagedInstance", n.PlatformName, n.PlatformVersion
+				r.AgentVersion, r.PingStatus = n.AgentVersion, n.PingStatus
+				lastPing := n.LastPing.Truncate(time.Millisecond)
+				r.LastPing = &lastPing
+				r.Status = Unreported
+				if p := n.Patch; p != nil {
+					ps := &PatchState{PatchGroup: p.PatchGroup, BaselineId: p.BaselineID, Operation: p.Operation,
+						OperationStartTime: p.Started, OperationEndTime: p.Ended}
+					r.ExecutionSummary = &ExecutionSummary{ExecutionId: p.ExecutionID, ExecutionType: "Command", ExecutionTime: p.Ended}
+					r.CompliantSummary, r.NonCompliantSummary = &CompliantSummary{}, &NonCompliantSummary{}
+					r.Status = Compliant
+					worst := map[bool]int{true: 99, false: 99}
+					for _, patch := range p.Patches {
+						counter := map[string]*int32{nodes.Installed: &ps.InstalledCount, nodes.InstalledOther: &ps.InstalledOtherCount,
+							nodes.InstalledPendingReboot: &ps.InstalledPendingRebootCount, nodes.InstalledRejected: &ps.InstalledRejectedCount,
+							nodes.Missing: &ps.MissingCount, nodes.Failed: &ps.FailedCount, nodes.NotApplicable: &ps.NotApplicableCount}[patch.State]
+						*counter++
+						ok := nodes.Compliant(patch.State)
+						sev := &r.CompliantSummary.SeveritySummary
+						if ok {
+							r.CompliantSummary.CompliantCount++
+						} else {
+							r.Status = NonCompliant
+							r.NonCompliantSummary.NonCompliantCount++
+							sev = &r.NonCompliantSummary.SeveritySummary
+							details := map[string]string{"Classification": patch.Classification, "PatchBaselineId": p.BaselineID,
+								"PatchGroup": p.PatchGroup, "PatchSeverity": patch.Severity,
+								"PatchState": map[string]string{nodes.Missing: "Missing", nodes.Failed: "Failed",
+									nodes.InstalledPendingReboot: "InstalledPendingReboot", nodes.InstalledRejected: "InstalledRejected"}[patch.State]}
+							if !patch.InstalledTime.IsZero() {
+								details["InstalledTime"] = patch.InstalledTime.Format(time.RFC3339)
+							}
+							if patch.CVEIds != "" {
+								details["CVEIds"] = patch.CVEIds
+							}
+							r.MissingPatches = append(r.MissingPatches, Patch{Id: patch.ID, Title: patch.Title, Severity: patch.ComplianceSeverity, Details: details})
+						}
+						*map[string]*int32{"CRITICAL": &sev.CriticalCount, "HIGH": &sev.HighCount, "MEDIUM": &sev.MediumCount,
+							"LOW": &sev.LowCount, "INFORMATIONAL": &sev.InformationalCount, "UNSPECIFIED": &sev.UnspecifiedCount}[patch.ComplianceSeverity]++
+						worst[ok] = min(worst[ok], slices.Index(nodes.Severities, patch.ComplianceSeverity))
+					}
+					r.OverallSeverity = nodes.Severities[worst[r.Status == Compliant]]
+					slices.SortFunc(r.MissingPatches, func(a, b Patch) int { return strings.Compare(a.Id, b.Id) })
+					r.PatchState = ps
+				}
+				want = append(want, r)
+			}
+		}
+	}
+	slices.SortFunc(want, byPlace)
+	return want
+}
+
+func TestRecordsMatchTheSimulator(t *testing.T) {
+	f := newFixture(t, 30)
+	explicit := f.org.Accounts[1].ID
+	ended := testNow.Add(-30 * 24 * time.Hour)
+	if err := f.env.Server.Nodes().Put(explicit, "eu-west-1",
+		nodes.Node{ID: "i-0aaaaaaaaaaaaaaa1", State: "running", Platform: nodes.Windows, PlatformName: "Microsoft Windows Server 2016 Datacenter",
+			Tags: map[string]string{"Name": "seed-004"}, Managed: true, PingStatus: nodes.ConnectionLost, AgentVersion: "2.3.1319.0", LastPing: testNow.Add(-72 * time.Hour),
+			Patch: &nodes.PatchState{PatchGroup: "windows-core-baseline", BaselineID: "pb-0c67a82f35616e86e", Operation: "Scan", Started: ended.Add(-time.Minute), Ended: ended,
+				ExecutionID: "ad378d84-32a9-4cac-a504-5b99490c37d4", Patches: []nodes.Patch{
+					{ID: "KB4485447", Title: "2019-02 Servicing Stack Update for Windows Server 2016 for x64-based Systems (KB4485447)", Classification: "SecurityUpdates", Severity: "Critical", ComplianceSeverity: "UNSPECIFIED", State: nodes.Missing},
+					{ID: "KB890830", Title: "Windows Malicious Software Removal Tool - February 2018 (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified", ComplianceSeverity: "UNSPECIFIED", State: nodes.Missing},
+					{ID: "KB4462917", Title: "2018-10 Cumulative Update", Classification: "SecurityUpdates", Severity: "Critical", ComplianceSeverity: "UNSPECIFIED", State: nodes.Installed, InstalledTime: ended.Add(-24 * time.Hour)},
+				}}},
+		nodes.Node{ID: "i-0aaaaaaaaaaaaaaa2", State: "running", Platform: nodes.Linux, Tags: map[string]string{"Name": "no-agent"}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	sum, got := f.run(t, Settings{})
+	want := f.expected(t)
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Fatalf("records (-want +got):\n%s", diff)
+	}
+	var seed *Record
+	for i := range got {
+		if got[i].ResourceId == "i-0aaaaaaaaaaaaaaa1" {
+			seed = &got[i]
+		}
+	}
+	if seed == nil || seed.Status != NonCompliant || len(seed.MissingPatches) != 2 || seed.NonCompliantSummary.SeveritySummary.UnspecifiedCount != 2 || seed.CompliantSummary.CompliantCount != 1 {
+		t.Errorf("the seed 004 node: %+v", seed)
+	}
+
+	// The summary against the same records, counted plainly.
+	var nodesN, unmanaged, nonCompliant, oldAgent, lost, notScanned int
+	for _, r := range want {
+		if r.Status == Unmanaged {
+			unmanaged++
+			continue
+		}
+		nodesN++
+		if r.Status == NonCompliant {
+			nonCompliant++
+		}
+		if r.AgentVersion == "3.0.431.0" || r.AgentVersion == "2.3.1319.0" {
+			oldAgent++
+		}
+		if r.PingStatus == "ConnectionLost" {
+			lost++
+		}
+		if r.PatchState == nil || testNow.Sub(r.PatchState.OperationEndTime) > 7*24*time.Hour {
+			notScanned++
+		}
+	}
+	o := sum.Organization
+	if o.Nodes != nodesN || o.Unmanaged != unmanaged || o.NonCompliant != nonCompliant || o.OldAgent != oldAgent || o.ConnectionLost != lost || o.NotScanned != notScanned {
+		t.Errorf("organization counts %+v; want nodes %d unmanaged %d nonCompliant %d oldAgent %d connectionLost %d notScanned %d",
+			o, nodesN, unmanaged, nonCompliant, oldAgent, lost, notScanned)
+	}
+	if o.Critical+o.High+o.Medium+o.Low+o.Informational+o.Unspecified != o.NonCompliant {
+		t.Errorf("severities do not add up to the non-compliant nodes: %+v", o)
+	}
+	if sum.Failed != 1 || len(sum.Failures) != 1 || !strings.Contains(sum.Failures[0].Error, "AccessDenied") {
+		t.Errorf("failures %d %+v: want the account without its role", sum.Failed, sum.Failures)
+	}
+	if want := 2 * 4; sum.Targets != want { // management + 3 readable members, 2 regions
+		t.Errorf("targets read %d, want %d", sum.Targets, want)
+	}
+	for _, gs := range [][]Group{sum.ByOU, sum.ByAccount, sum.ByRegion} {
+		if !slices.IsSortedFunc(gs, worseGroup) {
+			t.Errorf("groups not worst first: %+v", gs)
+		}
+		total := 0
+		for _, g := range gs {
+			total += g.Counts.Nodes
+		}
+		if total != nodesN {
+			t.Errorf("groups hold %d nodes, want %d", total, nodesN)
+		}
+	}
+	if len(sum.Listed) != nonCompliant || !slices.IsSortedFunc(sum.Listed, worseNode) {
+		t.Errorf("listed %d non-compliant nodes (sorted: %v), want %d", len(sum.Listed), slices.IsSortedFunc(sum.Listed, worseNode), nonCompliant)
+	}
+}
+
+func TestStaleAfterAndListBound(t *testing.T) {
+	f := newFixture(t, 40)
+	a, _ := f.run(t, Settings{StaleAfterDays: 7, MaxListed: 3})
+	b, _ := f.run(t, Settings{StaleAfterDays: 60, MaxListed: 3})
+	if a.Organization.NotScanned <= b.Organization.NotScanned || b.Organization.NotScanned < b.Organization.Unreported {
+		t.Errorf("not scanned within 7 days %d, within 60 days %d (unreported %d): a longer window must count fewer, never below the unreported",
+			a.Organization.NotScanned, b.Organization.NotScanned, b.Organization.Unreported)
+	}
+	if len(a.Listed) != 3 || a.MoreNonCompliant != a.Organization.NonCompliant-3 {
+		t.Errorf("listed %d, more %d of %d non-compliant: want the 3 worst and the rest counted", len(a.Listed), a.MoreNonCompliant, a.Organization.NonCompliant)
+	}
+	ages := 0
+	for _, k := range a.ScanAge {
+		ages += k.Count
+	}
+	if ages != a.Organization.Nodes {
+		t.Errorf("scan-age buckets hold %d nodes, want %d", ages, a.Organization.Nodes)
+	}
+	versions := slices.Collect(maps.Keys(map[string]bool{}))
+	for _, v := range a.AgentVersions {
+		versions = append(versions, v.Key)
+	}
+	if !slices.IsSortedFunc(versions, func(x, y string) int { return -compareVersions(x, y) }) {
+		t.Errorf("agent versions not newest first: %v", versions)
+	}
+}
+
+func TestOlderAgent(t *testing.T) {
+	for v, want := range map[string]bool{"3.0.431.0": true, "2.3.1319.0": true, "3.0.502": false, "3.0.502.0": false, "3.0.1031.0": false, "3.3.40.0": false, "": false} {
+		if got := OlderAgent(v, DefaultMinAgentVersion); got != want {
+			t.Errorf("OlderAgent(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
