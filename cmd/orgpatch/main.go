@@ -3,6 +3,7 @@
 //	orgpatch demo                       the whole story on an embedded simulated organization
 //	orgpatch plan|apply|teardown [...]  reconcile the organization from a workstation
 //	orgpatch invoke EVENT.json          run the Lambda handler on one event
+//	orgpatch report [...]               the organization's patch compliance
 //	orgpatch sim serve [...]            a standalone simulator endpoint
 //	orgpatch bench [...]                the scale benchmark
 //
@@ -39,6 +40,7 @@ var commands = map[string]command{
 	"teardown":  {summary: teardownSummary, run: teardownCmd},
 	"invoke":    {summary: invokeSummary, run: invokeCmd},
 	"bench":     {summary: benchSummary, run: benchCmd},
+	"report":    {summary: reportSummary, run: reportCmd},
 }
 
 func main() {

@@ -19,6 +19,7 @@ func simServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "127.0.0.1:4566", "`address` to listen on (host:port; port 0 picks a free one)")
 	orgFile := fs.String("org", "", "organization `file` (JSON, as testdata/orgs/*.json); the built-in demo organization when empty")
+	perTarget := fs.Int("nodes", 0, "generate `n` machines in every account x region the organization file gives none (0..1000)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -29,7 +30,11 @@ func simServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "orgpatch sim serve: unexpected argument %q (flags: --listen ADDR --org FILE)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "orgpatch sim serve: unexpected argument %q (flags: --listen ADDR --org FILE --nodes N)\n", fs.Arg(0))
+		return 2
+	}
+	if *perTarget < 0 || *perTarget > 1000 {
+		fmt.Fprintf(stderr, "orgpatch sim serve: --nodes %d: want a whole number from 0 to 1000\n", *perTarget)
 		return 2
 	}
 	org := sim.DefaultOrg()
@@ -40,7 +45,7 @@ func simServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	srv, err := sim.New(org)
+	srv, err := sim.New(org, sim.WithNodesPerTarget(*perTarget))
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch sim serve: %v\n", err)
 		return 1

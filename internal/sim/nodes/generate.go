@@ -58,7 +58,7 @@ func Generate(account, region string, n int, epoch time.Time) []Node {
 	for i := range n {
 		p := platforms[pick(rng, 60, 25, 15)]
 		node := Node{
-			ID:              fmt.Sprintf("i-%017x", rng.Uint64()&0xfffffffffffffff),
+			ID:              fmt.Sprintf("i-0%016x", rng.Uint64()),
 			State:           "running",
 			Launched:        epoch.Add(-time.Duration(30+rng.IntN(300)) * 24 * time.Hour),
 			Platform:        p.typ,
@@ -98,11 +98,14 @@ func patchState(rng *rand.Rand, p platform, ended time.Time) *PatchState {
 		ExecutionID:  fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.IntN(1<<16), rng.IntN(1<<12), rng.IntN(1<<12), rng.Uint64()&0xffffffffffff),
 		RebootOption: "RebootIfNeeded",
 	}
-	nonCompliant := rng.IntN(3) == 0
+	nonCompliant := -1 // the index of a patch surely not compliant
+	if rng.IntN(3) == 0 {
+		nonCompliant = rng.IntN(len(p.catalogue))
+	}
 	for j, patch := range p.catalogue {
 		patch.State = Installed
 		patch.InstalledTime = ended.Add(-time.Duration(1+rng.IntN(90)) * 24 * time.Hour)
-		if nonCompliant && (j == 0 || rng.IntN(3) == 0) {
+		if nonCompliant >= 0 && (j == nonCompliant || rng.IntN(4) == 0) {
 			patch.State = []string{Missing, Failed, InstalledPendingReboot}[pick(rng, 80, 10, 10)]
 			if patch.State != InstalledPendingReboot {
 				patch.InstalledTime = time.Time{}
