@@ -112,6 +112,7 @@ type Server struct {
 	ssm  *ssmsvc.Service
 
 	inventory *nodes.Store // the machines EC2 and SSM describe
+	s3state   s3Store
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -181,10 +182,11 @@ func (s *Server) Writes() int { return int(s.writes.Load()) }
 type protocol int
 
 const (
-	protoJSON  protocol = iota // JSON 1.1, X-Amz-Target
-	protoQuery                 // AWS Query, XML answers
-	protoEC2                   // EC2 Query
-	protoREST                  // REST-JSON
+	protoJSON    protocol = iota // JSON 1.1, X-Amz-Target
+	protoQuery                   // AWS Query, XML answers
+	protoEC2                     // EC2 Query
+	protoREST                    // REST-JSON
+	protoRESTXML                 // REST-XML (S3)
 )
 
 var serviceProtocols = map[string]protocol{
@@ -193,6 +195,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceSTS:           protoQuery,
 	ServiceEC2:           protoEC2,
 	ServiceControlTower:  protoREST,
+	ServiceS3:            protoRESTXML,
 }
 
 // request is one call being served.
@@ -207,6 +210,7 @@ type request struct {
 	body     []byte
 	form     map[string]string // Query protocols: the form values but Action and Version
 	accessID string
+	http     *http.Request // REST-XML: method, path, query and headers
 }
 
 // identity is who signs a request.
@@ -225,15 +229,19 @@ type session struct {
 
 // ServeHTTP answers one AWS API call in its service's wire protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &request{id: s.requestID(), now: s.opts.clock()}
+	req := &request{id: s.requestID(), now: s.opts.clock(), http: r}
 	w.Header().Set("x-amzn-RequestId", req.id)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	limit := int64(maxBody)
+	if strings.Contains(r.Header.Get("Authorization"), "/"+ServiceS3+"/aws4_request") {
+		limit = s3MaxBody
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		s.writeError(w, req, apierr.BadRequest("SerializationException", "reading the request body: %v", err))
 		return
 	}
-	if len(body) > maxBody {
-		s.writeError(w, req, apierr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body exceeds %d bytes", maxBody))
+	if int64(len(body)) > limit {
+		s.writeError(w, req, apierr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body exceeds %d bytes", limit))
 		return
 	}
 	req.body = body
@@ -316,6 +324,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.ec2(req)
 	case ServiceControlTower:
 		result, err = s.controlTower(req)
+	case ServiceS3:
+		result, err = s.s3(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -346,6 +356,8 @@ func (s *Server) isWrite(req *request) bool {
 		return ssmsvc.IsWrite(req.op)
 	case ServiceOrganizations:
 		return orgWrites[req.op]
+	case ServiceS3:
+		return req.op != "GetObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
 	}
 	return false
 }
@@ -472,6 +484,8 @@ func regionDisabled(req *request) error {
 		return apierr.New(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
 	case protoREST:
 		return apierr.New(http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	case protoRESTXML:
+		return apierr.New(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	}
 	return apierr.New(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
 }
@@ -488,6 +502,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceSTS:           "InternalFailure",
 		ServiceEC2:           "InternalError",
 		ServiceControlTower:  "InternalServerException",
+		ServiceS3:            "InternalError",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -503,6 +518,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
 	case ServiceControlTower:
 		return apierr.New(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
+	case ServiceS3:
+		return apierr.New(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -103,6 +103,10 @@ func (s *Server) parseOperation(r *http.Request, req *request) error {
 		if req.op == "" {
 			return apierr.BadRequest("MissingAction", "Action is required")
 		}
+	case protoRESTXML:
+		op, _, _, err := s3Op(r)
+		req.op = op
+		return err
 	case protoREST:
 		op, ok := restRoutes[r.URL.Path]
 		if !ok || r.Method != http.MethodPost {
@@ -133,6 +137,21 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, result any) er
 		body, err = xml.Marshal(result)
 		body = append([]byte(xml.Header), body...)
 		w.Header().Set("Content-Type", "text/xml")
+	case protoRESTXML:
+		if raw, ok := result.(*s3Response); ok {
+			for k, v := range raw.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(raw.status)
+			if req.http.Method == http.MethodHead {
+				return nil
+			}
+			_, err = w.Write(raw.body)
+			return err
+		}
+		body, err = xml.Marshal(result)
+		body = append([]byte(xml.Header), body...)
+		w.Header().Set("Content-Type", "application/xml")
 	}
 	if err != nil {
 		s.writeError(w, req, internalError(req, "encoding the answer: %v", err))
@@ -183,6 +202,13 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 		})
 		body = append([]byte(xml.Header), body...)
 		w.Header().Set("Content-Type", "text/xml")
+	case protoRESTXML:
+		body, _ = xml.Marshal(s3Error{Code: e.Code, Message: e.Message, RequestID: req.id})
+		body = append([]byte(xml.Header), body...)
+		w.Header().Set("Content-Type", "application/xml")
+		if req.http != nil && req.http.Method == http.MethodHead {
+			body = nil // HEAD answers carry no body; the status says it
+		}
 	case protoEC2:
 		body, _ = xml.Marshal(ec2ErrorResponse{
 			Errors:    []ec2Error{{Code: e.Code, Message: e.Message}},

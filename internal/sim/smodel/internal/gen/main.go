@@ -50,6 +50,8 @@ var operations = map[string][]string{
 	"sts":           nil,
 	"controltower":  nil,
 	"ec2":           {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
+	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "ListObjectsV2",
+		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
 
 type botoModel struct {

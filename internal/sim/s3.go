@@ -1,0 +1,416 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orgpatch/orgpatch/internal/sim/apierr"
+	"github.com/orgpatch/orgpatch/internal/sim/smodel"
+)
+
+// The simulated S3: buckets and objects in memory, path-style addressing
+// (http://endpoint/BUCKET/KEY; virtual-hosted names are not resolved), the
+// REST-XML protocol. It serves what the compliance report writes with:
+// PutObject and the multipart upload (Create, UploadPart, Complete, Abort),
+// plus CreateBucket, HeadBucket, GetObject and ListObjectsV2 to set up and
+// read back. Documented rules it keeps (S3 API reference and "Amazon S3
+// multipart upload limits"): part numbers 1..10,000; every part but the last
+// at least 5 MiB (EntityTooSmall at Complete); parts listed in ascending
+// order (InvalidPartOrder) with the ETags UploadPart returned (InvalidPart);
+// NoSuchUpload, NoSuchBucket, NoSuchKey; a multipart ETag is the MD5 of the
+// parts' MD5s and "-N"; a checksum the client sends (x-amz-checksum-crc32,
+// in a header or an aws-chunked trailer, or Content-MD5) must match the
+// bytes (BadDigest); objects are encrypted at rest (SSE-S3, AES256), as new
+// objects are by default. Only the owning account may use a bucket
+// (AccessDenied otherwise; the simulator has no bucket policies). Bodies are
+// held in memory and bounded by s3MaxBody, far below S3's 5 GiB per part.
+
+// ServiceS3 is S3's signing name.
+const ServiceS3 = "s3"
+
+// s3MaxBody bounds one S3 request body (a part or an object).
+const s3MaxBody = 64 << 20
+
+const (
+	minPartSize = 5 << 20
+	maxParts    = 10000
+)
+
+type s3Store struct {
+	mu      sync.Mutex
+	buckets map[string]*s3Bucket
+}
+
+type s3Bucket struct {
+	owner, region string
+	created       time.Time
+	objects       map[string]*object
+	uploads       map[string]*upload
+}
+
+type object struct {
+	data     []byte
+	etag     string
+	modified time.Time
+	ctype    string
+}
+
+type upload struct {
+	key     string
+	ctype   string
+	parts   map[int]part
+	started time.Time
+}
+
+type part struct {
+	data []byte
+	etag string
+}
+
+// s3Response is an answer with its own status, headers and body.
+type s3Response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+type s3Error struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// s3Op names the operation of a path-style S3 request.
+func s3Op(r *http.Request) (op, bucketName, key string, err error) {
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	bucketName, key, _ = strings.Cut(path, "/")
+	q := r.URL.Query()
+	switch {
+	case bucketName == "":
+		return "", "", "", apierr.BadRequest("NotImplemented", "ListBuckets is not simulated")
+	case key == "" && r.Method == http.MethodPut:
+		op = "CreateBucket"
+	case key == "" && r.Method == http.MethodHead:
+		op = "HeadBucket"
+	case key == "" && r.Method == http.MethodGet && q.Get("list-type") == "2":
+		op = "ListObjectsV2"
+	case key == "":
+		return "", "", "", apierr.BadRequest("NotImplemented", "%s /%s is not simulated", r.Method, bucketName)
+	case r.Method == http.MethodPut && q.Has("uploadId"):
+		op = "UploadPart"
+	case r.Method == http.MethodPut:
+		op = "PutObject"
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		op = "CreateMultipartUpload"
+	case r.Method == http.MethodPost && q.Has("uploadId"):
+		op = "CompleteMultipartUpload"
+	case r.Method == http.MethodDelete && q.Has("uploadId"):
+		op = "AbortMultipartUpload"
+	case r.Method == http.MethodGet:
+		op = "GetObject"
+	default:
+		return "", "", "", apierr.BadRequest("NotImplemented", "%s /%s/%s is not simulated", r.Method, bucketName, key)
+	}
+	return op, bucketName, key, nil
+}
+
+// s3 serves one S3 operation.
+func (s *Server) s3(req *request) (any, error) {
+	r := req.http
+	_, name, key, _ := s3Op(r) // parseOperation proved it parses
+	q := r.URL.Query()
+	in := map[string]any{"Bucket": name}
+	if key != "" {
+		in["Key"] = key
+	}
+	for _, k := range []string{"uploadId", "partNumber"} {
+		if q.Has(k) {
+			in[strings.ToUpper(k[:1])+k[1:]] = q.Get(k)
+		}
+	}
+	if vs := smodel.ValidateValue(ServiceS3, req.op, in); len(vs) > 0 {
+		return nil, apierr.BadRequest("InvalidArgument", "%s", smodel.Message(vs))
+	}
+	st := &s.s3state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.buckets == nil {
+		st.buckets = map[string]*s3Bucket{}
+	}
+	b := st.buckets[name]
+	if req.op == "CreateBucket" {
+		if b != nil {
+			if b.owner == req.caller.Account {
+				return nil, apierr.New(http.StatusConflict, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
+			}
+			return nil, apierr.New(http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available.")
+		}
+		st.buckets[name] = &s3Bucket{owner: req.caller.Account, region: req.region, created: req.now, objects: map[string]*object{}, uploads: map[string]*upload{}}
+		return &s3Response{status: http.StatusOK, header: http.Header{"Location": {"/" + name}}}, nil
+	}
+	if b == nil {
+		return nil, apierr.New(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
+	}
+	if b.owner != req.caller.Account {
+		return nil, apierr.New(http.StatusForbidden, "AccessDenied", "Access Denied")
+	}
+	switch req.op {
+	case "HeadBucket":
+		return &s3Response{status: http.StatusOK, header: http.Header{"X-Amz-Bucket-Region": {b.region}}}, nil
+	case "PutObject":
+		data, err := s3Body(r, req.body)
+		if err != nil {
+			return nil, err
+		}
+		etag := quotedMD5(data)
+		b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: r.Header.Get("Content-Type")}
+		return &s3Response{status: http.StatusOK, header: http.Header{"Etag": {etag}, "X-Amz-Server-Side-Encryption": {"AES256"}}}, nil
+	case "GetObject":
+		o := b.objects[key]
+		if o == nil {
+			return nil, apierr.New(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		}
+		h := http.Header{"Etag": {o.etag}, "Last-Modified": {o.modified.UTC().Format(http.TimeFormat)},
+			"Content-Length": {strconv.Itoa(len(o.data))}, "X-Amz-Server-Side-Encryption": {"AES256"}}
+		if o.ctype != "" {
+			h.Set("Content-Type", o.ctype)
+		}
+		return &s3Response{status: http.StatusOK, header: h, body: o.data}, nil
+	case "ListObjectsV2":
+		return b.list(q)
+	case "CreateMultipartUpload":
+		id := base64.RawURLEncoding.EncodeToString([]byte(randomString(keyAlphabet, 48)))
+		b.uploads[id] = &upload{key: key, ctype: r.Header.Get("Content-Type"), parts: map[int]part{}, started: req.now}
+		return initiateResult{Bucket: name, Key: key, UploadID: id}, nil
+	}
+	u := b.uploads[q.Get("uploadId")]
+	if u == nil || u.key != key {
+		return nil, apierr.New(http.StatusNotFound, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
+	}
+	switch req.op {
+	case "UploadPart":
+		n, err := strconv.Atoi(q.Get("partNumber"))
+		if err != nil || n < 1 || n > maxParts {
+			return nil, apierr.BadRequest("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+		}
+		data, err := s3Body(r, req.body)
+		if err != nil {
+			return nil, err
+		}
+		etag := quotedMD5(data)
+		u.parts[n] = part{data: data, etag: etag}
+		return &s3Response{status: http.StatusOK, header: http.Header{"Etag": {etag}, "X-Amz-Server-Side-Encryption": {"AES256"}}}, nil
+	case "AbortMultipartUpload":
+		delete(b.uploads, q.Get("uploadId"))
+		return &s3Response{status: http.StatusNoContent}, nil
+	}
+	// CompleteMultipartUpload
+	var done completeRequest
+	if err := xml.Unmarshal(req.body, &done); err != nil || len(done.Parts) == 0 {
+		return nil, apierr.BadRequest("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	var data []byte
+	sums := md5.New()
+	for i, p := range done.Parts {
+		if i > 0 && p.PartNumber <= done.Parts[i-1].PartNumber {
+			return nil, apierr.BadRequest("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
+		}
+	}
+	for i, p := range done.Parts {
+		got, ok := u.parts[p.PartNumber]
+		if !ok || strings.Trim(p.ETag, `"`) != strings.Trim(got.etag, `"`) {
+			return nil, apierr.BadRequest("InvalidPart", "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.")
+		}
+		if i < len(done.Parts)-1 && len(got.data) < minPartSize {
+			return nil, apierr.BadRequest("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+		}
+		raw, _ := hex.DecodeString(strings.Trim(got.etag, `"`))
+		sums.Write(raw)
+		data = append(data, got.data...)
+	}
+	etag := fmt.Sprintf(`"%x-%d"`, sums.Sum(nil), len(done.Parts))
+	b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: u.ctype}
+	delete(b.uploads, q.Get("uploadId"))
+	return completeResult{Location: "/" + name + "/" + key, Bucket: name, Key: key, ETag: etag}, nil
+}
+
+type initiateResult struct {
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ InitiateMultipartUploadResult"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	UploadID string   `xml:"UploadId"`
+}
+
+type completeRequest struct {
+	Parts []struct {
+		PartNumber int    `xml:"PartNumber"`
+		ETag       string `xml:"ETag"`
+	} `xml:"Part"`
+}
+
+type completeResult struct {
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CompleteMultipartUploadResult"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+}
+
+type listResult struct {
+	XMLName               xml.Name    `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
+	Name                  string      `xml:"Name"`
+	Prefix                string      `xml:"Prefix"`
+	KeyCount              int         `xml:"KeyCount"`
+	MaxKeys               int         `xml:"MaxKeys"`
+	IsTruncated           bool        `xml:"IsTruncated"`
+	Contents              []listEntry `xml:"Contents"`
+	ContinuationToken     string      `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string      `xml:"NextContinuationToken,omitempty"`
+}
+
+type listEntry struct {
+	Key          string `xml:"Key"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int    `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
+}
+
+// list answers ListObjectsV2: keys in order, MaxKeys (default and at most
+// 1,000) per page, continued after the token's key.
+func (b *s3Bucket) list(q url.Values) (any, error) {
+	prefix := q.Get("prefix")
+	maxKeys := 1000
+	if v := q.Get("max-keys"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, apierr.BadRequest("InvalidArgument", "Provided max-keys not an integer or within integer range")
+		}
+		maxKeys = min(n, 1000)
+	}
+	after := ""
+	if tok := q.Get("continuation-token"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return nil, apierr.BadRequest("InvalidArgument", "The continuation token provided is incorrect")
+		}
+		after = string(raw)
+	}
+	var keys []string
+	for k := range b.objects {
+		if strings.HasPrefix(k, prefix) && k > after {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	out := listResult{Name: "", Prefix: prefix, MaxKeys: maxKeys, ContinuationToken: q.Get("continuation-token")}
+	if len(keys) > maxKeys {
+		out.IsTruncated = true
+		keys = keys[:maxKeys]
+		out.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(keys[len(keys)-1]))
+	}
+	for _, k := range keys {
+		o := b.objects[k]
+		out.Contents = append(out.Contents, listEntry{Key: k, LastModified: o.modified.UTC().Format("2006-01-02T15:04:05.000Z"), ETag: o.etag, Size: len(o.data), StorageClass: "STANDARD"})
+	}
+	out.KeyCount = len(out.Contents)
+	return out, nil
+}
+
+func quotedMD5(b []byte) string {
+	sum := md5.Sum(b)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+// s3Body returns the payload of a PutObject or UploadPart: decoded from
+// aws-chunked when the client streamed it, and checked against the
+// checksums the client sent.
+func s3Body(r *http.Request, body []byte) ([]byte, error) {
+	checksums := map[string]string{}
+	if v := r.Header.Get("X-Amz-Checksum-Crc32"); v != "" {
+		checksums["x-amz-checksum-crc32"] = v
+	}
+	if strings.Contains(r.Header.Get("Content-Encoding"), "aws-chunked") || strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+		data, trailer, err := decodeChunked(body)
+		if err != nil {
+			return nil, apierr.BadRequest("IncompleteBody", "The request body is not valid aws-chunked encoding: %v", err)
+		}
+		if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" && dl != strconv.Itoa(len(data)) {
+			return nil, apierr.BadRequest("IncompleteBody", "You did not provide the number of bytes specified by the x-amz-decoded-content-length header.")
+		}
+		for k, v := range trailer {
+			checksums[k] = v
+		}
+		body = data
+	}
+	if v, ok := checksums["x-amz-checksum-crc32"]; ok {
+		var sum [4]byte
+		c := crc32.ChecksumIEEE(body)
+		sum[0], sum[1], sum[2], sum[3] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
+		if base64.StdEncoding.EncodeToString(sum[:]) != v {
+			return nil, apierr.BadRequest("BadDigest", "The CRC32 you specified did not match the calculated checksum.")
+		}
+	}
+	if v := r.Header.Get("Content-Md5"); v != "" {
+		sum := md5.Sum(body)
+		if base64.StdEncoding.EncodeToString(sum[:]) != v {
+			return nil, apierr.BadRequest("BadDigest", "The Content-MD5 you specified did not match what we received.")
+		}
+	}
+	return body, nil
+}
+
+// decodeChunked decodes an aws-chunked body: hex-size[;chunk-signature=..]
+// CRLF data CRLF, ..., a zero-size chunk, then trailer lines "name:value".
+func decodeChunked(body []byte) ([]byte, map[string]string, error) {
+	br := bufio.NewReader(bytes.NewReader(body))
+	var out []byte
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil, nil, fmt.Errorf("chunk header: %w", err)
+		}
+		sizeHex, _, _ := strings.Cut(strings.TrimSpace(line), ";")
+		n, err := strconv.ParseInt(sizeHex, 16, 64)
+		if err != nil || n < 0 {
+			return nil, nil, fmt.Errorf("chunk size %q", sizeHex)
+		}
+		if n == 0 {
+			break
+		}
+		chunk := make([]byte, n)
+		if _, err := io.ReadFull(br, chunk); err != nil {
+			return nil, nil, fmt.Errorf("chunk data: %w", err)
+		}
+		out = append(out, chunk...)
+		if crlf, err := br.ReadString('\n'); err != nil || strings.TrimSpace(crlf) != "" {
+			return nil, nil, fmt.Errorf("chunk not followed by CRLF")
+		}
+	}
+	trailer := map[string]string{}
+	for {
+		line, err := br.ReadString('\n')
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			trailer[strings.ToLower(k)] = strings.TrimSpace(v)
+		}
+		if err != nil {
+			break
+		}
+	}
+	return out, trailer, nil
+}
