@@ -9,6 +9,8 @@
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
 //	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
 //	ORGPATCH_ENDPOINT          base endpoint of every AWS client, for a simulator (default: AWS)
+//	ORGPATCH_REPORT_BUCKET     bucket the compliance report run writes to (the stack's)
+//	ORGPATCH_REPORT_STALE_DAYS a node not scanned within this many days counts as not scanned (default 7)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
 package main
 
@@ -39,12 +41,21 @@ type settings struct {
 	concurrency int // 0: the run's default
 	parameter   string
 	endpoint    string
+	report      handler.ReportSettings
 }
 
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), endpoint: getenv("ORGPATCH_ENDPOINT")}
+	s.report.Bucket = getenv("ORGPATCH_REPORT_BUCKET")
+	if v := getenv("ORGPATCH_REPORT_STALE_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return settings{}, fmt.Errorf("ORGPATCH_REPORT_STALE_DAYS %q: want a whole number from 1 to 365", v)
+		}
+		s.report.Settings.StaleAfterDays = n
+	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
 			return settings{}, fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
@@ -76,6 +87,7 @@ func start() error {
 		ConfigParameter: s.parameter,
 		Concurrency:     s.concurrency,
 		Logger:          log,
+		Report:          s.report,
 	})
 	lambda.Start(h.Invoke)
 	return nil

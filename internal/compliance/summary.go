@@ -63,6 +63,10 @@ type Counts struct {
 	OldAgent       int `json:"oldAgent"`
 	ConnectionLost int `json:"connectionLost"`
 	Unmanaged      int `json:"unmanaged"`
+	// Unmonitored counts what patching cannot be seen to reach: managed
+	// nodes not scanned recently or with the connection lost (once each),
+	// and unmanaged EC2 instances.
+	Unmonitored int `json:"unmonitored"`
 }
 
 // Problems is how much is wrong: what "worst" sorts by after NonCompliant.
@@ -184,6 +188,7 @@ func (t *tally) add(r *Record) {
 func (t *tally) count(c *Counts, r *Record) {
 	if r.Status == Unmanaged {
 		c.Unmanaged++
+		c.Unmonitored++
 		return
 	}
 	c.Nodes++
@@ -209,8 +214,13 @@ func (t *tally) count(c *Counts, r *Record) {
 	case Unreported:
 		c.Unreported++
 	}
+	stale := false
 	if last := r.LastScan(); last.IsZero() || t.now.Sub(last) > time.Duration(t.s.StaleAfterDays)*24*time.Hour {
 		c.NotScanned++
+		stale = true
+	}
+	if stale || r.PingStatus == "ConnectionLost" {
+		c.Unmonitored++
 	}
 	if OlderAgent(r.AgentVersion, t.s.MinAgentVersion) {
 		c.OldAgent++

@@ -56,6 +56,9 @@ type Deps struct {
 	// HTTPClient sends the CloudFormation answers (a client with a timeout).
 	HTTPClient *http.Client
 
+	// Report configures the compliance report run (handler/compliance.go).
+	Report ReportSettings
+
 	// BeforeTarget, when set, runs as each target starts, in its goroutine:
 	// tests use it to delay a target or make it panic.
 	BeforeTarget func(ctx context.Context, account, region string)
@@ -140,6 +143,9 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	log.Info("invocation started", "reason", req.Reason, "accounts", req.Accounts)
 	if req.CloudFormation != nil {
 		return h.cloudFormation(ctx, log, req, start)
+	}
+	if req.Action == trigger.Report {
+		return h.complianceReport(ctx, log, req, start)
 	}
 	return h.event(ctx, log, req, start)
 }

@@ -50,7 +50,9 @@ func TestS3MultipartRules(t *testing.T) {
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 		return err
 	}
-	part := func(n int32, etag string) types.CompletedPart { return types.CompletedPart{PartNumber: aws.Int32(n), ETag: &etag} }
+	part := func(n int32, etag string) types.CompletedPart {
+		return types.CompletedPart{PartNumber: aws.Int32(n), ETag: &etag}
+	}
 
 	id := start()
 	e1, err := put(id, 1, 5<<20)

@@ -39,8 +39,13 @@ const (
 	sourceSchedule      = "aws.events"
 	sourceControlTower  = "aws.controltower"
 	sourceOrganizations = "aws.organizations"
+	// sourceOrgpatch is the report schedule's own event: its rule's target
+	// sends this constant input (events/compliance-report.json) instead of
+	// the Scheduled Event, which would not say which schedule fired.
+	sourceOrgpatch = "orgpatch"
 
 	detailScheduled       = "Scheduled Event"
+	detailReport          = "Compliance Report"
 	detailServiceEvent    = "AWS Service Event via CloudTrail"
 	detailAPICall         = "AWS API Call via CloudTrail"
 	stateSucceeded        = "SUCCEEDED"
@@ -190,6 +195,11 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 			return Request{}, err
 		}
 		return organizations(env.DetailType, d)
+	case sourceOrgpatch:
+		if env.DetailType != detailReport {
+			return ignore(SourceReport, "orgpatch event %q is not the compliance report", env.DetailType), nil
+		}
+		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization"}, nil
 	default:
 		return ignore(SourceUnknown, "%s %q names nothing to converge", env.Source, env.DetailType), nil
 	}

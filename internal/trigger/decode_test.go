@@ -101,6 +101,11 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Action: Converge,
 			Reason: "scheduled drift repair of the whole organization",
 		}},
+		"compliance-report.json": {want: Request{
+			Source: SourceReport,
+			Action: Report,
+			Reason: "scheduled compliance report of the whole organization",
+		}},
 		"ec2-instance-state-change.json": {want: Request{
 			Source: SourceUnknown,
 			Action: Ignore,

@@ -24,8 +24,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(raw)
 	}
-	sources := map[Source]bool{SourceCloudFormation: true, SourceControlTower: true, SourceOrganizations: true, SourceSchedule: true, SourceUnknown: true}
-	actions := map[Action]bool{Converge: true, Remove: true, Ignore: true}
+	sources := map[Source]bool{SourceCloudFormation: true, SourceControlTower: true, SourceOrganizations: true, SourceSchedule: true, SourceReport: true, SourceUnknown: true}
+	actions := map[Action]bool{Converge: true, Remove: true, Ignore: true, Report: true}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		req, err := Decode(raw)
 		if err != nil {

@@ -14,6 +14,9 @@ const (
 	Remove Action = "remove"
 	// Ignore does nothing: the event names nothing to converge.
 	Ignore Action = "ignore"
+	// Report reads the organization's patch compliance and writes the
+	// report; it changes nothing.
+	Report Action = "report"
 )
 
 // Source says where a request came from, for logs and metrics.
@@ -24,6 +27,7 @@ const (
 	SourceControlTower   Source = "controltower"
 	SourceOrganizations  Source = "organizations"
 	SourceSchedule       Source = "schedule"
+	SourceReport         Source = "report-schedule"
 	SourceUnknown        Source = "unknown"
 )
 
