@@ -41,6 +41,8 @@ var commands = map[string]command{
 	"invoke":    {summary: invokeSummary, run: invokeCmd},
 	"bench":     {summary: benchSummary, run: benchCmd},
 	"report":    {summary: reportSummary, run: reportCmd},
+
+	"bench report": {summary: benchReportSummary, run: benchReportCmd},
 }
 
 func main() {

@@ -27,6 +27,7 @@ type ManagementStack struct {
 	Roles         *MemberRoles
 	StackSet      *MemberStackSet
 	Configuration *Configuration
+	Report        *ComplianceReport
 }
 
 // NewManagementStack builds the management stack. The custom resource is
@@ -63,6 +64,12 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		ComplianceFrequency: params.ComplianceFrequency.ValueAsString(),
 		Daily:               params.DailyCompliance,
 	})
+	report := NewComplianceReport(stack, "ComplianceReport", ComplianceReportProps{
+		Function: fn.Function,
+		Role:     fn.Role,
+		Queue:    fn.Queue,
+		Topic:    alarms.Topic,
+	})
 	// Service-managed StackSets skip the management account: its roles
 	// come from the same construct here.
 	roles := NewMemberRoles(stack, "ManagementAccountRoles", MemberRolesProps{
@@ -90,7 +97,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	// the first full run has stored the configuration, and on delete they
 	// are gone before its Delete removes the windows, so no event can
 	// converge anything again afterwards.
-	for _, rule := range []awsevents.Rule{triggers.Schedule, triggers.ControlTower, triggers.Organizations} {
+	for _, rule := range []awsevents.Rule{triggers.Schedule, triggers.ControlTower, triggers.Organizations, report.Schedule} {
 		rule.Node().AddDependency(cfg.Resource)
 	}
 
@@ -103,5 +110,6 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Roles:         roles,
 		StackSet:      stackSet,
 		Configuration: cfg,
+		Report:        report,
 	}
 }

@@ -150,13 +150,22 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 					}, partitionARN("ssm:*:${AWS::AccountId}:"+dhmcSetting)),
 					passRoles,
 					stmt("ListRegions", []string{"ec2:DescribeRegions"}, jsii.String("*")),
+					// The compliance report's reads (internal/compliance);
+					// these List/Describe calls support only Resource "*".
+					stmt("ReadPatchCompliance", []string{
+						"ec2:DescribeInstances",
+						"ssm:DescribeInstanceInformation",
+						"ssm:DescribeInstancePatchStates",
+						"ssm:ListComplianceItems",
+						"ssm:ListResourceComplianceSummaries",
+					}, jsii.String("*")),
 				},
 			}),
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(config, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows and DescribeRegions support only Resource \"*\"."),
+		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows, DescribeRegions and the compliance reads support only Resource \"*\"."),
 		AppliesTo: &[]interface{}{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:maintenancewindow/*",

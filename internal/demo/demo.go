@@ -32,6 +32,9 @@ type Options struct {
 	// acting on the accounts as an administrator could behind orgpatch's
 	// back: tests use it to show that a step's checks catch what went wrong.
 	Tamper func(ctx context.Context, step int, admin *Admin) error
+	// ReportFile receives the compliance page of the last step
+	// (ReportFile() when empty).
+	ReportFile string
 }
 
 // Accounts of the demo organization the story refers to.
@@ -58,6 +61,8 @@ type demo struct {
 	clock   *fastClock
 	handler *handler.Handler
 	tamper  func(context.Context, int, *Admin) error
+
+	reportFile string
 
 	step     int
 	checks   []Check
@@ -119,6 +124,11 @@ func Run(ctx context.Context, opts Options) error {
 		tamper:  opts.Tamper,
 		handler: handler.New(handler.Deps{Management: mgmt, Logger: logs, Metrics: io.Discard, Clock: clock}),
 		props:   map[string]any{config.PropDisabled: "false"},
+
+		reportFile: opts.ReportFile,
+	}
+	if d.reportFile == "" {
+		d.reportFile = ReportFile()
 	}
 	return d.run(ctx)
 }
@@ -142,6 +152,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"drift made by hand, repaired by the schedule", d.drift},
 		{"a setting changes (CloudFormation Update)", d.update},
 		{"disable and tear down (CloudFormation Update, Disabled=true)", d.disable},
+		{"the organization's patch compliance (orgpatch report)", d.compliance},
 	}
 	for i, s := range steps {
 		d.step, d.checks = i+1, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,22 +18,24 @@ import (
 
 func TestDemoPasses(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(context.Background(), Options{Out: &out}); err != nil {
+	if err := Run(context.Background(), Options{Out: &out, ReportFile: filepath.Join(t.TempDir(), "compliance.html")}); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	got := out.String()
 	for _, want := range []string{
-		"=== Step 1/5: deploy (CloudFormation Create)",
+		"=== Step 1/6: deploy (CloudFormation Create)",
 		"666666666666  sandbox-alice    FAILED AssumeRole AccessDenied",
 		"delete  window sra_linux_maintenance: duplicate of",
 		"CloudFormation received: SUCCESS, PhysicalResourceId \"orgpatch\"",
-		"=== Step 2/5: a new account arrives",
-		"=== Step 3/5: drift made by hand, repaired by the schedule",
-		"=== Step 4/5: a setting changes",
+		"=== Step 2/6: a new account arrives",
+		"=== Step 3/6: drift made by hand, repaired by the schedule",
+		"=== Step 4/6: a setting changes",
 		"update  task   Windows_Scan:",
-		"=== Step 5/5: disable and tear down",
+		"=== Step 5/6: disable and tear down",
 		"ok    no window orgpatch owns is left",
-		"demo passed: 5 steps,",
+		"=== Step 6/6: the organization's patch compliance",
+		"HTML page: ",
+		"demo passed: 6 steps,",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)

@@ -1,0 +1,139 @@
+package stacks
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// mentioning returns the one resource of typ in tpl whose JSON contains marker.
+func mentioning(t *testing.T, tpl map[string]any, typ, marker string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range resources(tpl, typ) {
+		b, _ := json.Marshal(r)
+		if strings.Contains(string(b), marker) {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d %s resources mention %q, want 1", len(found), typ, marker)
+	}
+	return found[0]["Properties"].(map[string]any)
+}
+
+func TestReportBucketIsProtected(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	buckets := resources(b.mgmt, "AWS::S3::Bucket")
+	if len(buckets) != 1 {
+		t.Fatalf("%d buckets, want the report bucket", len(buckets))
+	}
+	var id string
+	var bucket map[string]any
+	for k, v := range buckets {
+		id, bucket = k, v
+	}
+	props := bucket["Properties"].(map[string]any)
+	if bucket["DeletionPolicy"] != "Retain" {
+		t.Errorf("DeletionPolicy %v, want Retain: reports outlive the stack", bucket["DeletionPolicy"])
+	}
+	want := map[string]any{
+		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+		"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"VersioningConfiguration":        map[string]any{"Status": "Enabled"},
+	}
+	for k, v := range want {
+		if diff := cmp.Diff(v, props[k]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", k, diff)
+		}
+	}
+	rule := props["LifecycleConfiguration"].(map[string]any)["Rules"].([]any)[0].(map[string]any)
+	ret := map[string]any{"Ref": "ReportRetentionDays"}
+	if diff := cmp.Diff(ret, rule["ExpirationInDays"]); diff != "" {
+		t.Errorf("expiration (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(ret, rule["NoncurrentVersionExpiration"].(map[string]any)["NoncurrentDays"]); diff != "" {
+		t.Errorf("noncurrent expiration (-want +got):\n%s", diff)
+	}
+	policy := mentioning(t, b.mgmt, "AWS::S3::BucketPolicy", id)
+	stmt := policy["PolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
+	if stmt["Effect"] != "Deny" || !cmp.Equal(stmt["Condition"], map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}) {
+		t.Errorf("the bucket policy does not deny plain HTTP: %v", stmt)
+	}
+}
+
+func TestReportTableQueriesAndSchedule(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	table := mentioning(t, b.mgmt, "AWS::Glue::Table", ReportTable)["TableInput"].(map[string]any)
+	sd := table["StorageDescriptor"].(map[string]any)
+	if sd["SerdeInfo"].(map[string]any)["SerializationLibrary"] != "org.openx.data.jsonserde.JsonSerDe" {
+		t.Errorf("serde %v, want the JSON SerDe", sd["SerdeInfo"])
+	}
+	var cols []string
+	for _, c := range sd["Columns"].([]any) {
+		cols = append(cols, c.(map[string]any)["Name"].(string))
+	}
+	for _, want := range []string{"compliancetype", "resourceid", "status", "overallseverity", "missingpatches", "account", "region", "ou", "ring", "platform"} {
+		if !slices.Contains(cols, want) {
+			t.Errorf("the table lacks column %s: %v", want, cols)
+		}
+	}
+	params := table["Parameters"].(map[string]any)
+	if params["projection.enabled"] != "true" || params["projection.dt.type"] != "date" {
+		t.Errorf("partition projection off: %v", params)
+	}
+	if diff := cmp.Diff([]any{map[string]any{"Name": "dt", "Type": "string"}}, table["PartitionKeys"]); diff != "" {
+		t.Errorf("partition keys (-want +got):\n%s", diff)
+	}
+	var queries []string
+	for _, q := range resources(b.mgmt, "AWS::Athena::NamedQuery") {
+		queries = append(queries, q["Properties"].(map[string]any)["Name"].(string))
+	}
+	slices.Sort(queries)
+	if diff := cmp.Diff([]string{"orgpatch-non-compliant-by-ou", "orgpatch-not-scanned", "orgpatch-unmanaged-instances"}, queries); diff != "" {
+		t.Errorf("named queries (-want +got):\n%s", diff)
+	}
+	rule := mentioning(t, b.mgmt, "AWS::Events::Rule", "compliance report")
+	if diff := cmp.Diff(map[string]any{"Ref": "ReportSchedule"}, rule["ScheduleExpression"]); diff != "" {
+		t.Errorf("schedule (-want +got):\n%s", diff)
+	}
+	input := rule["Targets"].([]any)[0].(map[string]any)["Input"].(string)
+	if !strings.Contains(input, `"source":"orgpatch"`) || !strings.Contains(input, `"detail-type":"Compliance Report"`) {
+		t.Errorf("the target sends %s, not the report event", input)
+	}
+	if d := b.mgmt["Parameters"].(map[string]any)["ReportSchedule"].(map[string]any)["Default"]; d != "rate(1 day)" {
+		t.Errorf("ReportSchedule default %v, want daily", d)
+	}
+	alarm := resources(b.mgmt, "AWS::CloudWatch::Alarm")
+	conditioned := 0
+	for _, a := range alarm {
+		if a["Condition"] == "HasReportAlarm" {
+			conditioned++
+		}
+	}
+	if conditioned != 1 {
+		t.Errorf("%d alarms under HasReportAlarm, want the optional report alarm", conditioned)
+	}
+}
+
+// The member configuration role reads exactly what internal/compliance
+// calls.
+func TestMemberRoleReadsWhatTheReportCalls(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	role := mentioning(t, b.member, "AWS::IAM::Role", "ReadPatchCompliance")
+	var actions []any
+	for _, p := range role["Policies"].([]any) {
+		for _, s := range p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if s.(map[string]any)["Sid"] == "ReadPatchCompliance" {
+				actions = s.(map[string]any)["Action"].([]any)
+			}
+		}
+	}
+	want := []any{"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:ListComplianceItems", "ssm:ListResourceComplianceSummaries"}
+	if diff := cmp.Diff(want, actions); diff != "" {
+		t.Errorf("report permissions (-want +got):\n%s", diff)
+	}
+}

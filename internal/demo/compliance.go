@@ -1,0 +1,143 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/orgpatch/orgpatch/internal/compliance"
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/sim/nodes"
+)
+
+// The demo organization's machines: compliant ones, a few missing or
+// failing patches, one not scanned for 30 days, one whose agent predates
+// 3.0.502, one whose connection is lost, one EC2 instance no agent reports.
+type demoNode struct {
+	account, region, id, name string
+	platform                  string
+	agent                     string
+	ping                      string
+	scannedDaysAgo            int    // -1: never scanned
+	missing                   string // a patch state that makes it non-compliant ("" compliant)
+	managed                   bool
+}
+
+var demoNodes = []demoNode{
+	{prodWeb, homeRegion, "i-0a1b2c3d4e5f60001", "prod-web-1", nodes.Linux, "3.3.1142.0", nodes.Online, 0, "", true},
+	{prodWeb, homeRegion, "i-0a1b2c3d4e5f60002", "prod-web-2", nodes.Linux, "3.3.1142.0", nodes.Online, 0, nodes.Missing, true},
+	{prodWeb, "eu-west-1", "i-0a1b2c3d4e5f60003", "prod-web-eu-1", nodes.Windows, "3.3.987.0", nodes.Online, 1, nodes.Failed, true},
+	{"444444444445", homeRegion, "i-0a1b2c3d4e5f60004", "prod-db-1", nodes.Linux, "3.3.1142.0", nodes.Online, 0, "", true},
+	{"444444444445", homeRegion, "i-0a1b2c3d4e5f60005", "prod-db-legacy", nodes.Linux, "2.3.1319.0", nodes.Online, 2, "", true},
+	{stagingWeb, homeRegion, "i-0a1b2c3d4e5f60006", "staging-web-1", nodes.Linux, "3.3.1142.0", nodes.Online, 30, "", true},
+	{stagingWeb, "eu-west-1", "i-0a1b2c3d4e5f60007", "staging-web-eu-1", nodes.Windows, "3.3.1142.0", nodes.Online, 0, nodes.InstalledPendingReboot, true},
+	{stagingData, homeRegion, "i-0a1b2c3d4e5f60008", "staging-db-1", nodes.Linux, "3.3.1142.0", nodes.ConnectionLost, 3, "", true},
+	{sharedServices, homeRegion, "i-0a1b2c3d4e5f60009", "ad-connector", nodes.Windows, "3.3.1142.0", nodes.Online, 0, "", true},
+	{network, homeRegion, "i-0a1b2c3d4e5f6000a", "nat-appliance", nodes.Linux, "", "", -1, "", false},
+}
+
+// ReportFile is where the demo writes its compliance page unless
+// Options.ReportFile names another file.
+func ReportFile() string { return filepath.Join(os.TempDir(), "orgpatch-demo-compliance.html") }
+
+// seedNodes puts the demo's machines into the simulator.
+func (d *demo) seedNodes(now time.Time) error {
+	byTarget := map[[2]string][]nodes.Node{}
+	for _, s := range demoNodes {
+		n := nodes.Node{ID: s.id, Tags: map[string]string{"Name": s.name}, State: "running", Launched: now.AddDate(0, -6, 0),
+			Platform: s.platform, PlatformName: map[string]string{nodes.Linux: "Amazon Linux", nodes.Windows: "Microsoft Windows Server 2022 Datacenter"}[s.platform],
+			Managed: s.managed, PingStatus: s.ping, AgentVersion: s.agent, LastPing: now.Add(-time.Minute)}
+		if s.ping == nodes.ConnectionLost {
+			n.LastPing = now.AddDate(0, 0, -3)
+		}
+		if s.managed && s.scannedDaysAgo >= 0 {
+			ended := now.AddDate(0, 0, -s.scannedDaysAgo).Add(-time.Hour)
+			ps := &nodes.PatchState{PatchGroup: "default", BaselineID: "pb-0b6c3b4e8f5a1d2c3", Operation: "Scan", Started: ended.Add(-5 * time.Minute),
+				Ended: ended, ExecutionID: fmt.Sprintf("d3m0%04x-0000-4000-8000-%012x", len(byTarget), len(s.id)), RebootOption: "RebootIfNeeded"}
+			ps.Patches = []nodes.Patch{
+				{ID: "KB5044281", Title: "2024-10 Cumulative Update (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical", ComplianceSeverity: "CRITICAL", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+				{ID: "KB890830", Title: "Windows Malicious Software Removal Tool (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified", ComplianceSeverity: "UNSPECIFIED", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+			}
+			if s.platform == nodes.Linux {
+				ps.Patches = []nodes.Patch{
+					{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", ComplianceSeverity: "CRITICAL", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+					{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", ComplianceSeverity: "MEDIUM", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+				}
+			}
+			if s.missing != "" {
+				ps.Patches[0].State = s.missing
+				if s.missing != nodes.InstalledPendingReboot {
+					ps.Patches[0].InstalledTime = time.Time{}
+				}
+			}
+			n.Patch = ps
+		}
+		k := [2]string{s.account, s.region}
+		byTarget[k] = append(byTarget[k], n)
+	}
+	for k, ns := range byTarget {
+		if err := d.srv.Nodes().Put(k[0], k[1], ns...); err != nil {
+			return fmt.Errorf("demo: seed machines: %w", err)
+		}
+	}
+	return nil
+}
+
+// compliance is the last step: `orgpatch report` over the organization,
+// the table on the terminal and the page in a file, checked against the
+// machines the demo seeded.
+func (d *demo) compliance(ctx context.Context) error {
+	now := time.Now()
+	if err := d.seedNodes(now); err != nil {
+		return err
+	}
+	d.printf("  %d machines in a few accounts; orgpatch report reads every account x region:\n\n", len(demoNodes))
+	records := 0
+	sum, err := compliance.Run(ctx, compliance.Env{
+		Management: d.mgmt, Config: config.Default(), Now: func() time.Time { return now },
+		Sink: func(*compliance.Record) error { records++; return nil },
+	})
+	if err != nil {
+		return err
+	}
+	if err := sum.WriteTable(d.out); err != nil {
+		return err
+	}
+	path := d.reportFile
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo: compliance page: %w", err)
+	}
+	if err := sum.WriteHTML(f); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: compliance page: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo: compliance page: %w", err)
+	}
+	d.printf("\n  HTML page: %s\n", path)
+
+	want := struct{ managed, nonCompliant, unmanaged int }{}
+	for _, s := range demoNodes {
+		if !s.managed {
+			want.unmanaged++
+			continue
+		}
+		want.managed++
+		if s.missing != "" {
+			want.nonCompliant++
+		}
+	}
+	o := sum.Organization
+	d.check(fmt.Sprintf("one record per machine (%d)", len(demoNodes)), when(records != len(demoNodes), "%d records", records))
+	d.check(fmt.Sprintf("%d managed nodes, %d of them non-compliant (missing, failed, pending reboot)", want.managed, want.nonCompliant),
+		when(o.Nodes != want.managed || o.NonCompliant != want.nonCompliant, "%d nodes, %d non-compliant", o.Nodes, o.NonCompliant))
+	d.check("the node last scanned 30 days ago counts as not scanned within 7 days", when(o.NotScanned != 1, "%d not scanned", o.NotScanned))
+	d.check("the agent older than 3.0.502 is counted", when(o.OldAgent != 1, "%d old agents", o.OldAgent))
+	d.check("the lost connection is counted", when(o.ConnectionLost != 1, "%d connection lost", o.ConnectionLost))
+	d.check("the EC2 instance no agent reports is counted as not managed", when(o.Unmanaged != want.unmanaged, "%d unmanaged", o.Unmanaged))
+	d.check(fmt.Sprintf("every account x region was read (%d)", sum.Targets), when(sum.Failed != 0, "%d not readable: %v", sum.Failed, sum.Failures))
+	return nil
+}
