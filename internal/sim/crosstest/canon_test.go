@@ -21,6 +21,9 @@ import (
 var timeMembers = map[string]bool{
 	"joinedtimestamp": true, "expiration": true, "createddate": true,
 	"modifieddate": true, "lastmodifieddate": true,
+	// the compliance report's reads
+	"lastpingdatetime": true, "operationstarttime": true, "operationendtime": true,
+	"executiontime": true, "launchtime": true, "lastmodified": true,
 }
 
 var secretMembers = map[string]bool{

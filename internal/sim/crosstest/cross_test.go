@@ -78,11 +78,18 @@ func crossScenario() []step {
 // and boto3, each against its own fresh simulator of the same organization,
 // and asserts that they sent the same calls and saw the same answers.
 func TestClientsSeeTheSame(t *testing.T) {
+	clientsSeeTheSame(t, crossScenario(), checkSDKRun)
+}
+
+// clientsSeeTheSame runs steps through the Go SDK, the AWS CLI and boto3,
+// each against its own fresh simulator of the default organization (made
+// with opts), pins the SDK's run with check, and asserts that the three
+// sent the same calls and saw the same answers.
+func clientsSeeTheSame(t *testing.T, steps []step, check func(t *testing.T, steps []step, got []outcome, mgmt string), opts ...sim.Option) {
 	awsCLI := needTool(t, "aws")
 	python := needPythonModules(t, "boto3")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	steps := crossScenario()
 
 	type run struct {
 		env   *simtest.Env
@@ -92,7 +99,7 @@ func TestClientsSeeTheSame(t *testing.T) {
 	}
 	runs := map[string]*run{}
 	for _, client := range []string{"sdk", "cli", "boto3"} {
-		r := &run{env: simtest.Start(t, nil), names: map[string]string{}}
+		r := &run{env: simtest.Start(t, nil, opts...), names: map[string]string{}}
 		switch client {
 		case "sdk":
 			r.got = runSDK(ctx, t, r.env.Config, nil, steps, r.names)
@@ -111,7 +118,7 @@ func TestClientsSeeTheSame(t *testing.T) {
 
 	sdk := runs["sdk"]
 	t.Run("sdk sees what AWS answers", func(t *testing.T) {
-		checkSDKRun(t, steps, sdk.got, sdk.env.Server.ManagementAccount())
+		check(t, steps, sdk.got, sdk.env.Server.ManagementAccount())
 	})
 	for _, client := range []string{"cli", "boto3"} {
 		r := runs[client]

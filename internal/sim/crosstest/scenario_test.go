@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -118,6 +119,23 @@ var sdkOps = map[string]sdkOp{
 	"organizations.ListOrganizationalUnitsForParent": sdkCall(organizations.NewFromConfig, (*organizations.Client).ListOrganizationalUnitsForParent),
 	"organizations.ListAccountsForParent":            sdkCall(organizations.NewFromConfig, (*organizations.Client).ListAccountsForParent),
 	"organizations.ListTagsForResource":              sdkCall(organizations.NewFromConfig, (*organizations.Client).ListTagsForResource),
+	"ssm.DescribeInstanceInformation":                sdkCall(ssm.NewFromConfig, (*ssm.Client).DescribeInstanceInformation),
+	"ssm.DescribeInstancePatchStates":                sdkCall(ssm.NewFromConfig, (*ssm.Client).DescribeInstancePatchStates),
+	"ssm.ListResourceComplianceSummaries":            sdkCall(ssm.NewFromConfig, (*ssm.Client).ListResourceComplianceSummaries),
+	"ssm.ListComplianceItems":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).ListComplianceItems),
+	"ec2.DescribeInstances":                          sdkCall(ec2.NewFromConfig, (*ec2.Client).DescribeInstances),
+	"s3.CreateBucket":                                sdkCall(pathStyleS3, (*s3.Client).CreateBucket),
+	"s3.PutObject":                                   sdkCall(pathStyleS3, (*s3.Client).PutObject),
+	"s3.CreateMultipartUpload":                       sdkCall(pathStyleS3, (*s3.Client).CreateMultipartUpload),
+	"s3.UploadPart":                                  sdkCall(pathStyleS3, (*s3.Client).UploadPart),
+	"s3.CompleteMultipartUpload":                     sdkCall(pathStyleS3, (*s3.Client).CompleteMultipartUpload),
+	"s3.AbortMultipartUpload":                        sdkCall(pathStyleS3, (*s3.Client).AbortMultipartUpload),
+}
+
+// pathStyleS3 addresses buckets by path, as the CLI and boto3 do for an
+// endpoint given by IP address, and as the simulator serves them.
+func pathStyleS3(cfg aws.Config, opts ...func(*s3.Options)) *s3.Client {
+	return s3.NewFromConfig(cfg, append(opts, func(o *s3.Options) { o.UsePathStyle = true })...)
 }
 
 // sdkPaged are the paginated steps: every page at pageSize, merged.
@@ -244,7 +262,11 @@ func runCLI(ctx context.Context, t *testing.T, aws, endpoint, region, key, secre
 		if s.Params == nil {
 			params = []byte("{}")
 		}
-		args := []string{"--endpoint-url", endpoint, "--output", "json", s.Service, kebab(s.Operation), "--cli-input-json", string(params)}
+		service := s.Service
+		if service == "s3" {
+			service = "s3api" // the CLI's API-level S3 commands; "aws s3" is the file tool
+		}
+		args := []string{"--endpoint-url", endpoint, "--output", "json", service, kebab(s.Operation), "--cli-input-json", string(params)}
 		if s.PageSize > 0 {
 			args = append(args, "--page-size", fmt.Sprint(s.PageSize))
 		}
