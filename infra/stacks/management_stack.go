@@ -50,6 +50,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		OrganizationID:   params.OrganizationID.ValueAsString(),
 		LogLevel:         params.LogLevel.ValueAsString(),
 		LogRetentionDays: params.LogRetentionDays.ValueAsNumber(),
+		StackProperties:  StackProperties(s, params),
 	})
 	alarms := NewAlarms(stack, "Alarms", AlarmsProps{
 		Function: fn.Function,

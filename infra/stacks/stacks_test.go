@@ -300,6 +300,8 @@ func TestLambdaFunction(t *testing.T) {
 		"ReservedConcurrentExecutions": 1,
 		"Environment": map[string]any{"Variables": map[string]any{
 			"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration",
+			"ORGPATCH_STACK_ID":         ref("AWS::StackId"),
+			"ORGPATCH_STACK_PROPERTIES": p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
 			"LOG_LEVEL":                 ref("LogLevel"),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
@@ -666,6 +668,98 @@ func TestCustomResourceIsTheConfigContract(t *testing.T) {
 			t.Errorf("window %s: operation %s reboot %s, want Install NoReboot", w.Name, w.Task.Operation, w.Task.RebootOption)
 		}
 	}
+}
+
+// TestFunctionEnvironmentIsTheStacksProperties: the properties the
+// function's environment carries (ORGPATCH_STACK_PROPERTIES) are, once
+// CloudFormation resolves them, exactly the custom resource's, the
+// Configuration property as its SHA-256: for the parameters' defaults and
+// for other values, with and without a configuration file.
+func TestFunctionEnvironmentIsTheStacksProperties(t *testing.T) {
+	conf, err := config.Default().JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]*built{
+		"defaults":             build(t, "eu-west-1", nil),
+		"a configuration file": build(t, "eu-west-1", func(s *Settings) { s.Configuration = string(conf) }),
+	} {
+		for _, values := range []map[string]any{nil, {"Operation": "Install", "EnabledRegions": "eu-west-1,us-east-1", "LinuxPatchSchedule": "rate(7 days)"}} {
+			t.Run(name, func(t *testing.T) {
+				resolve := func(v any) any {
+					return resolveJoins(t, resolveParameters(t, b.mgmt, v, values))
+				}
+				_, fn := only(t, b.mgmt, "AWS::Lambda::Function", nil)
+				env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+				var got map[string]string
+				if err := json.Unmarshal([]byte(resolve(env["ORGPATCH_STACK_PROPERTIES"]).(string)), &got); err != nil {
+					t.Fatalf("ORGPATCH_STACK_PROPERTIES is not a JSON object of strings: %v", err)
+				}
+				_, cr := only(t, b.mgmt, "Custom::OrgPatch", nil)
+				want := map[string]string{}
+				for k, v := range resolve(props(cr)).(map[string]any) {
+					switch k {
+					case "ServiceToken":
+					case config.PropConfiguration:
+						want[config.PropConfigurationSHA256] = config.ConfigurationDigest(v.(string))
+					default:
+						want[k] = v.(string)
+					}
+				}
+				diff(t, "the function's stack properties", want, got)
+			})
+		}
+	}
+}
+
+// resolveParameters is resolveDefaults with values overriding the defaults.
+func resolveParameters(t *testing.T, tpl map[string]any, v any, values map[string]any) any {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		if name, ok := v["Ref"].(string); ok && len(v) == 1 {
+			if x, ok := values[name]; ok {
+				return x
+			}
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			out[k] = resolveParameters(t, tpl, x, values)
+		}
+		return resolveDefaults(t, tpl, out)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = resolveParameters(t, tpl, x, values)
+		}
+		return out
+	}
+	return v
+}
+
+// resolveJoins evaluates Fn::Join over resolved strings.
+func resolveJoins(t *testing.T, v any) any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if j, ok := m["Fn::Join"].([]any); ok && len(m) == 1 {
+		var parts []string
+		for _, p := range j[1].([]any) {
+			s, ok := resolveJoins(t, p).(string)
+			if !ok {
+				t.Fatalf("Fn::Join over a %T: %v", p, p)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, j[0].(string))
+	}
+	out := map[string]any{}
+	for k, x := range m {
+		out[k] = resolveJoins(t, x)
+	}
+	return out
 }
 
 func TestCustomResourceOrdering(t *testing.T) {

@@ -117,7 +117,7 @@ func Run(ctx context.Context, opts Options) error {
 		admin:   newAdmin(mgmt),
 		clock:   clock,
 		tamper:  opts.Tamper,
-		handler: handler.New(handler.Deps{Management: mgmt, Logger: logs, Metrics: io.Discard, Clock: clock}),
+		handler: handler.New(handler.Deps{Management: mgmt, Logger: logs, Metrics: io.Discard, Clock: clock, LoopbackAnswers: true}),
 		props:   map[string]any{config.PropDisabled: "false"},
 	}
 	return d.run(ctx)

@@ -96,7 +96,8 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 		}
 	}
 	if u, err := url.Parse(ev.ResponseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Request{}, fieldErr("ResponseURL", "%q is not an http(s) URL", ev.ResponseURL)
+		// Not the value: a presigned URL's query is its signature.
+		return Request{}, fieldErr("ResponseURL", "is not an http(s) URL")
 	}
 	req := Request{
 		Source:         SourceCloudFormation,
