@@ -211,11 +211,11 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 		patching = append(patching, name)
 	}
 	p.EnabledRegions = param("EnabledRegions", &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		Default:               jsii.String(d.Regions),
-		AllowedPattern:        jsii.String(`^$|^([a-z0-9-]{1,64})$|^(([a-z0-9-]{1,64},)*[a-z0-9-]{1,64})$`),
+		Type:           jsii.String("String"),
+		Default:        jsii.String(d.Regions),
+		AllowedPattern: jsii.String(`^$|^([a-z0-9-]{1,64})$|^(([a-z0-9-]{1,64},)*[a-z0-9-]{1,64})$`),
 		// Lambda's environment (StackProperties) holds 4 KB in all.
-		MaxLength: jsii.Number(1024),
+		MaxLength:             jsii.Number(1024),
 		ConstraintDescription: jsii.String("must be empty or a comma-separated list of region names without spaces"),
 		Description:           jsii.String("Regions to configure, comma-separated (e.g. us-east-1,eu-west-1). Empty: Control Tower's governed regions, or the default list when ControlTowerRegionsOnly is false. Default: the configuration's regions."),
 	})
