@@ -167,13 +167,10 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 			assume,
 			stmt("ReadOrganization", []string{
 				"organizations:DescribeAccount",
-				"organizations:DescribeOrganization",
 				"organizations:ListAccounts",
 				"organizations:ListAccountsForParent",
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
-				"organizations:ListRoots",
-				"organizations:ListTagsForResource",
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
 			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},
