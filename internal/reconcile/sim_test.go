@@ -897,7 +897,7 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 	w.Task.NotificationARN = "arn:aws:sns:us-east-1:444444444444:patching"
 	w.Task.NotificationEvents = []string{"Failed", "TimedOut"}
 	w.Task.NotificationType = "Command"
-	w.Task.Parameters = map[string][]string{"BaselineOverride": {"s3://patch-logs-444444444444/override.json"}}
+	w.Task.Parameters = map[string][]string{"InstallOverrideList": {"s3://patch-logs-444444444444/override.yaml"}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
@@ -912,9 +912,9 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 	rc := got.TaskInvocationParameters.RunCommand
 	gotOptional := []string{aws.ToString(rc.OutputS3BucketName), aws.ToString(rc.OutputS3KeyPrefix),
 		aws.ToString(rc.CloudWatchOutputConfig.CloudWatchLogGroupName), aws.ToString(rc.NotificationConfig.NotificationArn),
-		strings.Join(rc.Parameters["BaselineOverride"], ",")}
+		strings.Join(rc.Parameters["InstallOverrideList"], ",")}
 	wantOptional := []string{"patch-logs-444444444444", "linux/", "/orgpatch/linux", "arn:aws:sns:us-east-1:444444444444:patching",
-		"s3://patch-logs-444444444444/override.json"}
+		"s3://patch-logs-444444444444/override.yaml"}
 	if diff := cmp.Diff(wantOptional, gotOptional); diff != "" {
 		t.Errorf("optional task settings (-want +got):\n%s", diff)
 	}
