@@ -90,6 +90,19 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Accounts: []string{"555555555555"},
 			Reason:   "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 		}},
+		// AWS's published handshake record spells its enumerations in lower case.
+		"organizations-accept-handshake-lowercase.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"444444444444"},
+			Reason:   "account 444444444444 accepted invitation h-1a2b3c4d5e6f7a8b",
+		}},
+		"organizations-account-joined-organization.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"555555555555"},
+			Reason:   "account 555555555555 joined the organization (Invited)",
+		}},
 		"organizations-move-account.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
