@@ -41,6 +41,21 @@ func ParseStackProperties(s string) (map[string]string, error) {
 	return props, nil
 }
 
+// StackOf is the Stack whose custom resource sets props (string values), as
+// the stack's template computes it for the function's environment; for
+// local runs that stand in for the deployed function (the demo).
+func StackOf(id string, props map[string]any) *Stack {
+	s := &Stack{ID: id, Properties: make(map[string]string, len(props))}
+	for name, v := range props {
+		str, _ := v.(string)
+		if name == config.PropConfiguration {
+			name, str = config.PropConfigurationSHA256, config.ConfigurationDigest(str)
+		}
+		s.Properties[name] = str
+	}
+	return s
+}
+
 // checkRequest refuses a custom resource request that is not for this
 // stack. A nil Stack (local runs: the CLI, the demo, tests) checks nothing.
 func (s *Stack) checkRequest(stackID string, props map[string]any) error {
