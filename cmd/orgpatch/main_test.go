@@ -127,7 +127,7 @@ func TestDemoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("orgpatch demo: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	for _, want := range []string{"=== Step 5/5: disable and tear down", "demo passed: 5 steps,"} {
+	for _, want := range []string{"=== Step 5/6: disable and tear down", "demo passed: 6 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

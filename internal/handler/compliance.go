@@ -51,13 +51,12 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		if h.deps.Report.Bucket == "" {
 			return nil, errors.New("no report bucket configured (ORGPATCH_REPORT_BUCKET)")
 		}
-		cfg, found, err := h.store.load(ctx)
+		// The deployed configuration says which role, regions and
+		// accounts the report reads; without one it fails as the other
+		// events do.
+		cfg, err := h.store.load(ctx)
 		if err != nil {
 			return nil, err
-		}
-		if !found {
-			log.Warn("no configuration has been deployed; nothing reported", "parameter", h.store.name)
-			return nil, nil
 		}
 		client := compliance.NewS3Client(h.deps.Management)
 		recordsKey, pageKey := ReportKeys(h.clock.Now())
