@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -25,7 +24,6 @@ import (
 // topic.
 type ComplianceReportProps struct {
 	Function awslambda.Function
-	Role     awsiam.IRole
 	Queue    awssqs.IQueue
 	Topic    awssns.ITopic
 }
@@ -43,6 +41,19 @@ type ComplianceReport struct {
 	// The parameters: ReportSchedule, ReportRetentionDays, ReportStaleDays,
 	// ReportAlarmThreshold.
 	ScheduleParam, RetentionParam, StaleParam, ThresholdParam awscdk.CfnParameter
+}
+
+// reportBucketName names the report bucket (Fn::Sub): known before the
+// bucket exists, so the Lambda role's own policy can grant the writes
+// (lambdaPolicy) without a separate policy resource.
+const reportBucketName = "orgpatch-compliance-${AWS::AccountId}-${AWS::Region}"
+
+// reportObjectARNs are the keys the report run writes.
+func reportObjectARNs() []*string {
+	return []*string{
+		partitionARN("s3:::" + reportBucketName + "/" + handler.RecordsPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + handler.PagesPrefix + "*"),
+	}
 }
 
 // ReportDatabase is the Glue database of the report's table.
@@ -98,6 +109,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 
 	retention := awscdk.Duration_Days(r.RetentionParam.ValueAsNumber())
 	r.Bucket = awss3.NewBucket(c, jsii.String("Bucket"), &awss3.BucketProps{
+		BucketName:        awscdk.Fn_Sub(jsii.String(reportBucketName), nil),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -118,22 +130,6 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 
 	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_BUCKET"), r.Bucket.BucketName(), nil)
 	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_STALE_DAYS"), r.StaleParam.ValueAsString(), nil)
-	write := awsiam.NewPolicy(c, jsii.String("WriteReports"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{p.Role},
-		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("WriteReports"),
-			Actions:   jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"),
-			Resources: jsii.Strings(*r.Bucket.ArnForObjects(jsii.String(handler.RecordsPrefix + "*")), *r.Bucket.ArnForObjects(jsii.String(handler.PagesPrefix + "*"))),
-		})},
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(write, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Every run writes new, dated keys under the records/ and pages/ prefixes of the report bucket, and nothing else."),
-		AppliesTo: &[]interface{}{
-			map[string]*string{"regex": jsii.String(`/^Resource::<.*Bucket.*\.Arn>\/(records|pages)\/\*$/`)},
-		},
-	}}, jsii.Bool(true))
-
 	columns := make([]interface{}, len(reportColumns))
 	for i, col := range reportColumns {
 		columns[i] = &awsglue.CfnTable_ColumnProperty{Name: jsii.String(col[0]), Type: jsii.String(col[1])}

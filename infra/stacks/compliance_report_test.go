@@ -41,7 +41,7 @@ func TestReportBucketIsProtected(t *testing.T) {
 		t.Errorf("DeletionPolicy %v, want Retain: reports outlive the stack", bucket["DeletionPolicy"])
 	}
 	want := map[string]any{
-		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+		"BucketEncryption":               map[string]any{"ServerSideEncryptionConfiguration": []any{map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
 		"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
 		"VersioningConfiguration":        map[string]any{"Status": "Enabled"},
 	}
@@ -135,5 +135,41 @@ func TestMemberRoleReadsWhatTheReportCalls(t *testing.T) {
 	want := []any{"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:ListComplianceItems", "ssm:ListResourceComplianceSummaries"}
 	if diff := cmp.Diff(want, actions); diff != "" {
 		t.Errorf("report permissions (-want +got):\n%s", diff)
+	}
+}
+
+// reportBucketID is the logical id of the report bucket.
+func reportBucketID(t *testing.T, b *built) string {
+	t.Helper()
+	for id := range resources(b.mgmt, "AWS::S3::Bucket") {
+		return id
+	}
+	t.Fatal("no report bucket")
+	return ""
+}
+
+// The Lambda role writes the report bucket's two prefixes and nothing
+// else, from its own policy.
+func TestLambdaWritesOnlyTheReportPrefixes(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	_, role := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
+	var resourcesOf []any
+	for _, p := range role["Properties"].(map[string]any)["Policies"].([]any) {
+		for _, st := range p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if st.(map[string]any)["Sid"] == "WriteReports" {
+				resourcesOf = st.(map[string]any)["Resource"].([]any)
+			}
+		}
+	}
+	want := []any{
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/pages/*"},
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/records/*"},
+	}
+	if diff := cmp.Diff(want, resourcesOf); diff != "" {
+		t.Errorf("WriteReports resources (-want +got):\n%s", diff)
+	}
+	name := mentioning(t, b.mgmt, "AWS::S3::Bucket", "orgpatch-compliance")["BucketName"]
+	if diff := cmp.Diff(map[string]any{"Fn::Sub": reportBucketName}, name); diff != "" {
+		t.Errorf("bucket name (-want +got):\n%s", diff)
 	}
 }

@@ -86,11 +86,13 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment."),
+		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/."),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:iam::*:role/" + s.ConfigurationRoleName,
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:controltower:*:<AWS::AccountId>:landingzone/*",
+			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/records/*",
+			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/pages/*",
 		},
 	}}, jsii.Bool(true))
 
@@ -171,6 +173,7 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 				"organizations:ListAccountsForParent",
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
+				"organizations:ListRoots", // the compliance report's OU walk
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
 			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},
@@ -183,6 +186,7 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 			stmt("WriteConfiguration", []string{"ssm:PutParameter", "ssm:DeleteParameter"},
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
 			stmt("SendFailedEvents", []string{"sqs:SendMessage"}, queue.QueueArn()),
+			stmt("WriteReports", []string{"s3:AbortMultipartUpload", "s3:PutObject"}, reportObjectARNs()...),
 		},
 	})
 }

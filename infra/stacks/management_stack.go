@@ -69,7 +69,6 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	})
 	report := NewComplianceReport(stack, "ComplianceReport", ComplianceReportProps{
 		Function: fn.Function,
-		Role:     fn.Role,
 		Queue:    fn.Queue,
 		Topic:    alarms.Topic,
 	})

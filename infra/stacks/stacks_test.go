@@ -299,10 +299,12 @@ func TestLambdaFunction(t *testing.T) {
 		"MemorySize":                   512,
 		"ReservedConcurrentExecutions": 1,
 		"Environment": map[string]any{"Variables": map[string]any{
-			"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration",
-			"ORGPATCH_STACK_ID":         ref("AWS::StackId"),
-			"ORGPATCH_STACK_PROPERTIES": p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
-			"LOG_LEVEL":                 ref("LogLevel"),
+			"ORGPATCH_CONFIG_PARAMETER":  "/orgpatch/configuration",
+			"ORGPATCH_REPORT_BUCKET":     ref(reportBucketID(t, b)),
+			"ORGPATCH_REPORT_STALE_DAYS": ref("ReportStaleDays"),
+			"ORGPATCH_STACK_ID":          ref("AWS::StackId"),
+			"ORGPATCH_STACK_PROPERTIES":  p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
+			"LOG_LEVEL":                  ref("LogLevel"),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
 		"LoggingConfig": map[string]any{"LogGroup": ref(logID)},
@@ -372,15 +374,18 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListAccountsForParent",
 		"organizations:ListOrganizationalUnitsForParent",
 		"organizations:ListParents",
+		"organizations:ListRoots",
+		"s3:AbortMultipartUpload",
+		"s3:PutObject",
 		"sqs:SendMessage",
 		"ssm:DeleteParameter",
 		"ssm:GetParameter",
 		"ssm:PutParameter",
 		"sts:AssumeRole",
 	}, actions(role))
-	// Granted once and never called: the organization's description, its
-	// roots and tags.
-	for _, unused := range []string{"organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListTagsForResource"} {
+	// Granted once and never called: the organization's description and
+	// tags (its roots are read by the compliance report's OU walk).
+	for _, unused := range []string{"organizations:DescribeOrganization", "organizations:ListTagsForResource"} {
 		if slices.Contains(actions(role), unused) {
 			t.Errorf("the Lambda role still grants %s, which it does not use", unused)
 		}
@@ -552,6 +557,9 @@ func TestAlarmTopicAndAlarms(t *testing.T) {
 	var got []alarm
 	for _, r := range resources(b.mgmt, "AWS::CloudWatch::Alarm") {
 		p := props(r)
+		if r["Condition"] == "HasReportAlarm" {
+			continue // the compliance report's (compliance_report_test.go)
+		}
 		got = append(got, alarm{
 			Namespace: fmt.Sprint(p["Namespace"]), MetricName: fmt.Sprint(p["MetricName"]), Statistic: fmt.Sprint(p["Statistic"]),
 			Comparison: fmt.Sprint(p["ComparisonOperator"]), Threshold: p["Threshold"].(float64),
@@ -577,6 +585,8 @@ func TestEventRules(t *testing.T) {
 		if ep, ok := p["EventPattern"].(map[string]any); ok {
 			key = fmt.Sprint(ep["source"])
 			got[key] = ep
+		} else if fmt.Sprint(p["ScheduleExpression"]) == fmt.Sprint(ref("ReportSchedule")) {
+			got["report schedule"] = p["ScheduleExpression"] // compliance_report_test.go checks its input
 		} else {
 			got["schedule"] = p["ScheduleExpression"]
 		}
@@ -594,6 +604,7 @@ func TestEventRules(t *testing.T) {
 		}, props(perm))
 	}
 	diff(t, "rules", map[string]any{
+		"report schedule": ref("ReportSchedule"),
 		"schedule": map[string]any{"Fn::If": []any{"DailyCompliance", "rate(1 day)",
 			map[string]any{"Fn::Join": []any{"", []any{"rate(", ref("ComplianceFrequency"), " days)"}}}}},
 		// Both rules match only events recorded in the management account.
@@ -800,8 +811,8 @@ func TestEventRulesComeAfterTheCustomResource(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
 	crID, _ := only(t, b.mgmt, "Custom::OrgPatch", nil)
 	rules := resources(b.mgmt, "AWS::Events::Rule")
-	if len(rules) != 3 {
-		t.Fatalf("%d event rules, want the schedule, Control Tower and Organizations ones", len(rules))
+	if len(rules) != 4 {
+		t.Fatalf("%d event rules, want the schedule, Control Tower, Organizations and compliance report ones", len(rules))
 	}
 	for id, r := range rules {
 		if !slices.Contains(strs(r["DependsOn"]), crID) {
@@ -999,6 +1010,7 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"AWS": trusted},
 	}}}, props(cfg)["AssumeRolePolicyDocument"])
 	diff(t, "configuration role actions", []string{
+		"ec2:DescribeInstances", // the compliance report's reads (compliance_report_test.go)
 		"ec2:DescribeRegions",
 		"iam:PassRole",
 		"ssm:AddTagsToResource",
@@ -1007,11 +1019,15 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"ssm:DeregisterTargetFromMaintenanceWindow",
 		"ssm:DeregisterTaskFromMaintenanceWindow",
 		"ssm:DescribeDocument",
+		"ssm:DescribeInstanceInformation",
+		"ssm:DescribeInstancePatchStates",
 		"ssm:DescribeMaintenanceWindowTargets",
 		"ssm:DescribeMaintenanceWindowTasks",
 		"ssm:DescribeMaintenanceWindows",
 		"ssm:GetMaintenanceWindowTask",
 		"ssm:GetServiceSetting",
+		"ssm:ListComplianceItems",
+		"ssm:ListResourceComplianceSummaries",
 		"ssm:ListTagsForResource",
 		"ssm:RegisterTargetWithMaintenanceWindow",
 		"ssm:RegisterTaskWithMaintenanceWindow",

@@ -459,11 +459,12 @@ func (s *Service) listComplianceItems(ctx Context, in *listComplianceInput) (any
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(s.managed(ctx), func(n nodes.Node) bool { return n.ID == in.ResourceIds[0] })
+	managed := s.managed(ctx)
+	i := slices.IndexFunc(managed, func(n nodes.Node) bool { return n.ID == in.ResourceIds[0] })
 	if i < 0 {
 		return nil, apierr.BadRequest("InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.", in.ResourceIds[0])
 	}
-	n := s.managed(ctx)[i]
+	n := managed[i]
 	var all []complianceItem
 	if p := n.Patch; p != nil {
 		for _, patch := range p.Patches {
