@@ -431,7 +431,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	out.Writes = res.Writes
 	changed := false
 	for _, a := range res.Actions {
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Detail})
+		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
 		changed = changed || a.Kind != reconcile.KindUnchanged
 	}
 	if err != nil {
