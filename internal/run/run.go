@@ -187,7 +187,7 @@ func (r *runner) run(ctx context.Context) report.Report {
 		})
 		rep.Tally()
 		rep.Duration = r.env.Clock.Now().Sub(start)
-		r.log.Info("run finished", "targets", rep.Counts.Targets, "converged", rep.Counts.Converged,
+		r.log.Info("run finished", "targets", rep.Counts.Targets, "willChange", rep.Counts.WillChange, "noChange", rep.Counts.NoChange, "converged", rep.Counts.Converged,
 			"unchanged", rep.Counts.Unchanged, "failed", rep.Counts.Failed, "skipped", rep.Counts.Skipped,
 			"pending", rep.Counts.Pending, "notStarted", rep.Counts.NotStarted, "writes", rep.Counts.Writes,
 			"duration", rep.Duration)
@@ -361,7 +361,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 		if p := recover(); p != nil {
 			err := panicError(log, "account preparation", p)
 			var t report.Target
-			t.Fail(err)
+			t.FailAccount(err)
 			a.targets, a.outcomes = nil, nil
 			perRegion(t)
 		}
@@ -382,7 +382,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 		}
 		log.Error("assume role failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
@@ -390,7 +390,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 	if err != nil {
 		log.Error("describe regions failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
@@ -461,7 +461,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
 		case report.NotStarted:
 			log.Warn("target not started", "reason", out.Reason)
-		case report.Unchanged:
+		case report.Unchanged, report.NoChange:
 			log.Debug("target done", "status", string(out.Status))
 		default:
 			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
@@ -500,9 +500,15 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		out.Fail(err)
 		return
 	}
-	out.Status = report.Unchanged
-	if out.Writes > 0 || (r.req.DryRun && changed) {
+	switch {
+	case r.req.DryRun && changed:
+		out.Status = report.WillChange
+	case r.req.DryRun:
+		out.Status = report.NoChange
+	case out.Writes > 0:
 		out.Status = report.Converged
+	default:
+		out.Status = report.Unchanged
 	}
 }
 
