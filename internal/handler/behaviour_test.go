@@ -51,7 +51,7 @@ func TestFailedTargetsFailCloudFormationAndNameThem(t *testing.T) {
 	if a.Response.Status != cfn.StatusFailed {
 		t.Fatalf("status = %s, want FAILED (reason %q)", a.Response.Status, a.Response.Reason)
 	}
-	for _, want := range []string{"3 failed", "555555555555/us-east-1", "AssumeRole", "AccessDenied"} {
+	for _, want := range []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied"} {
 		if !strings.Contains(a.Response.Reason, want) {
 			t.Errorf("reason %q does not say %q", a.Response.Reason, want)
 		}
@@ -584,7 +584,7 @@ func TestIncompleteDeleteKeepsTheConfiguration(t *testing.T) {
 	}{
 		"a target fails": {
 			setup:  func(t *testing.T, x *harness, _ *atomic.Bool) func() { return func() { x.withAllRoles(t) } },
-			reason: []string{"3 failed", "555555555555/us-east-1", "AccessDenied", paramName + " kept for the retried Delete"},
+			reason: []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied", paramName + " kept for the retried Delete"},
 		},
 		// No later run would reach the targets the deadline left out.
 		"the deadline leaves targets unreached": {

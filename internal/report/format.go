@@ -198,7 +198,12 @@ func (r Report) Summary(budget int) string {
 	if r.Error != nil {
 		head = "run failed: " + r.Error.Line() + "; " + head
 	}
-	failed := r.Failed()
+	var failed []row // an account's failure once, with its regions
+	for _, rw := range r.rows() {
+		if rw.Status == Failed {
+			failed = append(failed, rw)
+		}
+	}
 	if len(failed) == 0 {
 		return truncate(head, budget)
 	}
@@ -207,6 +212,9 @@ func (r Report) Summary(budget int) string {
 	b.WriteString("; failed:")
 	for i, t := range failed {
 		item := " " + t.Name()
+		if len(t.regions) > 1 {
+			item = " " + t.Account + " (" + strings.Join(t.regions, ",") + ")"
+		}
 		if t.Error != nil {
 			if t.Error.Operation != "" {
 				item += " " + t.Error.Operation

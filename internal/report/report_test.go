@@ -289,6 +289,10 @@ func TestAccountFailureOncePerAccount(t *testing.T) {
 		t.Errorf("table carries the SDK's wrapping:\n%s", got)
 	}
 
+	if s := r.Summary(4096); !strings.HasSuffix(s, "failed: 666666666666 (eu-west-1,us-east-1) AssumeRole AccessDenied; 777777777777/us-east-1 RegisterTaskWithMaintenanceWindow ValidationException") {
+		t.Errorf("Summary = %q, want the account's failure once", s)
+	}
+
 	buf.Reset()
 	if err := r.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
