@@ -56,6 +56,18 @@ func TestFailedTargetsFailCloudFormationAndNameThem(t *testing.T) {
 			t.Errorf("reason %q does not say %q", a.Response.Reason, want)
 		}
 	}
+	// The log keeps the whole error chain, the request id with it.
+	logged := false
+	for _, l := range x.logs.lines(t) {
+		chain, _ := l["error"].(string)
+		if l["msg"] == "assume role failed" && l["account"] == "555555555555" && l["request_id"] != nil &&
+			strings.Contains(chain, "operation error STS: AssumeRole") && strings.Contains(chain, "RequestID: ") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("no log line for 555555555555 with the request id and the whole error chain:\n%v", x.logs.lines(t))
+	}
 	// One account's failure never stops the others.
 	if diff := cmp.Diff([]string{"111111111111", "222222222222", "333333333333", "444444444444"}, x.windowed(t)); diff != "" {
 		t.Errorf("accounts holding windows (-want +got):\n%s", diff)

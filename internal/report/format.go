@@ -18,8 +18,9 @@ import (
 func (r Report) WriteTable(w io.Writer) error { return r.writeTable(w, false) }
 
 // WriteBriefTable is WriteTable without the rows of targets that needed no
-// change: what an operator reads after a run over thousands of converged
-// targets.
+// change, nor those of the largest group of targets with the same changes
+// (listed once in the changes): what an operator reads after a run over
+// thousands of targets.
 func (r Report) WriteBriefTable(w io.Writer) error { return r.writeTable(w, true) }
 
 func (r Report) writeTable(w io.Writer, brief bool) error {
@@ -27,13 +28,26 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	if r.Error != nil {
 		fmt.Fprintf(&b, "run failed: %s\n\n", r.Error.Line())
 	}
+	groups := r.changeGroups()
+	// A brief table leaves out the targets of the largest group of equal
+	// changes: the changes section lists them once.
+	common := map[string]bool{}
+	if brief && len(groups) > 0 && len(groups[0].targets) > 1 {
+		for _, name := range groups[0].targets {
+			common[name] = true
+		}
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tCHANGES\tDETAIL")
-	hidden := 0
+	hidden, same := 0, 0
 	for _, row := range r.rows() {
 		t := row.Target
-		if brief && (t.Status == Unchanged || t.Status == NoChange) {
+		switch {
+		case brief && (t.Status == Unchanged || t.Status == NoChange):
 			hidden++
+			continue
+		case common[t.Name()]:
+			same++
 			continue
 		}
 		regions := strings.Join(row.regions, ",")
@@ -46,7 +60,10 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	if hidden > 0 {
 		fmt.Fprintf(&b, "(%s needing no change not shown)\n", plural(hidden, "target"))
 	}
-	if groups := r.changeGroups(); len(groups) > 0 {
+	if same > 0 {
+		fmt.Fprintf(&b, "(%s with the same changes, listed once below, not shown)\n", plural(same, "target"))
+	}
+	if len(groups) > 0 {
 		verb := "Changes"
 		if r.DryRun {
 			verb = "Planned changes (dry run)"
