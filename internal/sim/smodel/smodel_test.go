@@ -56,7 +56,7 @@ func TestValidate(t *testing.T) {
 			body: `{"Name":"patch-scan","Schedule":"rate(1 days)","Duration":"3","Cutoff":1,"AllowUnassociatedTargets":false}`,
 			want: []Violation{{Path: "duration", Constraint: Type, Message: "Value '3' at 'duration' failed to satisfy constraint: Member must be a number of type integer"}}},
 		"unknown operation is not checked": {service: "ssm", op: "SendCommand", body: `{}`},
-		"unknown service is not checked":   {service: "s3", op: "GetObject", body: `{}`},
+		"unknown service is not checked":   {service: "lambda", op: "Invoke", body: `{}`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
