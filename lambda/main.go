@@ -7,12 +7,13 @@
 // Environment:
 //
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
-//	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
+//	ORGPATCH_CONCURRENCY       targets worked on at once, and API calls in flight (default 64)
 //	ORGPATCH_ENDPOINT          base endpoint of every AWS client, for a simulator (default: AWS)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 func main() {
@@ -67,14 +69,17 @@ func start() error {
 	}
 	log := handler.NewLogger(os.Stdout, s.level)
 	slog.SetDefault(log)
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Endpoint: s.endpoint})
+	// One figure bounds both the targets worked on at once and the API
+	// calls in flight through every client.
+	concurrency := cmp.Or(s.concurrency, run.DefaultConcurrency)
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Endpoint: s.endpoint, Concurrency: concurrency})
 	if err != nil {
 		return err
 	}
 	h := handler.New(handler.Deps{
 		Management:      cfg,
 		ConfigParameter: s.parameter,
-		Concurrency:     s.concurrency,
+		Concurrency:     concurrency,
 		Logger:          log,
 	})
 	lambda.Start(h.Invoke)

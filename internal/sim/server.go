@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	mathrand "math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,27 +43,38 @@ const maxBody = 8 << 20
 type Option func(*options)
 
 type options struct {
-	latency       time.Duration
-	throttleRate  float64
-	throttleBurst int
-	denied        map[string]bool
-	errRate       float64
-	errSeed       int64
-	failAfter     int
-	clock         func() time.Time
-	noParams      bool
-	arrivalRole   string
-	arrivalAfter  int
+	latency      time.Duration
+	quotas       map[string]Quota
+	denied       map[string]bool
+	errRate      float64
+	errSeed      int64
+	failAfter    int
+	clock        func() time.Time
+	noParams     bool
+	arrivalRole  string
+	arrivalAfter int
 }
 
 // WithLatency delays every call by d before it is answered.
 func WithLatency(d time.Duration) Option { return func(o *options) { o.latency = d } }
 
 // WithThrottle limits every account x region x operation to ratePerSecond
-// calls with bursts of burst (a token bucket, on the wall clock); calls over
-// the limit get the service's throttling error.
+// calls with bursts of burst (a token bucket, on the wall clock), whatever
+// AWS's own quota; calls over the limit get the service's throttling error.
 func WithThrottle(ratePerSecond float64, burst int) Option {
-	return func(o *options) { o.throttleRate, o.throttleBurst = ratePerSecond, burst }
+	return func(o *options) {
+		q := Quota{Rate: ratePerSecond, Burst: burst, Source: "WithThrottle"}
+		o.quotas = map[string]Quota{}
+		for service := range serviceProtocols {
+			o.quotas[service] = q
+		}
+	}
+}
+
+// WithQuotas throttles with quotas (DefaultQuotas, or a changed copy),
+// keyed as DefaultQuotas is; an operation with no quota is not throttled.
+func WithQuotas(quotas map[string]Quota) Option {
+	return func(o *options) { o.quotas = maps.Clone(quotas) }
 }
 
 // WithAccessDenied makes AssumeRole into the accounts fail with AccessDenied,
@@ -117,6 +130,9 @@ type Server struct {
 	failAfter atomic.Int64 // < 0: never
 	requests  atomic.Uint64
 
+	inFlight, peakInFlight atomic.Int64 // requests being served; the most at once
+	conns                  atomic.Int64 // connections accepted (through ConnState)
+
 	rngMu sync.Mutex
 	rng   *mathrand.Rand
 
@@ -137,8 +153,10 @@ func New(org *Org, opts ...Option) (*Server, error) {
 	if o.errRate < 0 || o.errRate > 1 {
 		return nil, fmt.Errorf("WithInternalErrorRate: p %v: must be within 0..1", o.errRate)
 	}
-	if o.throttleRate < 0 || (o.throttleRate > 0 && o.throttleBurst < 1) {
-		return nil, fmt.Errorf("WithThrottle: rate %v burst %d: rate must be positive and burst at least 1", o.throttleRate, o.throttleBurst)
+	for _, key := range sortedKeys(o.quotas) {
+		if q := o.quotas[key]; q.Rate <= 0 || q.Burst < 1 {
+			return nil, fmt.Errorf("quota %s: rate %v burst %d: rate must be positive and burst at least 1", key, q.Rate, q.Burst)
+		}
 	}
 	if o.arrivalRole != "" && (!roleNameRe.MatchString(o.arrivalRole) || o.arrivalAfter < 0) {
 		return nil, fmt.Errorf("WithRoleArrival: role %q after %d: role must match [\\w+=,.@-]{1,64} and attempts be 0 or more", o.arrivalRole, o.arrivalAfter)
@@ -151,8 +169,8 @@ func New(org *Org, opts ...Option) (*Server, error) {
 		rng:      mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
 	}
 	s.failAfter.Store(int64(o.failAfter))
-	if o.throttleRate > 0 {
-		s.throttle = newThrottler(o.throttleRate, o.throttleBurst)
+	if len(o.quotas) > 0 {
+		s.throttle = newThrottler(o.quotas)
 	}
 	return s, nil
 }
@@ -161,12 +179,39 @@ func New(org *Org, opts ...Option) (*Server, error) {
 // account of every access key the simulator did not issue.
 func (s *Server) ManagementAccount() string { return s.org.mgmt }
 
+// Quota returns the quota that throttles service's operation (by signing
+// name: "sts", "AssumeRole"); false when it is not throttled.
+func (s *Server) Quota(service, operation string) (Quota, bool) {
+	if s.throttle == nil {
+		return Quota{}, false
+	}
+	return s.throttle.quota(service, operation)
+}
+
 // FailAfterWrites sets the crash hook at run time: every call fails once n
 // writes have been counted since the server started; n < 0 turns it off.
 func (s *Server) FailAfterWrites(n int) { s.failAfter.Store(int64(n)) }
 
 // Writes is how many writes have succeeded since the server started.
 func (s *Server) Writes() int { return int(s.writes.Load()) }
+
+// PeakInFlight is the most requests the server was answering at once since
+// it started or since the last ResetPeakInFlight.
+func (s *Server) PeakInFlight() int { return int(s.peakInFlight.Load()) }
+
+// ResetPeakInFlight starts a new measurement of PeakInFlight.
+func (s *Server) ResetPeakInFlight() { s.peakInFlight.Store(s.inFlight.Load()) }
+
+// ConnState counts the connections accepted: set it as the
+// http.Server's ConnState hook (a Handler alone never sees connections).
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.conns.Add(1)
+	}
+}
+
+// Connections is how many connections ConnState has seen accepted.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // protocol is a wire protocol of one service.
 type protocol int
@@ -216,6 +261,14 @@ type session struct {
 
 // ServeHTTP answers one AWS API call in its service's wire protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		peak := s.peakInFlight.Load()
+		if n <= peak || s.peakInFlight.CompareAndSwap(peak, n) {
+			break
+		}
+	}
 	req := &request{id: s.requestID(), now: s.opts.clock()}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -280,7 +333,7 @@ func (s *Server) serve(req *request, token string) (any, error) {
 			return nil, internalError(req, "simulated internal error")
 		}
 	}
-	if s.throttle != nil && !s.throttle.allow(caller.Account+"/"+req.region+"/"+req.service+"/"+req.op) {
+	if s.throttle != nil && !s.throttle.allow(caller.Account, req.region, req.service, req.op) {
 		return nil, throttled(req)
 	}
 	// The crash hook: a write takes its slot before it runs, so concurrent
