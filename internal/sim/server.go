@@ -185,7 +185,7 @@ func (s *Server) Quota(service, operation string) (Quota, bool) {
 	if s.throttle == nil {
 		return Quota{}, false
 	}
-	return s.throttle.quota(service, operation)
+	return QuotaOf(s.throttle.quotas, service, operation)
 }
 
 // FailAfterWrites sets the crash hook at run time: every call fails once n
@@ -243,6 +243,8 @@ type request struct {
 	body     []byte
 	form     map[string]string // Query protocols: the form values but Action and Version
 	accessID string
+	// throttled: the call found its quota's bucket empty.
+	throttled bool
 }
 
 // identity is who signs a request.
@@ -334,6 +336,7 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		}
 	}
 	if s.throttle != nil && !s.throttle.allow(caller.Account, req.region, req.service, req.op) {
+		req.throttled = true
 		return nil, throttled(req)
 	}
 	// The crash hook: a write takes its slot before it runs, so concurrent
@@ -474,6 +477,7 @@ func (s *Server) finish(w http.ResponseWriter, req *request, result any, err err
 		Service:   req.service,
 		Operation: req.op,
 		Write:     s.isWrite(req),
+		Throttled: req.throttled,
 	}
 	if !s.opts.noParams {
 		call.Params = req.params()

@@ -62,19 +62,20 @@ func newThrottler(quotas map[string]Quota) *throttler {
 	return &throttler{quotas: quotas, buckets: map[string]*bucket{}, now: time.Now}
 }
 
-// quota returns the quota of service's operation; false when it has none.
-func (t *throttler) quota(service, op string) (Quota, bool) {
-	if q, ok := t.quotas[service+"/"+op]; ok {
+// QuotaOf returns the quota of service's operation in quotas (keyed as
+// DefaultQuotas is); false when it has none.
+func QuotaOf(quotas map[string]Quota, service, op string) (Quota, bool) {
+	if q, ok := quotas[service+"/"+op]; ok {
 		return q, true
 	}
-	q, ok := t.quotas[service]
+	q, ok := quotas[service]
 	return q, ok
 }
 
 // allow takes a token from the bucket of (account, region, service, op),
 // reporting false when there is none.
 func (t *throttler) allow(account, region, service, op string) bool {
-	q, ok := t.quota(service, op)
+	q, ok := QuotaOf(t.quotas, service, op)
 	if !ok {
 		return true
 	}
