@@ -431,8 +431,14 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	out.Writes = res.Writes
 	changed := false
 	for _, a := range res.Actions {
+		// What already matched is left out: kept for every target of a
+		// large organization, it would make the report (and the Lambda's
+		// memory) grow with the organization instead of with the changes.
+		if a.Kind == reconcile.KindUnchanged {
+			continue
+		}
 		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Detail})
-		changed = changed || a.Kind != reconcile.KindUnchanged
+		changed = true
 	}
 	if err != nil {
 		if cause := context.Cause(tctx); cause != nil && errors.Is(cause, ErrTargetTimeout) && !errors.Is(err, ErrTargetTimeout) {

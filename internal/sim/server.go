@@ -271,6 +271,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	// Every call takes the latency, refused ones too (a bound computed
+	// from the calls relies on it).
+	if d := s.opts.latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	req := &request{id: s.requestID(), now: s.opts.clock()}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -301,15 +312,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.finish(w, req, nil, apierr.BadRequest("UnknownServiceException", "the simulator does not serve service %q", req.service))
 		return
-	}
-	if d := s.opts.latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
 	}
 	result, err := s.serve(req, r.Header.Get("X-Amz-Security-Token"))
 	s.finish(w, req, result, err)
