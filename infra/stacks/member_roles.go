@@ -124,6 +124,8 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 					stmt("CreateAndListWindows", []string{
 						"ssm:CreateMaintenanceWindow",
 						"ssm:DescribeMaintenanceWindows",
+						// the owned windows of a region in one call
+						"tag:GetResources",
 					}, jsii.String("*")),
 					stmt("ManageWindows", []string{
 						"ssm:AddTagsToResource",
@@ -156,7 +158,7 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(config, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows and DescribeRegions support only Resource \"*\"."),
+		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows, tag:GetResources and DescribeRegions support only Resource \"*\"."),
 		AppliesTo: &[]interface{}{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:maintenancewindow/*",

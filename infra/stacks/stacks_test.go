@@ -893,6 +893,7 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"ssm:UpdateMaintenanceWindowTarget",
 		"ssm:UpdateMaintenanceWindowTask",
 		"ssm:UpdateServiceSetting",
+		"tag:GetResources",
 	}, actions(cfg))
 	diff(t, "window resources", map[string]any{"Resource": []any{
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:maintenancewindow/*"),

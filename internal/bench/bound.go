@@ -57,13 +57,16 @@ func (b Bound) Terms(latency time.Duration, concurrency int) string {
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // stages orders the reads of one target that depend on one another
-// (internal/reconcile's observe): the windows are listed, then their tags
-// say which are owned, then the owned ones' targets and tasks are read,
-// then each Run Command task's parameters. Any write comes after all the
-// reads (the plan is computed from them), one stage more. Reads not listed
-// (the service setting, documents) run beside the first stage.
+// (internal/reconcile's observe): the windows are listed (and the owned
+// ones found through the Resource Groups Tagging API beside it), then the
+// tags of any window the two disagree on are read, then the owned windows'
+// targets and tasks, then each Run Command task's parameters. Any write
+// comes after all the reads (the plan is computed from them), one stage
+// more. Reads not listed (the service setting, documents) run beside the
+// first stage.
 var stages = map[string]int{
 	"DescribeMaintenanceWindows":       1,
+	"GetResources":                     1,
 	"ListTagsForResource":              2,
 	"DescribeMaintenanceWindowTargets": 3,
 	"DescribeMaintenanceWindowTasks":   3,
@@ -80,7 +83,7 @@ func computeBound(calls []sim.Call, latency time.Duration, concurrency int, quot
 	seen := map[string]map[int]bool{} // account/region -> stages called
 	passed := map[bucket]int{}        // calls each bucket let through
 	for _, c := range calls {
-		if c.Service == sim.ServiceSSM {
+		if c.Service == sim.ServiceSSM || c.Service == sim.ServiceTagging {
 			stage := stages[c.Operation]
 			if c.Write {
 				stage = writeStage

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
@@ -36,7 +39,10 @@ func desiredFor(in Input) Desired {
 // the region of which O are owned and desired, holding T tasks in all:
 //
 //   - DescribeMaintenanceWindows: one per 100 windows;
-//   - ListTagsForResource: W (the only call made about a window we do not own);
+//   - which windows are owned: converging with in.Tagging, GetResources (one
+//     per 100 owned windows, beside the listing) plus ListTagsForResource
+//     for each window where the tagging index and the window's name
+//     disagree (see ownedWindows); otherwise ListTagsForResource, W;
 //   - DescribeMaintenanceWindowTargets and DescribeMaintenanceWindowTasks:
 //     one each per owned window whose name is desired (Converge only; a
 //     window to be deleted is not read further);
@@ -48,16 +54,16 @@ func desiredFor(in Input) Desired {
 //     Input.Documents across the run (Converge only).
 //
 // A converged account x region with the three default windows therefore
-// costs 14 calls with a warm document cache (1 + 3 + 3 + 3 + 3 + 1), and a
-// fresh one 2. Independent calls run side by side (at most observeLimit at
-// once per account x region), so the converged case takes about four
-// round trips, not fourteen.
+// costs 12 calls with a warm document cache (1 + 1 + 3 + 3 + 3 + 1), and a
+// fresh one 3. Independent calls run side by side (at most observeLimit at
+// once per account x region), so the converged case takes three round
+// trips, not twelve.
 func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
 	var obs Observed
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		obs.Windows, err = observeWindows(gctx, client, desired)
+		obs.Windows, err = observeWindows(gctx, client, in.Tagging, desired)
 		return err
 	})
 	if desired.ManageDHMC && desired.Mode != Remove {
@@ -102,41 +108,21 @@ func documents(windows []config.Window) []string {
 
 // observeWindows lists the owned windows, with the targets and tasks of
 // those whose name is desired (in Converge).
-func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]ObservedWindow, error) {
-	all, err := listWindows(ctx, client)
-	if err != nil {
-		return nil, err
-	}
-	owned := make([]bool, len(all))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(observeLimit)
-	for i, w := range all {
-		g.Go(func() error {
-			var err error
-			owned[i], err = isOwned(gctx, client, w.ID)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	var windows []ObservedWindow
-	for i, w := range all {
-		if owned[i] {
-			windows = append(windows, w)
-		}
-	}
-
+func observeWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, desired Desired) ([]ObservedWindow, error) {
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
 			wanted[w.Name] = true
 		}
 	}
+	windows, err := ownedWindows(ctx, client, tagging, wanted)
+	if err != nil {
+		return nil, err
+	}
 	// A window deleted meanwhile (by a concurrent run, or by hand) is gone,
 	// not an error.
 	gone := make([]atomic.Bool, len(windows))
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(observeLimit)
 	for i := range windows {
 		w := &windows[i]
@@ -196,6 +182,84 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 		return nil, err
 	}
 	return windows, nil
+}
+
+// ownedWindows lists the windows of the region that carry the ownership
+// tag. Tearing down (wanted is empty), every window's tags are read: a
+// removal must not miss one. Converging with tagging, one GetResources
+// names the owned windows, read beside the listing; the Tagging API's index
+// follows tag changes with a delay, so where it and the name disagree, the
+// window's own tags decide: a desired name the index does not report
+// (created moments ago, or someone else's window of that name) and an
+// owned window the index reports under a name no longer desired (to be
+// deleted: it must really be ours). A converged region has neither.
+func ownedWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, wanted map[string]bool) ([]ObservedWindow, error) {
+	var (
+		all     []ObservedWindow
+		indexed map[string]bool
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		all, err = listWindows(gctx, client)
+		return err
+	})
+	if tagging != nil && len(wanted) > 0 {
+		g.Go(func() (err error) {
+			indexed, err = taggedWindows(gctx, tagging)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	owned := make([]bool, len(all))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(observeLimit)
+	for i, w := range all {
+		if indexed != nil && indexed[w.ID] == wanted[w.Name] {
+			owned[i] = indexed[w.ID]
+			continue
+		}
+		g.Go(func() error {
+			var err error
+			owned[i], err = isOwned(gctx, client, w.ID)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var windows []ObservedWindow
+	for i, w := range all {
+		if owned[i] {
+			windows = append(windows, w)
+		}
+	}
+	return windows, nil
+}
+
+// taggedWindows returns the ids of the region's windows that the Resource
+// Groups Tagging API reports with the ownership tag.
+func taggedWindows(ctx context.Context, tagging TaggingAPI) (map[string]bool, error) {
+	ids := map[string]bool{}
+	pages := resourcegroupstaggingapi.NewGetResourcesPaginator(tagging, &resourcegroupstaggingapi.GetResourcesInput{
+		TagFilters:          []taggingtypes.TagFilter{{Key: aws.String(OwnerTagKey), Values: []string{OwnerTagValue}}},
+		ResourceTypeFilters: []string{"ssm:maintenancewindow"},
+		ResourcesPerPage:    aws.Int32(100),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("get resources tagged %s=%s: %w", OwnerTagKey, OwnerTagValue, err)
+		}
+		for _, r := range page.ResourceTagMappingList {
+			// arn:partition:ssm:region:account:maintenancewindow/mw-...
+			if _, id, ok := strings.Cut(aws.ToString(r.ResourceARN), ":maintenancewindow/"); ok {
+				ids[id] = true
+			}
+		}
+	}
+	return ids, nil
 }
 
 // listWindows lists every window in the region, ours or not.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
@@ -418,7 +419,9 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	if r.env.BeforeTarget != nil {
 		r.env.BeforeTarget(tctx, t.account, t.region)
 	}
-	client := ssm.NewFromConfig(r.creds.Config(t.account), func(o *ssm.Options) { o.Region = t.region })
+	cfg := r.creds.Config(t.account)
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = t.region })
+	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, func(o *resourcegroupstaggingapi.Options) { o.Region = t.region })
 	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
@@ -427,6 +430,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		Mode:      t.mode,
 		DryRun:    r.req.DryRun,
 		Documents: r.docs,
+		Tagging:   tagging,
 	})
 	out.Writes = res.Writes
 	changed := false

@@ -4,9 +4,11 @@
 // account.
 //
 // One http.Handler (Server) answers every service on one endpoint: SSM and
-// Organizations (JSON 1.1), STS (Query), EC2 DescribeRegions (EC2 Query) and
-// Control Tower's landing zone reads (REST-JSON). The SigV4 credential scope
-// names the service and region; signatures are not verified. Any access key
+// Organizations (JSON 1.1), STS (Query), EC2 DescribeRegions (EC2 Query),
+// Control Tower's landing zone reads (REST-JSON) and the Resource Groups
+// Tagging API's GetResources (JSON 1.1) over the SSM resources it holds.
+// The SigV4 credential scope names the service and region; signatures are
+// not verified. Any access key
 // the simulator did not issue acts as the management account; STS
 // AssumeRole issues keys that act in the target account, so every call lands
 // in the (account, region) it would reach in AWS.
@@ -39,6 +41,7 @@
 //	                                                maintenance-window and service-setting APIs
 //	organizations (every operation)      10     20  assumption: no published rate
 //	controltower (every operation)       10     20  assumption: no published rate
+//	tagging GetResources                 10     20  assumption: no published rate
 //
 // WithThrottle replaces them all with one figure, for fault tests.
 //

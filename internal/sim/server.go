@@ -27,6 +27,7 @@ const (
 	ServiceSTS           = "sts"
 	ServiceEC2           = "ec2"
 	ServiceControlTower  = "controltower"
+	ServiceTagging       = "tagging" // the Resource Groups Tagging API
 )
 
 // Management credentials for clients that need some: any access key the
@@ -229,6 +230,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceSTS:           protoQuery,
 	ServiceEC2:           protoEC2,
 	ServiceControlTower:  protoREST,
+	ServiceTagging:       protoJSON,
 }
 
 // request is one call being served.
@@ -365,6 +367,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.ec2(req)
 	case ServiceControlTower:
 		result, err = s.controlTower(req)
+	case ServiceTagging:
+		result, err = s.tagging(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -538,6 +542,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceSTS:           "InternalFailure",
 		ServiceEC2:           "InternalError",
 		ServiceControlTower:  "InternalServerException",
+		ServiceTagging:       "InternalServiceException",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -553,6 +558,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
 	case ServiceControlTower:
 		return apierr.New(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
+	case ServiceTagging:
+		return apierr.New(http.StatusBadRequest, "ThrottledException", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

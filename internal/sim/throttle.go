@@ -22,7 +22,7 @@ const (
 	sourceEC2 = "Amazon EC2 API Reference, Request throttling: non-mutating actions, bucket 100, refill 20 per second"
 	// The named assumption for the APIs whose rate AWS does not publish
 	// (SSM's maintenance-window and service-setting calls, Organizations,
-	// Control Tower).
+	// Control Tower, the Resource Groups Tagging API).
 	sourceAssumed = "assumption: AWS publishes no rate for this API; 10 per second with a burst of 20 per account x Region x API"
 )
 

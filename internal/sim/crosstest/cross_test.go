@@ -58,6 +58,13 @@ func crossScenario() []step {
 			}},
 		}},
 		{Name: "describe windows", Service: "ssm", Operation: "DescribeMaintenanceWindows", As: "member", ReadOnly: true},
+		{Name: "owned windows", Service: "resourcegroupstaggingapi", Operation: "GetResources", As: "member", ReadOnly: true, Params: map[string]any{
+			"TagFilters":          []map[string]any{{"Key": "orgpatch:managed-by", "Values": []string{"orgpatch"}}},
+			"ResourceTypeFilters": []string{"ssm:maintenancewindow"},
+		}},
+		{Name: "page size over 100", Service: "resourcegroupstaggingapi", Operation: "GetResources", As: "member", WantError: "InvalidParameterException", Params: map[string]any{
+			"ResourcesPerPage": 101,
+		}},
 		{Name: "describe targets", Service: "ssm", Operation: "DescribeMaintenanceWindowTargets", As: "member", ReadOnly: true, Params: win},
 		{Name: "describe tasks", Service: "ssm", Operation: "DescribeMaintenanceWindowTasks", As: "member", ReadOnly: true, Params: win},
 		{Name: "get task", Service: "ssm", Operation: "GetMaintenanceWindowTask", As: "member", ReadOnly: true, Params: map[string]any{

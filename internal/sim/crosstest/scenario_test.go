@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -83,6 +84,7 @@ var sdkOps = map[string]sdkOp{
 	"sts.GetCallerIdentity":                          sdkCall(sts.NewFromConfig, (*sts.Client).GetCallerIdentity),
 	"sts.AssumeRole":                                 sdkCall(sts.NewFromConfig, (*sts.Client).AssumeRole),
 	"ec2.DescribeRegions":                            sdkCall(ec2.NewFromConfig, (*ec2.Client).DescribeRegions),
+	"resourcegroupstaggingapi.GetResources":          sdkCall(resourcegroupstaggingapi.NewFromConfig, (*resourcegroupstaggingapi.Client).GetResources),
 	"controltower.ListLandingZones":                  sdkCall(controltower.NewFromConfig, (*controltower.Client).ListLandingZones),
 	"organizations.DescribeOrganization":             sdkCall(organizations.NewFromConfig, (*organizations.Client).DescribeOrganization),
 	"ssm.CreateMaintenanceWindow":                    sdkCall(ssm.NewFromConfig, (*ssm.Client).CreateMaintenanceWindow),

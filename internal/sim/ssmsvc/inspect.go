@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -128,4 +129,42 @@ func (s *Service) Parameter(account, region, name string) (value string, version
 		return "", 0, false
 	}
 	return p.versions[len(p.versions)-1].value, p.latest(), true
+}
+
+// Tagged is a taggable resource as the Resource Groups Tagging API lists it.
+type Tagged struct {
+	ARN  string
+	Tags []Tag
+}
+
+// TaggedResources returns the maintenance windows and parameters of ctx's
+// account x region that carry at least one tag, sorted by ARN, for the
+// simulated Resource Groups Tagging API. The simulator keeps no history, so
+// a resource whose tags were all removed is not listed (AWS may still list
+// it, with no tags).
+func (s *Service) TaggedResources(ctx Context) []Tagged {
+	st := s.existing(ctx.Account, ctx.Region)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []Tagged
+	for id, w := range st.windows {
+		if len(w.Tags) > 0 {
+			out = append(out, Tagged{ARN: windowARN(ctx, id), Tags: slices.Clone(w.Tags)})
+		}
+	}
+	for name, p := range st.params {
+		if len(p.tags) > 0 {
+			out = append(out, Tagged{ARN: parameterARN(ctx, name), Tags: slices.Clone(p.tags)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Tagged) int { return strings.Compare(a.ARN, b.ARN) })
+	return out
+}
+
+// windowARN is the ARN of a maintenance window.
+func windowARN(ctx Context, id string) string {
+	return "arn:" + ctx.partition() + ":ssm:" + ctx.Region + ":" + ctx.Account + ":maintenancewindow/" + id
 }

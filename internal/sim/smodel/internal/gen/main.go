@@ -44,10 +44,11 @@ var operations = map[string][]string{
 		"GetServiceSetting", "UpdateServiceSetting", "ResetServiceSetting",
 		"GetParameter", "PutParameter", "DeleteParameter",
 	},
-	"organizations": nil,
-	"sts":           nil,
-	"controltower":  nil,
-	"ec2":           {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
+	"organizations":            nil,
+	"sts":                      nil,
+	"controltower":             nil,
+	"ec2":                      {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
+	"resourcegroupstaggingapi": {"GetResources"},
 }
 
 type botoModel struct {
