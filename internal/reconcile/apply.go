@@ -17,8 +17,9 @@ var createdBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisec
 
 // applier executes a plan's actions in order against one account x region.
 type applier struct {
-	client SSMAPI
-	writes int
+	client      SSMAPI
+	taskRoleARN string
+	writes      int
 	// windowIDs and targetIDs hold the ids of windows and targets created
 	// by this run, by window name, for the writes that follow.
 	windowIDs map[string]string
@@ -27,8 +28,9 @@ type applier struct {
 
 // apply executes actions in order, stopping at the first failed write. The
 // Result holds the actions done before the failure.
-func apply(ctx context.Context, client SSMAPI, actions []Action) (Result, error) {
-	a := &applier{client: client, windowIDs: map[string]string{}, targetIDs: map[string]string{}}
+// Every task written must pass CheckTask with taskRoleARN.
+func apply(ctx context.Context, client SSMAPI, taskRoleARN string, actions []Action) (Result, error) {
+	a := &applier{client: client, taskRoleARN: taskRoleARN, windowIDs: map[string]string{}, targetIDs: map[string]string{}}
 	var res Result
 	for _, act := range actions {
 		if err := ctx.Err(); err != nil {
@@ -65,9 +67,13 @@ func (a *applier) do(ctx context.Context, act Action) error {
 		return a.updateTarget(ctx, act)
 	case act.Resource == ResourceTarget && act.Kind == KindDelete:
 		return a.deregisterTarget(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindCreate:
-		return a.registerTask(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindUpdate:
+	case act.Resource == ResourceTask && (act.Kind == KindCreate || act.Kind == KindUpdate):
+		if err := CheckTask(act.spec.task, a.taskRoleARN); err != nil {
+			return err
+		}
+		if act.Kind == KindCreate {
+			return a.registerTask(ctx, act)
+		}
 		return a.updateTask(ctx, act)
 	case act.Resource == ResourceTask && act.Kind == KindDelete:
 		return a.deregisterTask(ctx, act)

@@ -17,4 +17,8 @@
 // ownership tag is given at create time, so there is never an untagged
 // orphan); DoesNotExist on a delete or deregister means done; updates send
 // only what differs. A run over a converged account x region makes no write.
+//
+// Whatever the plan says, no task is written that CheckTask refuses (another
+// document, a parameter outside the allowlist, a role other than the task
+// role): IAM cannot express those rules for the configuration role.
 package reconcile
