@@ -124,27 +124,30 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 // Measure runs the benchmark and returns the two runs' results.
 func Measure(ctx context.Context, opts Options) ([]Result, error) {
 	opts = opts.withDefaults()
-	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: opts.Accounts, OUs: 10})
-	srv, err := sim.New(org, sim.WithLatency(opts.Latency), sim.WithQuotas(opts.Quotas))
-	if err != nil {
-		return nil, fmt.Errorf("bench: start simulator: %w", err)
-	}
-	hs := httptest.NewUnstartedServer(srv)
-	hs.Config.ConnState = srv.ConnState
-	hs.Start()
+	// The listener first, so that separate orgpatch processes can be
+	// started while this process is still small (see processRunner).
+	hs := httptest.NewUnstartedServer(nil)
 	defer hs.Close()
-
 	cfg := config.Default()
 	cfg.Regions = opts.Regions
 	cfg.ControlTowerRegionsOnly = false
-	converge, cleanup, err := opts.runner(ctx, hs.URL, cfg)
+	converge, cleanup, err := opts.runner(ctx, "http://"+hs.Listener.Addr().String(), cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
 
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: opts.Accounts, OUs: 10})
+	srv, err := sim.New(org, sim.WithLatency(opts.Latency), sim.WithQuotas(opts.Quotas), sim.WithoutCallParams())
+	if err != nil {
+		return nil, fmt.Errorf("bench: start simulator: %w", err)
+	}
+	hs.Config.Handler = srv
+	hs.Config.ConnState = srv.ConnState
+	hs.Start()
+
 	var results []Result
-	for _, name := range []string{"first (create)", "second (no change)"} {
+	for _, name := range runs {
 		srv.ResetCalls()
 		srv.ResetPeakInFlight()
 		writesBefore, connsBefore := srv.Writes(), srv.Connections()
@@ -232,8 +235,17 @@ func (o Options) runner(ctx context.Context, url string, cfg config.Config) (con
 	}, func() {}, nil
 }
 
+// runs are the runs Measure makes: create, then no change.
+var runs = []string{"first (create)", "second (no change)"}
+
 // processRunner runs `orgpatch apply` against url, as an operator would,
-// with the text report (written to nowhere).
+// with the text report (written to nowhere), once per run.
+//
+// Linux starts a child sharing its parent's memory until it execs, and
+// counts the parent's resident set into the child's max RSS at that exec;
+// every child is therefore started at once, while this process holds no
+// simulator yet, as a shell waiting for a line on its standard input
+// before it execs orgpatch.
 func (o Options) processRunner(ctx context.Context, url string, cfg config.Config) (func() (usage, error), func(), error) {
 	doc, err := cfg.JSON()
 	if err != nil {
@@ -243,33 +255,59 @@ func (o Options) processRunner(ctx context.Context, url string, cfg config.Confi
 	if err != nil {
 		return nil, nil, fmt.Errorf("bench: %w", err)
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	type child struct {
+		cmd    *exec.Cmd
+		start  io.WriteCloser
+		stderr *bytes.Buffer
+	}
+	var children []child
+	cleanup := func() {
+		for _, c := range children {
+			c.start.Close() // a shell not started reads EOF and exits
+			_ = c.cmd.Wait()
+		}
+		os.RemoveAll(dir)
+	}
 	file := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(file, doc, 0o600); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("bench: %w", err)
 	}
-	return func() (usage, error) {
-		args := append(slices.Clone(o.Command[1:]), "apply", "--endpoint", url, "--region", "us-east-1",
-			"--config", file, "--concurrency", strconv.Itoa(o.Concurrency))
-		cmd := exec.CommandContext(ctx, o.Command[0], args...)
-		cmd.Env = append(os.Environ(),
+	args := append([]string{"-c", `read go && exec "$0" "$@"`}, o.Command...)
+	args = append(args, "apply", "--endpoint", url, "--region", "us-east-1",
+		"--config", file, "--concurrency", strconv.Itoa(o.Concurrency))
+	for range runs {
+		c := child{cmd: exec.CommandContext(ctx, "/bin/sh", args...), stderr: &bytes.Buffer{}}
+		c.cmd.Env = append(os.Environ(),
 			"AWS_ACCESS_KEY_ID="+sim.ManagementAccessKeyID, "AWS_SECRET_ACCESS_KEY="+sim.ManagementSecretAccessKey,
 			"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
 			"AWS_EC2_METADATA_DISABLED=true")
-		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-		runErr := cmd.Run()
-		var u usage
-		if cmd.ProcessState == nil {
-			return u, fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), runErr)
+		c.cmd.Stdout, c.cmd.Stderr = io.Discard, c.stderr
+		if c.start, err = c.cmd.StdinPipe(); err == nil {
+			err = c.cmd.Start()
 		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("bench: start %s: %w", o.Command[0], err)
+		}
+		children = append(children, c)
+	}
+	next := 0
+	return func() (usage, error) {
+		c := children[next]
+		next++
+		name := strings.Join(c.cmd.Args[3:], " ")
+		if _, err := io.WriteString(c.start, "go\n"); err != nil {
+			return usage{}, fmt.Errorf("%s: %w", name, err)
+		}
+		runErr := c.cmd.Wait()
+		var u usage
+		if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			u.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 			u.maxRSS = ru.Maxrss << 10 // KiB on Linux
 		}
 		if runErr != nil {
-			return u, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), runErr, lastLines(stderr.String(), 20))
+			return u, fmt.Errorf("%s: %w: %s", name, runErr, lastLines(c.stderr.String(), 20))
 		}
 		return u, nil
 	}, cleanup, nil

@@ -38,6 +38,7 @@ func DefaultQuotas() map[string]Quota {
 		ServiceSSM:                      assumed,
 		ServiceOrganizations:            assumed,
 		ServiceControlTower:             assumed,
+		ServiceTagging:                  assumed,
 		ServiceSTS + "/AssumeRole":      {Rate: 600, Burst: 600, Source: sourceSTS},
 		ServiceEC2 + "/DescribeRegions": {Rate: 20, Burst: 100, Source: sourceEC2},
 	}
