@@ -129,3 +129,68 @@ func (s *Service) Parameter(account, region, name string) (value string, version
 	}
 	return p.versions[len(p.versions)-1].value, p.latest(), true
 }
+
+// Baselines returns a copy of the patch baselines account x region owns
+// (not AWS's predefined ones), sorted by id.
+func (s *Service) Baselines(account, region string) []Baseline {
+	st := s.existing(account, region)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Baseline, 0, len(st.baselines))
+	for _, b := range st.baselines {
+		out = append(out, b.clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// DefaultBaselines returns, for every operating system, the id of its
+// default patch baseline in account x region: AWS's predefined default
+// (its ARN) unless another was registered.
+func (s *Service) DefaultBaselines(account, region string) map[string]string {
+	ctx := Context{Account: account, Region: region}
+	st := s.existing(account, region)
+	if st == nil {
+		st = &state{}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[string]string{}
+	for _, p := range predefinedBaselines {
+		out[p.os] = st.defaultOf(ctx, p.os)
+	}
+	return out
+}
+
+// PatchGroups returns the patch group registrations of account x region:
+// patch group -> operating system -> baseline id.
+func (s *Service) PatchGroups(account, region string) map[string]map[string]string {
+	st := s.existing(account, region)
+	out := map[string]map[string]string{}
+	if st == nil {
+		return out
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for k, id := range st.groups {
+		if out[k.group] == nil {
+			out[k.group] = map[string]string{}
+		}
+		out[k.group][k.os] = id
+	}
+	return out
+}
+
+// PredefinedBaselineID returns the ARN of AWS's predefined default patch
+// baseline of os in region (partition aws), "" for an unknown os.
+func PredefinedBaselineID(region, os string) string {
+	for _, p := range predefinedBaselines {
+		if p.os == os && p.isDefault {
+			return predefinedID("aws", region, p.name)
+		}
+	}
+	return ""
+}
