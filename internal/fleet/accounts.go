@@ -47,7 +47,7 @@ func (a Account) Active() bool { return a.State == string(types.AccountStateActi
 // order Organizations lists them, with the excluded ones marked. An account
 // under an excluded OU at any depth is excluded.
 func Accounts(ctx context.Context, api OrganizationsAPI, cfg config.Config) ([]Account, error) {
-	underOU, err := accountsUnderOUs(ctx, api, cfg.ExcludedOUs)
+	underOU, _, err := accountsUnderOUs(ctx, api, cfg.ExcludedOUs)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +149,18 @@ func excludedAncestor(ctx context.Context, api OrganizationsAPI, account string,
 // of OUs under the root.
 const maxOUDepth = 8
 
+// ouWalkAPI is what walking down OUs takes.
+type ouWalkAPI interface {
+	ListAccountsForParent(context.Context, *organizations.ListAccountsForParentInput, ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
+	ListOrganizationalUnitsForParent(context.Context, *organizations.ListOrganizationalUnitsForParentInput, ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
+}
+
 // accountsUnderOUs maps every account at any depth under the given OUs to
-// the excluded OU it sits under.
-func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (map[string]string, error) {
+// the first of them it sits under, and lists the given OUs the
+// organization does not have (they select nothing).
+func accountsUnderOUs(ctx context.Context, api ouWalkAPI, ous []string) (map[string]string, []string, error) {
 	out := map[string]string{}
+	var missing []string
 	for _, top := range ous {
 		queue := []string{top}
 		for len(queue) > 0 {
@@ -163,10 +171,13 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 				page, err := ap.NextPage(ctx)
 				if err != nil {
 					if isCode(err, "ParentNotFoundException") {
-						// An excluded OU that no longer exists excludes nothing.
+						// An OU that no longer exists selects nothing.
+						if ou == top {
+							missing = append(missing, top)
+						}
 						break
 					}
-					return nil, fmt.Errorf("list accounts under excluded OU %s: %w", ou, err)
+					return nil, nil, fmt.Errorf("list accounts under OU %s: %w", ou, err)
 				}
 				for _, a := range page.Accounts {
 					if _, ok := out[aws.ToString(a.Id)]; !ok {
@@ -181,7 +192,7 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 					if isCode(err, "ParentNotFoundException") {
 						break
 					}
-					return nil, fmt.Errorf("list OUs under excluded OU %s: %w", ou, err)
+					return nil, nil, fmt.Errorf("list OUs under OU %s: %w", ou, err)
 				}
 				for _, child := range page.OrganizationalUnits {
 					queue = append(queue, aws.ToString(child.Id))
@@ -189,7 +200,7 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 			}
 		}
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 func isCode(err error, codes ...string) bool {
