@@ -595,7 +595,7 @@ func TestEventRules(t *testing.T) {
 		"[aws.organizations]": map[string]any{
 			"source":      []string{"aws.organizations"},
 			"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}},
+			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount", "TagResource", "UntagResource"}},
 		},
 	}, got)
 	diff(t, "DailyCompliance", map[string]any{"Fn::Equals": []any{ref("ComplianceFrequency"), "1"}},
@@ -958,7 +958,7 @@ func TestForwarder(t *testing.T) {
 	diff(t, "forwarded events", map[string]any{
 		"source":      []string{"aws.organizations"},
 		"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}},
+		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount", "TagResource", "UntagResource"}},
 	}, props(rule)["EventPattern"])
 	diff(t, "forward target", []any{map[string]any{"Arn": bus, "Id": "Target0", "RoleArn": getAtt(roleID, "Arn")}}, props(rule)["Targets"])
 	diff(t, "forward role trust", map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{

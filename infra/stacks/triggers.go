@@ -29,9 +29,10 @@ type Triggers struct {
 }
 
 // OrganizationsEventNames are the Organizations events that bring an
-// account into the organization or move it; they are emitted in us-east-1
+// account into the organization, move it or change its tags (rings select
+// accounts by OU and by tag); they are emitted in us-east-1
 // only, hence the forwarder stack.
-var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}
+var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount", "TagResource", "UntagResource"}
 
 // OrganizationsEventPattern matches OrganizationsEventNames, whether
 // Organizations reports them as an API call or as a service event.
