@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	runs "github.com/orgpatch/orgpatch/internal/run"
@@ -44,9 +45,9 @@ func isTerminal(f *os.File) bool {
 
 // convergeFlags are the flags plan, apply and teardown share.
 type convergeFlags struct {
-	endpoint, configFile, region, accounts, output string
-	concurrency                                    int
-	verbose, yes                                   bool
+	endpoint, configFile, region, accounts, output, parameter string
+	concurrency                                               int
+	verbose, yes                                              bool
 }
 
 func (f *convergeFlags) register(fs *flagSet, teardown bool) {
@@ -57,6 +58,10 @@ func (f *convergeFlags) register(fs *flagSet, teardown bool) {
 	fs.IntVar(&f.concurrency, "concurrency", runs.DefaultConcurrency, "account x region targets worked on at once (1..1000)")
 	fs.StringVar(&f.output, "output", "text", "report `format`: text or json")
 	fs.BoolVar(&f.verbose, "v", false, "log every target as JSON lines on stderr")
+	if !teardown {
+		fs.StringVar(&f.parameter, "config-parameter", handler.DefaultConfigParameter,
+			"SSM `parameter` holding the deployed configuration: where it applied and --config no longer does (dropped regions, newly excluded accounts) is torn down, as a CloudFormation Update does; \"\" for none")
+	}
 	if teardown {
 		fs.BoolVar(&f.yes, "yes", false, "tear down without asking (required when stdin is not a terminal)")
 	}
@@ -71,6 +76,7 @@ var (
 // have been checked.
 type settings struct {
 	cfg      config.Config
+	previous *config.Config // the deployed configuration, nil when none
 	accounts []string
 	mgmt     aws.Config
 }
@@ -120,6 +126,15 @@ func (f *convergeFlags) validate(ctx context.Context) (settings, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w (or pass --region)", err)
 	}
+	if f.parameter != "" {
+		prev, found, err := handler.StoredConfig(ctx, s.mgmt, f.parameter)
+		if err != nil {
+			return s, fmt.Errorf("--config-parameter: %w", err)
+		}
+		if found {
+			s.previous = &prev
+		}
+	}
 	return s, nil
 }
 
@@ -162,7 +177,7 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 	if f.verbose {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
-	env := runs.Env{Management: s.mgmt, Config: s.cfg, Concurrency: f.concurrency, Logger: logger}
+	env := runs.Env{Management: s.mgmt, Config: s.cfg, Previous: s.previous, Concurrency: f.concurrency, Logger: logger}
 	req := runs.Request{Mode: mode, Accounts: s.accounts, DryRun: dryRun}
 
 	if mode == reconcile.Teardown && !f.yes {

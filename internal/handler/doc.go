@@ -16,9 +16,11 @@
 //   - With no stored configuration (before the stack's first Create, after
 //     its Delete) every other trigger does nothing and succeeds: nothing is
 //     ever created from a configuration nobody deployed.
-//   - An Update also tears down what it takes out of the configuration
-//     (regions dropped, accounts newly excluded): nothing converges them
-//     again, so they would keep orphaned windows.
+//   - The handler decides nothing about the fleet: it decodes the input,
+//     settles the configuration (and, for an Update, the previous one), and
+//     calls the core (internal/run) once. The core then also tears down what
+//     an Update takes out of the configuration (regions dropped, accounts
+//     newly excluded), exactly as `orgpatch plan --config NEW` shows it.
 //   - Delete removes the owned windows (the DHMC setting is kept), then
 //     deletes the configuration parameter, so a deleted stack leaves nothing
 //     behind and no later trigger converges anything. A removal with failed

@@ -181,7 +181,7 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 			log.Warn("no configuration has been deployed; nothing done", "parameter", h.store.name)
 			return nil, nil
 		}
-		return h.converge(ctx, log, req, cfg, reconcile.Converge), nil
+		return h.converge(ctx, log, req, h.env(log, cfg), reconcile.Converge), nil
 	})
 	if err == nil && rep != nil {
 		err = newFailures(rep.Err())
@@ -199,18 +199,9 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 		if err != nil {
 			return nil, err
 		}
-		old, ok := h.previous(log, req, cfg)
-		var gone retired
-		if ok {
-			if gone, err = h.retired(ctx, old, cfg); err != nil {
-				return nil, err
-			}
-		}
-		rep := h.converge(ctx, log, req, cfg, mode)
-		if ok {
-			merged := merge(*rep, h.retire(ctx, log, gone, old, cfg)...)
-			rep = &merged
-		}
+		env := h.env(log, cfg)
+		env.Previous = h.previous(log, req, cfg)
+		rep := h.converge(ctx, log, req, env, mode)
 		if req.Action == trigger.Remove {
 			if removalErr(rep) != nil {
 				log.Warn("delete: removal incomplete; configuration parameter kept for the retried Delete", "parameter", h.store.name)
@@ -335,23 +326,24 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 	return cfg, reconcile.Converge, nil
 }
 
-// previous is the configuration an Update replaces; false for other
-// requests, and for old properties that do not decode (the configuration
-// they stood for was never stored, so nothing was made from it).
-// Windows that leave the configuration are logged: convergence deletes them.
-func (h *Handler) previous(log *slog.Logger, req trigger.Request, cfg config.Config) (config.Config, bool) {
+// previous is the configuration an Update replaces, for the run to remove
+// what it made where cfg no longer applies; nil for other requests, and
+// for old properties that do not decode (the configuration they stood for
+// was never stored, so nothing was made from it). Windows that leave the
+// configuration are logged: convergence deletes them.
+func (h *Handler) previous(log *slog.Logger, req trigger.Request, cfg config.Config) *config.Config {
 	if req.OldProperties == nil || req.Action != trigger.Converge {
-		return config.Config{}, false
+		return nil
 	}
 	old, err := config.FromProperties(req.OldProperties)
 	if err != nil {
-		log.Warn("update: old properties do not decode; nothing to retire", "error", err)
-		return config.Config{}, false
+		log.Warn("update: old properties do not decode; nothing to remove", "error", err)
+		return nil
 	}
 	if gone := leaving(old, cfg); len(gone) > 0 {
 		log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
 	}
-	return old, true
+	return &old
 }
 
 // leaving names the windows of old that cfg no longer has (renamed or
@@ -366,15 +358,15 @@ func leaving(old, cfg config.Config) []string {
 	return gone
 }
 
-// converge runs req's targets to cfg in mode.
-func (h *Handler) converge(ctx context.Context, log *slog.Logger, req trigger.Request, cfg config.Config, mode reconcile.Mode) *report.Report {
+// converge hands req to the core: one run, which decides every target.
+func (h *Handler) converge(ctx context.Context, log *slog.Logger, req trigger.Request, env run.Env, mode reconcile.Mode) *report.Report {
 	if h.deps.BeforeRun != nil {
-		h.deps.BeforeRun(ctx, req, cfg)
+		h.deps.BeforeRun(ctx, req, env.Config)
 	}
-	if cfg.Disabled && mode == reconcile.Converge {
+	if env.Config.Disabled && mode == reconcile.Converge {
 		log.Info("configuration disabled: converging to nothing")
 	}
-	rep := run.Run(ctx, h.env(log, cfg), run.Request{Mode: mode, Accounts: req.Accounts})
+	rep := run.Run(ctx, env, run.Request{Mode: mode, Accounts: req.Accounts})
 	return &rep
 }
 
@@ -478,4 +470,16 @@ func (h *Handler) emit(log *slog.Logger, src trigger.Source, rep *report.Report,
 	if err := writeMetrics(h.metrics, now, src, rep, failed, now.Sub(start)); err != nil {
 		log.Warn("metrics not written", "error", err)
 	}
+}
+
+// StoredConfig reads the configuration the stack's custom resource stored
+// in the parameter name (DefaultConfigParameter when empty) of the
+// management account mgmt: the one every trigger converges to, and the
+// previous configuration of the next Update. found is false when none is
+// stored.
+func StoredConfig(ctx context.Context, mgmt aws.Config, name string) (cfg config.Config, found bool, err error) {
+	if name == "" {
+		name = DefaultConfigParameter
+	}
+	return configStore{api: ssm.NewFromConfig(mgmt), name: name}.load(ctx)
 }

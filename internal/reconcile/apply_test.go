@@ -59,3 +59,43 @@ func TestWriteRetriesOnlyJustCreated(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateSendsOnlyFieldsItKnows: apply chooses what to send by the
+// plan's typed Fields; a Field a write cannot send is refused before any
+// call, never silently dropped.
+func TestUpdateSendsOnlyFieldsItKnows(t *testing.T) {
+	tests := map[string]Action{
+		"task field on a window": {Kind: KindUpdate, Resource: ResourceWindow, Name: "w", Window: "w", ID: "mw-1",
+			Changes: []Change{{Field: TaskPriority, From: "2", To: "1"}}, spec: &spec{windowID: "mw-1"}},
+		"window field on a target": {Kind: KindUpdate, Resource: ResourceTarget, Name: "t", Window: "w", ID: "t-1",
+			Changes: []Change{{Field: WindowSchedule, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1"}},
+		"DHMC field on a task": {Kind: KindUpdate, Resource: ResourceTask, Name: "k", Window: "w", ID: "k-1",
+			Changes: []Change{{Field: DHMCValue, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1", targetID: "t-1"}},
+		"task field on DHMC": {Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID,
+			Changes: []Change{{Field: TaskName, From: "a", To: "b"}}, spec: &spec{value: "r"}},
+	}
+	for name, act := range tests {
+		t.Run(name, func(t *testing.T) {
+			res, err := apply(context.Background(), nil, []Action{act})
+			if err == nil {
+				t.Fatal("apply succeeded, want the unknown field refused")
+			}
+			if res.Writes != 0 {
+				t.Errorf("writes = %d, want 0", res.Writes)
+			}
+		})
+	}
+}
+
+// TestEveryFieldHasALabel: plans print every Field by its own label.
+func TestEveryFieldHasALabel(t *testing.T) {
+	for f := Field(1); f <= DHMCValue; f++ {
+		if _, ok := fieldLabels[f]; !ok {
+			t.Errorf("Field(%d) has no label", int(f))
+		}
+	}
+	c := Change{Field: TaskParameter, Key: "RebootOption", From: "NoReboot", To: "RebootIfNeeded"}
+	if got, want := c.String(), "RebootOption: NoReboot -> RebootIfNeeded"; got != want {
+		t.Errorf("Change.String() = %q, want %q", got, want)
+	}
+}

@@ -17,4 +17,34 @@
 // ownership tag is given at create time, so there is never an untagged
 // orphan); DoesNotExist on a delete or deregister means done; updates send
 // only what differs. A run over a converged account x region makes no write.
+//
+// # Kinds of resource
+//
+// Each kind of resource is one resourceKind (kind.go) in its own file(s):
+// windowKind (window.go, window_observe.go, window_apply.go: maintenance
+// windows with their target and task) and dhmcKind (dhmc.go: the DHMC
+// service setting). A kind has the same four steps:
+//
+//   - observe reads, into its own fields of Observed, what it needs (it runs
+//     side by side with the other kinds' observe);
+//   - diff is the pure plan for Converge, teardown the pure plan for
+//     Teardown and Remove (Desired.Mode says which);
+//   - apply makes the one idempotent write of each of its actions (and sees
+//     its unchanged actions too, without a write, to note ids);
+//   - resources lists the Resource values its actions carry, so apply hands
+//     every action back to the kind that planned it.
+//
+// Reconcile, Plan and apply only iterate resourceKinds, whose order is the
+// order actions are applied. A new kind is one new file holding its type
+// and those four steps, its fields in Desired and Observed, its Resource
+// values, its Fields (fields.go), and one entry in resourceKinds; plus its
+// operations in the simulator.
+//
+// # Typed changes
+//
+// An update names each field it changes with a Field (fields.go) in
+// Action.Changes. Apply chooses what it sends by those Fields alone, in a
+// switch per write that refuses a Field it cannot send; the text a plan
+// prints is made from them (Change.String, Action.Describe), never the
+// reverse.
 package reconcile

@@ -132,7 +132,7 @@ func TestPlanFresh(t *testing.T) {
 		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
 		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
 		{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-		{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: `value: "" -> ` + dhmcRole},
+		{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: `""`, To: dhmcRole}}},
 	}
 	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
 		t.Errorf("Plan(fresh) mismatch (-want +got):\n%s", diff)
@@ -164,37 +164,37 @@ func TestPlanDrift(t *testing.T) {
 		"schedule changed by hand": {
 			observe: func(o *Observed) { o.Windows[0].Schedule = "cron(0 0 1 ? * THU *)" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
-				Detail: "schedule: cron(0 0 1 ? * THU *) -> cron(0 0 1 ? * WED *)"}},
+				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 1 ? * WED *)"}}}},
 		},
 		"schedule changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[1].Schedule = "cron(0 0 2 ? * SAT *)" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
-				Detail: "schedule: cron(0 0 1 ? * THU *) -> cron(0 0 2 ? * SAT *)"}},
+				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 2 ? * SAT *)"}}}},
 		},
 		"duration and cutoff changed": {
 			observe: func(o *Observed) { o.Windows[2].Duration, o.Windows[2].Cutoff = 4, 2 },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
-				Detail: "duration: 4 -> 6; cutoff: 2 -> 1"}},
+				Changes: []Change{{Field: WindowDuration, From: "4", To: "6"}, {Field: WindowCutoff, From: "2", To: "1"}}}},
 		},
 		"timezone changed": {
 			observe: func(o *Observed) { o.Windows[0].ScheduleTimezone = "Europe/Paris" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
-				Detail: "timezone: Europe/Paris -> America/New_York"}},
+				Changes: []Change{{Field: WindowTimezone, From: "Europe/Paris", To: "America/New_York"}}}},
 		},
 		"description removed by hand": {
 			observe: func(o *Observed) { o.Windows[0].Description = "" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
-				Detail: `description: "" -> Patching window sra_ssm_agent_update`}},
+				Changes: []Change{{Field: WindowDescription, From: `""`, To: "Patching window sra_ssm_agent_update"}}}},
 		},
 		"window disabled by hand": {
 			observe: func(o *Observed) { o.Windows[1].Enabled = false },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
-				Detail: "enabled: false -> true"}},
+				Changes: []Change{{Field: WindowEnabled, From: "false", To: "true"}}}},
 		},
 		"target values changed": {
 			observe: func(o *Observed) { o.Windows[1].Targets[0].Targets[0].Values = []string{"Linux"} },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
-				Detail: "targets: tag:InstanceOS=Linux -> tag:InstanceOS=Windows"}},
+				Changes: []Change{{Field: TargetSelectors, From: "tag:InstanceOS=Linux", To: "tag:InstanceOS=Windows"}}}},
 		},
 		"target values in another order": {
 			observe: func(o *Observed) { o.Windows[0].Targets[0].Targets[0].Values = []string{"Windows", "Linux"} },
@@ -202,34 +202,34 @@ func TestPlanDrift(t *testing.T) {
 		"operation changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[2].Task.Operation = "Install" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
-				Detail: "comment: Run Scan for Linux_Scan -> Run Install for Linux_Scan; Operation: Scan -> Install"}},
+				Changes: []Change{{Field: TaskComment, From: "Run Scan for Linux_Scan", To: "Run Install for Linux_Scan"}, {Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}}},
 		},
 		"reboot option changed by hand": {
 			observe: func(o *Observed) {
 				o.Windows[1].Tasks[0].RunCommand.Parameters = map[string][]string{"Operation": {"Scan"}, "RebootOption": {"NoReboot"}}
 			},
 			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
-				Detail: "RebootOption: NoReboot -> RebootIfNeeded"}},
+				Changes: []Change{{Field: TaskParameter, Key: "RebootOption", From: "NoReboot", To: "RebootIfNeeded"}}}},
 		},
 		"max concurrency changed": {
 			observe: func(o *Observed) { o.Windows[2].Tasks[0].MaxConcurrency = "10%" },
 			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
-				Detail: "max concurrency: 10% -> 100"}},
+				Changes: []Change{{Field: TaskMaxConcurrency, From: "10%", To: "100"}}}},
 		},
 		"document has a new version": {
 			observe: func(o *Observed) { o.DocumentHashes[patchDocument] = "cccc3333" },
 			want: []Action{
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Detail: "document hash: bbbb2222 -> cccc3333"},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Detail: "document hash: bbbb2222 -> cccc3333"},
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
 			},
 		},
 		"DHMC reset by hand": {
 			observe: func(o *Observed) { o.DHMC = ServiceSetting{Value: "$None", Status: StatusDefault} },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: $None -> " + dhmcRole}},
+			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "$None", To: dhmcRole}}}},
 		},
 		"DHMC holds another role": {
 			observe: func(o *Observed) { o.DHMC.Value = "service-role/Other" },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: service-role/Other -> " + dhmcRole}},
+			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "service-role/Other", To: dhmcRole}}}},
 		},
 		"DHMC not managed": {
 			config:  func(c *config.Config) { c.ManageDHMC = false },
@@ -282,7 +282,7 @@ func TestPlanDrift(t *testing.T) {
 			observe: func(o *Observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
 			want: []Action{
 				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Detail: "targets: [] -> WindowTargetIds=<new target>"},
+				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskTargets, From: "[]", To: "WindowTargetIds=<new target>"}}},
 			},
 		},
 		"renamed window": {
@@ -300,7 +300,7 @@ func TestPlanDrift(t *testing.T) {
 				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
 				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
 				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: " + dhmcRole + " -> default"},
+				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"disabled converges as teardown": {
@@ -309,7 +309,7 @@ func TestPlanDrift(t *testing.T) {
 				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
 				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
 				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Detail: "value: " + dhmcRole + " -> default"},
+				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"teardown of a torn-down target": {

@@ -18,10 +18,6 @@ const (
 	OwnerTagValue = "SRA_Patch_Management"
 )
 
-// DHMCSettingID is the service setting that holds the Default Host
-// Management Configuration role.
-const DHMCSettingID = "/ssm/managed-instance/default-ec2-instance-management-role"
-
 // Mode says what Reconcile makes of an account x region.
 type Mode string
 
@@ -83,12 +79,23 @@ type Action struct {
 	// ID is the AWS id of the existing resource acted on (window, window
 	// target or window task id); empty for a create.
 	ID string
-	// Detail says what changes, e.g. "schedule: cron(0 0 1 ? * WED *) ->
-	// cron(0 0 1 ? * THU *)", or why a resource goes.
+	// Changes are the fields an update changes; apply sends exactly these.
+	Changes []Change
+	// Detail says what a create makes or why a resource goes ("extra
+	// task"); empty for updates, whose text comes from Changes.
 	Detail string
 
-	// What apply needs beyond the above; see plan.go.
+	// What apply needs beyond the above; set by the kind's plan.
 	spec *spec
+}
+
+// Describe is what the action changes, makes or why, on one line: the
+// Changes for an update ("schedule: A -> B; cutoff: 2 -> 1"), else Detail.
+func (a Action) Describe() string {
+	if len(a.Changes) > 0 {
+		return describe(a.Changes)
+	}
+	return a.Detail
 }
 
 // String is the action on one line, as plans print: "update task
@@ -102,8 +109,8 @@ func (a Action) String() string {
 	if a.ID != "" {
 		fmt.Fprintf(&b, " (%s)", a.ID)
 	}
-	if a.Detail != "" {
-		fmt.Fprintf(&b, ": %s", a.Detail)
+	if d := a.Describe(); d != "" {
+		fmt.Fprintf(&b, ": %s", d)
 	}
 	return b.String()
 }

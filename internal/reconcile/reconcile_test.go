@@ -32,7 +32,7 @@ func TestActionString(t *testing.T) {
 			want:   "create window sra_linux_maintenance: cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h",
 		},
 		"update task": {
-			action: Action{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", ID: "4f1c", Detail: "Operation: Scan -> Install"},
+			action: Action{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", ID: "4f1c", Changes: []Change{{Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}},
 			want:   "update task Linux_Scan in window sra_linux_maintenance (4f1c): Operation: Scan -> Install",
 		},
 		"unchanged DHMC": {

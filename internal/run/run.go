@@ -65,6 +65,12 @@ type Env struct {
 	Management aws.Config
 	// Config is the desired configuration, already validated.
 	Config config.Config
+	// Previous is the configuration the organization was last converged to
+	// (the stored one), nil when there is none. A converging run also
+	// removes what orgpatch made where Previous applied and Config no
+	// longer does: regions Config dropped, accounts it newly excludes (by
+	// id or OU). Accounts that left the organization stay out.
+	Previous *config.Config
 
 	// Concurrency bounds the targets reconciled at once, and separately the
 	// accounts being prepared (AssumeRole, DescribeRegions) at once
@@ -150,18 +156,19 @@ type runner struct {
 // account is one account's share of the run.
 type account struct {
 	fleet.Account
-	mode     reconcile.Mode
 	named    bool
-	regions  []string        // to reconcile
+	work     []target        // what the run means to do there, region by region
+	targets  []target        // of work, what the account is ready for
 	outcomes []report.Target // the other regions' outcomes
-	results  []report.Target // one per regions[i]
+	results  []report.Target // one per targets[i]
 }
 
-// target is one account x region to reconcile.
+// target is one account x region to reconcile, in mode, to cfg.
 type target struct {
 	account string
 	region  string
 	mode    reconcile.Mode
+	cfg     *config.Config
 }
 
 func (r *runner) run(ctx context.Context) report.Report {
@@ -180,7 +187,7 @@ func (r *runner) run(ctx context.Context) report.Report {
 		})
 		rep.Tally()
 		rep.Duration = r.env.Clock.Now().Sub(start)
-		r.log.Info("run finished", "targets", rep.Counts.Targets, "converged", rep.Counts.Converged,
+		r.log.Info("run finished", "targets", rep.Counts.Targets, "willChange", rep.Counts.WillChange, "noChange", rep.Counts.NoChange, "converged", rep.Counts.Converged,
 			"unchanged", rep.Counts.Unchanged, "failed", rep.Counts.Failed, "skipped", rep.Counts.Skipped,
 			"pending", rep.Counts.Pending, "notStarted", rep.Counts.NotStarted, "writes", rep.Counts.Writes,
 			"duration", rep.Duration)
@@ -188,15 +195,24 @@ func (r *runner) run(ctx context.Context) report.Report {
 	}
 
 	mgmt := r.env.Management
-	regions, source, err := fleet.Regions(ctx, r.env.Config, controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt))
+	ct, param := controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt)
+	regions, source, err := fleet.Regions(ctx, r.env.Config, ct, param)
 	if err != nil {
 		rep.Fail(err)
 		return finish()
 	}
 	rep.Regions, rep.RegionSource = regions, source
-	r.log.Info("run started", "regions", regions, "regionSource", source, "accounts", r.req.Accounts, "dryRun", r.req.DryRun)
+	var previous []string // the regions of the previous configuration
+	if r.removing() {
+		if previous, _, err = fleet.Regions(ctx, *r.env.Previous, ct, param); err != nil {
+			rep.Fail(fmt.Errorf("regions of the previous configuration: %w", err))
+			return finish()
+		}
+	}
+	r.log.Info("run started", "regions", regions, "regionSource", source, "previousRegions", previous,
+		"accounts", r.req.Accounts, "dryRun", r.req.DryRun)
 
-	accounts, err := r.accounts(ctx)
+	accounts, err := r.accounts(ctx, regions, previous)
 	if err != nil {
 		rep.Fail(err)
 		return finish()
@@ -211,11 +227,11 @@ func (r *runner) run(ctx context.Context) report.Report {
 		var g errgroup.Group
 		g.SetLimit(r.env.Concurrency)
 		for _, a := range accounts {
-			if a.mode == "" {
+			if len(a.work) == 0 {
 				continue
 			}
 			g.Go(func() error {
-				r.prepareAccount(ctx, a, regions)
+				r.prepareAccount(ctx, a)
 				ready <- a
 				return nil
 			})
@@ -226,15 +242,14 @@ func (r *runner) run(ctx context.Context) report.Report {
 	var g errgroup.Group
 	g.SetLimit(r.env.Concurrency)
 	for a := range ready {
-		a.results = make([]report.Target, len(a.regions))
-		for i, region := range a.regions {
+		a.results = make([]report.Target, len(a.targets))
+		for i, t := range a.targets {
 			out := &a.results[i]
-			*out = report.Target{Account: a.ID, Region: region, Mode: string(a.mode)}
+			*out = report.Target{Account: a.ID, Region: t.region, Mode: string(t.mode)}
 			if r.stopping() {
 				out.Status, out.Reason = report.NotStarted, "run deadline near"
 				continue
 			}
-			t := target{account: a.ID, region: region, mode: a.mode}
 			g.Go(func() error {
 				r.reconcileOne(ctx, t, out)
 				return nil
@@ -249,52 +264,96 @@ func (r *runner) run(ctx context.Context) report.Report {
 	return finish()
 }
 
-// accounts resolves the request's accounts and marks what each one gets.
-func (r *runner) accounts(ctx context.Context) ([]*account, error) {
+// removing reports whether the run also removes what the previous
+// configuration made where the new one no longer applies.
+func (r *runner) removing() bool {
+	return r.env.Previous != nil && r.req.Mode == reconcile.Converge
+}
+
+// accounts resolves the request's accounts and decides, once, what each
+// one gets in which region: regions are the new configuration's, previous
+// the previous one's (nil when the run removes nothing).
+func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*account, error) {
 	api := organizations.NewFromConfig(r.env.Management)
 	named := len(r.req.Accounts) > 0
-	var list []fleet.Account
-	var err error
-	if named {
-		list, err = fleet.Named(ctx, api, r.env.Config, r.req.Accounts)
-	} else {
-		list, err = fleet.Accounts(ctx, api, r.env.Config)
-	}
+	list, err := r.list(ctx, api, r.env.Config)
 	if err != nil {
 		return nil, err
 	}
+	// Who the previous configuration excluded; the same accounts when the
+	// exclusions did not change.
+	wasExcluded := map[string]bool{}
+	if prev := r.env.Previous; r.removing() {
+		before := list
+		if !slices.Equal(prev.ExcludedAccounts, r.env.Config.ExcludedAccounts) || !slices.Equal(prev.ExcludedOUs, r.env.Config.ExcludedOUs) {
+			if before, err = r.list(ctx, api, *prev); err != nil {
+				return nil, fmt.Errorf("accounts of the previous configuration: %w", err)
+			}
+		}
+		for _, a := range before {
+			wasExcluded[a.ID] = a.Excluded != ""
+		}
+	}
+	// Teardowns undo what a configuration made: the previous one when
+	// there is one, else the new one.
+	teardownCfg := &r.env.Config
+	if r.removing() {
+		teardownCfg = r.env.Previous
+	}
+	dropped := slices.DeleteFunc(slices.Clone(previous), func(region string) bool { return slices.Contains(regions, region) })
+
 	out := make([]*account, 0, len(list))
 	for _, a := range list {
-		acct := &account{Account: a, mode: r.req.Mode, named: named}
+		acct := &account{Account: a, named: named}
+		in := func(regions []string, mode reconcile.Mode, cfg *config.Config) {
+			for _, region := range regions {
+				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg})
+			}
+		}
 		switch {
 		case !a.Active():
-			acct.mode = ""
 			reason := "account state " + a.State
 			if a.State == fleet.NotFound {
 				reason = "account is not in the organization"
 			}
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: reason})
+		case a.Excluded != "" && r.removing() && !wasExcluded[a.ID]:
+			// Newly excluded: what the previous configuration made goes.
+			in(previous, reconcile.Teardown, teardownCfg)
 		case a.Excluded != "" && !named:
-			acct.mode = ""
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: a.Excluded})
 		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
 			// Level-based: an account moved into an excluded OU, and named
 			// by its move event, loses what we own there.
-			acct.mode = reconcile.Teardown
+			in(regions, reconcile.Teardown, teardownCfg)
+		default:
+			in(regions, r.req.Mode, &r.env.Config)
+			if !wasExcluded[a.ID] {
+				in(dropped, reconcile.Teardown, teardownCfg)
+			}
 		}
 		out = append(out, acct)
 	}
 	return out, nil
 }
 
+// list is the request's named accounts, or the whole organization, as cfg
+// sees them.
+func (r *runner) list(ctx context.Context, api fleet.OrganizationsAPI, cfg config.Config) ([]fleet.Account, error) {
+	if len(r.req.Accounts) > 0 {
+		return fleet.Named(ctx, api, cfg, r.req.Accounts)
+	}
+	return fleet.Accounts(ctx, api, cfg)
+}
+
 // prepareAccount assumes the role in the account and finds the regions it
 // has opted in to, filling a.regions (to reconcile) and a.outcomes
 // (everything else).
-func (r *runner) prepareAccount(ctx context.Context, a *account, regions []string) {
+func (r *runner) prepareAccount(ctx context.Context, a *account) {
 	log := r.log.With("account", a.ID)
 	perRegion := func(t report.Target) {
-		for _, region := range regions {
-			t.Account, t.Region, t.Mode = a.ID, region, string(a.mode)
+		for _, w := range a.work {
+			t.Account, t.Region, t.Mode = a.ID, w.region, string(w.mode)
 			a.outcomes = append(a.outcomes, t)
 		}
 	}
@@ -302,8 +361,8 @@ func (r *runner) prepareAccount(ctx context.Context, a *account, regions []strin
 		if p := recover(); p != nil {
 			err := panicError(log, "account preparation", p)
 			var t report.Target
-			t.Fail(err)
-			a.regions, a.outcomes = nil, nil
+			t.FailAccount(err)
+			a.targets, a.outcomes = nil, nil
 			perRegion(t)
 		}
 	}()
@@ -323,7 +382,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account, regions []strin
 		}
 		log.Error("assume role failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
@@ -331,17 +390,17 @@ func (r *runner) prepareAccount(ctx context.Context, a *account, regions []strin
 	if err != nil {
 		log.Error("describe regions failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
-	for _, region := range regions {
-		if optedOut[region] {
-			a.outcomes = append(a.outcomes, report.Target{Account: a.ID, Region: region, Mode: string(a.mode),
+	for _, w := range a.work {
+		if optedOut[w.region] {
+			a.outcomes = append(a.outcomes, report.Target{Account: a.ID, Region: w.region, Mode: string(w.mode),
 				Status: report.Skipped, Reason: "region not opted in"})
 			continue
 		}
-		a.regions = append(a.regions, region)
+		a.targets = append(a.targets, w)
 	}
 }
 
@@ -402,7 +461,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
 		case report.NotStarted:
 			log.Warn("target not started", "reason", out.Reason)
-		case report.Unchanged:
+		case report.Unchanged, report.NoChange:
 			log.Debug("target done", "status", string(out.Status))
 		default:
 			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
@@ -423,7 +482,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		Account:   t.account,
 		Region:    t.region,
 		Partition: fleet.Partition(t.region),
-		Config:    r.env.Config,
+		Config:    *t.cfg,
 		Mode:      t.mode,
 		DryRun:    r.req.DryRun,
 		Documents: r.docs,
@@ -431,7 +490,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	out.Writes = res.Writes
 	changed := false
 	for _, a := range res.Actions {
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Detail})
+		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
 		changed = changed || a.Kind != reconcile.KindUnchanged
 	}
 	if err != nil {
@@ -441,9 +500,15 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		out.Fail(err)
 		return
 	}
-	out.Status = report.Unchanged
-	if out.Writes > 0 || (r.req.DryRun && changed) {
+	switch {
+	case r.req.DryRun && changed:
+		out.Status = report.WillChange
+	case r.req.DryRun:
+		out.Status = report.NoChange
+	case out.Writes > 0:
 		out.Status = report.Converged
+	default:
+		out.Status = report.Unchanged
 	}
 }
 

@@ -10,41 +10,6 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 )
 
-// Desired is what one account x region should hold, resolved from an Input.
-type Desired struct {
-	// Mode is the effective mode: Converge with Config.Disabled is Teardown.
-	Mode Mode
-	// Windows are the windows to hold, identified by name.
-	Windows []config.Window
-	// TaskRoleARN is every task's ServiceRoleArn.
-	TaskRoleARN string
-	// ManageDHMC says whether the DHMC setting is converged (or reset) at all;
-	// DHMCRole is its desired value.
-	ManageDHMC bool
-	DHMCRole   string
-}
-
-// Observed is what one account x region holds now, as far as Plan cares.
-type Observed struct {
-	// Windows are the owned windows only (carrying the ownership tag).
-	// Windows that will be deleted anyway may come without Targets and Tasks.
-	Windows []ObservedWindow
-	// DHMC is the DHMC service setting; zero when it was not read.
-	DHMC ServiceSetting
-	// DocumentHashes maps a task document's name to its current Sha256 hash.
-	DocumentHashes map[string]string
-}
-
-// ServiceSetting is an SSM service setting's value and status.
-type ServiceSetting struct {
-	Value string
-	// Status is "Default", "Customized" or "PendingUpdate".
-	Status string
-}
-
-// StatusDefault is the ServiceSetting.Status of a setting at its default.
-const StatusDefault = "Default"
-
 // ObservedWindow is an owned maintenance window with its targets and tasks.
 type ObservedWindow struct {
 	ID               string
@@ -134,83 +99,68 @@ type spec struct {
 	window   ObservedWindow
 	target   ObservedTarget
 	task     ObservedTask
-	// changed are the fields that differ (field names as in Detail);
-	// replace asks for a full replacement because a field must be cleared.
-	changed []string
+	// replace asks for a full replacement because a field must be
+	// cleared; otherwise an update sends the Action's Changes only.
 	replace bool
 	value   string // the DHMC setting's desired value
 }
 
-// Plan decides, without any AWS call, what to do so that observed becomes
-// desired. Every action but KindUnchanged is exactly one write, and Plan
-// chooses the fewest writes: existing resources are updated in place with
-// only what differs, never deleted and re-created. The actions are in the
-// order they are safe to apply: windows are created before their targets,
-// targets before their tasks, extra tasks are deregistered before extra
-// targets, and windows are deleted last (so a renamed window's replacement
-// exists before the old one goes). The DHMC setting comes at the end.
+// windowKind is the maintenance windows, each with its one target and one
+// task. Identity is the window name.
 //
-// Identity is the window name. Of several owned windows with one desired
-// name, the one needing the fewest writes is kept (ties: the lowest id) and
-// the others deleted; owned windows whose name is not desired are deleted.
-func Plan(desired Desired, observed Observed) []Action {
+// diff chooses the fewest writes: existing resources are updated in place
+// with only what differs, never deleted and re-created. Its actions are in
+// the order they are safe to apply: windows are created before their
+// targets, targets before their tasks, extra tasks are deregistered before
+// extra targets, and windows are deleted last (so a renamed window's
+// replacement exists before the old one goes). Of several owned windows
+// with one desired name, the one needing the fewest writes is kept (ties:
+// the lowest id) and the others deleted; owned windows whose name is not
+// desired are deleted. teardown deletes every owned window (with its
+// targets and tasks).
+type windowKind struct{}
+
+func (windowKind) resources() []Resource {
+	return []Resource{ResourceWindow, ResourceTarget, ResourceTask}
+}
+
+func (windowKind) diff(desired Desired, observed Observed) []Action {
 	var actions []Action
-	owned := slices.Clone(observed.Windows)
+	owned := sortedOwned(observed.Windows)
+	seen := map[string]bool{}
+	for _, w := range desired.Windows {
+		if seen[w.Name] {
+			continue
+		}
+		seen[w.Name] = true
+		actions = append(actions, planWindow(desired, observed.DocumentHashes, w, owned)...)
+	}
+	for _, ow := range owned {
+		if !seen[ow.Name] {
+			actions = append(actions, deleteWindow(ow, "not in the configuration"))
+		}
+	}
+	return actions
+}
+
+func (windowKind) teardown(desired Desired, observed Observed) []Action {
+	var actions []Action
+	for _, ow := range sortedOwned(observed.Windows) {
+		actions = append(actions, deleteWindow(ow, string(desired.Mode)))
+	}
+	return actions
+}
+
+// sortedOwned is windows by name, then id.
+func sortedOwned(windows []ObservedWindow) []ObservedWindow {
+	owned := slices.Clone(windows)
 	sort.SliceStable(owned, func(i, j int) bool {
 		if owned[i].Name != owned[j].Name {
 			return owned[i].Name < owned[j].Name
 		}
 		return owned[i].ID < owned[j].ID
 	})
-
-	if desired.Mode == Converge {
-		seen := map[string]bool{}
-		for _, w := range desired.Windows {
-			if seen[w.Name] {
-				continue
-			}
-			seen[w.Name] = true
-			actions = append(actions, planWindow(desired, observed.DocumentHashes, w, owned)...)
-		}
-		for _, ow := range owned {
-			if !seen[ow.Name] {
-				actions = append(actions, deleteWindow(ow, "not in the configuration"))
-			}
-		}
-	} else {
-		for _, ow := range owned {
-			actions = append(actions, deleteWindow(ow, string(desired.Mode)))
-		}
-	}
-
-	if desired.ManageDHMC {
-		actions = append(actions, planDHMC(desired, observed.DHMC)...)
-	}
-	return actions
-}
-
-func planDHMC(desired Desired, observed ServiceSetting) []Action {
-	a := Action{Resource: ResourceDHMC, Name: DHMCSettingID}
-	switch desired.Mode {
-	case Converge:
-		a.spec = &spec{value: desired.DHMCRole}
-		if observed.Value == desired.DHMCRole {
-			a.Kind = KindUnchanged
-		} else {
-			a.Kind = KindUpdate
-			a.Detail = describe(change{"value", show(observed.Value), show(desired.DHMCRole)})
-		}
-	case Teardown:
-		if observed.Status == StatusDefault {
-			a.Kind = KindUnchanged
-		} else {
-			a.Kind = KindReset
-			a.Detail = describe(change{"value", show(observed.Value), "default"})
-		}
-	default: // Remove keeps the setting as it is.
-		return nil
-	}
-	return []Action{a}
+	return owned
 }
 
 func deleteWindow(ow ObservedWindow, why string) Action {
@@ -291,8 +241,8 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 	want := desiredWindow(w)
 	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Kind: KindUnchanged}
 	if changes, replace := diffWindow(want, ow); len(changes) > 0 {
-		a.Kind, a.Detail = KindUpdate, describe(changes...)
-		a.spec = &spec{windowID: ow.ID, window: want, changed: fields(changes), replace: replace}
+		a.Kind, a.Changes = KindUpdate, changes
+		a.spec = &spec{windowID: ow.ID, window: want, replace: replace}
 	}
 	actions = append(actions, a)
 
@@ -322,8 +272,8 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 		targetID = keptTarget.ID
 		a := Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
 		if len(target.changes) > 0 {
-			a.Kind, a.Detail = KindUpdate, describe(target.changes...)
-			a.spec = &spec{windowID: ow.ID, target: wantTarget, changed: fields(target.changes), replace: target.replace}
+			a.Kind, a.Changes = KindUpdate, target.changes
+			a.spec = &spec{windowID: ow.ID, target: wantTarget, replace: target.replace}
 		}
 		actions = append(actions, a)
 	}
@@ -341,8 +291,8 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 	} else {
 		a := Action{Kind: KindUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
 		if len(task.changes) > 0 {
-			a.Kind, a.Detail = KindUpdate, describe(task.changes...)
-			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, changed: fields(task.changes), replace: task.replace}
+			a.Kind, a.Changes = KindUpdate, task.changes
+			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, replace: task.replace}
 		}
 		actions = append(actions, a)
 	}
@@ -364,7 +314,7 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 // as a candidate to keep.
 type choice struct {
 	named   bool     // it has the desired name
-	changes []change // what an update must change
+	changes []Change // what an update must change
 	replace bool     // the update must send everything with Replace
 	cost    bool     // keeping it costs extra (e.g. no task runs on it)
 	id      string
@@ -483,25 +433,6 @@ func comment(t config.Task) string {
 	return c
 }
 
-// A change is one field that differs, for Detail.
-type change struct{ field, from, to string }
-
-func describe(changes ...change) string {
-	parts := make([]string, len(changes))
-	for i, c := range changes {
-		parts[i] = fmt.Sprintf("%s: %s -> %s", c.field, c.from, c.to)
-	}
-	return strings.Join(parts, "; ")
-}
-
-func fields(changes []change) []string {
-	f := make([]string, len(changes))
-	for i, c := range changes {
-		f[i] = c.field
-	}
-	return f
-}
-
 func show(s string) string {
 	if s == "" {
 		return `""`
@@ -523,70 +454,75 @@ func showSelectors(ss []Selector) string {
 // differ collects changes; replace is set when a field must be cleared,
 // which only a full replacement (Replace=true) can do.
 type differ struct {
-	changes []change
+	changes []Change
 	replace bool
 }
 
-func (d *differ) str(field, want, got string) {
+// add records a change of field from got to want, as displayed.
+func (d *differ) add(field Field, got, want string) {
+	d.changes = append(d.changes, Change{Field: field, From: got, To: want})
+}
+
+func (d *differ) str(field Field, want, got string) {
 	if want != got {
-		d.changes = append(d.changes, change{field, show(got), show(want)})
+		d.add(field, show(got), show(want))
 		if want == "" {
 			d.replace = true
 		}
 	}
 }
 
-func (d *differ) num(field string, want, got int32, clearable bool) {
+func (d *differ) num(field Field, want, got int32, clearable bool) {
 	if want != got {
-		d.changes = append(d.changes, change{field, fmt.Sprint(got), fmt.Sprint(want)})
+		d.add(field, fmt.Sprint(got), fmt.Sprint(want))
 		if want == 0 && clearable {
 			d.replace = true
 		}
 	}
 }
 
-func diffWindow(want, got ObservedWindow) ([]change, bool) {
+func diffWindow(want, got ObservedWindow) ([]Change, bool) {
 	var d differ
-	d.str("description", want.Description, got.Description)
-	d.str("schedule", want.Schedule, got.Schedule)
-	d.num("schedule offset", want.ScheduleOffset, got.ScheduleOffset, true)
-	d.str("timezone", want.ScheduleTimezone, got.ScheduleTimezone)
-	d.num("duration", want.Duration, got.Duration, false)
-	d.num("cutoff", want.Cutoff, got.Cutoff, false)
+	d.str(WindowDescription, want.Description, got.Description)
+	d.str(WindowSchedule, want.Schedule, got.Schedule)
+	d.num(WindowScheduleOffset, want.ScheduleOffset, got.ScheduleOffset, true)
+	d.str(WindowTimezone, want.ScheduleTimezone, got.ScheduleTimezone)
+	d.num(WindowDuration, want.Duration, got.Duration, false)
+	d.num(WindowCutoff, want.Cutoff, got.Cutoff, false)
 	if want.Enabled != got.Enabled {
-		d.changes = append(d.changes, change{"enabled", fmt.Sprint(got.Enabled), fmt.Sprint(want.Enabled)})
+		d.add(WindowEnabled, fmt.Sprint(got.Enabled), fmt.Sprint(want.Enabled))
 	}
-	d.str("start date", want.StartDate, got.StartDate)
-	d.str("end date", want.EndDate, got.EndDate)
+	d.str(WindowStartDate, want.StartDate, got.StartDate)
+	d.str(WindowEndDate, want.EndDate, got.EndDate)
 	return d.changes, d.replace
 }
 
-func diffTarget(want, got ObservedTarget) ([]change, bool) {
+func diffTarget(want, got ObservedTarget) ([]Change, bool) {
 	var d differ
-	d.str("name", want.Name, got.Name)
-	d.str("description", want.Description, got.Description)
-	d.str("owner information", want.OwnerInformation, got.OwnerInformation)
+	d.str(TargetName, want.Name, got.Name)
+	d.str(TargetDescription, want.Description, got.Description)
+	d.str(TargetOwnerInformation, want.OwnerInformation, got.OwnerInformation)
 	if !sameSelectors(want.Targets, got.Targets) {
-		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), showSelectors(want.Targets)})
+		d.add(TargetSelectors, showSelectors(got.Targets), showSelectors(want.Targets))
 	}
 	return d.changes, d.replace
 }
 
-func diffTask(want, got ObservedTask) ([]change, bool) {
+func diffTask(want, got ObservedTask) ([]Change, bool) {
 	var d differ
-	d.str("name", want.Name, got.Name)
-	d.str("description", want.Description, got.Description)
-	d.str("document", want.TaskArn, got.TaskArn)
-	d.num("priority", want.Priority, got.Priority, false)
-	d.str("service role", want.ServiceRoleArn, got.ServiceRoleArn)
-	d.str("max concurrency", want.MaxConcurrency, got.MaxConcurrency)
-	d.str("max errors", want.MaxErrors, got.MaxErrors)
-	d.str("cutoff behavior", want.CutoffBehavior, got.CutoffBehavior)
+	d.str(TaskName, want.Name, got.Name)
+	d.str(TaskDescription, want.Description, got.Description)
+	d.str(TaskDocument, want.TaskArn, got.TaskArn)
+	d.num(TaskPriority, want.Priority, got.Priority, false)
+	d.str(TaskServiceRole, want.ServiceRoleArn, got.ServiceRoleArn)
+	d.str(TaskMaxConcurrency, want.MaxConcurrency, got.MaxConcurrency)
+	d.str(TaskMaxErrors, want.MaxErrors, got.MaxErrors)
+	d.str(TaskCutoffBehavior, want.CutoffBehavior, got.CutoffBehavior)
 	if want.Targets[0].Values[0] == "" {
 		// The target is created in this plan: the task must follow it.
-		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), windowTargetIDsKey + "=<new target>"})
+		d.add(TaskTargets, showSelectors(got.Targets), windowTargetIDsKey+"=<new target>")
 	} else if !sameSelectors(want.Targets, got.Targets) {
-		d.changes = append(d.changes, change{"targets", showSelectors(got.Targets), showSelectors(want.Targets)})
+		d.add(TaskTargets, showSelectors(got.Targets), showSelectors(want.Targets))
 	}
 	gotRC := got.RunCommand
 	if gotRC == nil {
@@ -597,43 +533,32 @@ func diffTask(want, got ObservedTask) ([]change, bool) {
 	// Replace, as SSM may merge what is sent into what is there.
 	var rc differ
 	w, g := want.RunCommand, gotRC
-	rc.str("comment", w.Comment, g.Comment)
-	rc.str("document version", w.DocumentVersion, g.DocumentVersion)
+	rc.str(TaskComment, w.Comment, g.Comment)
+	rc.str(TaskDocumentVersion, w.DocumentVersion, g.DocumentVersion)
 	if w.DocumentHash != "" { // unknown hash: keep whatever is pinned
-		rc.str("document hash", w.DocumentHash, g.DocumentHash)
-		rc.str("document hash type", w.DocumentHashType, g.DocumentHashType)
+		rc.str(TaskDocumentHash, w.DocumentHash, g.DocumentHash)
+		rc.str(TaskDocumentHashType, w.DocumentHashType, g.DocumentHashType)
 	}
-	rc.num("timeout", w.TimeoutSeconds, g.TimeoutSeconds, false)
+	rc.num(TaskTimeout, w.TimeoutSeconds, g.TimeoutSeconds, false)
 	for _, k := range slices.Sorted(maps.Keys(unionKeys(w.Parameters, g.Parameters))) {
 		if !sameSet(w.Parameters[k], g.Parameters[k]) {
-			rc.changes = append(rc.changes, change{k, showList(g.Parameters[k]), showList(w.Parameters[k])})
+			rc.changes = append(rc.changes, Change{Field: TaskParameter, Key: k, From: showList(g.Parameters[k]), To: showList(w.Parameters[k])})
 		}
 	}
-	rc.str("output S3 bucket", w.OutputS3BucketName, g.OutputS3BucketName)
-	rc.str("output S3 key prefix", w.OutputS3KeyPrefix, g.OutputS3KeyPrefix)
-	rc.str("CloudWatch log group", w.CloudWatchLogGroupName, g.CloudWatchLogGroupName)
+	rc.str(TaskOutputS3Bucket, w.OutputS3BucketName, g.OutputS3BucketName)
+	rc.str(TaskOutputS3KeyPrefix, w.OutputS3KeyPrefix, g.OutputS3KeyPrefix)
+	rc.str(TaskCloudWatchLogGroup, w.CloudWatchLogGroupName, g.CloudWatchLogGroupName)
 	if w.CloudWatchOutputEnabled != g.CloudWatchOutputEnabled {
-		rc.changes = append(rc.changes, change{"CloudWatch output", fmt.Sprint(g.CloudWatchOutputEnabled), fmt.Sprint(w.CloudWatchOutputEnabled)})
+		rc.add(TaskCloudWatchOutput, fmt.Sprint(g.CloudWatchOutputEnabled), fmt.Sprint(w.CloudWatchOutputEnabled))
 	}
-	rc.str("notification ARN", w.NotificationARN, g.NotificationARN)
+	rc.str(TaskNotificationARN, w.NotificationARN, g.NotificationARN)
 	if !sameSet(w.NotificationEvents, g.NotificationEvents) {
-		rc.changes = append(rc.changes, change{"notification events", showList(g.NotificationEvents), showList(w.NotificationEvents)})
+		rc.add(TaskNotificationEvents, showList(g.NotificationEvents), showList(w.NotificationEvents))
 	}
-	rc.str("notification type", w.NotificationType, g.NotificationType)
-	rc.str("run command service role", w.ServiceRoleArn, g.ServiceRoleArn)
+	rc.str(TaskNotificationType, w.NotificationType, g.NotificationType)
+	rc.str(TaskRunCommandServiceRole, w.ServiceRoleArn, g.ServiceRoleArn)
 	d.changes = append(d.changes, rc.changes...)
 	return d.changes, d.replace || rc.replace
-}
-
-// isRunCommandField reports whether a change field lives inside the Run
-// Command parameters, which apply sends as a whole.
-func isRunCommandField(field string) bool {
-	switch field {
-	case "name", "description", "document", "priority", "service role", "max concurrency",
-		"max errors", "cutoff behavior", "targets":
-		return false
-	}
-	return true
 }
 
 func unionKeys(a, b map[string][]string) map[string]bool {

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,29 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 )
 
-// desiredFor resolves in into what the account x region should hold.
-func desiredFor(in Input) Desired {
-	mode := in.Mode
-	if mode == Converge && in.Config.Disabled {
-		mode = Teardown
-	}
-	return Desired{
-		Mode:        mode,
-		Windows:     in.Config.Windows,
-		TaskRoleARN: fmt.Sprintf("arn:%s:iam::%s:role/%s", in.Partition, in.Account, in.Config.TaskRoleName),
-		ManageDHMC:  in.Config.ManageDHMC,
-		DHMCRole:    in.Config.DHMCRoleName,
-	}
-}
-
-// observe reads what Plan needs, and nothing more. Calls, for W windows in
-// the region of which O are owned and desired, holding T tasks in all:
+// observe reads the owned windows and, for Converge, the targets and
+// tasks of those whose name is desired and the task documents' hashes.
+// Calls, for W windows in the region of which O are owned and desired,
+// holding T tasks in all:
 //
 //   - DescribeMaintenanceWindows: one per 100 windows;
 //   - ListTagsForResource: W (the only call made about a window we do not own);
@@ -42,31 +27,22 @@ func desiredFor(in Input) Desired {
 //     window to be deleted is not read further);
 //   - GetMaintenanceWindowTask: T, for the Run Command parameters that
 //     DescribeMaintenanceWindowTasks leaves out;
-//   - GetServiceSetting: one, when the DHMC setting is managed and the mode
-//     touches it (not for Remove);
 //   - DescribeDocument: one per distinct task document, shared through
 //     Input.Documents across the run (Converge only).
 //
-// A converged account x region with the three default windows therefore
-// costs 14 calls with a warm document cache (1 + 3 + 3 + 3 + 3 + 1), and a
-// fresh one 2. Independent calls run side by side (at most observeLimit at
-// once per account x region), so the converged case takes about four
-// round trips, not fourteen.
-func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
-	var obs Observed
+// With the DHMC kind's one GetServiceSetting, a converged account x region
+// with the three default windows therefore costs 14 calls with a warm
+// document cache (1 + 3 + 3 + 3 + 3 + 1), and a fresh one 2. Independent
+// calls run side by side (at most observeLimit at once per account x
+// region), so the converged case takes about four round trips, not
+// fourteen.
+func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
 		obs.Windows, err = observeWindows(gctx, client, desired)
 		return err
 	})
-	if desired.ManageDHMC && desired.Mode != Remove {
-		g.Go(func() error {
-			var err error
-			obs.DHMC, err = serviceSetting(gctx, client, DHMCSettingID)
-			return err
-		})
-	}
 	if desired.Mode == Converge {
 		obs.DocumentHashes = map[string]string{}
 		var mu sync.Mutex
@@ -80,10 +56,7 @@ func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Obs
 			})
 		}
 	}
-	if err := g.Wait(); err != nil {
-		return Observed{}, err
-	}
-	return obs, nil
+	return g.Wait()
 }
 
 // observeLimit bounds the calls one observe makes at once.
@@ -338,24 +311,6 @@ func runCommand(ctx context.Context, client SSMAPI, w ObservedWindow, taskID str
 	return rc, nil
 }
 
-func serviceSetting(ctx context.Context, client SSMAPI, id string) (ServiceSetting, error) {
-	out, err := client.GetServiceSetting(ctx, &ssm.GetServiceSettingInput{SettingId: aws.String(id)})
-	var notFound *types.ServiceSettingNotFound
-	if errors.As(err, &notFound) {
-		return ServiceSetting{Status: StatusDefault}, nil
-	}
-	if err != nil {
-		return ServiceSetting{}, fmt.Errorf("get service setting %s: %w", id, err)
-	}
-	if out.ServiceSetting == nil {
-		return ServiceSetting{}, fmt.Errorf("get service setting %s: no setting in the answer", id)
-	}
-	return ServiceSetting{
-		Value:  aws.ToString(out.ServiceSetting.SettingValue),
-		Status: aws.ToString(out.ServiceSetting.Status),
-	}, nil
-}
-
 func selectors(ts []types.Target) []Selector {
 	var ss []Selector
 	for _, t := range ts {
@@ -370,13 +325,4 @@ func sdkTargets(ss []Selector) []types.Target {
 		ts[i] = types.Target{Key: aws.String(s.Key), Values: s.Values}
 	}
 	return ts
-}
-
-// isNotFound reports whether err says the resource does not exist.
-func isNotFound(err error) bool { return hasCode(err, "DoesNotExistException") }
-
-// hasCode reports whether err is an API error with the given code.
-func hasCode(err error, code string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
