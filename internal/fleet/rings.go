@@ -36,8 +36,10 @@ type Rings struct {
 // names or one nested under it, an Organizations account tag it names),
 // else none (the configuration's own settings). OUs are walked down once
 // per run; an account's tags are read only when a ring selects by tag and
-// no earlier ring took the account.
-func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts []string) (Rings, error) {
+// no earlier ring took the account. whole says accounts are the whole
+// organization's: only then is a ring that selects none of them worth a
+// warning (a run for one moved account selects one ring).
+func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts []string, whole bool) (Rings, error) {
 	r := Rings{cfg: cfg, ringOf: make(map[string]string, len(accounts))}
 	under := make([]map[string]string, len(cfg.Rings))
 	for i, ring := range cfg.Rings {
@@ -95,7 +97,7 @@ func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts
 		}
 	}
 	for i, ring := range cfg.Rings {
-		if selected[i] == 0 {
+		if whole && selected[i] == 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("ring %s selects none of the %d accounts of this run", ring.Name, len(accounts)))
 		}
 	}

@@ -37,7 +37,7 @@ var ringAccounts = []string{"111111111111", "222222222222", "333333333333", "444
 
 func ringsOf(t *testing.T, api fleet.RingsAPI, cfg config.Config) (map[string]string, []string) {
 	t.Helper()
-	r, err := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts)
+	r, err := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestResolveRings(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings %v, want none", warnings)
 	}
-	r, _ := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts)
+	r, _ := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts, true)
 	_, dev := r.Of("222222222222")
 	if d := *dev.Baselines[0].ApprovalRules[0].ApproveAfterDays; d != 0 {
 		t.Errorf("dev account's baseline approves after %d days, want 0", d)

@@ -63,6 +63,12 @@ const (
 	ResourceTarget Resource = "target"
 	ResourceTask   Resource = "task"
 	ResourceDHMC   Resource = "dhmc"
+	// A patch baseline; the default baseline registration of an operating
+	// system (Name is the operating system); a patch group registration
+	// (Name is "group for OPERATING_SYSTEM").
+	ResourceBaseline        Resource = "baseline"
+	ResourceDefaultBaseline Resource = "default"
+	ResourcePatchGroup      Resource = "patchgroup"
 )
 
 // Action is one decision of the plan, and once applied, one line of the
@@ -149,10 +155,11 @@ type Result struct {
 // applied before the failure. Re-running after any error converges.
 //
 // Cost: observing a converged account x region holding the three default
-// windows takes 14 calls (one more per window we do not own, for its tags;
-// DescribeDocument only on the first account of a region when in.Documents
-// is shared), issued about four round trips deep; a fresh one takes 2 plus
-// DescribeDocument. Applying then makes exactly one call per action that is
+// windows and no patch baselines takes 15 calls (one more per window we do
+// not own, for its tags; DescribeDocument only on the first account of a
+// region when in.Documents is shared; the baselines' costs are in
+// baselineKind.observe), issued about four round trips deep; a fresh one
+// takes 3 plus DescribeDocument. Applying then makes exactly one call per action that is
 // not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {
@@ -211,6 +218,17 @@ type SSMAPI interface {
 	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
 	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
 	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
+
+	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
+	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
+	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
+	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
+	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
+	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
+	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
+	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
+	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
+	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
 }
 
 var _ SSMAPI = (*ssm.Client)(nil)

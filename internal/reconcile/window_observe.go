@@ -30,12 +30,13 @@ import (
 //   - DescribeDocument: one per distinct task document, shared through
 //     Input.Documents across the run (Converge only).
 //
-// With the DHMC kind's one GetServiceSetting, a converged account x region
-// with the three default windows therefore costs 14 calls with a warm
-// document cache (1 + 3 + 3 + 3 + 3 + 1), and a fresh one 2. Independent
+// With the DHMC kind's one GetServiceSetting and the baseline kind's one
+// DescribePatchBaselines (no baselines), a converged account x region
+// with the three default windows therefore costs 15 calls with a warm
+// document cache (1 + 3 + 3 + 3 + 3 + 1 + 1), and a fresh one 3. Independent
 // calls run side by side (at most observeLimit at once per account x
 // region), so the converged case takes about four round trips, not
-// fourteen.
+// fifteen.
 func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -86,7 +87,7 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 	for i, w := range all {
 		g.Go(func() error {
 			var err error
-			owned[i], err = isOwned(gctx, client, w.ID)
+			owned[i], err = isOwned(gctx, client, types.ResourceTypeForTaggingMaintenanceWindow, w.ID)
 			return err
 		})
 	}
@@ -199,18 +200,19 @@ func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	return windows, nil
 }
 
-// isOwned reports whether the window carries the ownership tag. A window
-// deleted since it was listed is not ours to act on.
-func isOwned(ctx context.Context, client SSMAPI, windowID string) (bool, error) {
+// isOwned reports whether the resource (a window, a patch baseline)
+// carries the ownership tag. One deleted since it was listed is not ours to
+// act on.
+func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
 	out, err := client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
-		ResourceType: types.ResourceTypeForTaggingMaintenanceWindow,
-		ResourceId:   aws.String(windowID),
+		ResourceType: resourceType,
+		ResourceId:   aws.String(id),
 	})
 	if isNotFound(err) || hasCode(err, "InvalidResourceId") { // deleted since listed
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("list tags of window %s: %w", windowID, err)
+		return false, fmt.Errorf("list tags of %s %s: %w", resourceType, id, err)
 	}
 	for _, t := range out.TagList {
 		if aws.ToString(t.Key) == OwnerTagKey && aws.ToString(t.Value) == OwnerTagValue {
