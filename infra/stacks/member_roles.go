@@ -116,7 +116,7 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	}
 	config := awsiam.NewRole(c, jsii.String("ConfigurationRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(s.ConfigurationRoleName),
-		Description: jsii.String("orgpatch: the management account's Lambda converges this account's patching maintenance windows and DHMC setting"),
+		Description: jsii.String("orgpatch: the management account's Lambda converges this account's patching maintenance windows, patch baselines and DHMC setting"),
 		AssumedBy:   awsiam.NewArnPrincipal(p.TrustedRoleARN),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
 			"manage-patching": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
@@ -143,6 +143,26 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 						"ssm:UpdateMaintenanceWindowTask",
 					}, windows("maintenancewindow"), windows("windowtarget"), windows("windowtask")),
 					stmt("DescribePatchDocuments", []string{"ssm:DescribeDocument"}, documents...),
+					stmt("ListPatchBaselines", []string{
+						"ssm:DescribePatchBaselines",
+						"ssm:DescribePatchGroups",
+						"ssm:GetDefaultPatchBaseline",
+					}, jsii.String("*")),
+					stmt("ManagePatchBaselines", []string{
+						"ssm:AddTagsToResource",
+						"ssm:CreatePatchBaseline",
+						"ssm:DeletePatchBaseline",
+						"ssm:DeregisterPatchBaselineForPatchGroup",
+						"ssm:GetPatchBaseline",
+						"ssm:ListTagsForResource",
+						"ssm:RegisterPatchBaselineForPatchGroup",
+						"ssm:UpdatePatchBaseline",
+					}, windows("patchbaseline")),
+					// AWS's predefined baselines, which teardown registers
+					// again as the defaults, belong to AWS accounts that
+					// differ by Region.
+					stmt("RegisterDefaultPatchBaselines", []string{"ssm:RegisterDefaultPatchBaseline"},
+						partitionARN("ssm:*:*:patchbaseline/*")),
 					stmt("ManageDHMCSetting", []string{
 						"ssm:GetServiceSetting",
 						"ssm:ResetServiceSetting",
@@ -156,12 +176,14 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(config, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows and DescribeRegions support only Resource \"*\"."),
+		Reason: jsii.String("Window, target, task and patch baseline ids are made at run time in every governed region of this account; the AWS documents, AWS's predefined patch baselines (owned by AWS accounts that differ by region) and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows, DescribePatchBaselines, DescribePatchGroups, GetDefaultPatchBaseline and DescribeRegions support only Resource \"*\"."),
 		AppliesTo: &[]interface{}{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:maintenancewindow/*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:windowtarget/*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:windowtask/*",
+			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:patchbaseline/*",
+			"Resource::arn:<AWS::Partition>:ssm:*:*:patchbaseline/*",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunPatchBaseline",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-UpdateSSMAgent",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:" + dhmcSetting,

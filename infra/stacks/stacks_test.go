@@ -872,19 +872,32 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 	diff(t, "configuration role actions", []string{
 		"ec2:DescribeRegions",
 		"iam:PassRole",
+		// Tags twice: on windows (ManageWindows) and on patch baselines
+		// (ManagePatchBaselines).
+		"ssm:AddTagsToResource",
 		"ssm:AddTagsToResource",
 		"ssm:CreateMaintenanceWindow",
+		"ssm:CreatePatchBaseline",
 		"ssm:DeleteMaintenanceWindow",
+		"ssm:DeletePatchBaseline",
+		"ssm:DeregisterPatchBaselineForPatchGroup",
 		"ssm:DeregisterTargetFromMaintenanceWindow",
 		"ssm:DeregisterTaskFromMaintenanceWindow",
 		"ssm:DescribeDocument",
 		"ssm:DescribeMaintenanceWindowTargets",
 		"ssm:DescribeMaintenanceWindowTasks",
 		"ssm:DescribeMaintenanceWindows",
+		"ssm:DescribePatchBaselines",
+		"ssm:DescribePatchGroups",
+		"ssm:GetDefaultPatchBaseline",
 		"ssm:GetMaintenanceWindow",
 		"ssm:GetMaintenanceWindowTask",
+		"ssm:GetPatchBaseline",
 		"ssm:GetServiceSetting",
 		"ssm:ListTagsForResource",
+		"ssm:ListTagsForResource",
+		"ssm:RegisterDefaultPatchBaseline",
+		"ssm:RegisterPatchBaselineForPatchGroup",
 		"ssm:RegisterTargetWithMaintenanceWindow",
 		"ssm:RegisterTaskWithMaintenanceWindow",
 		"ssm:RemoveTagsFromResource",
@@ -892,6 +905,7 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"ssm:UpdateMaintenanceWindow",
 		"ssm:UpdateMaintenanceWindowTarget",
 		"ssm:UpdateMaintenanceWindowTask",
+		"ssm:UpdatePatchBaseline",
 		"ssm:UpdateServiceSetting",
 	}, actions(cfg))
 	diff(t, "window resources", map[string]any{"Resource": []any{
@@ -899,6 +913,10 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtarget/*"),
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtask/*"),
 	}}, resourceOf(statementBySid(t, cfg, "ManageWindows")))
+	diff(t, "patch baseline resources", sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:patchbaseline/*"),
+		statementBySid(t, cfg, "ManagePatchBaselines")["Resource"])
+	diff(t, "default baseline resources", sub("arn:${AWS::Partition}:ssm:*:*:patchbaseline/*"),
+		statementBySid(t, cfg, "RegisterDefaultPatchBaselines")["Resource"])
 	diff(t, "DHMC setting", sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:servicesetting/ssm/managed-instance/default-ec2-instance-management-role"),
 		statementBySid(t, cfg, "ManageDHMCSetting")["Resource"])
 	diff(t, "documents", map[string]any{"Resource": []any{
