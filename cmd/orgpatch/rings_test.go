@@ -14,8 +14,8 @@ import (
 // credentials (no file of the machine's user read) and decodes its JSON
 // answer.
 type awsCLI struct {
-	t                 *testing.T
-	bin, url          string
+	t                  *testing.T
+	bin, url           string
 	key, secret, token string
 }
 
