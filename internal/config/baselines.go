@@ -124,17 +124,13 @@ func validateBaselines(p *problems, prefix string, bs []Baseline) {
 	if len(bs) > maxBaselines {
 		p.add(prefix, "", "has %d baselines; an account holds at most %d per Region", len(bs), maxBaselines)
 	}
-	names := map[string]int{}
+	names := uniqueNames{}
 	defaults := map[string]int{}
 	groups := map[[2]string]int{}
 	for i, b := range bs {
 		at := fmt.Sprintf("%s[%d]", prefix, i)
 		b.validate(p, at)
-		if j, dup := names[b.Name]; dup && b.Name != "" {
-			p.add(at+".name", b.Name, "is also the name of %s[%d]; baseline names must be unique", prefix, j)
-		} else {
-			names[b.Name] = i
-		}
+		names.add(p, prefix, i, b.Name, "baseline")
 		if b.Default {
 			if j, dup := defaults[b.OperatingSystem]; dup {
 				p.add(at+".default", "true", "%s[%d] is already the default for %s; one default per operating system", prefix, j, b.OperatingSystem)

@@ -122,25 +122,16 @@ func (o WindowOverride) applyTo(w *Window) {
 // baselines (as the configuration's are checked), and that each override
 // names a window of the ring and leaves it valid.
 func (c Config) validateRings(p *problems) {
-	names := map[string]int{}
+	names := uniqueNames{}
 	for i, r := range c.Rings {
 		prefix := fmt.Sprintf("rings[%d]", i)
 		checkName(p, prefix+".name", r.Name)
-		if j, dup := names[r.Name]; dup && r.Name != "" {
-			p.add(prefix+".name", r.Name, "is also the name of rings[%d]; ring names must be unique", j)
-		} else {
-			names[r.Name] = i
-		}
+		names.add(p, "rings", i, r.Name, "ring")
 		r.Select.validate(p, prefix+".select")
-		wnames := map[string]int{}
+		wnames := uniqueNames{}
 		for j, w := range r.Windows {
-			at := fmt.Sprintf("%s.windows[%d]", prefix, j)
-			w.validate(p, at)
-			if k, dup := wnames[w.Name]; dup && w.Name != "" {
-				p.add(at+".name", w.Name, "is also the name of %s.windows[%d]; window names must be unique", prefix, k)
-			} else {
-				wnames[w.Name] = j
-			}
+			w.validate(p, fmt.Sprintf("%s.windows[%d]", prefix, j))
+			wnames.add(p, prefix+".windows", j, w.Name, "window")
 		}
 		if r.Baselines != nil {
 			validateBaselines(p, prefix+".baselines", r.Baselines)
@@ -158,6 +149,19 @@ func (c Config) validateRings(p *problems) {
 			o.validate(p, fmt.Sprintf("%s.windowOverrides[%d]", prefix, j), windows)
 		}
 	}
+}
+
+// uniqueNames finds names used twice in one list.
+type uniqueNames map[string]int
+
+// add records the name of list[i]; a name an earlier item has is a
+// problem of list[i].name naming that item.
+func (u uniqueNames) add(p *problems, list string, i int, name, what string) {
+	if j, dup := u[name]; dup && name != "" {
+		p.add(fmt.Sprintf("%s[%d].name", list, i), name, "is also the name of %s[%d]; %s names must be unique", list, j, what)
+		return
+	}
+	u[name] = i
 }
 
 func (s Selector) validate(p *problems, prefix string) {

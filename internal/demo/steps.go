@@ -258,17 +258,10 @@ func (d *demo) update(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
-	plan := d.plan(ctx, want, prodWeb, homeRegion)
-
-	d.sub("update")
-	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
+	rep, st, err := d.plannedUpdate(ctx, want, old, prodWeb)
 	if err != nil {
 		return err
 	}
-	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
-	d.checkResponse(cfn.RequestUpdate, resp)
-	d.checkAccounted(rep)
 	d.check("every account x region holds exactly the 3 windows under their new names, no duplicate", expectWindows(st, want.WindowNames()))
 	var orphans, moved, ops problems
 	for _, k := range st.keys() {
@@ -371,16 +364,10 @@ func (d *demo) rings(ctx context.Context) error {
 	d.printf("  the administrator adds two patch baselines (Amazon Linux 2, Windows: defaults, approving after 7 days)\n")
 	d.printf("  and two rings: dev (OU Staging) approves at once and installs Linux %s +1 day;\n", devInstall)
 	d.printf("  prod (OU Production) approves after 7 days and installs a week later, %s +1 day\n", prodInstall)
-	d.sub("plan of the change")
-	plan := d.plan(ctx, want, stagingWeb, homeRegion)
-	d.sub("update")
-	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
+	rep, st, err := d.plannedUpdate(ctx, want, old, stagingWeb)
 	if err != nil {
 		return err
 	}
-	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
-	d.checkResponse(cfn.RequestUpdate, resp)
-	d.checkAccounted(rep)
 	ringOf := map[string]string{}
 	for _, t := range rep.Targets {
 		ringOf[t.Account] = t.Ring
@@ -563,6 +550,23 @@ func (d *demo) plan(ctx context.Context, cfg config.Config, account, region stri
 	total, _, _ := d.writes()
 	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
 	return plan
+}
+
+// plannedUpdate plans the organization to want (printing the actions in
+// account's home region), sends CloudFormation's Update from the
+// properties old to the current ones, and checks it did exactly the plan.
+func (d *demo) plannedUpdate(ctx context.Context, want config.Config, old map[string]any, account string) (report.Report, state, error) {
+	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
+	plan := d.plan(ctx, want, account, homeRegion)
+	d.sub("update")
+	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
+	d.checkResponse(cfn.RequestUpdate, resp)
+	d.checkAccounted(rep)
+	return rep, st, nil
 }
 
 // stackRequest sends CloudFormation's request of kind (old: the properties
