@@ -77,7 +77,7 @@ func TestPlanChangesNothing(t *testing.T) {
 		"Plan (dry run: nothing was changed)",
 		"The same 10 changes in 10 targets (111111111111/eu-west-1, ",
 		"  create window sra_ssm_agent_update: cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h\n",
-		"666666666666  -                    skipped      0        excluded account",
+		"666666666666  -             skipped  0        excluded account\n(10 targets with the same changes, listed once below, not shown)\n",
 		"\n11 targets: 10 will change, 1 skipped\n",
 		"window: 30 to create, 0 to update, 0 to delete, 0 to reset\n",
 		"dhmc: 0 to create, 10 to update, 0 to delete, 0 to reset\n",
@@ -202,7 +202,7 @@ func TestApplyExitsOneWhenATargetFails(t *testing.T) {
 	if code != 1 {
 		t.Errorf("apply exit %d, want 1 (666666666666 has no configuration role)", code)
 	}
-	if want := "666666666666  us-east-1  converge  failed     0        STS AssumeRole AccessDenied: "; !strings.Contains(out, want) {
+	if want := "666666666666  us-east-1  converge  failed  0        STS AssumeRole AccessDenied: "; !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	if diff := cmp.Diff(sraWindows, windows(t, env, "222222222222", "us-east-1")); diff != "" {

@@ -51,10 +51,22 @@ func TestFailedTargetsFailCloudFormationAndNameThem(t *testing.T) {
 	if a.Response.Status != cfn.StatusFailed {
 		t.Fatalf("status = %s, want FAILED (reason %q)", a.Response.Status, a.Response.Reason)
 	}
-	for _, want := range []string{"3 failed", "555555555555/us-east-1", "AssumeRole", "AccessDenied"} {
+	for _, want := range []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied"} {
 		if !strings.Contains(a.Response.Reason, want) {
 			t.Errorf("reason %q does not say %q", a.Response.Reason, want)
 		}
+	}
+	// The log keeps the whole error chain, the request id with it.
+	logged := false
+	for _, l := range x.logs.lines(t) {
+		chain, _ := l["error"].(string)
+		if l["msg"] == "assume role failed" && l["account"] == "555555555555" && l["request_id"] != nil &&
+			strings.Contains(chain, "operation error STS: AssumeRole") && strings.Contains(chain, "RequestID: ") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("no log line for 555555555555 with the request id and the whole error chain:\n%v", x.logs.lines(t))
 	}
 	// One account's failure never stops the others.
 	if diff := cmp.Diff([]string{"111111111111", "222222222222", "333333333333", "444444444444"}, x.windowed(t)); diff != "" {
@@ -584,7 +596,7 @@ func TestIncompleteDeleteKeepsTheConfiguration(t *testing.T) {
 	}{
 		"a target fails": {
 			setup:  func(t *testing.T, x *harness, _ *atomic.Bool) func() { return func() { x.withAllRoles(t) } },
-			reason: []string{"3 failed", "555555555555/us-east-1", "AccessDenied", paramName + " kept for the retried Delete"},
+			reason: []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied", paramName + " kept for the retried Delete"},
 		},
 		// No later run would reach the targets the deadline left out.
 		"the deadline leaves targets unreached": {

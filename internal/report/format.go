@@ -19,8 +19,9 @@ import (
 func (r Report) WriteTable(w io.Writer) error { return r.writeTable(w, false) }
 
 // WriteBriefTable is WriteTable without the rows of targets that needed no
-// change: what an operator reads after a run over thousands of converged
-// targets.
+// change, nor those of the largest group of targets with the same changes
+// (listed once in the changes): what an operator reads after a run over
+// thousands of targets.
 func (r Report) WriteBriefTable(w io.Writer) error { return r.writeTable(w, true) }
 
 func (r Report) writeTable(w io.Writer, brief bool) error {
@@ -34,6 +35,15 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n")
 	}
+	groups := r.changeGroups()
+	// A brief table leaves out the targets of the largest group of equal
+	// changes: the changes section lists them once.
+	common := map[string]bool{}
+	if brief && len(groups) > 0 && len(groups[0].targets) > 1 {
+		for _, name := range groups[0].targets {
+			common[name] = true
+		}
+	}
 	// The RING column shows when the configuration has rings.
 	rings := slices.ContainsFunc(r.Targets, func(t Target) bool { return t.Ring != "" })
 	ringCol := func(ring string) string {
@@ -44,11 +54,15 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ACCOUNT\tREGION\t%sMODE\tSTATUS\tCHANGES\tDETAIL\n", ringCol("RING"))
-	hidden := 0
+	hidden, same := 0, 0
 	for _, row := range r.rows() {
 		t := row.Target
-		if brief && (t.Status == Unchanged || t.Status == NoChange) {
+		switch {
+		case brief && (t.Status == Unchanged || t.Status == NoChange):
 			hidden++
+			continue
+		case common[t.Name()]:
+			same++
 			continue
 		}
 		regions := strings.Join(row.regions, ",")
@@ -61,7 +75,10 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	if hidden > 0 {
 		fmt.Fprintf(&b, "(%s needing no change not shown)\n", plural(hidden, "target"))
 	}
-	if groups := r.changeGroups(); len(groups) > 0 {
+	if same > 0 {
+		fmt.Fprintf(&b, "(%s with the same changes, listed once below, not shown)\n", plural(same, "target"))
+	}
+	if len(groups) > 0 {
 		verb := "Changes"
 		if r.DryRun {
 			verb = "Planned changes (dry run)"
@@ -213,7 +230,12 @@ func (r Report) Summary(budget int) string {
 	if r.Error != nil {
 		head = "run failed: " + r.Error.Line() + "; " + head
 	}
-	failed := r.Failed()
+	var failed []row // an account's failure once, with its regions
+	for _, rw := range r.rows() {
+		if rw.Status == Failed {
+			failed = append(failed, rw)
+		}
+	}
 	if len(failed) == 0 {
 		return truncate(head, budget)
 	}
@@ -222,6 +244,9 @@ func (r Report) Summary(budget int) string {
 	b.WriteString("; failed:")
 	for i, t := range failed {
 		item := " " + t.Name()
+		if len(t.regions) > 1 {
+			item = " " + t.Account + " (" + strings.Join(t.regions, ",") + ")"
+		}
 		if t.Error != nil {
 			if t.Error.Operation != "" {
 				item += " " + t.Error.Operation

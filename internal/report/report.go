@@ -201,7 +201,7 @@ type Counts struct {
 	NotStarted int `json:"notStarted"`
 	// Changes are the actions applied (in a dry run: planned), by resource
 	// ("window", "target", "task", "dhmc") in the order they first appear.
-	Changes []ResourceChanges `json:"changes"`
+	Changes []ResourceChanges `json:"changes,omitempty"`
 	// Writes are the write calls made (retries included): 0 in a dry run.
 	Writes int `json:"writes"`
 }

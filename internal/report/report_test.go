@@ -289,6 +289,10 @@ func TestAccountFailureOncePerAccount(t *testing.T) {
 		t.Errorf("table carries the SDK's wrapping:\n%s", got)
 	}
 
+	if s := r.Summary(4096); !strings.HasSuffix(s, "failed: 666666666666 (eu-west-1,us-east-1) AssumeRole AccessDenied; 777777777777/us-east-1 RegisterTaskWithMaintenanceWindow ValidationException") {
+		t.Errorf("Summary = %q, want the account's failure once", s)
+	}
+
 	buf.Reset()
 	if err := r.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
@@ -342,6 +346,15 @@ func TestPlanGroupsSameChangesAndCountsThem(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("plan lacks %q:\n%s", want, got)
 		}
+	}
+	for _, want := range []string{"(12 targets with the same changes, listed once below, not shown)\n", "(1 target needing no change not shown)\n",
+		"999999999999  us-east-1  teardown  will change  2        window 1 to delete; dhmc 1 to reset\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("brief plan lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "000000000003  us-east-1") {
+		t.Errorf("brief plan has a row for a target of the shared changes:\n%s", got)
 	}
 	if n := strings.Count(got, "create window w"); n != 1 {
 		t.Errorf("the shared changes are printed %d times, want once:\n%s", n, got)

@@ -267,9 +267,10 @@ func (r *runner) run(ctx context.Context) report.Report {
 }
 
 // removing reports whether the run also removes what the previous
-// configuration made where the new one no longer applies.
+// configuration made where the new one no longer applies. A disabled
+// previous configuration made nothing.
 func (r *runner) removing() bool {
-	return r.env.Previous != nil && r.req.Mode == reconcile.Converge
+	return r.env.Previous != nil && !r.env.Previous.Disabled && r.req.Mode == reconcile.Converge
 }
 
 // accounts resolves the request's accounts and decides, once, what each
