@@ -123,26 +123,39 @@ func accountOf(a types.Account) Account {
 // excludedAncestor walks from the account up to the root and returns the
 // first excluded OU on the way, or "".
 func excludedAncestor(ctx context.Context, api OrganizationsAPI, account string, excluded []string) (string, error) {
+	var found string
+	err := walkUp(ctx, api, account, func(ou string) bool {
+		if slices.Contains(excluded, ou) {
+			found = ou
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+type parentsAPI interface {
+	ListParents(context.Context, *organizations.ListParentsInput, ...func(*organizations.Options)) (*organizations.ListParentsOutput, error)
+}
+
+// walkUp calls visit with each OU above account, the nearest first, until
+// the root or until visit returns false.
+func walkUp(ctx context.Context, api parentsAPI, account string, visit func(ou string) bool) error {
 	child := account
 	for depth := 0; depth < maxOUDepth; depth++ {
 		resp, err := api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
 		if err != nil {
-			return "", fmt.Errorf("list parents of %s: %w", child, err)
+			return fmt.Errorf("list parents of %s: %w", child, err)
 		}
-		if len(resp.Parents) == 0 {
-			return "", nil
+		if len(resp.Parents) == 0 || resp.Parents[0].Type == types.ParentTypeRoot {
+			return nil
 		}
-		parent := resp.Parents[0]
-		id := aws.ToString(parent.Id)
-		if slices.Contains(excluded, id) {
-			return id, nil
+		child = aws.ToString(resp.Parents[0].Id)
+		if !visit(child) {
+			return nil
 		}
-		if parent.Type == types.ParentTypeRoot {
-			return "", nil
-		}
-		child = id
 	}
-	return "", fmt.Errorf("list parents of %s: deeper than %d levels", account, maxOUDepth)
+	return fmt.Errorf("list parents of %s: deeper than %d levels", account, maxOUDepth)
 }
 
 // maxOUDepth bounds the walk up the tree; Organizations allows five levels

@@ -12,8 +12,10 @@ import (
 )
 
 // RingsAPI is the part of the Organizations client ring resolution uses:
-// the walk down the selected OUs and the account tags.
+// the walk down the selected OUs (whole organization), or up from each
+// account (named accounts), and the account tags.
 type RingsAPI interface {
+	ListParents(context.Context, *organizations.ListParentsInput, ...func(*organizations.Options)) (*organizations.ListParentsOutput, error)
 	ListAccountsForParent(context.Context, *organizations.ListAccountsForParentInput, ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
 	ListOrganizationalUnitsForParent(context.Context, *organizations.ListOrganizationalUnitsForParentInput, ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 	ListTagsForResource(context.Context, *organizations.ListTagsForResourceInput, ...func(*organizations.Options)) (*organizations.ListTagsForResourceOutput, error)
@@ -34,15 +36,19 @@ type Rings struct {
 // ResolveRings gives every account exactly one ring: the first of
 // cfg.Rings whose selector matches it (an account id it names, an OU it
 // names or one nested under it, an Organizations account tag it names),
-// else none (the configuration's own settings). OUs are walked down once
-// per run; an account's tags are read only when a ring selects by tag and
-// no earlier ring took the account. whole says accounts are the whole
-// organization's: only then is a ring that selects none of them worth a
-// warning (a run for one moved account selects one ring).
+// else none (the configuration's own settings). whole says accounts are
+// the whole organization's: then the selected OUs are walked down once per
+// run, and a ring that selects none of the accounts is worth a warning;
+// otherwise (a run for one moved account) each account's OUs are read
+// walking up from it. An account's tags are read only when a ring selects
+// by tag and no earlier ring took the account.
 func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts []string, whole bool) (Rings, error) {
 	r := Rings{cfg: cfg, ringOf: make(map[string]string, len(accounts))}
 	under := make([]map[string]string, len(cfg.Rings))
 	for i, ring := range cfg.Rings {
+		if !whole {
+			break
+		}
 		m, missing, err := accountsUnderOUs(ctx, api, ring.Select.OUs)
 		if err != nil {
 			return Rings{}, fmt.Errorf("ring %s: %w", ring.Name, err)
@@ -71,12 +77,19 @@ func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts
 		tags[account] = t
 		return t, nil
 	}
+	byOU := slices.ContainsFunc(cfg.Rings, func(ring config.Ring) bool { return len(ring.Select.OUs) > 0 })
 	selected := make([]int, len(cfg.Rings))
 	for _, account := range accounts {
 		r.ringOf[account] = ""
+		var above []string // the account's OUs, when read walking up
+		if !whole && byOU {
+			if err := walkUp(ctx, api, account, func(ou string) bool { above = append(above, ou); return true }); err != nil {
+				return Rings{}, err
+			}
+		}
 		for i, ring := range cfg.Rings {
 			match := slices.Contains(ring.Select.Accounts, account)
-			if _, ok := under[i][account]; ok {
+			if _, ok := under[i][account]; ok || slices.ContainsFunc(above, func(ou string) bool { return slices.Contains(ring.Select.OUs, ou) }) {
 				match = true
 			}
 			if !match && len(ring.Select.Tags) > 0 {

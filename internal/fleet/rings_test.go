@@ -35,6 +35,9 @@ func ringsFixture(t *testing.T) (*simtest.Env, config.Config) {
 
 var ringAccounts = []string{"111111111111", "222222222222", "333333333333", "444444444444", "555555555555", "666666666666"}
 
+// ringsOf resolves the rings of ringAccounts as a whole-organization run
+// does (walking down the OUs), and checks that a run naming each account
+// alone (walking up from it) finds the same ring.
 func ringsOf(t *testing.T, api fleet.RingsAPI, cfg config.Config) (map[string]string, []string) {
 	t.Helper()
 	r, err := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts, true)
@@ -44,6 +47,16 @@ func ringsOf(t *testing.T, api fleet.RingsAPI, cfg config.Config) (map[string]st
 	got := map[string]string{}
 	for _, a := range ringAccounts {
 		got[a], _ = r.Of(a)
+		named, err := fleet.ResolveRings(context.Background(), api, cfg, []string{a}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ring, _ := named.Of(a); ring != got[a] {
+			t.Errorf("%s: ring %q when named alone, %q in the whole organization", a, ring, got[a])
+		}
+		if len(named.Warnings) > 0 {
+			t.Errorf("%s named alone: warnings %v, want none", a, named.Warnings)
+		}
 	}
 	return got, r.Warnings
 }
