@@ -78,7 +78,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *verbose {
 		logs, metrics = handler.NewLogger(stderr, slog.LevelInfo), stderr
 	}
-	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Logger: logs, Metrics: metrics})
+	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Logger: logs, Metrics: metrics, LoopbackAnswers: true})
 	out, invokeErr := h.Invoke(ctx, raw)
 	res, _ := out.(handler.Result)
 

@@ -21,6 +21,9 @@ type PatchFunctionProps struct {
 	OrganizationID   *string
 	LogLevel         *string
 	LogRetentionDays *float64
+	// StackProperties are the custom resource's properties as the stack
+	// sets them (see StackProperties): the only ones the Lambda acts on.
+	StackProperties *string
 }
 
 // PatchFunction is the Lambda with what it alone uses: its role, its log
@@ -102,8 +105,13 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(900)),
 		Role:         role,
 		LogGroup:     logGroup,
+		// CloudFormation updates the function before the custom resource
+		// that names it, so an Update's properties meet the environment
+		// of the same deployment (and a rollback's the previous one's).
 		Environment: &map[string]*string{
 			"ORGPATCH_CONFIG_PARAMETER": jsii.String(s.ConfigParameterName),
+			"ORGPATCH_STACK_ID":         awscdk.Aws_STACK_ID(),
+			"ORGPATCH_STACK_PROPERTIES": p.StackProperties,
 			"LOG_LEVEL":                 p.LogLevel,
 		},
 	}
@@ -159,12 +167,11 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 			assume,
 			stmt("ReadOrganization", []string{
 				"organizations:DescribeAccount",
-				"organizations:DescribeOrganization",
 				"organizations:ListAccounts",
 				"organizations:ListAccountsForParent",
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
-				"organizations:ListRoots",
+				// Rings select accounts by their Organizations tags.
 				"organizations:ListTagsForResource",
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),

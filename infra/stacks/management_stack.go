@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -50,6 +52,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		OrganizationID:   params.OrganizationID.ValueAsString(),
 		LogLevel:         params.LogLevel.ValueAsString(),
 		LogRetentionDays: params.LogRetentionDays.ValueAsNumber(),
+		StackProperties:  StackProperties(s, params),
 	})
 	alarms := NewAlarms(stack, "Alarms", AlarmsProps{
 		Function: fn.Function,
@@ -68,11 +71,18 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	roles := NewMemberRoles(stack, "ManagementAccountRoles", MemberRolesProps{
 		Settings:       s,
 		TrustedRoleARN: fn.Role.RoleArn(),
+		OrganizationID: params.OrganizationID.ValueAsString(),
 	})
+	effective, err := s.EffectiveConfiguration()
+	if err != nil {
+		panic(fmt.Sprintf("stacks.NewManagementStack: %v", err)) // NewApp validated it
+	}
 	stackSet := NewMemberStackSet(stack, "MemberRoles", MemberStackSetProps{
-		Settings:     s,
-		TemplateBody: props.MemberTemplateBody,
-		RootID:       params.OrganizationRootID.ValueAsString(),
+		ExcludedAccounts: effective.ExcludedAccounts,
+		Settings:         s,
+		TemplateBody:     props.MemberTemplateBody,
+		RootID:           params.OrganizationRootID.ValueAsString(),
+		OrganizationID:   params.OrganizationID.ValueAsString(),
 	})
 	// The member configuration roles trust the Lambda role by ARN, which
 	// IAM accepts only once the role exists.
