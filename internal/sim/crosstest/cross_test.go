@@ -88,7 +88,9 @@ func TestClientsSeeTheSame(t *testing.T) {
 func clientsSeeTheSame(t *testing.T, steps []step, check func(t *testing.T, steps []step, got []outcome, mgmt string)) {
 	awsCLI := needTool(t, "aws")
 	python := needPythonModules(t, "boto3")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A bound, not a pace: the CLI starts one process a step, which takes
+	// seconds on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), max(3*time.Minute, time.Duration(len(steps))*20*time.Second))
 	defer cancel()
 
 	type run struct {
