@@ -64,6 +64,12 @@ const (
 	ResourceTarget Resource = "target"
 	ResourceTask   Resource = "task"
 	ResourceDHMC   Resource = "dhmc"
+	// A patch baseline; the default baseline registration of an operating
+	// system (Name is the operating system); a patch group registration
+	// (Name is "group for OPERATING_SYSTEM").
+	ResourceBaseline        Resource = "baseline"
+	ResourceDefaultBaseline Resource = "default"
+	ResourcePatchGroup      Resource = "patchgroup"
 )
 
 // Action is one decision of the plan, and once applied, one line of the
@@ -154,11 +160,12 @@ type Result struct {
 // applied before the failure. Re-running after any error converges.
 //
 // Cost: observing a converged account x region holding the three default
-// windows takes 12 calls with in.Tagging (14 without: a ListTagsForResource
-// per window instead of one GetResources; DescribeDocument only on the
-// first account of a region when in.Documents is shared), issued three
-// round trips deep (four without); a fresh one takes 3 plus
-// DescribeDocument. Applying then makes exactly one call per action that is
+// windows and no patch baselines takes 13 calls with in.Tagging: the
+// windows' 12 (14 without: a ListTagsForResource per window instead of one
+// GetResources; DescribeDocument only on the first account of a region when
+// in.Documents is shared) and the baselines' one DescribePatchBaselines (see
+// baselineKind.observe), issued three round trips deep (four without); a
+// fresh one takes 4 plus DescribeDocument. Applying then makes exactly one call per action that is
 // not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {
@@ -217,6 +224,17 @@ type SSMAPI interface {
 	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
 	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
 	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
+
+	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
+	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
+	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
+	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
+	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
+	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
+	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
+	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
+	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
+	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
 }
 
 var _ SSMAPI = (*ssm.Client)(nil)

@@ -194,7 +194,7 @@ func ownedWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, wanted
 		}
 		g.Go(func() error {
 			var err error
-			owned[i], err = isOwned(gctx, client, w.ID)
+			owned[i], err = isOwned(gctx, client, types.ResourceTypeForTaggingMaintenanceWindow, w.ID)
 			return err
 		})
 	}
@@ -262,18 +262,19 @@ func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	return windows, nil
 }
 
-// isOwned reports whether the window carries the ownership tag. A window
-// deleted since it was listed is not ours to act on.
-func isOwned(ctx context.Context, client SSMAPI, windowID string) (bool, error) {
+// isOwned reports whether the resource (a window, a patch baseline)
+// carries the ownership tag. One deleted since it was listed is not ours to
+// act on.
+func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
 	out, err := client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
-		ResourceType: types.ResourceTypeForTaggingMaintenanceWindow,
-		ResourceId:   aws.String(windowID),
+		ResourceType: resourceType,
+		ResourceId:   aws.String(id),
 	})
 	if isNotFound(err) || hasCode(err, "InvalidResourceId") { // deleted since listed
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("list tags of window %s: %w", windowID, err)
+		return false, fmt.Errorf("list tags of %s %s: %w", resourceType, id, err)
 	}
 	for _, t := range out.TagList {
 		if aws.ToString(t.Key) == OwnerTagKey && aws.ToString(t.Value) == OwnerTagValue {
