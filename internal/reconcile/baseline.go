@@ -96,8 +96,22 @@ var predefinedDefaults = map[string]string{
 //   - DescribePatchBaselines (OWNER AWS): one, when an owned baseline is a
 //     default that may have to give way to AWS's predefined one.
 //
-// An account without baselines that desires none costs one call.
-func (baselineKind) observe(ctx context.Context, client SSMAPI, _ Input, desired Desired, obs *Observed) error {
+// An account without baselines that desires none costs one call, and none
+// at all when converging with in.Tagging: the ownership index the windows
+// read anyway then shows that no baseline is orgpatch's, so there is
+// nothing to keep, register or remove. (The index lags tag changes: a
+// baseline created moments before a configuration that drops every
+// baseline is removed by the next run, not this one.)
+func (baselineKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
+	if desired.Mode == Converge && len(desired.Baselines) == 0 && in.tagged != nil {
+		owned, err := in.tagged.owned(ctx, "patchbaseline")
+		if err != nil {
+			return err
+		}
+		if len(owned) == 0 {
+			return nil
+		}
+	}
 	self := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"Self"}}}
 	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: self, MaxResults: aws.Int32(100)})
 	obs.ForeignBaselines = map[string]string{}

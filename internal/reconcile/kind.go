@@ -111,6 +111,7 @@ func desiredFor(in Input) Desired {
 // the others.
 func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
 	var obs Observed
+	in.tagged = newTaggedIndex(in.Tagging)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, k := range resourceKinds {
 		g.Go(func() error { return k.observe(gctx, client, in, desired, &obs) })

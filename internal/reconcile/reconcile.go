@@ -138,6 +138,10 @@ type Input struct {
 	// the SSM client), finds the owned windows of the region in one call
 	// when converging, instead of one ListTagsForResource per window.
 	Tagging TaggingAPI
+
+	// tagged is the index read through Tagging, shared by the kinds'
+	// observe (set by observe).
+	tagged *taggedIndex
 }
 
 // Result is what Reconcile did.
@@ -160,12 +164,14 @@ type Result struct {
 // applied before the failure. Re-running after any error converges.
 //
 // Cost: observing a converged account x region holding the three default
-// windows and no patch baselines takes 13 calls with in.Tagging: the
-// windows' 12 (14 without: a ListTagsForResource per window instead of one
-// GetResources; DescribeDocument only on the first account of a region when
-// in.Documents is shared) and the baselines' one DescribePatchBaselines (see
-// baselineKind.observe), issued three round trips deep (four without); a
-// fresh one takes 4 plus DescribeDocument. Applying then makes exactly one call per action that is
+// windows and no patch baselines takes 12 calls with in.Tagging (14
+// without: a ListTagsForResource per window instead of one GetResources,
+// plus the baselines' DescribePatchBaselines; DescribeDocument only on the
+// first account of a region when in.Documents is shared): the baselines
+// kind reads nothing when the windows' GetResources shows no baseline of
+// orgpatch's and none is desired. They are issued three round trips deep
+// (four without); a fresh one takes 3 plus DescribeDocument. Applying then
+// makes exactly one call per action that is
 // not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {

@@ -45,7 +45,7 @@ func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		obs.Windows, err = observeWindows(gctx, client, in.Tagging, desired)
+		obs.Windows, err = observeWindows(gctx, client, in.tagged, desired)
 		return err
 	})
 	if desired.Mode == Converge {
@@ -80,14 +80,14 @@ func documents(windows []config.Window) []string {
 
 // observeWindows lists the owned windows, with the targets and tasks of
 // those whose name is desired (in Converge).
-func observeWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, desired Desired) ([]ObservedWindow, error) {
+func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, desired Desired) ([]ObservedWindow, error) {
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
 			wanted[w.Name] = true
 		}
 	}
-	windows, err := ownedWindows(ctx, client, tagging, wanted)
+	windows, err := ownedWindows(ctx, client, tagged, wanted)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func observeWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, desi
 // (created moments ago, or someone else's window of that name) and an
 // owned window the index reports under a name no longer desired (to be
 // deleted: it must really be ours). A converged region has neither.
-func ownedWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, wanted map[string]bool) ([]ObservedWindow, error) {
+func ownedWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
 	var (
 		all     []ObservedWindow
 		indexed map[string]bool
@@ -175,9 +175,9 @@ func ownedWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, wanted
 		all, err = listWindows(gctx, client)
 		return err
 	})
-	if tagging != nil && len(wanted) > 0 {
+	if tagged != nil && len(wanted) > 0 {
 		g.Go(func() (err error) {
-			indexed, err = taggedWindows(gctx, tagging)
+			indexed, err = tagged.owned(gctx, "maintenancewindow")
 			return err
 		})
 	}
@@ -210,28 +210,69 @@ func ownedWindows(ctx context.Context, client SSMAPI, tagging TaggingAPI, wanted
 	return windows, nil
 }
 
-// taggedWindows returns the ids of the region's windows that the Resource
-// Groups Tagging API reports with the ownership tag.
-func taggedWindows(ctx context.Context, tagging TaggingAPI) (map[string]bool, error) {
-	ids := map[string]bool{}
-	pages := resourcegroupstaggingapi.NewGetResourcesPaginator(tagging, &resourcegroupstaggingapi.GetResourcesInput{
-		TagFilters:          []taggingtypes.TagFilter{{Key: aws.String(OwnerTagKey), Values: []string{OwnerTagValue}}},
-		ResourceTypeFilters: []string{"ssm:maintenancewindow"},
-		ResourcesPerPage:    aws.Int32(100),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("get resources tagged %s=%s: %w", OwnerTagKey, OwnerTagValue, err)
+// taggedIndex is what the Resource Groups Tagging API reports with the
+// ownership tag in one account x region: one GetResources listing (one call
+// per 100 owned resources) for every kind that asks, read once per observe.
+// The index follows tag changes with a delay; each kind says what it trusts
+// it for.
+type taggedIndex struct {
+	tagging TaggingAPI
+	once    sync.Once
+	ids     map[string]map[string]bool // resource type -> id -> tagged
+	err     error
+}
+
+// newTaggedIndex returns the index read through tagging; nil (no index)
+// when tagging is nil.
+func newTaggedIndex(tagging TaggingAPI) *taggedIndex {
+	if tagging == nil {
+		return nil
+	}
+	return &taggedIndex{tagging: tagging}
+}
+
+// taggedTypes are the resource types the index lists, as the Tagging API
+// names them (ssm:TYPE) and as they stand in an ARN (:TYPE/ID).
+var taggedTypes = []string{"maintenancewindow", "patchbaseline"}
+
+// owned returns the ids of the resources of type typ (one of taggedTypes)
+// that the index reports with the ownership tag.
+func (x *taggedIndex) owned(ctx context.Context, typ string) (map[string]bool, error) {
+	x.once.Do(func() {
+		filters := make([]string, len(taggedTypes))
+		for i, t := range taggedTypes {
+			filters[i] = "ssm:" + t
 		}
-		for _, r := range page.ResourceTagMappingList {
-			// arn:partition:ssm:region:account:maintenancewindow/mw-...
-			if _, id, ok := strings.Cut(aws.ToString(r.ResourceARN), ":maintenancewindow/"); ok {
-				ids[id] = true
+		ids := map[string]map[string]bool{}
+		pages := resourcegroupstaggingapi.NewGetResourcesPaginator(x.tagging, &resourcegroupstaggingapi.GetResourcesInput{
+			TagFilters:          []taggingtypes.TagFilter{{Key: aws.String(OwnerTagKey), Values: []string{OwnerTagValue}}},
+			ResourceTypeFilters: filters,
+			ResourcesPerPage:    aws.Int32(100),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				x.err = fmt.Errorf("get resources tagged %s=%s: %w", OwnerTagKey, OwnerTagValue, err)
+				return
+			}
+			for _, r := range page.ResourceTagMappingList {
+				// arn:partition:ssm:region:account:TYPE/ID
+				for _, t := range taggedTypes {
+					if _, id, ok := strings.Cut(aws.ToString(r.ResourceARN), ":"+t+"/"); ok {
+						if ids[t] == nil {
+							ids[t] = map[string]bool{}
+						}
+						ids[t][id] = true
+					}
+				}
 			}
 		}
+		x.ids = ids
+	})
+	if x.ids[typ] == nil && x.err == nil {
+		return map[string]bool{}, nil
 	}
-	return ids, nil
+	return x.ids[typ], x.err
 }
 
 // listWindows lists every window in the region, ours or not.
