@@ -11,7 +11,7 @@
 //	                           object of strings, ConfigurationSha256 standing for Configuration;
 //	                           required (see handler.Stack)
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
-//	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
+//	ORGPATCH_CONCURRENCY       targets worked on at once, and API calls in flight (default 64)
 //	ORGPATCH_REPORT_BUCKET     bucket the compliance report run writes to (the stack's)
 //	ORGPATCH_REPORT_STALE_DAYS a node not scanned within this many days counts as not scanned (default 7)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
@@ -21,6 +21,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 func main() {
@@ -92,7 +94,10 @@ func start() error {
 	}
 	log := handler.NewLogger(os.Stdout, s.level)
 	slog.SetDefault(log)
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{})
+	// One figure bounds both the targets worked on at once and the API
+	// calls in flight through every client.
+	concurrency := cmp.Or(s.concurrency, run.DefaultConcurrency)
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Concurrency: concurrency})
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func start() error {
 		Management:      cfg,
 		ConfigParameter: s.parameter,
 		Stack:           &s.stack,
-		Concurrency:     s.concurrency,
+		Concurrency:     concurrency,
 		Logger:          log,
 		Report:          s.report,
 	})

@@ -15,6 +15,7 @@ func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
 	env := simtest.Start(t, nil)
 	badConfig := configFile(t, "windows:\n  - name: w1\n    schedule: cron(0 0 1 ? * WED *)\n    durationHours: 30\n    target: {name: t, tagKey: InstanceOS, tagValues: [Linux]}\n    task: {name: k, document: AWS-UpdateSSMAgent}\n")
 	unknownField := configFile(t, "regoins: [us-east-1]\n")
+	badRings := configFile(t, "baselines:\n  - {name: b1, operatingSystem: WINDOWS_95}\nrings:\n  - {name: dev, select: {}}\n")
 	event := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(event, []byte(`{"RequestType": "Create", "RequestId": "r", "StackId": "s", "LogicalResourceId": "l"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -33,6 +34,7 @@ func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
 		"missing config":     {[]string{"apply", "--config", "/nonexistent/orgpatch.yaml"}, "orgpatch apply: --config: open /nonexistent/orgpatch.yaml: no such file or directory"},
 		"config field":       {[]string{"apply", "--config", badConfig}, "windows[0].durationHours"},
 		"config unknown":     {[]string{"teardown", "--yes", "--config", unknownField}, "regoins"},
+		"config rings":       {[]string{"plan", "--config", badRings}, "baselines[0].operatingSystem: \"WINDOWS_95\": is not one of WINDOWS"},
 		"unknown flag":       {[]string{"apply", "--force"}, "orgpatch apply: flag provided but not defined: -force (see orgpatch apply -h)"},
 		"argument":           {[]string{"plan", "now"}, `orgpatch plan: unexpected argument "now" (see orgpatch plan -h)`},
 		"invoke no event":    {[]string{"invoke"}, "orgpatch invoke: want exactly one event file, got 0 (usage: orgpatch invoke EVENT.json [--endpoint URL])"},
@@ -127,7 +129,7 @@ func TestDemoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("orgpatch demo: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	for _, want := range []string{"=== Step 5/6: disable and tear down", "demo passed: 6 steps,"} {
+	for _, want := range []string{"=== Step 6/7: disable and tear down", "=== Step 7/7: the organization's patch compliance", "demo passed: 7 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

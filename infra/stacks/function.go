@@ -174,6 +174,8 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
 				"organizations:ListRoots", // the compliance report's OU walk
+				// Rings select accounts by their Organizations tags.
+				"organizations:ListTagsForResource",
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
 			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},

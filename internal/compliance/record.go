@@ -33,7 +33,8 @@ type Record struct {
 	Region string `json:"Region"`
 	OU     string `json:"OU"`   // path of OU names from the root, e.g. Root/Workloads/Prod
 	OUId   string `json:"OUId"` // the account's parent (root or OU id)
-	// Ring is the account's rollout ring; empty until rings exist.
+	// Ring is the account's rollout ring (fleet.ResolveRings); empty when
+	// the configuration has no rings or none selects the account.
 	Ring            string      `json:"Ring"`
 	AccountName     string      `json:"AccountName"`
 	Platform        string      `json:"Platform"` // Linux, Windows, MacOS

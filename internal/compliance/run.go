@@ -84,6 +84,10 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	if err != nil {
 		return t.summary(), err
 	}
+	rings, err := accountRings(ctx, orgs, env, accounts)
+	if err != nil {
+		return t.summary(), err
+	}
 	creds := fleet.NewCredentials(mgmt, env.Config.ConfigurationRoleName)
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -104,10 +108,11 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 			}
 			g.Go(func() error {
 				ou := ous[a.ID]
+				ring, _ := rings.Of(a.ID)
 				log := env.Logger.With("account", a.ID)
 				fail := func(err error) {
 					log.Error("account not readable", "error", err)
-					outcomes <- outcome{target: Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id}, err: err}
+					outcomes <- outcome{target: Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}, err: err}
 				}
 				actx, done := context.WithTimeout(ctx, env.TargetTimeout)
 				defer done()
@@ -123,7 +128,7 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 				for _, r := range regions {
 					if !optedOut[r] {
 						select {
-						case targets <- Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id}:
+						case targets <- Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id, Ring: ring}:
 						case <-ctx.Done():
 							return nil
 						}
@@ -180,6 +185,27 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
 	})
 	return t.summary(), sinkErr
+}
+
+// accountRings resolves the ring of every account the report reads, as a
+// converge run does (fleet.ResolveRings over the whole organization); no
+// call when the configuration has no rings. The warnings (a ring that
+// selects nothing) are logged: they do not change what is read.
+func accountRings(ctx context.Context, api fleet.RingsAPI, env Env, accounts []fleet.Account) (fleet.Rings, error) {
+	var ids []string
+	for _, a := range accounts {
+		if a.Active() && a.Excluded == "" && len(env.Config.Rings) > 0 {
+			ids = append(ids, a.ID)
+		}
+	}
+	rings, err := fleet.ResolveRings(ctx, api, env.Config, ids, true)
+	if err != nil {
+		return fleet.Rings{}, fmt.Errorf("resolve rings: %w", err)
+	}
+	for _, w := range rings.Warnings {
+		env.Logger.Warn("ring selects nothing", "warning", w)
+	}
+	return rings, nil
 }
 
 // readTarget reads one target with its own deadline and logger; a panic

@@ -40,10 +40,15 @@ func newFixture(t *testing.T, perTarget int) fixture {
 
 func (f fixture) run(t *testing.T, s Settings) (Summary, []Record) {
 	t.Helper()
+	return f.runWith(t, config.Default(), s)
+}
+
+func (f fixture) runWith(t *testing.T, cfg config.Config, s Settings) (Summary, []Record) {
+	t.Helper()
 	var mu sync.Mutex
 	var got []Record
 	sum, err := Run(context.Background(), Env{
-		Management: f.env.Config, Config: config.Default(), Settings: s, Concurrency: 3,
+		Management: f.env.Config, Config: cfg, Settings: s, Concurrency: 3,
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return testNow },
 		Sink: func(r *Record) error { mu.Lock(); defer mu.Unlock(); got = append(got, *r); return nil },
 	})
@@ -219,6 +224,48 @@ func TestRecordsMatchTheSimulator(t *testing.T) {
 	}
 	if len(sum.Listed) != nonCompliant || !slices.IsSortedFunc(sum.Listed, worseNode) {
 		t.Errorf("listed %d non-compliant nodes (sorted: %v), want %d", len(sum.Listed), slices.IsSortedFunc(sum.Listed, worseNode), nonCompliant)
+	}
+}
+
+// With rings configured, every record names its account's ring as a
+// converge run resolves it: the first ring that selects the account (by OU
+// here, or by id), none when no ring does.
+func TestRecordsNameTheirRing(t *testing.T) {
+	f := newFixture(t, 1)
+	devOU := f.org.Root.OUs[0].ID
+	want := map[string]string{}
+	var prodAccount string
+	for _, a := range f.org.Accounts {
+		if len(a.Roles) == 0 {
+			continue
+		}
+		switch {
+		case a.Parent == devOU:
+			want[a.ID] = "dev"
+		case prodAccount == "":
+			prodAccount = a.ID
+			want[a.ID] = "prod"
+		default:
+			want[a.ID] = ""
+		}
+	}
+	if !slices.Contains(slices.Collect(maps.Values(want)), "") || !slices.Contains(slices.Collect(maps.Values(want)), "dev") {
+		t.Fatalf("the generated organization gives no account to both a ring and none: %v", want)
+	}
+	cfg := config.Default()
+	cfg.Rings = []config.Ring{
+		{Name: "dev", Select: config.Selector{OUs: []string{devOU}}},
+		// Also selects the dev OU's accounts, which dev took first.
+		{Name: "prod", Select: config.Selector{OUs: []string{devOU}, Accounts: []string{prodAccount}}},
+	}
+	_, got := f.runWith(t, cfg, Settings{})
+	if len(got) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range got {
+		if r.Ring != want[r.Account] {
+			t.Errorf("record %s of account %s: ring %q, want %q", r.ResourceId, r.Account, r.Ring, want[r.Account])
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
@@ -169,6 +170,7 @@ type target struct {
 	region  string
 	mode    reconcile.Mode
 	cfg     *config.Config
+	ring    string // the account's ring under cfg ("" for none)
 }
 
 func (r *runner) run(ctx context.Context) report.Report {
@@ -212,7 +214,8 @@ func (r *runner) run(ctx context.Context) report.Report {
 	r.log.Info("run started", "regions", regions, "regionSource", source, "previousRegions", previous,
 		"accounts", r.req.Accounts, "dryRun", r.req.DryRun)
 
-	accounts, err := r.accounts(ctx, regions, previous)
+	accounts, warnings, err := r.accounts(ctx, regions, previous)
+	rep.Warnings = warnings
 	if err != nil {
 		rep.Fail(err)
 		return finish()
@@ -245,7 +248,7 @@ func (r *runner) run(ctx context.Context) report.Report {
 		a.results = make([]report.Target, len(a.targets))
 		for i, t := range a.targets {
 			out := &a.results[i]
-			*out = report.Target{Account: a.ID, Region: t.region, Mode: string(t.mode)}
+			*out = report.Target{Account: a.ID, Region: t.region, Mode: string(t.mode), Ring: t.ring}
 			if r.stopping() {
 				out.Status, out.Reason = report.NotStarted, "run deadline near"
 				continue
@@ -273,13 +276,19 @@ func (r *runner) removing() bool {
 
 // accounts resolves the request's accounts and decides, once, what each
 // one gets in which region: regions are the new configuration's, previous
-// the previous one's (nil when the run removes nothing).
-func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*account, error) {
+// the previous one's (nil when the run removes nothing). Each account
+// converges to its ring's configuration (fleet.ResolveRings); the warnings
+// name rings that select nothing.
+func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*account, []string, error) {
 	api := organizations.NewFromConfig(r.env.Management)
 	named := len(r.req.Accounts) > 0
 	list, err := r.list(ctx, api, r.env.Config)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rings, err := r.rings(ctx, api, list)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Who the previous configuration excluded; the same accounts when the
 	// exclusions did not change.
@@ -288,7 +297,7 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 		before := list
 		if !slices.Equal(prev.ExcludedAccounts, r.env.Config.ExcludedAccounts) || !slices.Equal(prev.ExcludedOUs, r.env.Config.ExcludedOUs) {
 			if before, err = r.list(ctx, api, *prev); err != nil {
-				return nil, fmt.Errorf("accounts of the previous configuration: %w", err)
+				return nil, nil, fmt.Errorf("accounts of the previous configuration: %w", err)
 			}
 		}
 		for _, a := range before {
@@ -307,8 +316,14 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 	for _, a := range list {
 		acct := &account{Account: a, named: named}
 		in := func(regions []string, mode reconcile.Mode, cfg *config.Config) {
+			ring := ""
+			if cfg == &r.env.Config {
+				var eff config.Config
+				ring, eff = rings.Of(a.ID)
+				cfg = &eff
+			}
 			for _, region := range regions {
-				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg})
+				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg, ring: ring})
 			}
 		}
 		switch {
@@ -335,7 +350,23 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 		}
 		out = append(out, acct)
 	}
-	return out, nil
+	return out, rings.Warnings, nil
+}
+
+// rings resolves the ring of every active account of list (no call when
+// the configuration has no rings).
+func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Account) (fleet.Rings, error) {
+	var ids []string
+	for _, a := range list {
+		if a.Active() && len(r.env.Config.Rings) > 0 {
+			ids = append(ids, a.ID)
+		}
+	}
+	rings, err := fleet.ResolveRings(ctx, api, r.env.Config, ids, len(r.req.Accounts) == 0)
+	if err != nil {
+		return fleet.Rings{}, fmt.Errorf("resolve rings: %w", err)
+	}
+	return rings, nil
 }
 
 // list is the request's named accounts, or the whole organization, as cfg
@@ -478,7 +509,9 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	if r.env.BeforeTarget != nil {
 		r.env.BeforeTarget(tctx, t.account, t.region)
 	}
-	client := ssm.NewFromConfig(r.creds.Config(t.account), func(o *ssm.Options) { o.Region = t.region })
+	cfg := r.creds.Config(t.account)
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = t.region })
+	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, func(o *resourcegroupstaggingapi.Options) { o.Region = t.region })
 	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
@@ -487,12 +520,19 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		Mode:      t.mode,
 		DryRun:    r.req.DryRun,
 		Documents: r.docs,
+		Tagging:   tagging,
 	})
 	out.Writes = res.Writes
 	changed := false
 	for _, a := range res.Actions {
+		// What already matched is left out: kept for every target of a
+		// large organization, it would make the report (and the Lambda's
+		// memory) grow with the organization instead of with the changes.
+		if a.Kind == reconcile.KindUnchanged {
+			continue
+		}
 		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
-		changed = changed || a.Kind != reconcile.KindUnchanged
+		changed = true
 	}
 	if err != nil {
 		if cause := context.Cause(tctx); cause != nil && errors.Is(cause, ErrTargetTimeout) && !errors.Is(err, ErrTargetTimeout) {
