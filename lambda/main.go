@@ -9,6 +9,9 @@
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
 //	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
 //	ORGPATCH_ENDPOINT          base endpoint of every AWS client, for a simulator (default: AWS)
+//	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
+//	                           an execution of it (default: none, they run in the invocation)
+//	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
 package main
 
@@ -21,6 +24,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
@@ -39,12 +44,18 @@ type settings struct {
 	concurrency int // 0: the run's default
 	parameter   string
 	endpoint    string
+	machine     string
+	bucket      string
 }
 
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
-	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), endpoint: getenv("ORGPATCH_ENDPOINT")}
+	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), endpoint: getenv("ORGPATCH_ENDPOINT"),
+		machine: getenv("ORGPATCH_STATE_MACHINE_ARN"), bucket: getenv("ORGPATCH_RUNS_BUCKET")}
+	if s.machine != "" && s.bucket == "" {
+		return settings{}, fmt.Errorf("ORGPATCH_RUNS_BUCKET is empty: the state machine's steps need the runs' bucket")
+	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
 			return settings{}, fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
@@ -71,12 +82,19 @@ func start() error {
 	if err != nil {
 		return err
 	}
-	h := handler.New(handler.Deps{
+	deps := handler.Deps{
 		Management:      cfg,
 		ConfigParameter: s.parameter,
 		Concurrency:     s.concurrency,
 		Logger:          log,
-	})
+	}
+	if s.bucket != "" {
+		deps.Runs = handler.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
+	}
+	if s.machine != "" {
+		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)
+	}
+	h := handler.New(deps)
 	lambda.Start(h.Invoke)
 	return nil
 }

@@ -20,11 +20,16 @@ func TestReadSettings(t *testing.T) {
 				"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration", "ORGPATCH_ENDPOINT": "http://127.0.0.1:4566"},
 			want: settings{level: slog.LevelDebug, concurrency: 16, parameter: "/orgpatch/configuration", endpoint: "http://127.0.0.1:4566"},
 		},
-		"the reference's ERROR level":     {env: map[string]string{"LOG_LEVEL": "ERROR"}, want: settings{level: slog.LevelError}},
-		"unknown log level":               {env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: "LOG_LEVEL"},
-		"concurrency zero":                {env: map[string]string{"ORGPATCH_CONCURRENCY": "0"}, wantErr: "ORGPATCH_CONCURRENCY"},
-		"concurrency not a number":        {env: map[string]string{"ORGPATCH_CONCURRENCY": "lots"}, wantErr: "from 1 to 1000"},
-		"concurrency over what is useful": {env: map[string]string{"ORGPATCH_CONCURRENCY": "5000"}, wantErr: "ORGPATCH_CONCURRENCY"},
+		"state machine and bucket": {
+			env:  map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", "ORGPATCH_RUNS_BUCKET": "orgpatch-runs"},
+			want: settings{level: slog.LevelInfo, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs"},
+		},
+		"state machine without its bucket": {env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"}, wantErr: "ORGPATCH_RUNS_BUCKET"},
+		"the reference's ERROR level":      {env: map[string]string{"LOG_LEVEL": "ERROR"}, want: settings{level: slog.LevelError}},
+		"unknown log level":                {env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: "LOG_LEVEL"},
+		"concurrency zero":                 {env: map[string]string{"ORGPATCH_CONCURRENCY": "0"}, wantErr: "ORGPATCH_CONCURRENCY"},
+		"concurrency not a number":         {env: map[string]string{"ORGPATCH_CONCURRENCY": "lots"}, wantErr: "from 1 to 1000"},
+		"concurrency over what is useful":  {env: map[string]string{"ORGPATCH_CONCURRENCY": "5000"}, wantErr: "ORGPATCH_CONCURRENCY"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

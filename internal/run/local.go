@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -72,20 +73,40 @@ func runInProcess(ctx context.Context, env Env, req Request) report.Report {
 	return rep
 }
 
-// LocalMap is the Distributed Map in this process: it reads d's items from
-// store, cuts them into batches of d.MaxItemsPerBatch, runs Work on each
-// (env.Batches at a time, each batch given the Batch payload as JSON, as a
-// worker is) and writes the results as a ResultWriter does: result files
-// of child results by status, and manifest.json, whose location it returns.
-// A batch whose Work fails or panics is a FAILED child, its items named by
-// its Input, as in the deployed map.
-//
-// With env.Sizing.WorkerTimeout set, each batch has that long, as a worker
-// does; unset, batches have ctx's deadline alone (a workstation has no
-// worker timeout).
+// LocalMap is the Distributed Map in this process over Work: MapBatches
+// with env.Batches at a time. With env.Sizing.WorkerTimeout set, each batch
+// has that long, as a worker does; unset, batches have ctx's deadline alone
+// (a workstation has no worker timeout).
 func LocalMap(ctx context.Context, env Env, store Store, d Discovery) (MapOutput, error) {
 	timeout := env.Sizing.WorkerTimeout
 	env = env.withDefaults()
+	return MapBatches(ctx, store, d, env.Batches, timeout, env.Logger, func(ctx context.Context, payload []byte) ([]byte, error) {
+		var b Batch
+		if err := json.Unmarshal(payload, &b); err != nil {
+			return nil, err
+		}
+		res, err := Work(ctx, env, b)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(res)
+	})
+}
+
+// Worker runs one batch: the Batch payload in ({"Items", "BatchInput"}),
+// the BatchResult payload out.
+type Worker func(ctx context.Context, batch []byte) ([]byte, error)
+
+// MapBatches does what the Distributed Map does, in this process: it reads
+// d's items from store, cuts them into batches of d.MaxItemsPerBatch, runs
+// worker on each (concurrency at a time; each with timeout, when positive)
+// and writes the results as a ResultWriter does: result files of child
+// results by status, and manifest.json, whose location it returns. A batch
+// whose worker fails or panics is a FAILED child, its items in its Input.
+func MapBatches(ctx context.Context, store Store, d Discovery, concurrency int, timeout time.Duration, log *slog.Logger, worker Worker) (MapOutput, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	var items []json.RawMessage
 	if err := getJSON(ctx, store, d.ItemsKey, &items); err != nil {
 		return MapOutput{}, err
@@ -99,15 +120,14 @@ func LocalMap(ctx context.Context, env Env, store Store, d Discovery) (MapOutput
 	}
 	children := make([]ChildResult, len(batches))
 	var g errgroup.Group
-	g.SetLimit(env.Batches)
+	g.SetLimit(max(concurrency, 1))
 	for i, items := range batches {
 		g.Go(func() error {
-			children[i] = runChild(ctx, env, timeout, fmt.Sprintf("%s-%d", d.Run, i), items, d.BatchInput)
+			children[i] = runChild(ctx, log, timeout, fmt.Sprintf("%s-%d", d.Run, i), items, d.BatchInput, worker)
 			return nil
 		})
 	}
 	_ = g.Wait() // every child returns nil; outcomes are in children
-
 	prefix := "results/" + d.Run + "/"
 	m := Manifest{DestinationBucket: "memory", MapRunArn: "local:" + d.Run, ResultFiles: map[string][]ResultFile{
 		ChildSucceeded: {}, ChildFailed: {}, ChildPending: {},
@@ -138,10 +158,10 @@ func LocalMap(ctx context.Context, env Env, store Store, d Discovery) (MapOutput
 	return out, putJSON(ctx, store, out.ResultWriterDetails.Key, m)
 }
 
-// runChild is one child execution: the batch's payload as JSON in, Work,
-// the result as JSON out; a failure or a panic is a FAILED child. With a
+// runChild is one child execution: the batch's payload as JSON in, the
+// worker, its output out; a failure or a panic is a FAILED child. With a
 // timeout, the child has that long, as a worker does.
-func runChild(ctx context.Context, env Env, timeout time.Duration, name string, items []json.RawMessage, in BatchInput) (c ChildResult) {
+func runChild(ctx context.Context, log *slog.Logger, timeout time.Duration, name string, items []json.RawMessage, in BatchInput, worker Worker) (c ChildResult) {
 	c = ChildResult{Name: name, Status: ChildFailed}
 	input, err := json.Marshal(struct {
 		Items      []json.RawMessage `json:"Items"`
@@ -154,27 +174,17 @@ func runChild(ctx context.Context, env Env, timeout time.Duration, name string, 
 	c.Input = string(input)
 	defer func() {
 		if p := recover(); p != nil {
-			c.Status, c.Error, c.Cause = ChildFailed, "Panic", panicError(env.Logger, "batch "+name, p).Error()
+			c.Status, c.Error, c.Cause = ChildFailed, "Panic", panicError(log, "batch "+name, p).Error()
 		}
 	}()
-	var b Batch
-	if err := json.Unmarshal(input, &b); err != nil {
-		c.Error, c.Cause = "States.Runtime", err.Error()
-		return c
-	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	res, err := Work(ctx, env, b)
+	output, err := worker(ctx, input)
 	if err != nil {
 		c.Error, c.Cause = "Error", err.Error()
-		return c
-	}
-	output, err := json.Marshal(res)
-	if err != nil {
-		c.Error, c.Cause = "States.Runtime", err.Error()
 		return c
 	}
 	c.Status, c.Output = ChildSucceeded, string(output)

@@ -7,10 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // eventsDir holds one sample per trigger; the handler tests use them too.
@@ -29,7 +32,8 @@ type outcome struct {
 
 // ignoreCFNEvent leaves the verbatim cfn.Event out of Request comparisons;
 // its routing fields are checked on their own.
-var ignoreCFNEvent = cmpopts.IgnoreFields(Request{}, "CloudFormation")
+var ignoreCFNEvent = cmp.Options{cmpopts.IgnoreFields(Request{}, "CloudFormation"),
+	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.Previous", "Input.CloudFormation")}
 
 func TestDecodeEventsFiles(t *testing.T) {
 	tests := map[string]outcome{
@@ -38,6 +42,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:     SourceCloudFormation,
 				Action:     Converge,
 				Reason:     "CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:         "9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e",
 				Properties: map[string]any{"Disabled": "false"},
 			},
 			cfn: cfn.RequestCreate,
@@ -47,6 +52,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:        SourceCloudFormation,
 				Action:        Converge,
 				Reason:        "CloudFormation Update of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:            "2c6d8e0f-1b2a-4c3d-8e9f-0a1b2c3d4e5f",
 				Properties:    map[string]any{"Disabled": "false"},
 				OldProperties: map[string]any{"Disabled": "true"},
 			},
@@ -57,6 +63,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:     SourceCloudFormation,
 				Action:     Remove,
 				Reason:     "CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:         "7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d",
 				Properties: map[string]any{"Disabled": "false"},
 			},
 			cfn: cfn.RequestDelete,
@@ -100,7 +107,37 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source: SourceSchedule,
 			Action: Converge,
 			Reason: "scheduled drift repair of the whole organization",
+			ID:     "89d1a02d-5ec7-412e-82f5-13505f849b41",
 		}},
+		"stepfunctions-discover.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step discover of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41 (scheduled drift repair of the whole organization)",
+			Step: &Step{Name: StepDiscover, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41",
+				Started: time.Date(2026, 11, 22, 14, 0, 1, 250e6, time.UTC), Config: config.Default(),
+				Input: RunInput{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization"}},
+		}},
+		"stepfunctions-work.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step work of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41: 2 accounts",
+			Step:   &Step{Name: StepWork, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41"},
+		}},
+		"stepfunctions-summarize.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step summarize of run cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e (CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
+			Step: &Step{Name: StepSummarize, Run: "cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e", Config: config.Default(),
+				Input: RunInput{Source: SourceCloudFormation, Action: Converge, Reason: "CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+		}, cfn: cfn.RequestCreate},
+		"stepfunctions-abort.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step abort of run cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d (CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
+			Step: &Step{Name: StepAbort, Run: "cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d", Config: config.Default(),
+				Input: RunInput{Source: SourceCloudFormation, Action: Remove, Reason: "CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+		}, cfn: cfn.RequestDelete},
+		"malformed-stepfunctions-work-bad-mode.json": {errField: "BatchInput.mode"},
 		"ec2-instance-state-change.json": {want: Request{
 			Source: SourceUnknown,
 			Action: Ignore,

@@ -14,6 +14,9 @@ const (
 	Remove Action = "remove"
 	// Ignore does nothing: the event names nothing to converge.
 	Ignore Action = "ignore"
+	// RunStep runs one step of a whole-organization execution (Step says
+	// which).
+	RunStep Action = "step"
 )
 
 // Source says where a request came from, for logs and metrics.
@@ -24,6 +27,7 @@ const (
 	SourceControlTower   Source = "controltower"
 	SourceOrganizations  Source = "organizations"
 	SourceSchedule       Source = "schedule"
+	SourceStepFunctions  Source = "stepfunctions"
 	SourceUnknown        Source = "unknown"
 )
 
@@ -36,9 +40,18 @@ type Request struct {
 	Accounts []string
 	// Reason is a one-line human account of the event, for the logs.
 	Reason string
+	// ID identifies the delivery (the CloudFormation RequestId, the
+	// EventBridge event id), so that a redelivered trigger starts no second
+	// run.
+	ID string
+
+	// Step is the state machine's step when Source is
+	// SourceStepFunctions, nil otherwise.
+	Step *Step
 
 	// CloudFormation is the custom resource request when Source is
-	// SourceCloudFormation, nil otherwise. It carries what the answer to
+	// SourceCloudFormation (or a step of a run CloudFormation started),
+	// nil otherwise. It carries what the answer to
 	// CloudFormation needs (ResponseURL, RequestId, StackId, ...); the
 	// caller must answer it whatever happens.
 	CloudFormation *cfn.Event
