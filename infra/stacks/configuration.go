@@ -97,6 +97,10 @@ func ConfigurationProperties(s Settings, p *Parameters) map[string]interface{} {
 	return props
 }
 
+// serviceTimeoutSeconds is the custom resource's ServiceTimeout: the most
+// CloudFormation allows.
+const serviceTimeoutSeconds = 3600
+
 // NewConfiguration builds the custom resource. Its service token is the
 // Lambda itself, which answers CloudFormation directly (no provider
 // framework in between).
@@ -107,6 +111,9 @@ func NewConfiguration(scope constructs.Construct, id string, p ConfigurationProp
 		ServiceToken: p.Function.FunctionArn(),
 		ResourceType: jsii.String(ConfigurationResourceType),
 		Properties:   &props,
+		// A whole-organization run answers from its last step, minutes to
+		// an hour later: CloudFormation waits for it as long as it can.
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 	})
 	return &Configuration{Resource: r}
 }
