@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +132,31 @@ func TestDemoCommand(t *testing.T) {
 	for _, want := range []string{"=== Step 5/5: disable and tear down", "demo passed: 5 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+// TestMain lets the test binary stand in for orgpatch when a test starts
+// it as a worker process (bench -workers), with ORGPATCH_TEST_AS_MAIN set.
+func TestMain(m *testing.M) {
+	if os.Getenv("ORGPATCH_TEST_AS_MAIN") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchWorkers runs a whole-organization run as the state machine does,
+// each batch in a worker process, and prints its figures.
+func TestBenchWorkers(t *testing.T) {
+	t.Setenv("ORGPATCH_TEST_AS_MAIN", "1")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "-workers", "2", "-accounts", "4", "-regions", "2", "-latency", "1ms"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"4 accounts (+ management) x 2 regions: 10 targets", "batches         1 of up to", "worker max RSS", "10000 accounts"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
 }

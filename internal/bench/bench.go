@@ -115,42 +115,12 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 // Measure runs the benchmark and returns the two runs' results.
 func Measure(ctx context.Context, opts Options) ([]Result, error) {
 	opts = opts.withDefaults()
-	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: opts.Accounts, OUs: 10})
-	srv, err := sim.New(org,
-		sim.WithLatency(opts.Latency),
-		sim.WithThrottle(opts.ThrottleRate, opts.ThrottleBurst),
-		sim.WithoutCallParams())
+	e, err := start(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("bench: start simulator: %w", err)
+		return nil, err
 	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-
-	mgmt, err := awsconf.Load(ctx, awsconf.Options{
-		Region:          "us-east-1",
-		Endpoint:        hs.URL,
-		AccessKeyID:     sim.ManagementAccessKeyID,
-		SecretAccessKey: sim.ManagementSecretAccessKey,
-		// Every call goes to one loopback host: keep a connection per
-		// worker alive instead of opening (and leaving in TIME_WAIT) one
-		// per call.
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.MaxIdleConns = 4 * opts.Concurrency
-			tr.MaxIdleConnsPerHost = 4 * opts.Concurrency
-		}),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	cfg := config.Default()
-	cfg.Regions = opts.Regions
-	cfg.ControlTowerRegionsOnly = false
-	env := run.Env{
-		Management:  mgmt,
-		Config:      cfg,
-		Concurrency: opts.Concurrency,
-		Logger:      slog.New(slog.DiscardHandler),
-	}
+	defer e.close()
+	srv, env := e.srv, e.env
 
 	var results []Result
 	for _, name := range []string{"first (create)", "second (no change)"} {
@@ -183,6 +153,46 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 		return results, fmt.Errorf("bench: the second run made %d writes on a converged organization, want 0", w)
 	}
 	return results, nil
+}
+
+// start builds the organization of opts and serves it on loopback, and
+// returns the management account's run environment against it.
+func start(ctx context.Context, opts Options) (*env, error) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: opts.Accounts, OUs: 10})
+	srv, err := sim.New(org,
+		sim.WithLatency(opts.Latency),
+		sim.WithThrottle(opts.ThrottleRate, opts.ThrottleBurst),
+		sim.WithoutCallParams())
+	if err != nil {
+		return nil, fmt.Errorf("bench: start simulator: %w", err)
+	}
+	hs := httptest.NewServer(srv)
+	mgmt, err := awsconf.Load(ctx, awsconf.Options{
+		Region:          "us-east-1",
+		Endpoint:        hs.URL,
+		AccessKeyID:     sim.ManagementAccessKeyID,
+		SecretAccessKey: sim.ManagementSecretAccessKey,
+		// Every call goes to one loopback host: keep a connection per
+		// worker alive instead of opening (and leaving in TIME_WAIT) one
+		// per call.
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = 4 * opts.Concurrency
+			tr.MaxIdleConnsPerHost = 4 * opts.Concurrency
+		}),
+	})
+	if err != nil {
+		hs.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	cfg := config.Default()
+	cfg.Regions = opts.Regions
+	cfg.ControlTowerRegionsOnly = false
+	return &env{srv: srv, url: hs.URL, close: hs.Close, env: run.Env{
+		Management:  mgmt,
+		Config:      cfg,
+		Concurrency: opts.Concurrency,
+		Logger:      slog.New(slog.DiscardHandler),
+	}}, nil
 }
 
 // WriteTable prints the results with the conditions they were measured in.

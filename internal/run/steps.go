@@ -55,21 +55,23 @@ func (it Item) targets() int {
 }
 
 // BatchInput is what every batch of a run shares: the ItemBatcher's
-// BatchInput.
+// BatchInput. Every field is always present (Previous is null when there is
+// none): the state machine copies them one by one, and a JSONPath to a
+// missing field fails the execution.
 type BatchInput struct {
 	Run    string         `json:"run"`
 	Mode   reconcile.Mode `json:"mode"`
-	DryRun bool           `json:"dryRun,omitempty"`
+	DryRun bool           `json:"dryRun"`
 	// Named: the request named its accounts (a new account's role is
 	// waited for).
-	Named bool `json:"named,omitempty"`
+	Named bool `json:"named"`
 	// Actions: each target's record keeps its actions. Deployed runs leave
 	// them out (they are in the worker's log) so a batch's result stays
 	// small; the CLI keeps them to print the plan.
-	Actions bool `json:"actions,omitempty"`
+	Actions bool `json:"actions"`
 	// Config and Previous are the configurations, as config.Config.JSON.
 	Config   json.RawMessage `json:"config"`
-	Previous json.RawMessage `json:"previous,omitempty"`
+	Previous json.RawMessage `json:"previous"`
 }
 
 // Batch is what a Distributed Map with an ItemBatcher gives each child
@@ -190,6 +192,7 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 	if d.BatchInput.Config, err = r.env.Config.JSON(); err != nil {
 		return Discovery{}, err
 	}
+	d.BatchInput.Previous = json.RawMessage("null")
 	if r.env.Previous != nil {
 		if d.BatchInput.Previous, err = r.env.Previous.JSON(); err != nil {
 			return Discovery{}, err
@@ -238,7 +241,7 @@ func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
 		return BatchResult{}, fmt.Errorf("batch: BatchInput.config: %w", err)
 	}
 	env.Config, env.Previous = cfg, nil
-	if len(b.BatchInput.Previous) > 0 {
+	if present(b.BatchInput.Previous) {
 		var prev config.Config
 		if err := decodeStrict(b.BatchInput.Previous, &prev); err != nil {
 			return BatchResult{}, fmt.Errorf("batch: BatchInput.previous: %w", err)
@@ -391,6 +394,11 @@ func Summarize(ctx context.Context, env Env, store Store, in SummarizeInput) (re
 		"unchanged", c.Unchanged, "failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending,
 		"notStarted", c.NotStarted, "writes", c.Writes, "duration", rep.Duration)
 	return rep, nil
+}
+
+// present says whether raw holds a value (not nothing, not null).
+func present(raw json.RawMessage) bool {
+	return len(bytes.TrimSpace(raw)) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
 // decodeStrict decodes one JSON value into v; a field v does not have is

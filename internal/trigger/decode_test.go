@@ -481,12 +481,61 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{errField: "StackId"},
 		},
-		"both CloudFormation and EventBridge":    {raw: []byte(`{"RequestType":"Create","source":"aws.events"}`), outcome: outcome{errField: "-"}},
-		"neither CloudFormation nor EventBridge": {raw: []byte(`{"hello":"world"}`), outcome: outcome{errField: "-"}},
-		"JSON null":                              {raw: []byte(`null`), outcome: outcome{errField: "-"}},
-		"JSON array":                             {raw: []byte(`[{"source":"aws.events"}]`), outcome: outcome{errField: "-"}},
-		"empty input":                            {raw: []byte(``), outcome: outcome{errField: "-"}},
-		"source of the wrong type":               {raw: []byte(`{"source":12,"detail-type":"Scheduled Event"}`), outcome: outcome{errField: "-"}},
+		"a step of an unknown name": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { ev["step"] = "explore" }),
+			outcome: outcome{errField: "step"},
+		},
+		"a step of a run that is no execution name": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { ev["run"] = "schedule 1" }),
+			outcome: outcome{errField: "run"},
+		},
+		"discover without its start": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { delete(ev, "started") }),
+			outcome: outcome{errField: "started"},
+		},
+		"a run with a configuration that does not validate": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { set(ev, "request.config.windows", []any{map[string]any{"name": "w"}}) }),
+			outcome: outcome{errField: "request.config"},
+		},
+		"a run that answers a CloudFormation request without its stack": {
+			raw:     mutated(t, "stepfunctions-summarize.json", func(ev map[string]any) { set(ev, "request.cloudFormation.StackId", "") }),
+			outcome: outcome{errField: "request.cloudFormation.StackId"},
+		},
+		"summarize without the map's manifest": {
+			raw:     mutated(t, "stepfunctions-summarize.json", func(ev map[string]any) { delete(ev, "map") }),
+			outcome: outcome{errField: "map.ResultWriterDetails.Key"},
+		},
+		"abort without the error": {
+			raw:     mutated(t, "stepfunctions-abort.json", func(ev map[string]any) { delete(ev, "error") }),
+			outcome: outcome{errField: "error"},
+		},
+		"a batch without items": {
+			raw:     mutated(t, "stepfunctions-work.json", func(ev map[string]any) { ev["Items"] = []any{} }),
+			outcome: outcome{errField: "Items"},
+		},
+		"a batch with a bad account": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) {
+				set(ev, "Items", []any{map[string]any{"account": "12", "regions": map[string]any{}}})
+			}),
+			outcome: outcome{errField: "Items[0].account"},
+		},
+		"a batch whose previous configuration does not validate": {
+			raw:     mutated(t, "stepfunctions-work.json", func(ev map[string]any) { set(ev, "BatchInput.previous", map[string]any{"windows": 3}) }),
+			outcome: outcome{errField: "BatchInput.previous"},
+		},
+		"a batch with a null previous configuration": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) { set(ev, "BatchInput.previous", nil) }),
+			outcome: outcome{want: Request{Source: SourceStepFunctions, Action: RunStep,
+				Reason: "step work of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41: 2 accounts",
+				Step:   &Step{Name: StepWork, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41"}}},
+		},
+		"a step that is also an EventBridge event": {raw: []byte(`{"step":"discover","source":"aws.events"}`), outcome: outcome{errField: "-"}},
+		"both CloudFormation and EventBridge":      {raw: []byte(`{"RequestType":"Create","source":"aws.events"}`), outcome: outcome{errField: "-"}},
+		"neither CloudFormation nor EventBridge":   {raw: []byte(`{"hello":"world"}`), outcome: outcome{errField: "-"}},
+		"JSON null":                                {raw: []byte(`null`), outcome: outcome{errField: "-"}},
+		"JSON array":                               {raw: []byte(`[{"source":"aws.events"}]`), outcome: outcome{errField: "-"}},
+		"empty input":                              {raw: []byte(``), outcome: outcome{errField: "-"}},
+		"source of the wrong type":                 {raw: []byte(`{"source":12,"detail-type":"Scheduled Event"}`), outcome: outcome{errField: "-"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) { checkOutcome(t, tc.outcome, tc.raw) })

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -185,7 +186,7 @@ func decodeBatch(raw json.RawMessage) (Request, error) {
 	if _, err := decodeConfig("BatchInput.config", b.BatchInput.Config); err != nil {
 		return Request{}, err
 	}
-	if len(b.BatchInput.Previous) > 0 {
+	if p := bytes.TrimSpace(b.BatchInput.Previous); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
 		if _, err := decodeConfig("BatchInput.previous", b.BatchInput.Previous); err != nil {
 			return Request{}, err
 		}
