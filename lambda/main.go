@@ -6,13 +6,19 @@
 //
 // Environment:
 //
+//	ORGPATCH_STACK_ID          the stack's id (AWS::StackId); required
+//	ORGPATCH_STACK_PROPERTIES  the custom resource's properties as the stack set them, a JSON
+//	                           object of strings, ConfigurationSha256 standing for Configuration;
+//	                           required (see handler.Stack)
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
 //	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
-//	ORGPATCH_ENDPOINT          base endpoint of every AWS client, for a simulator (default: AWS)
 //	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
 //	                           an execution of it (default: none, they run in the invocation)
 //	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
+//
+// ORGPATCH_ENDPOINT, which points the CLI at a simulator, is not read: the
+// deployed function always talks to AWS, whatever its environment says.
 package main
 
 import (
@@ -43,7 +49,7 @@ type settings struct {
 	level       slog.Level
 	concurrency int // 0: the run's default
 	parameter   string
-	endpoint    string
+	stack       handler.Stack
 	machine     string
 	bucket      string
 }
@@ -51,11 +57,19 @@ type settings struct {
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
-	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), endpoint: getenv("ORGPATCH_ENDPOINT"),
+	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), stack: handler.Stack{ID: getenv("ORGPATCH_STACK_ID")},
 		machine: getenv("ORGPATCH_STATE_MACHINE_ARN"), bucket: getenv("ORGPATCH_RUNS_BUCKET")}
 	if s.machine != "" && s.bucket == "" {
 		return settings{}, fmt.Errorf("ORGPATCH_RUNS_BUCKET is empty: the state machine's steps need the runs' bucket")
 	}
+	if !strings.HasPrefix(s.stack.ID, "arn:") {
+		return settings{}, fmt.Errorf("ORGPATCH_STACK_ID %q: want the stack's ARN (AWS::StackId); without it no request or configuration can be trusted", s.stack.ID)
+	}
+	props, err := handler.ParseStackProperties(getenv("ORGPATCH_STACK_PROPERTIES"))
+	if err != nil {
+		return settings{}, fmt.Errorf("ORGPATCH_STACK_PROPERTIES: %w", err)
+	}
+	s.stack.Properties = props
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
 			return settings{}, fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
@@ -78,13 +92,14 @@ func start() error {
 	}
 	log := handler.NewLogger(os.Stdout, s.level)
 	slog.SetDefault(log)
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Endpoint: s.endpoint})
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{})
 	if err != nil {
 		return err
 	}
 	deps := handler.Deps{
 		Management:      cfg,
 		ConfigParameter: s.parameter,
+		Stack:           &s.stack,
 		Concurrency:     s.concurrency,
 		Logger:          log,
 	}

@@ -2,38 +2,49 @@ package main
 
 import (
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/handler"
 )
 
 func TestReadSettings(t *testing.T) {
+	stack := handler.Stack{ID: "arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10", Properties: map[string]string{"Disabled": "false"}}
 	tests := map[string]struct {
 		env     map[string]string
 		want    settings
 		wantErr string // a substring of the error; "" for none
 	}{
-		"nothing set": {want: settings{level: slog.LevelInfo}},
+		"only the stack": {want: settings{level: slog.LevelInfo, stack: stack}},
 		"everything set": {
 			env: map[string]string{"LOG_LEVEL": "debug", "ORGPATCH_CONCURRENCY": "16",
-				"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration", "ORGPATCH_ENDPOINT": "http://127.0.0.1:4566"},
-			want: settings{level: slog.LevelDebug, concurrency: 16, parameter: "/orgpatch/configuration", endpoint: "http://127.0.0.1:4566"},
+				"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration"},
+			want: settings{level: slog.LevelDebug, concurrency: 16, parameter: "/orgpatch/configuration", stack: stack},
 		},
 		"state machine and bucket": {
 			env:  map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", "ORGPATCH_RUNS_BUCKET": "orgpatch-runs"},
-			want: settings{level: slog.LevelInfo, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs"},
+			want: settings{level: slog.LevelInfo, stack: stack, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs"},
 		},
 		"state machine without its bucket": {env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"}, wantErr: "ORGPATCH_RUNS_BUCKET"},
-		"the reference's ERROR level":      {env: map[string]string{"LOG_LEVEL": "ERROR"}, want: settings{level: slog.LevelError}},
-		"unknown log level":                {env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: "LOG_LEVEL"},
-		"concurrency zero":                 {env: map[string]string{"ORGPATCH_CONCURRENCY": "0"}, wantErr: "ORGPATCH_CONCURRENCY"},
-		"concurrency not a number":         {env: map[string]string{"ORGPATCH_CONCURRENCY": "lots"}, wantErr: "from 1 to 1000"},
-		"concurrency over what is useful":  {env: map[string]string{"ORGPATCH_CONCURRENCY": "5000"}, wantErr: "ORGPATCH_CONCURRENCY"},
+		// The simulator endpoint is a CLI setting: the function talks to AWS.
+		"ORGPATCH_ENDPOINT ignored":       {env: map[string]string{"ORGPATCH_ENDPOINT": "http://198.51.100.7:4566"}, want: settings{level: slog.LevelInfo, stack: stack}},
+		"the reference's ERROR level":     {env: map[string]string{"LOG_LEVEL": "ERROR"}, want: settings{level: slog.LevelError, stack: stack}},
+		"unknown log level":               {env: map[string]string{"LOG_LEVEL": "verbose"}, wantErr: "LOG_LEVEL"},
+		"concurrency zero":                {env: map[string]string{"ORGPATCH_CONCURRENCY": "0"}, wantErr: "ORGPATCH_CONCURRENCY"},
+		"concurrency not a number":        {env: map[string]string{"ORGPATCH_CONCURRENCY": "lots"}, wantErr: "from 1 to 1000"},
+		"concurrency over what is useful": {env: map[string]string{"ORGPATCH_CONCURRENCY": "5000"}, wantErr: "ORGPATCH_CONCURRENCY"},
+		"no stack id":                     {env: map[string]string{"ORGPATCH_STACK_ID": ""}, wantErr: "ORGPATCH_STACK_ID"},
+		"no stack properties":             {env: map[string]string{"ORGPATCH_STACK_PROPERTIES": ""}, wantErr: "ORGPATCH_STACK_PROPERTIES"},
+		"stack properties not strings":    {env: map[string]string{"ORGPATCH_STACK_PROPERTIES": `{"Disabled": false}`}, wantErr: "ORGPATCH_STACK_PROPERTIES"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := readSettings(func(k string) string { return tc.env[k] })
+			env := map[string]string{"ORGPATCH_STACK_ID": stack.ID, "ORGPATCH_STACK_PROPERTIES": `{"Disabled":"false"}`}
+			maps.Copy(env, tc.env)
+			got, err := readSettings(func(k string) string { return env[k] })
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("readSettings() error = %v, want one naming %q", err, tc.wantErr)

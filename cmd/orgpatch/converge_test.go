@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,16 +75,91 @@ func TestPlanChangesNothing(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Plan (dry run: nothing was changed)",
-		"222222222222/eu-west-1:\n  create window sra_ssm_agent_update",
-		"666666666666  -                    skipped    0       excluded account",
-		"0 writes planned (dry run)",
+		"The same 10 changes in 10 targets (111111111111/eu-west-1, ",
+		"  create window sra_ssm_agent_update: cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h\n",
+		"666666666666  -             skipped  0        excluded account\n(10 targets with the same changes, listed once below, not shown)\n",
+		"\n11 targets: 10 will change, 1 skipped\n",
+		"window: 30 to create, 0 to update, 0 to delete, 0 to reset\n",
+		"dhmc: 0 to create, 10 to update, 0 to delete, 0 to reset\n",
+		"plan only: nothing was changed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
+	checkCountsMatchListing(t, out)
 	if n := env.Server.WriteCalls(); n != 0 {
 		t.Errorf("plan made %d writes, want 0", n)
+	}
+}
+
+// TestPlanOnTheDefaultOrganization: on the default `sim serve`
+// organization the plan ends with counts that match the changes it lists,
+// and the account without the configuration role is one line.
+func TestPlanOnTheDefaultOrganization(t *testing.T) {
+	env := simtest.Start(t, nil)
+	code, out, _ := cli(t, "plan", "--endpoint", env.URL)
+	if code != 1 {
+		t.Errorf("plan exit %d, want 1 (666666666666 has no configuration role)", code)
+	}
+	checkCountsMatchListing(t, out)
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "666666666666 ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "STS AssumeRole AccessDenied: ") ||
+		!strings.Contains(lines[0], "check the member-roles StackSet instance in this account") ||
+		strings.Contains(lines[0], "operation error") {
+		t.Errorf("the role-less account's lines = %q, want one line with the code, AWS's message and the advice\n%s", lines, out)
+	}
+}
+
+// checkCountsMatchListing checks that the counts a plan ends with are
+// those of the changes it lists (a group of N targets counting N times).
+func checkCountsMatchListing(t *testing.T, out string) {
+	t.Helper()
+	listed := map[string]map[string]int{} // resource -> kind -> count
+	section := out[strings.Index(out, "Planned changes (dry run):\n"):]
+	section, counts, _ := strings.Cut(section, "\n\n")
+	times := 0
+	for _, l := range strings.Split(section, "\n")[1:] {
+		var n int
+		switch {
+		case strings.HasPrefix(l, "The same "):
+			_, after, _ := strings.Cut(l, " changes in ")
+			fmt.Sscanf(strings.ReplaceAll(after, ",", ""), "%d targets", &n)
+			times = n
+		case strings.HasSuffix(l, ":") && !strings.HasPrefix(l, " "):
+			times = 1
+		case strings.HasPrefix(l, "  "):
+			f := strings.Fields(l)
+			if listed[f[1]] == nil {
+				listed[f[1]] = map[string]int{}
+			}
+			listed[f[1]][f[0]] += times
+		}
+	}
+	printed := map[string]map[string]int{}
+	for _, l := range strings.Split(counts, "\n") {
+		var resource string
+		var c, u, d, r int
+		if n, _ := fmt.Sscanf(l, "%s %d to create, %d to update, %d to delete, %d to reset", &resource, &c, &u, &d, &r); n == 5 {
+			m := map[string]int{}
+			for kind, v := range map[string]int{"create": c, "update": u, "delete": d, "reset": r} {
+				if v > 0 {
+					m[kind] = v
+				}
+			}
+			printed[strings.TrimSuffix(resource, ":")] = m
+		}
+	}
+	if len(printed) == 0 {
+		t.Fatalf("no counts printed:\n%s", out)
+	}
+	if diff := cmp.Diff(listed, printed); diff != "" {
+		t.Errorf("counts printed vs changes listed (-listed +printed):\n%s\n%s", diff, out)
 	}
 }
 
@@ -96,7 +172,7 @@ func TestApplyConvergesThenPlanShowsNothing(t *testing.T) {
 	}
 	// 5 ACTIVE accounts with the role x 2 regions, 10 writes each; the
 	// excluded account is skipped.
-	if want := "11 targets: 10 converged, 1 skipped; 100 writes"; !strings.Contains(out, want) {
+	if want := "11 targets: 10 converged, 1 skipped\nwindow: 30 created, 0 updated, 0 deleted, 0 reset\n"; !strings.Contains(out, want) {
 		t.Errorf("apply output lacks %q:\n%s", want, out)
 	}
 	if diff := cmp.Diff(sraWindows, windows(t, env, "444444444444", "eu-west-1")); diff != "" {
@@ -111,7 +187,7 @@ func TestApplyConvergesThenPlanShowsNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("plan --output json is not a report: %v\n%s", err, out)
 	}
-	want := report.Counts{Targets: 11, Unchanged: 10, Skipped: 1}
+	want := report.Counts{Targets: 11, NoChange: 10, Skipped: 1}
 	if diff := cmp.Diff(want, rep.Counts); diff != "" || !rep.DryRun {
 		t.Errorf("plan after apply: dryRun %v, counts (-want +got):\n%s", rep.DryRun, diff)
 	}
@@ -126,7 +202,7 @@ func TestApplyExitsOneWhenATargetFails(t *testing.T) {
 	if code != 1 {
 		t.Errorf("apply exit %d, want 1 (666666666666 has no configuration role)", code)
 	}
-	if want := "666666666666  us-east-1  converge  failed     0       STS AssumeRole AccessDenied"; !strings.Contains(out, want) {
+	if want := "666666666666  us-east-1  converge  failed  0        STS AssumeRole AccessDenied: "; !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	if diff := cmp.Diff(sraWindows, windows(t, env, "222222222222", "us-east-1")); diff != "" {
@@ -140,7 +216,7 @@ func TestApplyNamedAccounts(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("apply exit %d, stderr %q", code, errs)
 	}
-	if want := "2 targets: 2 converged; 20 writes"; !strings.Contains(out, want) {
+	if want := "2 targets: 2 converged\n"; !strings.Contains(out, want) || !strings.Contains(out, "\n20 writes") {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	if got := windows(t, env, "222222222222", "us-east-1"); len(got) != 0 {

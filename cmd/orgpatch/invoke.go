@@ -92,7 +92,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *verbose {
 		logs, metrics = handler.NewLogger(stderr, slog.LevelInfo), stderr
 	}
-	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics})
+	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics, LoopbackAnswers: true})
 	out, invokeErr := h.Invoke(ctx, raw)
 	if *peak {
 		defer reportPeak(stderr)

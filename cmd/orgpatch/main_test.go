@@ -110,7 +110,7 @@ func TestInvoke(t *testing.T) {
 	}
 	for _, want := range []string{
 		"trigger cloudformation, action converge: CloudFormation Create of OrgPatch",
-		"6 targets: 6 converged; 60 writes",
+		"6 targets: 6 converged; window 18 created; target 18 created; task 18 created; dhmc 6 updated; 60 writes",
 		`CloudFormation received: SUCCESS, PhysicalResourceId "orgpatch", RequestId 9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e`,
 		`Data: {"Converged":6,"Failed":0,"Pending":0,"Targets":6,"Writes":60}`,
 	} {
@@ -119,7 +119,7 @@ func TestInvoke(t *testing.T) {
 		}
 	}
 	code, out, _ = cli(t, "invoke", "--endpoint", env.URL, "../../events/schedule.json")
-	if code != 0 || !strings.Contains(out, "6 targets: 6 unchanged; 0 writes") {
+	if code != 0 || !strings.Contains(out, "6 targets: 6 unchanged\n0 writes") {
 		t.Errorf("schedule after create: exit %d, output:\n%s", code, out)
 	}
 }

@@ -37,6 +37,16 @@ type Alarms struct {
 	Subscription awssns.CfnSubscription
 }
 
+// alarmsOfThisAccount confines CloudWatch's use of the topic and its key to
+// this account's alarms in this region (the confused-deputy conditions
+// CloudWatch documents for alarm actions).
+func alarmsOfThisAccount() *map[string]interface{} {
+	return &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike":      map[string]interface{}{"aws:SourceArn": partitionARN("cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*")},
+	}
+}
+
 // NewAlarms builds the topic and the alarms. The topic is encrypted with a
 // customer-managed key because CloudWatch cannot publish to a topic under
 // the AWS-managed alias/aws/sns key (its policy cannot be extended); the
@@ -55,9 +65,7 @@ func NewAlarms(scope constructs.Construct, id string, p AlarmsProps) *Alarms {
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
-		},
+		Conditions: alarmsOfThisAccount(),
 	}), nil)
 
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
@@ -72,9 +80,7 @@ func NewAlarms(scope constructs.Construct, id string, p AlarmsProps) *Alarms {
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
 		Resources:  &[]*string{topic.TopicArn()},
-		Conditions: &map[string]interface{}{
-			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
-		},
+		Conditions: alarmsOfThisAccount(),
 	}))
 	sub := awssns.NewCfnSubscription(c, jsii.String("EmailSubscription"), &awssns.CfnSubscriptionProps{
 		Protocol: jsii.String("email"),

@@ -1,8 +1,11 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -100,6 +103,42 @@ func ConfigurationProperties(s Settings, p *Parameters) map[string]interface{} {
 // serviceTimeoutSeconds is the custom resource's ServiceTimeout: the most
 // CloudFormation allows.
 const serviceTimeoutSeconds = 3600
+
+// StackProperties are ConfigurationProperties as the Lambda's environment
+// carries them (ORGPATCH_STACK_PROPERTIES): a JSON object of strings that
+// CloudFormation assembles from the same parameters, the Configuration
+// property replaced by its SHA-256 (config.PropConfigurationSHA256) to stay
+// within Lambda's 4 KB of environment. The Lambda acts on a configuration
+// only when its properties are exactly these (handler.Stack), so only the
+// stack decides what accounts receive. The parameters' allowed values and
+// patterns keep quotes and backslashes out, so joining their values
+// between quotes is valid JSON.
+func StackProperties(s Settings, p *Parameters) *string {
+	props := ConfigurationProperties(s, p)
+	if c, ok := props[config.PropConfiguration]; ok {
+		delete(props, config.PropConfiguration)
+		props[config.PropConfigurationSHA256] = config.ConfigurationDigest(c.(string))
+	}
+	parts := []*string{jsii.String("{")}
+	for i, name := range slices.Sorted(maps.Keys(props)) {
+		key, _ := json.Marshal(name)
+		sep := ""
+		if i > 0 {
+			sep = ","
+		}
+		switch v := props[name].(type) {
+		case string:
+			value, _ := json.Marshal(v)
+			parts = append(parts, jsii.String(sep+string(key)+":"+string(value)))
+		case *string: // a parameter's value
+			parts = append(parts, jsii.String(sep+string(key)+`:"`), v, jsii.String(`"`))
+		default:
+			panic(fmt.Sprintf("stacks.StackProperties: property %s is a %T", name, v))
+		}
+	}
+	parts = append(parts, jsii.String("}"))
+	return awscdk.Fn_Join(jsii.String(""), &parts)
+}
 
 // NewConfiguration builds the custom resource. Its service token is the
 // Lambda itself, which answers CloudFormation directly (no provider

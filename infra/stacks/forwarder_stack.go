@@ -47,6 +47,9 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
 			&map[string]interface{}{
 				"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				// The rule's own ARN would make the role and the rule
+				// depend on each other; this account's rules here.
+				"ArnLike": map[string]interface{}{"aws:SourceArn": partitionARN("events:${AWS::Region}:${AWS::AccountId}:rule/*")},
 			}),
 	})
 	rule := awsevents.NewRule(stack, jsii.String("ForwardOrganizationsEvents"), &awsevents.RuleProps{

@@ -26,6 +26,9 @@ type PatchFunctionProps struct {
 	// names the state machine the whole-organization triggers start.
 	RunsBucket       awss3.IBucket
 	StateMachineName string
+	// StackProperties are the custom resource's properties as the stack
+	// sets them (see StackProperties): the only ones the Lambda acts on.
+	StackProperties *string
 }
 
 // PatchFunction is the Lambda with what it alone uses: its role, its log
@@ -109,8 +112,13 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(900)),
 		Role:         role,
 		LogGroup:     logGroup,
+		// CloudFormation updates the function before the custom resource
+		// that names it, so an Update's properties meet the environment
+		// of the same deployment (and a rollback's the previous one's).
 		Environment: &map[string]*string{
 			"ORGPATCH_CONFIG_PARAMETER":  jsii.String(s.ConfigParameterName),
+			"ORGPATCH_STACK_ID":          awscdk.Aws_STACK_ID(),
+			"ORGPATCH_STACK_PROPERTIES":  p.StackProperties,
 			"LOG_LEVEL":                  p.LogLevel,
 			"ORGPATCH_STATE_MACHINE_ARN": StateMachineARN(p.StateMachineName),
 			"ORGPATCH_RUNS_BUCKET":       p.RunsBucket.BucketName(),
@@ -169,13 +177,10 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p P
 			assume,
 			stmt("ReadOrganization", []string{
 				"organizations:DescribeAccount",
-				"organizations:DescribeOrganization",
 				"organizations:ListAccounts",
 				"organizations:ListAccountsForParent",
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
-				"organizations:ListRoots",
-				"organizations:ListTagsForResource",
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
 			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},

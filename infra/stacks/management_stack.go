@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -55,6 +57,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		LogRetentionDays: params.LogRetentionDays.ValueAsNumber(),
 		RunsBucket:       bucket.Bucket,
 		StateMachineName: s.StateMachineName(),
+		StackProperties:  StackProperties(s, params),
 	})
 	runs := NewRunStateMachine(stack, "Run", RunStateMachineProps{
 		Name:                       s.StateMachineName(),
@@ -82,11 +85,18 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	roles := NewMemberRoles(stack, "ManagementAccountRoles", MemberRolesProps{
 		Settings:       s,
 		TrustedRoleARN: fn.Role.RoleArn(),
+		OrganizationID: params.OrganizationID.ValueAsString(),
 	})
+	effective, err := s.EffectiveConfiguration()
+	if err != nil {
+		panic(fmt.Sprintf("stacks.NewManagementStack: %v", err)) // NewApp validated it
+	}
 	stackSet := NewMemberStackSet(stack, "MemberRoles", MemberStackSetProps{
-		Settings:     s,
-		TemplateBody: props.MemberTemplateBody,
-		RootID:       params.OrganizationRootID.ValueAsString(),
+		ExcludedAccounts: effective.ExcludedAccounts,
+		Settings:         s,
+		TemplateBody:     props.MemberTemplateBody,
+		RootID:           params.OrganizationRootID.ValueAsString(),
+		OrganizationID:   params.OrganizationID.ValueAsString(),
 	})
 	// The member configuration roles trust the Lambda role by ARN, which
 	// IAM accepts only once the role exists.

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/orgpatch/orgpatch/internal/reconcile"
 )
 
 // MemberRolesProps say who may configure the account.
@@ -14,6 +16,9 @@ type MemberRolesProps struct {
 	// TrustedRoleARN is the orgpatch Lambda role in the management account,
 	// the only principal the configuration role trusts.
 	TrustedRoleARN *string
+	// OrganizationID is the organization (o-...): the task role publishes
+	// notifications only to topics of its accounts.
+	OrganizationID *string
 }
 
 // MemberRoles are the three roles orgpatch needs in every account it
@@ -35,6 +40,33 @@ var patchDocuments = []string{"AWS-RunPatchBaseline", "AWS-UpdateSSMAgent"}
 // dhmcSetting is the service setting that holds the DHMC role.
 const dhmcSetting = "servicesetting/ssm/managed-instance/default-ec2-instance-management-role"
 
+// targetAndTaskWrites are the writes to a window's targets and tasks;
+// windowWrites adds the writes to the window itself.
+var (
+	targetAndTaskWrites = []string{
+		"ssm:DeregisterTargetFromMaintenanceWindow",
+		"ssm:DeregisterTaskFromMaintenanceWindow",
+		"ssm:RegisterTargetWithMaintenanceWindow",
+		"ssm:RegisterTaskWithMaintenanceWindow",
+		"ssm:UpdateMaintenanceWindowTarget",
+		"ssm:UpdateMaintenanceWindowTask",
+	}
+	windowWrites = append([]string{"ssm:DeleteMaintenanceWindow", "ssm:UpdateMaintenanceWindow"}, targetAndTaskWrites...)
+)
+
+// notifyInOrganization lets Run Command publish a task's notifications
+// (it does so as the task's service role) only to topics owned by accounts
+// of the organization.
+func notifyInOrganization(organizationID *string) awsiam.PolicyStatement {
+	s := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("NotifyTopicsInOrganization"),
+		Actions:   jsii.Strings("sns:Publish"),
+		Resources: &[]*string{partitionARN("sns:*:*:*")},
+	})
+	s.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:ResourceOrgID": organizationID})
+	return s
+}
+
 // NewMemberRoles builds the roles. Every grant is named action by action;
 // resources are scoped to this account's maintenance windows, the two
 // documents, the DHMC setting and these roles wherever the action supports
@@ -53,8 +85,11 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	for i, d := range patchDocuments {
 		documents[i] = partitionARN("ssm:*::document/" + d)
 	}
-	sourceAccount := &map[string]interface{}{
+	// The confused-deputy conditions Systems Manager documents for its
+	// service roles: this account, and an SSM resource of this account.
+	ssmOfThisAccount := &map[string]interface{}{
 		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike":      map[string]interface{}{"aws:SourceArn": partitionARN("ssm:*:${AWS::AccountId}:*")},
 	}
 
 	dhmc := awsiam.NewRole(c, jsii.String("DHMCRole"), &awsiam.RoleProps{
@@ -77,7 +112,7 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 		RoleName:    jsii.String(s.TaskRoleName),
 		Description: jsii.String("orgpatch maintenance-window tasks: run the patch and agent-update documents on this account's instances"),
 		AssumedBy: awsiam.NewPrincipalWithConditions(
-			awsiam.NewServicePrincipal(jsii.String("ssm.amazonaws.com"), nil), sourceAccount),
+			awsiam.NewServicePrincipal(jsii.String("ssm.amazonaws.com"), nil), ssmOfThisAccount),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
 			"run-patch-commands": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
 				Statements: &[]awsiam.PolicyStatement{
@@ -85,28 +120,34 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 						partitionARN("ec2:*:${AWS::AccountId}:instance/*"),
 						partitionARN("ssm:*:${AWS::AccountId}:managed-instance/*"))...),
 					stmt("FollowCommands", []string{
-						"ssm:CancelCommand",
 						"ssm:DescribeInstanceInformation",
 						"ssm:GetCommandInvocation",
 						"ssm:ListCommandInvocations",
 						"ssm:ListCommands",
 					}, jsii.String("*")),
+					notifyInOrganization(p.OrganizationID),
 				},
 			}),
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(task, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The tasks target instances chosen by tag at run time in any region of this account; the AWS documents exist in every region; command status calls support only Resource \"*\"."),
+		Reason: jsii.String("The tasks target instances chosen by tag at run time in any region of this account; the AWS documents exist in every region; command status calls support only Resource \"*\"; notification topics are named by the configuration, and aws:ResourceOrgID confines them to the organization."),
 		AppliesTo: &[]interface{}{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunPatchBaseline",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-UpdateSSMAgent",
 			"Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:managed-instance/*",
+			"Resource::arn:<AWS::Partition>:sns:*:*:*",
 		},
 	}}, jsii.Bool(true))
 
+	// A task can be given no role but the task role (the DHMC role goes
+	// to the DHMC setting); no condition key AWS documents for
+	// RegisterTaskWithMaintenanceWindow or UpdateMaintenanceWindowTask
+	// names the document or requires a role, so the Lambda checks both
+	// before every task write (reconcile.CheckTask).
 	passRoles := stmt("PassTaskAndDHMCRoles", []string{"iam:PassRole"}, task.RoleArn(), dhmc.RoleArn())
 	passRoles.AddCondition(jsii.String("StringEquals"), map[string]interface{}{
 		"iam:PassedToService": "ssm.amazonaws.com",
@@ -114,6 +155,22 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	windows := func(kind string) *string {
 		return partitionARN("ssm:*:${AWS::AccountId}:" + kind + "/*")
 	}
+	owned := map[string]interface{}{"aws:ResourceTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue}
+	// The ownership tag (reconcile's): the configuration role writes only
+	// windows that carry it. Windows are created only with the ownership tag, and tagged with
+	// nothing else.
+	createWindows := stmt("CreateOwnedWindows", []string{
+		"ssm:AddTagsToResource",
+		"ssm:CreateMaintenanceWindow",
+	}, windows("maintenancewindow"))
+	createWindows.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue})
+	createWindows.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{reconcile.OwnerTagKey}})
+	// Every write to a window, its targets or its tasks names the window
+	// (maintenancewindow resource); only windows carrying the tag match.
+	writeOwned := stmt("WriteOwnedWindows", windowWrites, windows("maintenancewindow"))
+	writeOwned.AddCondition(jsii.String("StringEquals"), owned)
+	// The target and task resources carry no tags of their own.
+	writeTargetsAndTasks := stmt("WriteTargetsAndTasksOfOwnedWindows", targetAndTaskWrites, windows("windowtarget"), windows("windowtask"))
 	config := awsiam.NewRole(c, jsii.String("ConfigurationRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(s.ConfigurationRoleName),
 		Description: jsii.String("orgpatch: the management account's Lambda converges this account's patching maintenance windows and DHMC setting"),
@@ -121,27 +178,16 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
 			"manage-patching": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
 				Statements: &[]awsiam.PolicyStatement{
-					stmt("CreateAndListWindows", []string{
-						"ssm:CreateMaintenanceWindow",
-						"ssm:DescribeMaintenanceWindows",
-					}, jsii.String("*")),
-					stmt("ManageWindows", []string{
-						"ssm:AddTagsToResource",
-						"ssm:DeleteMaintenanceWindow",
-						"ssm:DeregisterTargetFromMaintenanceWindow",
-						"ssm:DeregisterTaskFromMaintenanceWindow",
+					stmt("ListWindows", []string{"ssm:DescribeMaintenanceWindows"}, jsii.String("*")),
+					stmt("ReadWindows", []string{
 						"ssm:DescribeMaintenanceWindowTargets",
 						"ssm:DescribeMaintenanceWindowTasks",
-						"ssm:GetMaintenanceWindow",
 						"ssm:GetMaintenanceWindowTask",
 						"ssm:ListTagsForResource",
-						"ssm:RegisterTargetWithMaintenanceWindow",
-						"ssm:RegisterTaskWithMaintenanceWindow",
-						"ssm:RemoveTagsFromResource",
-						"ssm:UpdateMaintenanceWindow",
-						"ssm:UpdateMaintenanceWindowTarget",
-						"ssm:UpdateMaintenanceWindowTask",
 					}, windows("maintenancewindow"), windows("windowtarget"), windows("windowtask")),
+					createWindows,
+					writeOwned,
+					writeTargetsAndTasks,
 					stmt("DescribePatchDocuments", []string{"ssm:DescribeDocument"}, documents...),
 					stmt("ManageDHMCSetting", []string{
 						"ssm:GetServiceSetting",

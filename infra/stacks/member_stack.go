@@ -21,6 +21,10 @@ type MemberRolesStackProps struct {
 // account whose Lambda role the configuration role trusts.
 const ManagementAccountParameter = "ManagementAccountId"
 
+// OrganizationIDParameter is the member template's parameter naming the
+// organization, whose topics alone the task role may notify.
+const OrganizationIDParameter = "OrganizationId"
+
 // NewMemberRolesStack is the template the StackSet rolls out to every
 // member account. It needs no CDK bootstrap in the accounts (no assets, no
 // bootstrap version check) and carries no CDK metadata, so it deploys as a
@@ -39,8 +43,15 @@ func NewMemberRolesStack(scope constructs.Construct, id string, props *MemberRol
 		ConstraintDescription: jsii.String("must be a 12-digit account id"),
 		Description:           jsii.String("The management account, where the orgpatch Lambda runs."),
 	})
+	org := awscdk.NewCfnParameter(stack, jsii.String(OrganizationIDParameter), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		AllowedPattern:        jsii.String(`^o-[a-z0-9]{10,32}$`),
+		ConstraintDescription: jsii.String("must be an organization id (o-...)"),
+		Description:           jsii.String("The organization: the task role notifies only topics of its accounts."),
+	})
 	NewMemberRoles(stack, "Roles", MemberRolesProps{
-		Settings: props.Settings,
+		Settings:       props.Settings,
+		OrganizationID: org.ValueAsString(),
 		TrustedRoleARN: awscdk.Fn_Sub(jsii.String(
 			"arn:${AWS::Partition}:iam::${"+ManagementAccountParameter+"}:role/"+props.Settings.LambdaRoleName), nil),
 	})

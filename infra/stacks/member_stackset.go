@@ -12,14 +12,29 @@ type MemberStackSetProps struct {
 	Settings Settings
 	// TemplateBody is the member-roles template (see TemplateBody).
 	TemplateBody string
-	// RootID is the organization root: every account under it gets the roles.
+	// RootID is the organization root: every account under it gets the
+	// roles, but for the configuration's excluded OUs and accounts.
 	RootID *string
+	// OrganizationID is the organization (o-...), a parameter of the
+	// member template.
+	OrganizationID *string
+	// ExcludedAccounts are the configuration's excluded accounts.
+	ExcludedAccounts []string
 }
 
 // MemberStackSet rolls the member roles out to every account of the
-// organization, now and as accounts join (auto-deployment), in the home
-// region only: the roles are global, and the Lambda works every region from
-// there.
+// organization orgpatch works in, now and as accounts join
+// (auto-deployment), in the home region only: the roles are global, and the
+// Lambda works every region from there.
+//
+// Excluded accounts get no roles, so the Lambda cannot act in them even by
+// mistake: the deployment targets are the root with AccountFilterType
+// DIFFERENCE and the excluded accounts, the form the StackSets API
+// documents for leaving accounts out of service-managed OU targets. An
+// excluded OU cannot be left out the same way: the API filters accounts,
+// never OUs (no OU can be subtracted from its parent), and the OUs beside
+// it are not known at synth time. Accounts under an excluded OU still get
+// the roles, and the Lambda skips them (see the README's limits).
 type MemberStackSet struct {
 	StackSet awscloudformation.CfnStackSet
 }
@@ -54,16 +69,28 @@ func NewMemberStackSet(scope constructs.Construct, id string, p MemberStackSetPr
 				ParameterKey:   jsii.String(ManagementAccountParameter),
 				ParameterValue: awscdk.Aws_ACCOUNT_ID(),
 			},
+			&awscloudformation.CfnStackSet_ParameterProperty{
+				ParameterKey:   jsii.String(OrganizationIDParameter),
+				ParameterValue: p.OrganizationID,
+			},
 		},
 		StackInstancesGroup: &[]interface{}{
 			&awscloudformation.CfnStackSet_StackInstancesProperty{
-				DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{
-					OrganizationalUnitIds: &[]*string{p.RootID},
-				},
-				Regions: &[]*string{awscdk.Aws_REGION()},
+				DeploymentTargets: deploymentTargets(p),
+				Regions:           &[]*string{awscdk.Aws_REGION()},
 			},
 		},
 		TemplateBody: jsii.String(p.TemplateBody),
 	})
 	return &MemberStackSet{StackSet: ss}
+}
+
+// deploymentTargets are the root, minus the excluded accounts.
+func deploymentTargets(p MemberStackSetProps) *awscloudformation.CfnStackSet_DeploymentTargetsProperty {
+	t := &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: &[]*string{p.RootID}}
+	if len(p.ExcludedAccounts) > 0 {
+		t.AccountFilterType = jsii.String("DIFFERENCE")
+		t.Accounts = jsii.Strings(p.ExcludedAccounts...)
+	}
+	return t
 }

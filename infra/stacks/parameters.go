@@ -62,9 +62,10 @@ const (
 )
 
 // schedulePattern accepts the cron, rate and at forms maintenance windows
+// (without quotes or backslashes, which StackProperties could not carry)
 // take; Systems Manager checks the expression itself when the Lambda
 // applies it.
-const schedulePattern = `^(cron|rate|at)\([^()]+\)$`
+const schedulePattern = `^(cron|rate|at)\([^()"\\]+\)$`
 
 // scheduleParameterNames name the schedule parameters of windows 1 to 3:
 // the reference solution's names, which assume its three windows.
@@ -228,9 +229,11 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 		patching = append(patching, name)
 	}
 	p.EnabledRegions = param("EnabledRegions", &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		Default:               jsii.String(d.Regions),
-		AllowedPattern:        jsii.String(`^$|^([a-z0-9-]{1,64})$|^(([a-z0-9-]{1,64},)*[a-z0-9-]{1,64})$`),
+		Type:           jsii.String("String"),
+		Default:        jsii.String(d.Regions),
+		AllowedPattern: jsii.String(`^$|^([a-z0-9-]{1,64})$|^(([a-z0-9-]{1,64},)*[a-z0-9-]{1,64})$`),
+		// Lambda's environment (StackProperties) holds 4 KB in all.
+		MaxLength:             jsii.Number(1024),
 		ConstraintDescription: jsii.String("must be empty or a comma-separated list of region names without spaces"),
 		Description:           jsii.String("Regions to configure, comma-separated (e.g. us-east-1,eu-west-1). Empty: Control Tower's governed regions, or the default list when ControlTowerRegionsOnly is false. Default: the configuration's regions."),
 	})

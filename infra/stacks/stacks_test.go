@@ -306,6 +306,8 @@ func TestLambdaFunction(t *testing.T) {
 		"ReservedConcurrentExecutions": 12,
 		"Environment": map[string]any{"Variables": map[string]any{
 			"ORGPATCH_CONFIG_PARAMETER":  "/orgpatch/configuration",
+			"ORGPATCH_STACK_ID":          ref("AWS::StackId"),
+			"ORGPATCH_STACK_PROPERTIES":  p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
 			"LOG_LEVEL":                  ref("LogLevel"),
 			"ORGPATCH_STATE_MACHINE_ARN": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
 			"ORGPATCH_RUNS_BUCKET":       ref(bucketID),
@@ -374,13 +376,10 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"logs:CreateLogStream",
 		"logs:PutLogEvents",
 		"organizations:DescribeAccount",
-		"organizations:DescribeOrganization",
 		"organizations:ListAccounts",
 		"organizations:ListAccountsForParent",
 		"organizations:ListOrganizationalUnitsForParent",
 		"organizations:ListParents",
-		"organizations:ListRoots",
-		"organizations:ListTagsForResource",
 		"s3:GetObject",
 		"s3:PutObject",
 		"sqs:SendMessage",
@@ -391,6 +390,13 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"states:StartExecution",
 		"sts:AssumeRole",
 	}, actions(role))
+	// Granted once and never called: the organization's description, its
+	// roots and tags.
+	for _, unused := range []string{"organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListTagsForResource"} {
+		if slices.Contains(actions(role), unused) {
+			t.Errorf("the Lambda role still grants %s, which it does not use", unused)
+		}
+	}
 	if n := len(resources(b.mgmt, "AWS::IAM::Policy")); n != 0 {
 		t.Errorf("the management stack has %d extra AWS::IAM::Policy resources; every grant should be in the roles' own policies", n)
 	}
@@ -534,7 +540,10 @@ func TestAlarmTopicAndAlarms(t *testing.T) {
 	for _, s := range props(tp)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 		s := s.(map[string]any)
 		if fmt.Sprint(s["Principal"]) == "map[Service:cloudwatch.amazonaws.com]" && s["Effect"] == "Allow" && s["Action"] == "sns:Publish" {
-			diff(t, "cloudwatch publish", map[string]any{"Resource": ref(topicID), "Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}}},
+			diff(t, "cloudwatch publish", map[string]any{"Resource": ref(topicID), "Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")},
+				"ArnLike":      map[string]any{"aws:SourceArn": sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*")},
+			}},
 				map[string]any{"Resource": s["Resource"], "Condition": s["Condition"]})
 			cloudwatchMayPublish = true
 		}
@@ -609,15 +618,18 @@ func TestEventRules(t *testing.T) {
 	diff(t, "rules", map[string]any{
 		"schedule": map[string]any{"Fn::If": []any{"DailyCompliance", "rate(1 day)",
 			map[string]any{"Fn::Join": []any{"", []any{"rate(", ref("ComplianceFrequency"), " days)"}}}}},
+		// Both rules match only events recorded in the management account.
 		"[aws.controltower]": map[string]any{
+			"account":     []any{ref("AWS::AccountId")},
 			"source":      []string{"aws.controltower"},
 			"detail-type": []string{"AWS Service Event via CloudTrail"},
 			"detail":      map[string]any{"eventName": []string{"CreateManagedAccount", "UpdateManagedAccount"}},
 		},
 		"[aws.organizations]": map[string]any{
+			"account":     []any{ref("AWS::AccountId")},
 			"source":      []string{"aws.organizations"},
 			"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}},
+			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}},
 		},
 	}, got)
 	diff(t, "DailyCompliance", map[string]any{"Fn::Equals": []any{ref("ComplianceFrequency"), "1"}},
@@ -691,6 +703,98 @@ func TestCustomResourceIsTheConfigContract(t *testing.T) {
 			t.Errorf("window %s: operation %s reboot %s, want Install NoReboot", w.Name, w.Task.Operation, w.Task.RebootOption)
 		}
 	}
+}
+
+// TestFunctionEnvironmentIsTheStacksProperties: the properties the
+// function's environment carries (ORGPATCH_STACK_PROPERTIES) are, once
+// CloudFormation resolves them, exactly the custom resource's, the
+// Configuration property as its SHA-256: for the parameters' defaults and
+// for other values, with and without a configuration file.
+func TestFunctionEnvironmentIsTheStacksProperties(t *testing.T) {
+	conf, err := config.Default().JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]*built{
+		"defaults":             build(t, "eu-west-1", nil),
+		"a configuration file": build(t, "eu-west-1", func(s *Settings) { s.Configuration = string(conf) }),
+	} {
+		for _, values := range []map[string]any{nil, {"Operation": "Install", "EnabledRegions": "eu-west-1,us-east-1", "LinuxPatchSchedule": "rate(7 days)"}} {
+			t.Run(name, func(t *testing.T) {
+				resolve := func(v any) any {
+					return resolveJoins(t, resolveParameters(t, b.mgmt, v, values))
+				}
+				_, fn := only(t, b.mgmt, "AWS::Lambda::Function", nil)
+				env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+				var got map[string]string
+				if err := json.Unmarshal([]byte(resolve(env["ORGPATCH_STACK_PROPERTIES"]).(string)), &got); err != nil {
+					t.Fatalf("ORGPATCH_STACK_PROPERTIES is not a JSON object of strings: %v", err)
+				}
+				_, cr := only(t, b.mgmt, "Custom::OrgPatch", nil)
+				want := map[string]string{}
+				for k, v := range resolve(props(cr)).(map[string]any) {
+					switch k {
+					case "ServiceToken":
+					case config.PropConfiguration:
+						want[config.PropConfigurationSHA256] = config.ConfigurationDigest(v.(string))
+					default:
+						want[k] = v.(string)
+					}
+				}
+				diff(t, "the function's stack properties", want, got)
+			})
+		}
+	}
+}
+
+// resolveParameters is resolveDefaults with values overriding the defaults.
+func resolveParameters(t *testing.T, tpl map[string]any, v any, values map[string]any) any {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		if name, ok := v["Ref"].(string); ok && len(v) == 1 {
+			if x, ok := values[name]; ok {
+				return x
+			}
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			out[k] = resolveParameters(t, tpl, x, values)
+		}
+		return resolveDefaults(t, tpl, out)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = resolveParameters(t, tpl, x, values)
+		}
+		return out
+	}
+	return v
+}
+
+// resolveJoins evaluates Fn::Join over resolved strings.
+func resolveJoins(t *testing.T, v any) any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if j, ok := m["Fn::Join"].([]any); ok && len(m) == 1 {
+		var parts []string
+		for _, p := range j[1].([]any) {
+			s, ok := resolveJoins(t, p).(string)
+			if !ok {
+				t.Fatalf("Fn::Join over a %T: %v", p, p)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, j[0].(string))
+	}
+	out := map[string]any{}
+	for k, x := range m {
+		out[k] = resolveJoins(t, x)
+	}
+	return out
 }
 
 func TestCustomResourceOrdering(t *testing.T) {
@@ -849,7 +953,10 @@ func TestStackSet(t *testing.T) {
 			"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": 100,
 			"FailureTolerancePercentage": 25, "RegionConcurrencyType": "PARALLEL",
 		},
-		"Parameters": []any{map[string]any{"ParameterKey": "ManagementAccountId", "ParameterValue": ref("AWS::AccountId")}},
+		"Parameters": []any{
+			map[string]any{"ParameterKey": "ManagementAccountId", "ParameterValue": ref("AWS::AccountId")},
+			map[string]any{"ParameterKey": "OrganizationId", "ParameterValue": ref("OrganizationId")},
+		},
 		"StackInstancesGroup": []any{map[string]any{
 			"DeploymentTargets": map[string]any{"OrganizationalUnitIds": []any{ref("OrganizationRootId")}},
 			"Regions":           []any{ref("AWS::Region")},
@@ -869,6 +976,27 @@ func TestStackSet(t *testing.T) {
 	if !found {
 		t.Errorf("the StackSet does not wait for the Lambda role its roles trust (DependsOn %v)", ss["DependsOn"])
 	}
+
+	// The configuration's excluded accounts get no member roles: the
+	// root's accounts, minus them.
+	c, err := config.Decode([]byte("excludedAccounts: ['111122223333', '444455556666']\nexcludedOUs: ['ou-ab12-11111111']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := c.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	excluded := build(t, "eu-west-1", func(s *Settings) { s.Configuration = string(conf) })
+	_, ss = only(t, excluded.mgmt, "AWS::CloudFormation::StackSet", nil)
+	diff(t, "deployment targets with exclusions", []any{map[string]any{
+		"DeploymentTargets": map[string]any{
+			"OrganizationalUnitIds": []any{ref("OrganizationRootId")},
+			"AccountFilterType":     "DIFFERENCE",
+			"Accounts":              []string{"111122223333", "444455556666"},
+		},
+		"Regions": []any{ref("AWS::Region")},
+	}}, props(ss)["StackInstancesGroup"])
 }
 
 func TestMemberTemplate(t *testing.T) {
@@ -877,7 +1005,8 @@ func TestMemberTemplate(t *testing.T) {
 	for name := range b.member["Parameters"].(map[string]any) {
 		params = append(params, name)
 	}
-	diff(t, "member parameters (no BootstrapVersion: member accounts are not bootstrapped)", []string{"ManagementAccountId"}, params)
+	sort.Strings(params)
+	diff(t, "member parameters (no BootstrapVersion: member accounts are not bootstrapped)", []string{"ManagementAccountId", "OrganizationId"}, params)
 	if len(resources(b.member, "AWS::CDK::Metadata")) != 0 || b.member["Rules"] != nil {
 		t.Error("the member template carries CDK metadata or bootstrap rules")
 	}
@@ -909,24 +1038,49 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"ssm:DescribeMaintenanceWindowTargets",
 		"ssm:DescribeMaintenanceWindowTasks",
 		"ssm:DescribeMaintenanceWindows",
-		"ssm:GetMaintenanceWindow",
 		"ssm:GetMaintenanceWindowTask",
 		"ssm:GetServiceSetting",
 		"ssm:ListTagsForResource",
 		"ssm:RegisterTargetWithMaintenanceWindow",
 		"ssm:RegisterTaskWithMaintenanceWindow",
-		"ssm:RemoveTagsFromResource",
 		"ssm:ResetServiceSetting",
 		"ssm:UpdateMaintenanceWindow",
 		"ssm:UpdateMaintenanceWindowTarget",
 		"ssm:UpdateMaintenanceWindowTask",
 		"ssm:UpdateServiceSetting",
-	}, actions(cfg))
-	diff(t, "window resources", map[string]any{"Resource": []any{
-		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:maintenancewindow/*"),
+	}, slices.Compact(actions(cfg)))
+	for _, unused := range []string{"ssm:GetMaintenanceWindow", "ssm:RemoveTagsFromResource"} {
+		if slices.Contains(actions(cfg), unused) {
+			t.Errorf("the configuration role still grants %s, which orgpatch does not use", unused)
+		}
+	}
+	// Windows are created only with the ownership tag and nothing else,
+	// and written only while they carry it; their targets and tasks are
+	// written only through such a window (each such call names it).
+	windowARN := sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:maintenancewindow/*")
+	create := statementBySid(t, cfg, "CreateOwnedWindows")
+	diff(t, "window creation", map[string]any{
+		"Action":   []string{"ssm:AddTagsToResource", "ssm:CreateMaintenanceWindow"},
+		"Resource": windowARN,
+		"Condition": map[string]any{
+			"StringEquals":              map[string]any{"aws:RequestTag/createdBy": "SRA_Patch_Management"},
+			"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{"createdBy"}},
+		},
+	}, map[string]any{"Action": strs(create["Action"]), "Resource": create["Resource"], "Condition": create["Condition"]})
+	owned := statementBySid(t, cfg, "WriteOwnedWindows")
+	diff(t, "writes to owned windows", map[string]any{
+		"Action": []string{
+			"ssm:DeleteMaintenanceWindow", "ssm:DeregisterTargetFromMaintenanceWindow", "ssm:DeregisterTaskFromMaintenanceWindow",
+			"ssm:RegisterTargetWithMaintenanceWindow", "ssm:RegisterTaskWithMaintenanceWindow", "ssm:UpdateMaintenanceWindow",
+			"ssm:UpdateMaintenanceWindowTarget", "ssm:UpdateMaintenanceWindowTask",
+		},
+		"Resource":  windowARN,
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/createdBy": "SRA_Patch_Management"}},
+	}, map[string]any{"Action": sorted(strs(owned["Action"])), "Resource": owned["Resource"], "Condition": owned["Condition"]})
+	diff(t, "target and task resources", map[string]any{"Resource": []any{
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtarget/*"),
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtask/*"),
-	}}, resourceOf(statementBySid(t, cfg, "ManageWindows")))
+	}}, resourceOf(statementBySid(t, cfg, "WriteTargetsAndTasksOfOwnedWindows")))
 	diff(t, "DHMC setting", sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:servicesetting/ssm/managed-instance/default-ec2-instance-management-role"),
 		statementBySid(t, cfg, "ManageDHMCSetting")["Resource"])
 	diff(t, "documents", map[string]any{"Resource": []any{
@@ -942,10 +1096,13 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 
 	diff(t, "task role trust", map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "ssm.amazonaws.com"},
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}},
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")},
+			"ArnLike":      map[string]any{"aws:SourceArn": sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:*")},
+		},
 	}}}, props(task)["AssumeRolePolicyDocument"])
 	diff(t, "task role actions", []string{
-		"ssm:CancelCommand",
+		"sns:Publish",
 		"ssm:DescribeInstanceInformation",
 		"ssm:GetCommandInvocation",
 		"ssm:ListCommandInvocations",
@@ -958,6 +1115,15 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		sub("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"),
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:managed-instance/*"),
 	}}, resourceOf(statementBySid(t, task, "SendPatchCommands")))
+	if slices.Contains(actions(task), "ssm:CancelCommand") {
+		t.Error("the task role still grants ssm:CancelCommand, which no task uses")
+	}
+	notify := statementBySid(t, task, "NotifyTopicsInOrganization")
+	org := ref("OrganizationId")
+	diff(t, "notifications only to the organization's topics", map[string]any{
+		"Action": "sns:Publish", "Resource": sub("arn:${AWS::Partition}:sns:*:*:*"),
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": org}},
+	}, map[string]any{"Action": notify["Action"], "Resource": notify["Resource"], "Condition": notify["Condition"]})
 
 	dp := props(dhmc)
 	diff(t, "DHMC role", map[string]any{
@@ -984,14 +1150,18 @@ func TestForwarder(t *testing.T) {
 	roleID, role := only(t, b.forwarder, "AWS::IAM::Role", nil)
 	_, rule := only(t, b.forwarder, "AWS::Events::Rule", nil)
 	diff(t, "forwarded events", map[string]any{
+		"account":     []any{ref("AWS::AccountId")},
 		"source":      []string{"aws.organizations"},
 		"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}},
+		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}},
 	}, props(rule)["EventPattern"])
 	diff(t, "forward target", []any{map[string]any{"Arn": bus, "Id": "Target0", "RoleArn": getAtt(roleID, "Arn")}}, props(rule)["Targets"])
 	diff(t, "forward role trust", map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"},
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}},
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")},
+			"ArnLike":      map[string]any{"aws:SourceArn": sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*")},
+		},
 	}}}, props(role)["AssumeRolePolicyDocument"])
 	_, pol := only(t, b.forwarder, "AWS::IAM::Policy", nil)
 	diff(t, "forward role policy", map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
@@ -1057,4 +1227,10 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 			t.Errorf("cfn-lint (home %s): %v\n%s", home, err, out)
 		}
 	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
 }

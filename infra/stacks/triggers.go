@@ -30,13 +30,17 @@ type Triggers struct {
 
 // OrganizationsEventNames are the Organizations events that bring an
 // account into the organization or move it; they are emitted in us-east-1
-// only, hence the forwarder stack.
-var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "MoveAccount"}
+// only, hence the forwarder stack. AccountJoinedOrganization is what the
+// management account records when an invited account accepts (the
+// AcceptHandshake call itself is logged in the invited account).
+var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}
 
 // OrganizationsEventPattern matches OrganizationsEventNames, whether
-// Organizations reports them as an API call or as a service event.
+// Organizations reports them as an API call or as a service event, recorded
+// in this (the management) account only.
 func OrganizationsEventPattern() *awsevents.EventPattern {
 	return &awsevents.EventPattern{
+		Account:    &[]*string{awscdk.Aws_ACCOUNT_ID()},
 		Source:     jsii.Strings("aws.organizations"),
 		DetailType: jsii.Strings("AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"),
 		Detail:     &map[string]interface{}{"eventName": OrganizationsEventNames},
@@ -71,6 +75,7 @@ func NewTriggers(scope constructs.Construct, id string, p TriggersProps) *Trigge
 		ControlTower: awsevents.NewRule(c, jsii.String("ControlTowerLifecycle"), &awsevents.RuleProps{
 			Description: jsii.String("orgpatch: configure accounts Control Tower Account Factory creates or updates"),
 			EventPattern: &awsevents.EventPattern{
+				Account:    &[]*string{awscdk.Aws_ACCOUNT_ID()},
 				Source:     jsii.Strings("aws.controltower"),
 				DetailType: jsii.Strings("AWS Service Event via CloudTrail"),
 				Detail: &map[string]interface{}{

@@ -49,6 +49,8 @@ var DefaultRegions = []string{
 }
 
 // Default is the reference solution's configuration: its three windows
+// (with the descriptions its template passes by default, so that adopting
+// its windows rewrites none of them)
 // (SSM Agent update on Wednesdays, Windows scan on Thursdays, Linux scan on
 // Fridays, 01:00 America/New_York, 6 hours with a 1 hour cutoff), its role
 // names, DHMC managed, Control Tower's regions, nothing excluded, enabled.
@@ -56,33 +58,33 @@ var DefaultRegions = []string{
 func Default() Config {
 	return Config{
 		Windows: []Window{
-			defaultWindow("sra_ssm_agent_update", "Updates the SSM Agent on all managed instances",
+			defaultWindow("sra_ssm_agent_update", "Maintenance Window To Update The SSM Agent On Managed Instances",
 				"cron(0 0 1 ? * WED *)",
 				Target{
 					Name:        "Update_SSMAgent",
-					Description: "Managed instances tagged InstanceOS Linux or Windows",
+					Description: "Targets To Update SSMAgent On Managed Instances",
 					TagKey:      InstanceOSTagKey,
 					TagValues:   []string{"Linux", "Windows"},
 				},
-				"Update_SSMAgent", "Updates the SSM Agent", DocumentUpdateSSMAgent, ""),
-			defaultWindow("sra_windows_maintenance", "Scans for missing patches on instances tagged as Windows",
+				"Update_SSMAgent", "Task To Update SSMAgent On Managed Instances", DocumentUpdateSSMAgent, ""),
+			defaultWindow("sra_windows_maintenance", "Maintenance Window to scan Windows Instances",
 				"cron(0 0 1 ? * THU *)",
 				Target{
 					Name:        "Update_Windows",
-					Description: "Managed instances tagged InstanceOS Windows",
+					Description: "Targets To Scan For Windows Updates On Managed Instances",
 					TagKey:      InstanceOSTagKey,
 					TagValues:   []string{"Windows"},
 				},
-				"Windows_Scan", "Runs AWS-RunPatchBaseline on Windows instances", DocumentRunPatchBaseline, OperationScan),
-			defaultWindow("sra_linux_maintenance", "Scans for missing patches on instances tagged as Linux",
+				"Windows_Scan", "Task To Scan For Patches On Managed Windows Instances", DocumentRunPatchBaseline, OperationScan),
+			defaultWindow("sra_linux_maintenance", "Maintenance Window to scan Linux Instances",
 				"cron(0 0 1 ? * FRI *)",
 				Target{
 					Name:        "Update_Linux",
-					Description: "Managed instances tagged InstanceOS Linux",
+					Description: "Targets To Scan For Linux Updates On Managed Instances",
 					TagKey:      InstanceOSTagKey,
 					TagValues:   []string{"Linux"},
 				},
-				"Linux_Scan", "Runs AWS-RunPatchBaseline on Linux instances", DocumentRunPatchBaseline, OperationScan),
+				"Linux_Scan", "Task To Scan For Patches On Managed Linux Instances", DocumentRunPatchBaseline, OperationScan),
 		},
 		ConfigurationRoleName:   DefaultConfigurationRoleName,
 		TaskRoleName:            DefaultTaskRoleName,

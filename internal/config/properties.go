@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +34,17 @@ var PropertyNames = []string{
 	PropRegions, PropControlTowerRegionsOnly, PropExcludedAccounts, PropExcludedOUs,
 	PropConfigurationRoleName, PropTaskRoleName, PropDHMCRoleName,
 	PropWindow1Schedule, PropWindow2Schedule, PropWindow3Schedule,
+}
+
+// PropConfigurationSHA256 stands for the Configuration property where only
+// its digest is kept (the Lambda's environment, which holds at most 4 KB):
+// the lower-case hex SHA-256 of the property's value (ConfigurationDigest).
+const PropConfigurationSHA256 = "ConfigurationSha256"
+
+// ConfigurationDigest is the SHA-256 kept for a Configuration property value.
+func ConfigurationDigest(configuration string) string {
+	sum := sha256.Sum256([]byte(configuration))
+	return hex.EncodeToString(sum[:])
 }
 
 // cloudFormationProperties are set by CloudFormation, not by the template.

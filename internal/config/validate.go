@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -79,7 +80,6 @@ var (
 	logGroupPattern     = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
 	snsTopicARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	// SSM document parameter names.
-	parameterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_]{1,255}$`)
 )
 
 const (
@@ -271,20 +271,69 @@ func (t Task) validate(p *problems, prefix string) {
 
 	t.validateNotification(p, prefix)
 
-	names := make([]string, 0, len(t.Parameters))
-	for name := range t.Parameters {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	allowed := DocumentParameterNames[t.Document]
+	for _, name := range slices.Sorted(maps.Keys(t.Parameters)) {
 		field := prefix + ".parameters." + name
+		values := t.Parameters[name]
 		switch {
 		case name == "Operation" || name == "RebootOption":
 			p.add(field, "", "is set by the task's %s field; remove it from parameters", lowerFirst(name))
-		case !parameterNamePattern.MatchString(name):
-			p.add(prefix+".parameters", name, "is not a document parameter name: 1-255 letters, digits or _")
+		case !slices.Contains(allowed, name):
+			p.add(prefix+".parameters", name, "is not a parameter orgpatch passes to %s; allowed: %s", t.Document, orNone(allowed))
+		case len(values) != 1:
+			p.add(field, "", "has %d values; it takes exactly one", len(values))
+		case name == "InstallOverrideList":
+			if problem := installOverrideProblem(values[0]); problem != "" {
+				p.add(field, values[0], "%s", problem)
+			}
+		case name == "SnapshotId" && !snapshotIDPattern.MatchString(values[0]):
+			p.add(field, values[0], "is not a snapshot id: a UUID or a pseudo-parameter such as {{ aws:ORCHESTRATION_ID }}")
 		}
 	}
+}
+
+// DocumentParameterNames are the extra parameters a task may pass to its
+// document, beside Operation and RebootOption (fields of their own): what
+// platform teams use, and nothing that changes what is installed from
+// where. AWS-RunPatchBaseline's BaselineOverride (any package source, run
+// as root on every instance) is refused, and AWS-UpdateSSMAgent takes none
+// (its version and allowDowngrade parameters can downgrade the agent).
+var DocumentParameterNames = map[string][]string{
+	DocumentRunPatchBaseline: {"InstallOverrideList", "SnapshotId"},
+	DocumentUpdateSSMAgent:   nil,
+}
+
+// snapshotIDPattern is what AWS-RunPatchBaseline's SnapshotId takes: a
+// UUID, or a pseudo-parameter that becomes one ({{ aws:ORCHESTRATION_ID }},
+// {{WINDOW_EXECUTION_ID}}).
+var snapshotIDPattern = regexp.MustCompile(`^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{\{ *[A-Za-z_:]+ *\}\})$`)
+
+// installOverrideProblem says what is wrong with an InstallOverrideList
+// value; "" when it is an s3://BUCKET/KEY URL. The document also takes
+// https URLs: those can point anywhere, so they are refused. Whether the
+// bucket belongs to the organization cannot be seen from its name; the
+// instance reads the list with its own credentials, so that is for the
+// instances' roles and the bucket's policy to enforce (see the README).
+func installOverrideProblem(v string) string {
+	rest, ok := strings.CutPrefix(v, "s3://")
+	if !ok {
+		return "is not an s3://BUCKET/KEY URL: only a list in a bucket of the organization may say what to install"
+	}
+	bucket, key, _ := strings.Cut(rest, "/")
+	if problem := bucketProblem(bucket); problem != "" {
+		return "names a bucket that " + problem
+	}
+	if key == "" || strings.ContainsAny(v, "?#") {
+		return "is not an s3://BUCKET/KEY URL: the object key is missing, or it has a query or fragment"
+	}
+	return ""
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func (t Task) validateNotification(p *problems, prefix string) {

@@ -42,7 +42,7 @@ func TestValidate(t *testing.T) {
 			w.Task.NotificationARN = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:patching"
 			w.Task.NotificationEvents = []string{"Failed", "TimedOut"}
 			w.Task.NotificationType = "Invocation"
-			w.Task.Parameters = map[string][]string{"SnapshotId": {"snap"}, "InstallOverrideList": {"s3://b/k"}}
+			w.Task.Parameters = map[string][]string{"SnapshotId": {"{{WINDOW_EXECUTION_ID}}"}, "InstallOverrideList": {"s3://patch-lists/override.yaml"}}
 			c.ManageDHMC = false
 			c.DHMCRoleName = ""
 		}},
@@ -284,7 +284,27 @@ func TestValidate(t *testing.T) {
 				{"windows[0].task.parameters.Operation", "", "is set by the task's operation field; remove it from parameters"},
 				{"windows[1].task.parameters.Operation", "", "is set by the task's operation field; remove it from parameters"},
 				{"windows[1].task.parameters.RebootOption", "", "is set by the task's rebootOption field; remove it from parameters"},
-				{"windows[1].task.parameters", "bad-name", "is not a document parameter name: 1-255 letters, digits or _"},
+				{"windows[1].task.parameters", "bad-name", "is not a parameter orgpatch passes to AWS-RunPatchBaseline; allowed: InstallOverrideList, SnapshotId"},
+			},
+		},
+		// BaselineOverride would install from any package source as root on
+		// every instance; the agent's version and allowDowngrade could
+		// downgrade it: none is passed, and the error names what is.
+		"parameters outside the allowlist": {
+			change: func(c *Config) {
+				c.Windows[0].Task.Parameters = map[string][]string{"version": {"3.0.0.0"}, "allowDowngrade": {"true"}}
+				c.Windows[1].Task.Parameters = map[string][]string{"BaselineOverride": {"s3://evil/baseline.json"}}
+				c.Windows[2].Task.Parameters = map[string][]string{
+					"InstallOverrideList": {"https://example.com/list.yaml"},
+					"SnapshotId":          {"a", "b"},
+				}
+			},
+			want: []FieldError{
+				{"windows[0].task.parameters", "allowDowngrade", "is not a parameter orgpatch passes to AWS-UpdateSSMAgent; allowed: none"},
+				{"windows[0].task.parameters", "version", "is not a parameter orgpatch passes to AWS-UpdateSSMAgent; allowed: none"},
+				{"windows[1].task.parameters", "BaselineOverride", "is not a parameter orgpatch passes to AWS-RunPatchBaseline; allowed: InstallOverrideList, SnapshotId"},
+				{"windows[2].task.parameters.InstallOverrideList", "https://example.com/list.yaml", "is not an s3://BUCKET/KEY URL: only a list in a bucket of the organization may say what to install"},
+				{"windows[2].task.parameters.SnapshotId", "", "has 2 values; it takes exactly one"},
 			},
 		},
 		"role names": {

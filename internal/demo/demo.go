@@ -57,6 +57,7 @@ type demo struct {
 	admin   *Admin
 	clock   *fastClock
 	handler *handler.Handler
+	logs    *slog.Logger
 	tamper  func(context.Context, int, *Admin) error
 
 	step     int
@@ -117,9 +118,10 @@ func Run(ctx context.Context, opts Options) error {
 		admin:   newAdmin(mgmt),
 		clock:   clock,
 		tamper:  opts.Tamper,
-		handler: handler.New(handler.Deps{Management: mgmt, Logger: logs, Metrics: io.Discard, Clock: clock}),
+		logs:    logs,
 		props:   map[string]any{config.PropDisabled: "false"},
 	}
+	d.deployFunction()
 	return d.run(ctx)
 }
 
@@ -248,6 +250,15 @@ func (d *demo) invoke(ctx context.Context, what string, raw json.RawMessage) (ha
 	return res, nil
 }
 
+// deployFunction (re)builds the handler as the deployed function runs: it
+// knows its stack and the properties the stack sets, updated before the
+// custom resource's request as CloudFormation orders it, so every demo
+// request and event passes the stack checks the Lambda makes.
+func (d *demo) deployFunction() {
+	d.handler = handler.New(handler.Deps{Management: d.mgmt, Logger: d.logs, Metrics: io.Discard, Clock: d.clock,
+		LoopbackAnswers: true, Stack: handler.StackOf(stackID, d.props)})
+}
+
 // cloudFormation sends a custom resource request with the current
 // properties (and old, for an Update) and returns the run's report and
 // what CloudFormation received.
@@ -257,6 +268,9 @@ func (d *demo) cloudFormation(ctx context.Context, kind cfn.RequestType, old map
 	raw, err := cloudFormationEvent(kind, id, d.capture.URL(id), d.props, old)
 	if err != nil {
 		return report.Report{}, nil, err
+	}
+	if kind != cfn.RequestDelete {
+		d.deployFunction()
 	}
 	before, _ := d.capture.Responses()
 	res, err := d.invoke(ctx, "CloudFormation "+string(kind), raw)

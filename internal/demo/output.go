@@ -106,9 +106,9 @@ func cmpOr(s, def string) string {
 // cell is a target's outcome in a few characters, as a plan reads.
 func cell(t report.Target) string {
 	switch t.Status {
-	case report.Unchanged:
+	case report.Unchanged, report.NoChange:
 		return "="
-	case report.Converged:
+	case report.Converged, report.WillChange:
 		n := map[string]int{}
 		for _, a := range t.Actions {
 			n[a.Kind]++

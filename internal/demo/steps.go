@@ -30,14 +30,20 @@ func (d *demo) deploy(ctx context.Context) error {
 	d.sub("plan: what the Create would do (a dry run: nothing is written)")
 	plan := d.plan(ctx, cfg, sharedServices, homeRegion)
 	var p problems
+	named := false
 	for _, t := range plan.Targets {
 		denied := t.Status == report.Failed && t.Error != nil && t.Error.Operation == "AssumeRole" && t.Error.Code == "AccessDenied"
 		switch {
 		case t.Account == sandboxAlice && !denied:
 			p.addf("%s: %s, want failed at AssumeRole with AccessDenied", t.Name(), t.Status)
-		case t.Account != sandboxAlice && t.Status == report.Failed:
+		case t.Account == sandboxAlice:
+			named = true
+		case t.Status == report.Failed:
 			p.addf("%s failed: %s", t.Name(), t.Error.Message)
 		}
+	}
+	if !named {
+		p.addf("%s (sandbox-alice) is missing from the plan", sandboxAlice)
 	}
 	d.check("the plan names the account without the configuration role and plans every other one", p.String())
 
@@ -361,7 +367,13 @@ func (d *demo) disable(ctx context.Context) error {
 // checks it wrote nothing.
 func (d *demo) plan(ctx context.Context, cfg config.Config, account, region string) report.Report {
 	d.srv.ResetCalls()
-	plan := run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
+	// As `orgpatch plan` does: against the deployed configuration, if any,
+	// so the plan shows what the stack request will remove too.
+	var previous *config.Config
+	if stored, found, err := handler.StoredConfig(ctx, d.mgmt, ""); err == nil && found {
+		previous = &stored
+	}
+	plan := run.Run(ctx, run.Env{Management: d.mgmt, Config: cfg, Previous: previous, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
 		run.Request{Mode: reconcile.Converge, DryRun: true})
 	d.table(plan)
 	d.actions(plan, account, region)

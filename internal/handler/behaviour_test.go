@@ -51,10 +51,22 @@ func TestFailedTargetsFailCloudFormationAndNameThem(t *testing.T) {
 	if a.Response.Status != cfn.StatusFailed {
 		t.Fatalf("status = %s, want FAILED (reason %q)", a.Response.Status, a.Response.Reason)
 	}
-	for _, want := range []string{"3 failed", "555555555555/us-east-1", "AssumeRole", "AccessDenied"} {
+	for _, want := range []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied"} {
 		if !strings.Contains(a.Response.Reason, want) {
 			t.Errorf("reason %q does not say %q", a.Response.Reason, want)
 		}
+	}
+	// The log keeps the whole error chain, the request id with it.
+	logged := false
+	for _, l := range x.logs.lines(t) {
+		chain, _ := l["error"].(string)
+		if l["msg"] == "assume role failed" && l["account"] == "555555555555" && l["request_id"] != nil &&
+			strings.Contains(chain, "operation error STS: AssumeRole") && strings.Contains(chain, "RequestID: ") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("no log line for 555555555555 with the request id and the whole error chain:\n%v", x.logs.lines(t))
 	}
 	// One account's failure never stops the others.
 	if diff := cmp.Diff([]string{"111111111111", "222222222222", "333333333333", "444444444444"}, x.windowed(t)); diff != "" {
@@ -335,13 +347,13 @@ func TestLogsAndMetrics(t *testing.T) {
 			if l["converged"] != float64(converged) {
 				t.Errorf("summary line: converged = %v, want %d", l["converged"], converged)
 			}
-		case noConfigurationLine:
+		case "invocation failed":
 			noConfig++
 		}
 	}
-	// A configuration is stored: no line may claim there is none.
+	// A configuration is stored: no line may say the invocation failed.
 	if targets < converged || summaries != 1 || noConfig != 0 {
-		t.Errorf("%d per-target lines, %d summary lines, %d missing-configuration lines; want >= %d, 1, 0",
+		t.Errorf("%d per-target lines, %d summary lines, %d failure lines; want >= %d, 1, 0",
 			targets, summaries, noConfig, converged)
 	}
 
@@ -535,12 +547,14 @@ func TestDeleteKeepsDHMCAndDeletesTheConfiguration(t *testing.T) {
 	}
 
 	// Nothing brings the windows back: a late scheduled run finds no
-	// configuration, and a retried Delete still succeeds.
+	// configuration and fails doing nothing, and a retried Delete still
+	// succeeds.
 	x.sv.Server.ResetCalls()
-	for _, file := range []string{"schedule.json", "cfn-delete.json"} {
-		if _, err := x.invoke(t, x.event(t, file)); err != nil {
-			t.Errorf("%s after Delete: %v", file, err)
-		}
+	if _, err := x.invoke(t, x.event(t, "schedule.json")); err == nil {
+		t.Errorf("schedule.json after Delete: nil error, want no configuration")
+	}
+	if _, err := x.invoke(t, x.event(t, "cfn-delete.json")); err != nil {
+		t.Errorf("cfn-delete.json after Delete: %v", err)
 	}
 	if last := x.cfn.answers()[len(x.cfn.answers())-1].Response; last.Status != cfn.StatusSuccess {
 		t.Errorf("retried Delete answered %s %q, want SUCCESS", last.Status, last.Reason)
@@ -584,7 +598,7 @@ func TestIncompleteDeleteKeepsTheConfiguration(t *testing.T) {
 	}{
 		"a target fails": {
 			setup:  func(t *testing.T, x *harness, _ *atomic.Bool) func() { return func() { x.withAllRoles(t) } },
-			reason: []string{"3 failed", "555555555555/us-east-1", "AccessDenied", paramName + " kept for the retried Delete"},
+			reason: []string{"3 failed", "555555555555 (af-south-1,eu-west-1,us-east-1) AssumeRole AccessDenied", paramName + " kept for the retried Delete"},
 		},
 		// No later run would reach the targets the deadline left out.
 		"the deadline leaves targets unreached": {
@@ -678,13 +692,18 @@ func TestIncompleteDeleteKeepsTheConfiguration(t *testing.T) {
 // configuration.
 const noConfigurationLine = "no configuration has been deployed; nothing done"
 
-func TestNoDeployedConfigurationDoesNothing(t *testing.T) {
+// TestNoConfigurationFailsWithoutWrites: with the parameter missing (the
+// rules exist only while the stack's custom resource does, so someone
+// deleted it) every trigger fails, for the retries and the dead-letter
+// queue's alarm, and changes nothing.
+func TestNoConfigurationFailsWithoutWrites(t *testing.T) {
 	for _, file := range []string{"schedule.json", "controltower-create-managed-account.json", "organizations-move-account.json", "organizations-accept-handshake.json"} {
 		t.Run(file, func(t *testing.T) {
 			x := newHarness(t, nil, nil).withAllRoles(t)
 
-			if _, err := x.invoke(t, x.event(t, file)); err != nil {
-				t.Errorf("Invoke() = %v, want nil: a retry cannot make a configuration appear", err)
+			_, err := x.invoke(t, x.event(t, file))
+			if err == nil || !strings.Contains(err.Error(), paramName) {
+				t.Errorf("Invoke() = %v, want an error naming %s", err, paramName)
 			}
 			var calls []string
 			for _, c := range x.sv.Server.Calls() {
@@ -692,15 +711,6 @@ func TestNoDeployedConfigurationDoesNothing(t *testing.T) {
 			}
 			if diff := cmp.Diff([]string{"111111111111 ssm GetParameter ParameterNotFound"}, calls); diff != "" {
 				t.Errorf("AWS calls (-want +got):\n%s", diff)
-			}
-			var warned []map[string]any
-			for _, l := range x.logs.lines(t) {
-				if l["msg"] == noConfigurationLine {
-					warned = append(warned, l)
-				}
-			}
-			if len(warned) != 1 || warned[0]["level"] != "WARN" || warned[0]["parameter"] != paramName {
-				t.Errorf("lines saying no configuration was deployed: %v; want one at WARN naming %s", warned, paramName)
 			}
 		})
 	}

@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
 // PhysicalResourceID is the custom resource's physical id, the same for
@@ -30,6 +38,9 @@ const answerAttempts = 3
 // cfn.LambdaWrap sends it, but bounded by ctx and retried, with the Reason cut
 // to fit the 4 KB body.
 func (h *Handler) answer(ctx context.Context, ev *cfn.Event, status cfn.StatusType, reason string, data map[string]any) error {
+	if err := h.checkResponseURL(ev.ResponseURL); err != nil {
+		return err
+	}
 	r := cfn.NewResponse(ev)
 	r.Status = status
 	r.PhysicalResourceID = PhysicalResourceID
@@ -54,8 +65,8 @@ func (h *Handler) answer(ctx context.Context, ev *cfn.Event, status cfn.StatusTy
 	return fmt.Errorf("answer CloudFormation after %d attempts: %w", answerAttempts, last)
 }
 
-func (h *Handler) put(ctx context.Context, url string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
+func (h *Handler) put(ctx context.Context, target string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("answer CloudFormation: %w", err)
 	}
@@ -63,6 +74,10 @@ func (h *Handler) put(ctx context.Context, url string, body []byte) error {
 	req.Header.Del("Content-Type")
 	res, err := h.http.Do(req)
 	if err != nil {
+		// The error names the URL; its query holds the signature.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			ue.URL = RedactURL(ue.URL)
+		}
 		return fmt.Errorf("answer CloudFormation: %w", err)
 	}
 	defer res.Body.Close()
@@ -71,6 +86,88 @@ func (h *Handler) put(ctx context.Context, url string, body []byte) error {
 		return fmt.Errorf("answer CloudFormation: HTTP %d: %s", res.StatusCode, bytes.TrimSpace(msg))
 	}
 	return nil
+}
+
+// responseBucketPrefix starts the name of the bucket CloudFormation's
+// presigned response URLs point into; the region follows without its
+// dashes (cloudformation-custom-resource-response-useast1).
+const responseBucketPrefix = "cloudformation-custom-resource-response-"
+
+// checkResponseURL refuses to send an answer anywhere but to CloudFormation's
+// response bucket of the function's own region (a custom resource's function
+// is always in its stack's region), over https on the default port: the
+// hosts S3 serves that bucket under, virtual-hosted style, whether global
+// (s3.amazonaws.com), regional (s3.REGION.amazonaws.com) or the older
+// dash form (s3-REGION.amazonaws.com), with .amazonaws.com.cn in China.
+// With Deps.LoopbackAnswers, http(s) to a loopback address is allowed too.
+func (h *Handler) checkResponseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("answer CloudFormation: ResponseURL is not a URL")
+	}
+	if h.deps.LoopbackAnswers && (u.Scheme == "http" || u.Scheme == "https") {
+		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	region := h.deps.Management.Region
+	want := responseHosts(region)
+	if u.Scheme != "https" || u.Port() != "" || u.User != nil || !slices.Contains(want, u.Host) {
+		return fmt.Errorf("answer CloudFormation: ResponseURL %s is not https://%s/...: no answer sent", RedactURL(raw), strings.Join(want, " or https://"))
+	}
+	return nil
+}
+
+// responseHosts are the hosts of CloudFormation's response bucket in region.
+func responseHosts(region string) []string {
+	bucket := responseBucketPrefix + strings.ReplaceAll(region, "-", "")
+	domain := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		domain = "amazonaws.com.cn"
+	}
+	hosts := []string{bucket + ".s3." + region + "." + domain, bucket + ".s3-" + region + "." + domain}
+	if domain == "amazonaws.com" {
+		hosts = append(hosts, bucket+".s3."+domain)
+	}
+	return hosts
+}
+
+// RedactURL is raw without its query and fragment (a presigned URL's
+// signature) and user information, for logs and errors.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.User = "", "", "", nil
+	return u.String()
+}
+
+// withoutRedirects is c, or a default client, refusing redirects: an answer
+// goes to the presigned URL CloudFormation gave, nowhere else.
+func withoutRedirects(c *http.Client) *http.Client {
+	out := &http.Client{Timeout: 30 * time.Second}
+	if c != nil {
+		copied := *c
+		out = &copied
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return out
+}
+
+// refuse answers FAILED a custom resource request that is not this stack's
+// (when its ResponseURL is CloudFormation's), and fails the invocation, so
+// that the retries end in the dead-letter queue and its alarm.
+func (h *Handler) refuse(ctx context.Context, log *slog.Logger, req trigger.Request, err error, start time.Time) (any, error) {
+	log.Error("custom resource request refused; nothing done", "error", err)
+	defer h.emit(log, req.Source, nil, true, start)
+	res := Result{Trigger: req.Source, Action: req.Action, Reason: err.Error(), Summary: err.Error()}
+	if aerr := h.answer(ctx, req.CloudFormation, cfn.StatusFailed, err.Error(), nil); aerr != nil {
+		log.Error("refused request not answered", "error", aerr)
+		return res, err
+	}
+	res.Status = cfn.StatusFailed
+	return res, err
 }
 
 // fitResponse encodes r with reason cut, on a rune boundary and marked as

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,44 +24,62 @@ type parameterAPI interface {
 
 var _ parameterAPI = (*ssm.Client)(nil)
 
-// configStore keeps the one configuration every trigger converges to.
+// configStore keeps the custom resource's properties, from which every
+// trigger builds the one configuration it converges to. The parameter is a
+// copy for the triggers CloudFormation does not send: with a Stack, what is
+// read from it counts only when it is exactly what the stack set (see
+// Stack), so whoever may write the parameter without the stack's rights can
+// stop the triggers (and raise the alarm) but change nothing accounts get.
 type configStore struct {
-	api  parameterAPI
-	name string
+	api   parameterAPI
+	name  string
+	stack *Stack
 }
 
-// load returns the stored configuration. found is false, with no
-// configuration, when the parameter does not exist: no stack has stored one
-// yet, or the stack was deleted. A stored configuration that does not decode
-// is an error, never a silent fallback: converging to the defaults would
-// undo the administrator's choices, the disable flag included.
-func (s configStore) load(ctx context.Context) (cfg config.Config, found bool, err error) {
+// errNoConfiguration is load's error when the parameter does not exist.
+var errNoConfiguration = errors.New("no configuration stored")
+
+// load returns the stored configuration. Every way it can fail is an error
+// for the Lambda's retries and the dead-letter queue's alarm, never a
+// silent no-op or a fallback to the defaults: the parameter missing
+// (errNoConfiguration: the stack's custom resource writes it before any rule
+// exists and deletes it after the rules are gone, so only someone else can
+// have deleted it), unreadable, or not the stack's own.
+func (s configStore) load(ctx context.Context) (config.Config, error) {
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name)})
 	if err != nil {
 		if isParameterNotFound(err) {
-			return config.Config{}, false, nil
+			return config.Config{}, fmt.Errorf("configuration parameter %s: %w: the stack's custom resource writes it on Create and Update; update the stack to write it again", s.name, errNoConfiguration)
 		}
-		return config.Config{}, false, fmt.Errorf("read configuration parameter %s: %w", s.name, err)
+		return config.Config{}, fmt.Errorf("read configuration parameter %s: %w", s.name, err)
 	}
 	if out.Parameter == nil || out.Parameter.Value == nil {
-		return config.Config{}, false, fmt.Errorf("read configuration parameter %s: the answer holds no value", s.name)
+		return config.Config{}, fmt.Errorf("read configuration parameter %s: the answer holds no value", s.name)
 	}
-	cfg, err = config.Decode([]byte(*out.Parameter.Value))
+	var props map[string]any
+	if err := json.Unmarshal([]byte(*out.Parameter.Value), &props); err != nil || props == nil {
+		return config.Config{}, fmt.Errorf("configuration parameter %s: not the custom resource's properties (a JSON object): %v", s.name, err)
+	}
+	if err := s.stack.checkProperties("configuration parameter "+s.name+": its properties", props); err != nil {
+		return config.Config{}, err
+	}
+	cfg, err := config.FromProperties(props)
 	if err != nil {
-		return config.Config{}, true, fmt.Errorf("configuration parameter %s: %w", s.name, err)
+		return config.Config{}, fmt.Errorf("configuration parameter %s: %w", s.name, err)
 	}
-	return cfg, true, nil
+	return cfg, nil
 }
 
-// store writes cfg as canonical JSON, replacing what was there. Idempotent,
-// and without a write when the parameter already holds these bytes, so a
+// store writes the custom resource's properties (without ServiceToken and
+// ServiceTimeout) as JSON, replacing what was there. Idempotent, and
+// without a write when the parameter already holds these bytes, so a
 // retried CloudFormation request changes nothing more. The tier is
 // Intelligent-Tiering: a configuration with many windows outgrows the
 // standard tier's 4 KB, and SSM then picks the advanced tier by itself.
-func (s configStore) store(ctx context.Context, cfg config.Config) error {
-	body, err := cfg.JSON()
+func (s configStore) store(ctx context.Context, props map[string]any) error {
+	body, err := json.Marshal(props)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode configuration properties: %w", err)
 	}
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name)})
 	switch {

@@ -25,9 +25,17 @@
 //     management account; every other trigger reads it from there, so every
 //     trigger sees one configuration, the disable flag included: while
 //     disabled, no trigger creates anything (they all tear down).
-//   - With no stored configuration (before the stack's first Create, after
-//     its Delete) every other trigger does nothing and succeeds: nothing is
-//     ever created from a configuration nobody deployed.
+//   - Only the stack decides what accounts receive. Given the Stack (the
+//     Lambda always is), a custom resource request for another stack, or
+//     with properties the stack did not set, is refused (answered FAILED,
+//     the invocation failed); the stored configuration counts only when its
+//     properties are exactly the stack's. A configuration that is missing,
+//     unreadable or not the stack's fails every other trigger with nothing
+//     done, so the retries end in the dead-letter queue and its alarm: never
+//     a silent no-op, never the defaults.
+//   - Answers go only to CloudFormation's response bucket of the region, over
+//     https, without following redirects; no log line or error carries the
+//     presigned URL's query.
 //   - The handler decides nothing about the fleet: it decodes the input,
 //     settles the configuration (and, for an Update, the previous one), and
 //     calls the core (internal/run) once. The core then also tears down what
@@ -38,8 +46,6 @@
 //     behind and no later trigger converges anything. A removal with failed
 //     or unreached targets answers FAILED and keeps the parameter, so the
 //     operator's retried Delete removes with the same configuration.
-//   - A stored configuration that does not decode fails the invocation: the
-//     defaults would silently undo the administrator's choices.
 //   - An asynchronous event with failed targets returns an error naming them,
 //     so Lambda retries it and then hands it to the dead-letter queue (and
 //     its alarm); an ignored event returns nil.

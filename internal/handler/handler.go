@@ -39,6 +39,10 @@ type Deps struct {
 	// ConfigParameter names the SSM parameter holding the configuration
 	// (DefaultConfigParameter).
 	ConfigParameter string
+	// Stack, when set, is what the deployed stack told the function: only
+	// its requests and its configuration are acted on (see Stack). The
+	// Lambda always sets it; local runs leave it nil.
+	Stack *Stack
 	// Concurrency bounds the targets worked on at once (run.DefaultConcurrency).
 	Concurrency int
 	// Reserve is kept free before the Lambda's deadline to report and
@@ -53,8 +57,12 @@ type Deps struct {
 	Metrics io.Writer
 	// Clock tells the time (the wall clock).
 	Clock run.Clock
-	// HTTPClient sends the CloudFormation answers (a client with a timeout).
+	// HTTPClient sends the CloudFormation answers (a client with a timeout);
+	// redirects are never followed.
 	HTTPClient *http.Client
+	// LoopbackAnswers lets CloudFormation answers go to a loopback address
+	// too (the demo, orgpatch invoke, tests); the Lambda never sets it.
+	LoopbackAnswers bool
 
 	// Runs holds the objects of whole-organization runs: the stack's
 	// bucket (NewS3Store) deployed, a run.MemoryStore in tests.
@@ -97,9 +105,7 @@ func New(deps Deps) *Handler {
 	if h.clock == nil {
 		h.clock = run.WallClock{}
 	}
-	if h.http == nil {
-		h.http = &http.Client{Timeout: 30 * time.Second}
-	}
+	h.http = withoutRedirects(h.http)
 	if h.deps.Reserve <= 0 {
 		h.deps.Reserve = run.DefaultReserve
 	}
@@ -107,7 +113,7 @@ func New(deps Deps) *Handler {
 	if name == "" {
 		name = DefaultConfigParameter
 	}
-	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name}
+	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name, stack: deps.Stack}
 	h.runs = deps.Runs
 	if h.runs == nil {
 		h.runs = run.NewMemoryStore()
@@ -157,6 +163,9 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 		return h.step(ctx, log, req, start)
 	}
 	if req.CloudFormation != nil {
+		if err := h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties); err != nil {
+			return h.refuse(ctx, log, req, err, start)
+		}
 		return h.cloudFormation(ctx, log, req, start)
 	}
 	return h.event(ctx, log, req, start)
@@ -179,10 +188,8 @@ func (h *Handler) malformed(ctx context.Context, log *slog.Logger, raw json.RawM
 }
 
 // event handles an EventBridge event: converge to the stored configuration.
-// Without one nothing is done, and that is no error: the parameter is absent
-// only before the stack's first Create stored it or after the stack was
-// deleted, and converging to the defaults would then create windows nobody
-// deployed; a retry cannot help.
+// Without one, or with one that is not the stack's, nothing is done and the
+// invocation fails (see configStore.load).
 func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
 	if req.Action == trigger.Ignore {
@@ -192,13 +199,9 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 	}
 	started := false
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
-		cfg, found, err := h.store.load(ctx)
+		cfg, err := h.store.load(ctx)
 		if err != nil {
 			return nil, err
-		}
-		if !found {
-			log.Warn("no configuration has been deployed; nothing done", "parameter", h.store.name)
-			return nil, nil
 		}
 		if h.deps.Executions != nil && len(req.Accounts) == 0 {
 			started = true
@@ -349,13 +352,9 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 			return cfg, reconcile.Remove, nil
 		}
 		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
-		cfg, found, err := h.store.load(ctx)
-		switch {
-		case err != nil:
-			log.Warn("delete: stored configuration unreadable; using the defaults", "error", err)
-			cfg = config.Default()
-		case !found:
-			log.Warn("delete: no stored configuration; using the defaults", "parameter", h.store.name)
+		cfg, err = h.store.load(ctx)
+		if err != nil {
+			log.Warn("delete: no usable stored configuration; using the defaults", "error", err)
 			cfg = config.Default()
 		}
 		return cfg, reconcile.Remove, nil
@@ -364,7 +363,7 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 	if err != nil {
 		return config.Config{}, "", fmt.Errorf("custom resource properties: %w", err)
 	}
-	if err := h.store.store(ctx, cfg); err != nil {
+	if err := h.store.store(ctx, req.Properties); err != nil {
 		return config.Config{}, "", err
 	}
 	if cfg.Disabled {
@@ -528,5 +527,11 @@ func StoredConfig(ctx context.Context, mgmt aws.Config, name string) (cfg config
 	if name == "" {
 		name = DefaultConfigParameter
 	}
-	return configStore{api: ssm.NewFromConfig(mgmt), name: name}.load(ctx)
+	// No Stack: a workstation has no stack identity to hold the parameter
+	// to; it reads what the stack stored.
+	cfg, err = configStore{api: ssm.NewFromConfig(mgmt), name: name}.load(ctx)
+	if errors.Is(err, errNoConfiguration) {
+		return config.Config{}, false, nil
+	}
+	return cfg, err == nil, err
 }

@@ -144,6 +144,7 @@ func newHarness(t *testing.T, org *sim.Org, deps func(*handler.Deps), opts ...si
 		RoleWait:        time.Millisecond,
 		Logger:          handler.NewLogger(x.logs, slog.LevelDebug),
 		Metrics:         x.metrics,
+		LoopbackAnswers: true,
 	}
 	if deps != nil {
 		deps(&d)
@@ -164,11 +165,16 @@ func (x *harness) withAllRoles(t *testing.T) *harness {
 }
 
 // deployed stores cfg in the configuration parameter through the SDK, as
-// the stack's custom resource stores it on Create, so that the triggers
+// the stack's custom resource stores it on Create (its properties: here the
+// whole configuration as the Configuration property), so that the triggers
 // which read it have a configuration; the calls it took are forgotten.
 func (x *harness) deployed(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
-	body, err := cfg.JSON()
+	conf, err := cfg.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(map[string]string{config.PropConfiguration: string(conf)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +304,11 @@ func (x *harness) storedConfig(t *testing.T) (config.Config, bool) {
 	if err != nil {
 		return config.Config{}, false
 	}
-	cfg, err := config.Decode([]byte(aws.ToString(out.Parameter.Value)))
+	var props map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(out.Parameter.Value)), &props); err != nil {
+		t.Fatalf("stored properties do not decode: %v", err)
+	}
+	cfg, err := config.FromProperties(props)
 	if err != nil {
 		t.Fatalf("stored configuration does not decode: %v", err)
 	}

@@ -19,7 +19,9 @@ var createdBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisec
 // applier executes a plan's actions in order against one account x region.
 type applier struct {
 	client SSMAPI
-	writes int
+	// taskRoleARN is the one role every task written may run as (CheckTask).
+	taskRoleARN string
+	writes      int
 	// ids holds the ids of resources this run created or kept, for the
 	// writes that follow (a task names its window and target).
 	ids map[idKey]string
@@ -34,8 +36,9 @@ type idKey struct {
 
 // apply executes actions in order, stopping at the first failed write. The
 // Result holds the actions done before the failure.
-func apply(ctx context.Context, client SSMAPI, actions []Action) (Result, error) {
-	a := &applier{client: client, ids: map[idKey]string{}}
+// Every task written must pass CheckTask with taskRoleARN.
+func apply(ctx context.Context, client SSMAPI, taskRoleARN string, actions []Action) (Result, error) {
+	a := &applier{client: client, taskRoleARN: taskRoleARN, ids: map[idKey]string{}}
 	var res Result
 	for _, act := range actions {
 		if err := ctx.Err(); err != nil {

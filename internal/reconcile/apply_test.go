@@ -76,7 +76,7 @@ func TestUpdateSendsOnlyFieldsItKnows(t *testing.T) {
 	}
 	for name, act := range tests {
 		t.Run(name, func(t *testing.T) {
-			res, err := apply(context.Background(), nil, []Action{act})
+			res, err := apply(context.Background(), nil, "arn:aws:iam::111111111111:role/task", []Action{act})
 			if err == nil {
 				t.Fatal("apply succeeded, want the unknown field refused")
 			}

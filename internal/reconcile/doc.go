@@ -18,6 +18,10 @@
 // orphan); DoesNotExist on a delete or deregister means done; updates send
 // only what differs. A run over a converged account x region makes no write.
 //
+// Whatever the plan says, no task is written that CheckTask refuses (another
+// document, a parameter outside the allowlist, a role other than the task
+// role): IAM cannot express those rules for the configuration role.
+//
 // # Kinds of resource
 //
 // Each kind of resource is one resourceKind (kind.go) in its own file(s):

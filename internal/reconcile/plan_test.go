@@ -67,7 +67,7 @@ func convergedObserved() Observed {
 		params := map[string][]string{"Operation": {"Scan"}, "RebootOption": {"RebootIfNeeded"}}
 		comment, hash := "Run Scan for "+w.Task.Name, baselineHash
 		if w.Task.Document == agentDocument {
-			params, comment, hash = nil, "Run AWS-UpdateSSMAgent for Update_SSMAgent", agentHash
+			params, comment, hash = nil, "Run None for Update_SSMAgent", agentHash
 		}
 		obs.Windows = append(obs.Windows, ObservedWindow{
 			ID: fmt.Sprintf("mw-%017d", i), Name: w.Name, Description: w.Description,

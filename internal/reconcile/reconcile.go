@@ -167,7 +167,7 @@ func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if in.DryRun {
 		return Result{Actions: actions}, nil
 	}
-	return apply(ctx, client, actions)
+	return apply(ctx, client, desired.TaskRoleARN, actions)
 }
 
 func (in Input) validate() error {

@@ -602,49 +602,79 @@ func TestDriftIsRepaired(t *testing.T) {
 	}
 }
 
-// TestReferenceWindowsAdopted: windows the reference solution left (same
-// tag, names and settings) are adopted without a write.
+// sraWindows are the windows the reference solution registers with its
+// default settings, written down from its template and Lambda rather than
+// from config.Default(), so that the adoption test compares orgpatch with
+// the reference and not with itself.
+var sraWindows = []struct {
+	name, description, schedule, target, targetDescription string
+	values                                                 []string
+	task, taskDescription, document, operation             string
+}{
+	{"sra_ssm_agent_update", "Maintenance Window To Update The SSM Agent On Managed Instances", "cron(0 0 1 ? * WED *)",
+		"Update_SSMAgent", "Targets To Update SSMAgent On Managed Instances", []string{"Linux", "Windows"},
+		"Update_SSMAgent", "Task To Update SSMAgent On Managed Instances", "AWS-UpdateSSMAgent", ""},
+	{"sra_windows_maintenance", "Maintenance Window to scan Windows Instances", "cron(0 0 1 ? * THU *)",
+		"Update_Windows", "Targets To Scan For Windows Updates On Managed Instances", []string{"Windows"},
+		"Windows_Scan", "Task To Scan For Patches On Managed Windows Instances", "AWS-RunPatchBaseline", "Scan"},
+	{"sra_linux_maintenance", "Maintenance Window to scan Linux Instances", "cron(0 0 1 ? * FRI *)",
+		"Update_Linux", "Targets To Scan For Linux Updates On Managed Instances", []string{"Linux"},
+		"Linux_Scan", "Task To Scan For Patches On Managed Linux Instances", "AWS-RunPatchBaseline", "Scan"},
+}
+
+// TestReferenceWindowsAdopted: windows the reference solution made with its
+// default settings are adopted with at most one write per task: its tasks
+// carry the service role on the task only, orgpatch's also in the Run
+// Command parameters (where Run Command publishes notifications with it).
 func TestReferenceWindowsAdopted(t *testing.T) {
 	h := newHarness(t)
 	cfg := config.Default()
 	ctx := context.Background()
-	for _, w := range cfg.Windows {
+	for _, w := range sraWindows {
 		win := must(h.client.CreateMaintenanceWindow(ctx, &ssm.CreateMaintenanceWindowInput{
-			Name: aws.String(w.Name), Description: aws.String(w.Description), Schedule: aws.String(w.Schedule),
-			ScheduleTimezone: aws.String(w.ScheduleTimezone), Duration: aws.Int32(w.DurationHours), Cutoff: w.CutoffHours,
+			Name: aws.String(w.name), Description: aws.String(w.description), Schedule: aws.String(w.schedule),
+			ScheduleTimezone: aws.String("America/New_York"), Duration: aws.Int32(6), Cutoff: 1, AllowUnassociatedTargets: false,
 			Tags: []types.Tag{{Key: aws.String("createdBy"), Value: aws.String("SRA_Patch_Management")}},
 		}))(t)
 		tgt := must(h.client.RegisterTargetWithMaintenanceWindow(ctx, &ssm.RegisterTargetWithMaintenanceWindowInput{
 			WindowId: win.WindowId, ResourceType: types.MaintenanceWindowResourceTypeInstance,
-			Targets: []types.Target{{Key: aws.String("tag:" + w.Target.TagKey), Values: w.Target.TagValues}},
-			Name:    aws.String(w.Target.Name), Description: aws.String(w.Target.Description),
+			Targets: []types.Target{{Key: aws.String("tag:InstanceOS"), Values: w.values}},
+			Name:    aws.String(w.target), Description: aws.String(w.targetDescription),
 		}))(t)
-		doc := must(h.client.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String(w.Task.Document)}))(t)
-		params := map[string][]string(nil)
-		what := w.Task.Document
-		if w.Task.Operation != "" {
-			params = map[string][]string{"Operation": {w.Task.Operation}, "RebootOption": {w.Task.RebootOption}}
-			what = w.Task.Operation
+		doc := must(h.client.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String(w.document)}))(t)
+		params := map[string][]string{}
+		operation := "None" // Python's rendering of its missing operation
+		if w.operation != "" {
+			params = map[string][]string{"Operation": {w.operation}, "RebootOption": {"RebootIfNeeded"}}
+			operation = w.operation
 		}
-		role := "arn:aws:iam::" + account + ":role/" + cfg.TaskRoleName
 		must(h.client.RegisterTaskWithMaintenanceWindow(ctx, &ssm.RegisterTaskWithMaintenanceWindowInput{
-			WindowId: win.WindowId, TaskType: types.MaintenanceWindowTaskTypeRunCommand, TaskArn: aws.String(w.Task.Document),
+			WindowId: win.WindowId, TaskType: types.MaintenanceWindowTaskTypeRunCommand, TaskArn: aws.String(w.document),
 			Priority: aws.Int32(1), Targets: []types.Target{{Key: aws.String("WindowTargetIds"), Values: []string{aws.ToString(tgt.WindowTargetId)}}},
-			ServiceRoleArn: aws.String(role), CutoffBehavior: types.MaintenanceWindowTaskCutoffBehaviorContinueTask,
+			ServiceRoleArn: aws.String("arn:aws:iam::" + account + ":role/sra-patch-mgmt-automation"), CutoffBehavior: types.MaintenanceWindowTaskCutoffBehaviorContinueTask,
 			MaxConcurrency: aws.String("100"), MaxErrors: aws.String("1"),
-			Name: aws.String(w.Task.Name), Description: aws.String(w.Task.Description),
+			Name: aws.String(w.task), Description: aws.String(w.taskDescription),
 			TaskInvocationParameters: &types.MaintenanceWindowTaskInvocationParameters{RunCommand: &types.MaintenanceWindowRunCommandParameters{
-				Comment: aws.String("Run " + what + " for " + w.Task.Name), DocumentVersion: aws.String("$DEFAULT"),
+				Comment: aws.String("Run " + operation + " for " + w.task), DocumentVersion: aws.String("$DEFAULT"),
 				DocumentHash: doc.Document.Hash, DocumentHashType: types.DocumentHashTypeSha256, TimeoutSeconds: aws.Int32(3600),
-				Parameters: params, ServiceRoleArn: aws.String(role),
+				Parameters: params,
 			}},
 		}))(t)
 	}
 	must(h.client.UpdateServiceSetting(ctx, &ssm.UpdateServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID), SettingValue: aws.String(cfg.DHMCRoleName)}))(t)
 
 	res, writes := h.mustRun(reconcile.Converge, cfg)
-	if writes != 0 {
-		t.Errorf("adopting the reference windows: %d writes %v, want none; actions %+v", writes, h.writeOps(), res.Actions)
+	want := []string{"UpdateMaintenanceWindowTask", "UpdateMaintenanceWindowTask", "UpdateMaintenanceWindowTask"}
+	if diff := cmp.Diff(want, h.writeOps()); diff != "" || writes > len(sraWindows) {
+		t.Errorf("adopting the reference windows: %d writes, want at most one task update per task (-want +got):\n%s\nactions %+v", writes, diff, res.Actions)
+	}
+	for _, a := range res.Actions {
+		if a.Kind == reconcile.KindUpdate && a.Detail != "" && !strings.Contains(a.Detail, "service role") {
+			t.Errorf("%s %s: %s, want only the service role changed", a.Resource, a.Name, a.Detail)
+		}
+	}
+	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+		t.Errorf("second run: %d writes %v, want none", writes, h.writeOps())
 	}
 }
 
@@ -897,7 +927,7 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 	w.Task.NotificationARN = "arn:aws:sns:us-east-1:444444444444:patching"
 	w.Task.NotificationEvents = []string{"Failed", "TimedOut"}
 	w.Task.NotificationType = "Command"
-	w.Task.Parameters = map[string][]string{"BaselineOverride": {"s3://patch-logs-444444444444/override.json"}}
+	w.Task.Parameters = map[string][]string{"InstallOverrideList": {"s3://patch-logs-444444444444/override.yaml"}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
@@ -912,9 +942,9 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 	rc := got.TaskInvocationParameters.RunCommand
 	gotOptional := []string{aws.ToString(rc.OutputS3BucketName), aws.ToString(rc.OutputS3KeyPrefix),
 		aws.ToString(rc.CloudWatchOutputConfig.CloudWatchLogGroupName), aws.ToString(rc.NotificationConfig.NotificationArn),
-		strings.Join(rc.Parameters["BaselineOverride"], ",")}
+		strings.Join(rc.Parameters["InstallOverrideList"], ",")}
 	wantOptional := []string{"patch-logs-444444444444", "linux/", "/orgpatch/linux", "arn:aws:sns:us-east-1:444444444444:patching",
-		"s3://patch-logs-444444444444/override.json"}
+		"s3://patch-logs-444444444444/override.yaml"}
 	if diff := cmp.Diff(wantOptional, gotOptional); diff != "" {
 		t.Errorf("optional task settings (-want +got):\n%s", diff)
 	}
@@ -1011,7 +1041,7 @@ func TestWindowsHoldWhatTheReferenceRegisters(t *testing.T) {
 		got = append(got, r)
 	}
 	for _, w := range cfg.Windows {
-		what := w.Task.Document
+		what := "None"
 		if w.Task.Operation != "" {
 			what = w.Task.Operation
 		}

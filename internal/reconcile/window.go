@@ -419,12 +419,14 @@ func desiredTask(desired Desired, hashes map[string]string, w config.Window, tar
 	}
 }
 
-// comment is the Run Command comment: "Run <Operation> for <task>", or the
-// document's name for documents without an Operation.
+// comment is the Run Command comment as the reference solution writes it,
+// so that adopting its tasks rewrites no comment: "Run <Operation> for
+// <task>", where a document without an Operation gives "None" (its Python
+// formats the missing operation so: "Run None for Update_SSMAgent").
 func comment(t config.Task) string {
 	what := t.Operation
 	if what == "" {
-		what = t.Document
+		what = "None"
 	}
 	c := fmt.Sprintf("Run %s for %s", what, t.Name)
 	if len(c) > maxCommentLength {

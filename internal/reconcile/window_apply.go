@@ -31,9 +31,13 @@ func (windowKind) apply(ctx context.Context, a *applier, act Action) error {
 		return a.updateTarget(ctx, act)
 	case act.Resource == ResourceTarget && act.Kind == KindDelete:
 		return a.deregisterTarget(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindCreate:
-		return a.registerTask(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindUpdate:
+	case act.Resource == ResourceTask && (act.Kind == KindCreate || act.Kind == KindUpdate):
+		if err := CheckTask(act.spec.task, a.taskRoleARN); err != nil {
+			return err
+		}
+		if act.Kind == KindCreate {
+			return a.registerTask(ctx, act)
+		}
 		return a.updateTask(ctx, act)
 	case act.Resource == ResourceTask && act.Kind == KindDelete:
 		return a.deregisterTask(ctx, act)

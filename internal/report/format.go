@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,72 +12,188 @@ import (
 )
 
 // WriteTable writes one row per target (account, region, mode, status,
-// writes, and what happened), then every change that was applied or
-// planned, then the counts.
+// changes, and what happened; a failure of a whole account once, with the
+// regions it covered), then every change applied or planned (targets with
+// the same changes once, as a group), then the counts.
 func (r Report) WriteTable(w io.Writer) error { return r.writeTable(w, false) }
 
-// WriteBriefTable is WriteTable without the rows of unchanged targets: what
-// an operator reads after a run over thousands of converged targets.
+// WriteBriefTable is WriteTable without the rows of targets that needed no
+// change, nor those of the largest group of targets with the same changes
+// (listed once in the changes): what an operator reads after a run over
+// thousands of targets.
 func (r Report) WriteBriefTable(w io.Writer) error { return r.writeTable(w, true) }
 
 func (r Report) writeTable(w io.Writer, brief bool) error {
+	var b strings.Builder
 	if r.Error != nil {
-		if _, err := fmt.Fprintf(w, "run failed: %s\n\n", oneLine(r.Error.Message)); err != nil {
-			return fmt.Errorf("write report table: %w", err)
+		fmt.Fprintf(&b, "run failed: %s\n\n", r.Error.Line())
+	}
+	groups := r.changeGroups()
+	// A brief table leaves out the targets of the largest group of equal
+	// changes: the changes section lists them once.
+	common := map[string]bool{}
+	if brief && len(groups) > 0 && len(groups[0].targets) > 1 {
+		for _, name := range groups[0].targets {
+			common[name] = true
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tWRITES\tDETAIL")
-	hidden := 0
-	for _, t := range r.Targets {
-		if brief && t.Status == Unchanged {
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tCHANGES\tDETAIL")
+	hidden, same := 0, 0
+	for _, row := range r.rows() {
+		t := row.Target
+		switch {
+		case brief && (t.Status == Unchanged || t.Status == NoChange):
 			hidden++
 			continue
+		case common[t.Name()]:
+			same++
+			continue
 		}
-		region := t.Region
-		if region == "" {
-			region = "-"
+		regions := strings.Join(row.regions, ",")
+		if regions == "" {
+			regions = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Account, region, t.Mode, t.Status, t.Writes, oneLine(t.detail()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Account, regions, t.Mode, t.Status.Label(), t.Changes(), oneLine(t.detail()))
 	}
-	if err := tw.Flush(); err != nil {
+	tw.Flush() // into a strings.Builder: cannot fail
+	if hidden > 0 {
+		fmt.Fprintf(&b, "(%s needing no change not shown)\n", plural(hidden, "target"))
+	}
+	if same > 0 {
+		fmt.Fprintf(&b, "(%s with the same changes, listed once below, not shown)\n", plural(same, "target"))
+	}
+	if len(groups) > 0 {
+		verb := "Changes"
+		if r.DryRun {
+			verb = "Planned changes (dry run)"
+		}
+		fmt.Fprintf(&b, "\n%s:\n", verb)
+		for _, g := range groups {
+			if len(g.targets) == 1 {
+				fmt.Fprintf(&b, "%s:\n", g.targets[0])
+			} else {
+				fmt.Fprintf(&b, "The same %s in %s targets (%s):\n", plural(len(g.lines), "change"), thousands(len(g.targets)), names(g.targets))
+			}
+			for _, l := range g.lines {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", r.Counts.statusLine())
+	for _, c := range r.Counts.Changes {
+		if r.DryRun {
+			fmt.Fprintf(&b, "%s: %d to create, %d to update, %d to delete, %d to reset\n", c.Resource, c.Create, c.Update, c.Delete, c.Reset)
+		} else {
+			fmt.Fprintf(&b, "%s: %d created, %d updated, %d deleted, %d reset\n", c.Resource, c.Create, c.Update, c.Delete, c.Reset)
+		}
+	}
+	fmt.Fprintf(&b, "%s\n", r.closing())
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write report table: %w", err)
 	}
-	if hidden > 0 {
-		if _, err := fmt.Fprintf(w, "(%d unchanged targets not shown)\n", hidden); err != nil {
-			return fmt.Errorf("write report table: %w", err)
+	return nil
+}
+
+// row is one table row: a target, or a failure of a whole account with
+// every region it covered.
+type row struct {
+	Target
+	regions []string
+}
+
+// rows folds each account-level failure into one row per account.
+func (r Report) rows() []row {
+	var rows []row
+	for _, t := range r.Targets {
+		if n := len(rows); n > 0 && t.accountWide() {
+			last := &rows[n-1]
+			if last.accountWide() && last.Account == t.Account && last.Error.Line() == t.Error.Line() {
+				last.regions = append(last.regions, t.Region)
+				continue
+			}
 		}
+		rw := row{Target: t}
+		if t.Region != "" {
+			rw.regions = []string{t.Region}
+		}
+		rows = append(rows, rw)
 	}
-	var changes strings.Builder
+	return rows
+}
+
+func (t Target) accountWide() bool {
+	return t.Status == Failed && t.Error != nil && t.Error.Scope == ScopeAccount
+}
+
+// changeGroup is targets with the same changes.
+type changeGroup struct {
+	lines   []string
+	targets []string
+}
+
+// changeGroups groups the targets by their changes, the largest group
+// first (ties: in report order).
+func (r Report) changeGroups() []changeGroup {
+	var groups []*changeGroup
+	byKey := map[string]*changeGroup{}
 	for _, t := range r.Targets {
 		var lines []string
 		for _, a := range t.Actions {
-			if a.Kind == "unchanged" {
+			if a.Kind == KindUnchanged {
 				continue
 			}
-			line := fmt.Sprintf("  %s %s %s", a.Kind, a.Resource, a.Name)
+			line := fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.Name)
 			if a.Detail != "" {
 				line += ": " + oneLine(a.Detail)
 			}
 			lines = append(lines, line)
 		}
-		if len(lines) > 0 {
-			fmt.Fprintf(&changes, "%s:\n%s\n", t.Name(), strings.Join(lines, "\n"))
+		if len(lines) == 0 {
+			continue
 		}
-	}
-	if changes.Len() > 0 {
-		verb := "Changes"
-		if r.DryRun {
-			verb = "Planned changes (dry run)"
+		key := strings.Join(lines, "\n")
+		g, ok := byKey[key]
+		if !ok {
+			g = &changeGroup{lines: lines}
+			byKey[key] = g
+			groups = append(groups, g)
 		}
-		if _, err := fmt.Fprintf(w, "\n%s:\n%s", verb, changes.String()); err != nil {
-			return fmt.Errorf("write report table: %w", err)
-		}
+		g.targets = append(g.targets, t.Name())
 	}
-	if _, err := fmt.Fprintf(w, "\n%s\n", r.countsLine()); err != nil {
-		return fmt.Errorf("write report table: %w", err)
+	slices.SortStableFunc(groups, func(a, b *changeGroup) int { return len(b.targets) - len(a.targets) })
+	out := make([]changeGroup, len(groups))
+	for i, g := range groups {
+		out[i] = *g
 	}
-	return nil
+	return out
+}
+
+// maxNames bounds the targets a group names.
+const maxNames = 8
+
+// names lists targets, the first maxNames of them and how many more.
+func names(targets []string) string {
+	if len(targets) <= maxNames {
+		return strings.Join(targets, ", ")
+	}
+	return strings.Join(targets[:maxNames], ", ") + fmt.Sprintf(" and %s more", thousands(len(targets)-maxNames))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return thousands(n) + " " + what + "s"
+}
+
+// thousands writes n with commas: 16,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -96,9 +213,14 @@ func (r Report) WriteJSON(w io.Writer) error {
 func (r Report) Summary(budget int) string {
 	head := r.countsLine()
 	if r.Error != nil {
-		head = "run failed: " + oneLine(r.Error.Message) + "; " + head
+		head = "run failed: " + r.Error.Line() + "; " + head
 	}
-	failed := r.Failed()
+	var failed []row // an account's failure once, with its regions
+	for _, rw := range r.rows() {
+		if rw.Status == Failed {
+			failed = append(failed, rw)
+		}
+	}
 	if len(failed) == 0 {
 		return truncate(head, budget)
 	}
@@ -107,6 +229,9 @@ func (r Report) Summary(budget int) string {
 	b.WriteString("; failed:")
 	for i, t := range failed {
 		item := " " + t.Name()
+		if len(t.regions) > 1 {
+			item = " " + t.Account + " (" + strings.Join(t.regions, ",") + ")"
+		}
 		if t.Error != nil {
 			if t.Error.Operation != "" {
 				item += " " + t.Error.Operation
@@ -134,24 +259,60 @@ func (r Report) Summary(budget int) string {
 	return truncate(b.String(), budget)
 }
 
+// countsLine is the counts on one line, for summaries: the targets by
+// status, the changes by resource, and what was written.
 func (r Report) countsLine() string {
-	c := r.Counts
-	parts := []string{}
+	line := r.Counts.statusLine()
+	var parts []string
+	for _, c := range r.Counts.Changes {
+		parts = append(parts, c.Resource+" "+c.line(r.DryRun))
+	}
+	if len(parts) > 0 {
+		line += "; " + strings.Join(parts, "; ")
+	}
+	return line + "; " + r.closing()
+}
+
+// statusLine is "24 targets: 16 will change, 4 failed, 4 skipped".
+func (c Counts) statusLine() string {
+	var parts []string
 	for _, s := range Statuses {
 		if n := c.Of(s); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+			parts = append(parts, fmt.Sprintf("%d %s", n, s.Label()))
 		}
 	}
 	line := fmt.Sprintf("%d targets", c.Targets)
 	if len(parts) > 0 {
 		line += ": " + strings.Join(parts, ", ")
 	}
-	line += fmt.Sprintf("; %d writes", c.Writes)
+	return line
+}
+
+// line is the non-zero counts: "3 to create, 1 to delete" (dry run) or
+// "3 created, 1 deleted".
+func (r ResourceChanges) line(dryRun bool) string {
+	verbs := [4]string{"created", "updated", "deleted", "reset"}
+	if dryRun {
+		verbs = [4]string{"to create", "to update", "to delete", "to reset"}
+	}
+	var parts []string
+	for i, n := range [4]int{r.Create, r.Update, r.Delete, r.Reset} {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, verbs[i]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// closing says what the run wrote: "nothing was changed" for a plan,
+// else the writes made; and how long it took.
+func (r Report) closing() string {
+	line := fmt.Sprintf("%d writes", r.Counts.Writes)
 	if r.DryRun {
-		line += " planned (dry run)"
+		line = "plan only: nothing was changed"
 	}
 	if r.Duration > 0 {
-		line += " in " + r.Duration.Round(time.Millisecond).String()
+		line += " (" + r.Duration.Round(time.Millisecond).String() + ")"
 	}
 	return line
 }
@@ -159,30 +320,19 @@ func (r Report) countsLine() string {
 func (t Target) detail() string {
 	switch {
 	case t.Error != nil:
-		where := strings.TrimSpace(t.Error.Service + " " + t.Error.Operation + " " + t.Error.Code)
-		if where == "" {
-			return t.Error.Message
-		}
-		return where + ": " + t.Error.Message
+		return t.Error.Line()
 	case t.Reason != "":
 		return t.Reason
 	}
-	kinds := map[string]int{}
-	var order []string
+	var c Counts
 	for _, a := range t.Actions {
-		if a.Kind == "unchanged" {
-			continue
-		}
-		if kinds[a.Kind] == 0 {
-			order = append(order, a.Kind)
-		}
-		kinds[a.Kind]++
+		c.add(a)
 	}
-	parts := make([]string, 0, len(order))
-	for _, k := range order {
-		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+	parts := make([]string, 0, len(c.Changes))
+	for _, rc := range c.Changes {
+		parts = append(parts, rc.Resource+" "+rc.line(t.Status == WillChange))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 // oneLine keeps a message on one table row.

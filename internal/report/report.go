@@ -3,8 +3,11 @@ package report
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 )
 
@@ -28,10 +31,25 @@ const (
 	// NotStarted: the run stopped before reaching the target (its deadline
 	// was near). The next run picks it up.
 	NotStarted Status = "not-started"
+	// WillChange (dry run): the plan makes at least one change to the target.
+	WillChange Status = "will-change"
+	// NoChange (dry run): the target already matches; the plan changes nothing.
+	NoChange Status = "no-change"
 )
 
 // Statuses lists every status in the order reports show them.
-var Statuses = []Status{Converged, Unchanged, Failed, Skipped, Pending, NotStarted}
+var Statuses = []Status{WillChange, NoChange, Converged, Unchanged, Failed, Skipped, Pending, NotStarted}
+
+// Label is the status as tables and summaries print it.
+func (s Status) Label() string {
+	switch s {
+	case WillChange:
+		return "will change"
+	case NoChange:
+		return "no change"
+	}
+	return string(s)
+}
 
 // Action is one change applied (or planned, in a dry run) to a target.
 type Action struct {
@@ -42,21 +60,37 @@ type Action struct {
 }
 
 // Error locates a failure: the AWS operation and error code when the failure
-// came from AWS, and the whole message.
+// came from AWS, AWS's own message, what to check for known causes, and the
+// whole error chain.
 type Error struct {
 	Service   string `json:"service,omitempty"`   // e.g. "SSM", "STS"
 	Operation string `json:"operation,omitempty"` // e.g. "RegisterTaskWithMaintenanceWindow"
 	Code      string `json:"code,omitempty"`      // e.g. "ThrottlingException"
-	Message   string `json:"message"`
+	// Message is AWS's own message (smithy.APIError.ErrorMessage), without
+	// the SDK's wrapping; the error's text when AWS sent none.
+	Message string `json:"message"`
+	// Advice says what to check, for a known cause.
+	Advice string `json:"advice,omitempty"`
+	// Scope is ScopeAccount when the failure is the whole account's (its
+	// role could not be assumed, its regions not read): it covers every
+	// region of the account the run meant to work on.
+	Scope string `json:"scope,omitempty"`
+	// Chain is the whole error, as wrapped on its way up (operation,
+	// resource, request id).
+	Chain string `json:"chain"`
 }
 
-// ErrorOf extracts the operation and error code from err (through
-// smithy.OperationError and smithy.APIError); nil for a nil err.
+// ScopeAccount is Error.Scope for a failure of the whole account.
+const ScopeAccount = "account"
+
+// ErrorOf extracts the operation, error code and AWS's message from err
+// (through smithy.OperationError and smithy.APIError), with advice for
+// known causes; nil for a nil err.
 func ErrorOf(err error) *Error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Message: err.Error()}
+	e := &Error{Message: err.Error(), Chain: err.Error()}
 	var op *smithy.OperationError
 	if errors.As(err, &op) {
 		e.Service, e.Operation = op.Service(), op.Operation()
@@ -64,8 +98,44 @@ func ErrorOf(err error) *Error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		e.Code = api.ErrorCode()
+		if m := api.ErrorMessage(); m != "" {
+			e.Message = m
+		}
 	}
+	e.Advice = advice(e, err)
 	return e
+}
+
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// advice says what to check for the known causes of a failure; "" for
+// any other.
+func advice(e *Error, err error) string {
+	switch {
+	case e.Operation == "AssumeRole" && (e.Code == "AccessDenied" || e.Code == "AccessDeniedException"):
+		return "check the member-roles StackSet instance in this account: the configuration role is missing or does not trust the orgpatch Lambda's role"
+	case e.Code == "UnrecognizedClientException" || e.Code == "InvalidClientTokenId" || e.Code == "OptInRequired":
+		// What AWS answers credentials used in a region the account has
+		// not enabled (the simulator does the same).
+		return "check that the region is enabled for this account, or leave it out of the regions"
+	case throttles.IsErrorThrottle(err).Bool():
+		return "AWS still throttled after the SDK's retries: lower the concurrency, or run again (only what is left is done)"
+	}
+	return ""
+}
+
+// Line is the failure on one line: "STS AssumeRole AccessDenied: AWS's
+// message; advice".
+func (e Error) Line() string {
+	where := strings.TrimSpace(e.Service + " " + e.Operation + " " + e.Code)
+	line := oneLine(e.Message)
+	if where != "" {
+		line = where + ": " + line
+	}
+	if e.Advice != "" {
+		line += "; " + e.Advice
+	}
+	return line
 }
 
 // Target is the outcome for one account x region. Region is empty when the
@@ -90,6 +160,24 @@ func (t *Target) Fail(err error) {
 	t.Status, t.Err, t.Error = Failed, err, ErrorOf(err)
 }
 
+// FailAccount marks t failed with err, a failure of its whole account.
+func (t *Target) FailAccount(err error) {
+	t.Fail(err)
+	t.Error.Scope = ScopeAccount
+}
+
+// Changes counts the target's actions that change something (applied, or
+// in a dry run, planned).
+func (t Target) Changes() int {
+	n := 0
+	for _, a := range t.Actions {
+		if a.Kind != KindUnchanged {
+			n++
+		}
+	}
+	return n
+}
+
 // Name is "account/region", or the account alone for an account-wide outcome.
 func (t Target) Name() string {
 	if t.Region == "" {
@@ -98,21 +186,76 @@ func (t Target) Name() string {
 	return t.Account + "/" + t.Region
 }
 
-// Counts are how many targets ended in each status, and the writes made.
+// Counts are how many targets ended in each status, the changes by kind
+// of resource, and the writes made.
 type Counts struct {
 	Targets    int `json:"targets"`
+	WillChange int `json:"willChange,omitempty"` // dry run
+	NoChange   int `json:"noChange,omitempty"`   // dry run
 	Converged  int `json:"converged"`
 	Unchanged  int `json:"unchanged"`
 	Failed     int `json:"failed"`
 	Skipped    int `json:"skipped"`
 	Pending    int `json:"pending"`
 	NotStarted int `json:"notStarted"`
-	Writes     int `json:"writes"`
+	// Changes are the actions applied (in a dry run: planned), by resource
+	// ("window", "target", "task", "dhmc") in the order they first appear.
+	Changes []ResourceChanges `json:"changes,omitempty"`
+	// Writes are the write calls made (retries included): 0 in a dry run.
+	Writes int `json:"writes"`
+}
+
+// ResourceChanges counts the actions on one kind of resource.
+type ResourceChanges struct {
+	Resource string `json:"resource"`
+	Create   int    `json:"create"`
+	Update   int    `json:"update"`
+	Delete   int    `json:"delete"`
+	Reset    int    `json:"reset"`
+}
+
+// Total is every change of r.
+func (r ResourceChanges) Total() int { return r.Create + r.Update + r.Delete + r.Reset }
+
+// Action kinds, as reconcile names them.
+const (
+	KindCreate    = "create"
+	KindUpdate    = "update"
+	KindDelete    = "delete"
+	KindReset     = "reset"
+	KindUnchanged = "unchanged"
+)
+
+// add counts one action.
+func (c *Counts) add(a Action) {
+	if a.Kind == KindUnchanged {
+		return
+	}
+	i := slices.IndexFunc(c.Changes, func(r ResourceChanges) bool { return r.Resource == a.Resource })
+	if i < 0 {
+		c.Changes = append(c.Changes, ResourceChanges{Resource: a.Resource})
+		i = len(c.Changes) - 1
+	}
+	r := &c.Changes[i]
+	switch a.Kind {
+	case KindCreate:
+		r.Create++
+	case KindUpdate:
+		r.Update++
+	case KindDelete:
+		r.Delete++
+	case KindReset:
+		r.Reset++
+	}
 }
 
 // Of returns the count for s.
 func (c Counts) Of(s Status) int {
 	switch s {
+	case WillChange:
+		return c.WillChange
+	case NoChange:
+		return c.NoChange
 	case Converged:
 		return c.Converged
 	case Unchanged:
@@ -157,7 +300,14 @@ func (r *Report) Tally() {
 	c := Counts{Targets: len(r.Targets)}
 	for _, t := range r.Targets {
 		c.Writes += t.Writes
+		for _, a := range t.Actions {
+			c.add(a)
+		}
 		switch t.Status {
+		case WillChange:
+			c.WillChange++
+		case NoChange:
+			c.NoChange++
 		case Converged:
 			c.Converged++
 		case Unchanged:

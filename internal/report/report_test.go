@@ -47,11 +47,28 @@ func TestErrorOf(t *testing.T) {
 		"api error wrapped": {
 			err: apiFailure("SSM", "RegisterTaskWithMaintenanceWindow", "ThrottlingException", "slow down"),
 			want: &Error{Service: "SSM", Operation: "RegisterTaskWithMaintenanceWindow", Code: "ThrottlingException",
-				Message: "register task Linux_Scan: operation error SSM: RegisterTaskWithMaintenanceWindow, api error ThrottlingException: slow down"},
+				Message: "slow down",
+				Advice:  "AWS still throttled after the SDK's retries: lower the concurrency, or run again (only what is left is done)",
+				Chain:   "register task Linux_Scan: operation error SSM: RegisterTaskWithMaintenanceWindow, api error ThrottlingException: slow down"},
+		},
+		"role missing": {
+			err: fmt.Errorf("assume role: %w", &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+				Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform sts:AssumeRole"}}),
+			want: &Error{Service: "STS", Operation: "AssumeRole", Code: "AccessDenied",
+				Message: "not authorized to perform sts:AssumeRole",
+				Advice:  "check the member-roles StackSet instance in this account: the configuration role is missing or does not trust the orgpatch Lambda's role",
+				Chain:   "assume role: operation error STS: AssumeRole, api error AccessDenied: not authorized to perform sts:AssumeRole"},
+		},
+		"region not enabled": {
+			err: apiFailure("SSM", "DescribeMaintenanceWindows", "UnrecognizedClientException", "The security token included in the request is invalid."),
+			want: &Error{Service: "SSM", Operation: "DescribeMaintenanceWindows", Code: "UnrecognizedClientException",
+				Message: "The security token included in the request is invalid.",
+				Advice:  "check that the region is enabled for this account, or leave it out of the regions",
+				Chain:   "register task Linux_Scan: operation error SSM: DescribeMaintenanceWindows, api error UnrecognizedClientException: The security token included in the request is invalid."},
 		},
 		"plain error": {
 			err:  errors.New("panic: nil map"),
-			want: &Error{Message: "panic: nil map"},
+			want: &Error{Message: "panic: nil map", Chain: "panic: nil map"},
 		},
 	}
 	for name, tc := range cases {
@@ -65,7 +82,8 @@ func TestErrorOf(t *testing.T) {
 
 func TestTallyAndErr(t *testing.T) {
 	r := sample()
-	want := Counts{Targets: 5, Converged: 1, Unchanged: 1, Failed: 1, Skipped: 1, Pending: 1, Writes: 4}
+	want := Counts{Targets: 5, Converged: 1, Unchanged: 1, Failed: 1, Skipped: 1, Pending: 1, Writes: 4,
+		Changes: []ResourceChanges{{Resource: "window", Create: 1}, {Resource: "target", Create: 1}, {Resource: "task", Update: 1}}}
 	if diff := cmp.Diff(want, r.Counts); diff != "" {
 		t.Errorf("Counts (-want +got):\n%s", diff)
 	}
@@ -94,12 +112,16 @@ func TestWriteTable(t *testing.T) {
 	}
 	got := buf.String()
 	for _, want := range []string{
-		"ACCOUNT       REGION     MODE      STATUS     WRITES  DETAIL",
-		"111111111111  us-east-1  converge  converged  4       2 create, 1 update",
-		"222222222222  us-east-1  converge  failed     0       SSM RegisterTaskWithMaintenanceWindow ValidationException: ",
-		"333333333333  -          converge  pending    0       configuration role not yet deployed",
+		"ACCOUNT       REGION     MODE      STATUS     CHANGES  DETAIL",
+		"111111111111  us-east-1  converge  converged  3        window 1 created; target 1 created; task 1 updated",
+		"222222222222  us-east-1  converge  failed     0        SSM RegisterTaskWithMaintenanceWindow ValidationException: bad cron\n",
+		"333333333333  -          converge  pending    0        configuration role not yet deployed",
 		"111111111111/us-east-1:\n  create window sra_linux_maintenance\n  create target Update_Linux\n  update task Linux_Scan: operation: Scan -> Install\n",
-		"5 targets: 1 converged, 1 unchanged, 1 failed, 1 skipped, 1 pending; 4 writes",
+		"\n5 targets: 1 converged, 1 unchanged, 1 failed, 1 skipped, 1 pending\n" +
+			"window: 1 created, 0 updated, 0 deleted, 0 reset\n" +
+			"target: 1 created, 0 updated, 0 deleted, 0 reset\n" +
+			"task: 0 created, 1 updated, 0 deleted, 0 reset\n" +
+			"4 writes\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
@@ -117,18 +139,19 @@ func TestWriteJSONFieldNames(t *testing.T) {
 	}
 	var decoded struct {
 		Mode    string `json:"mode"`
-		Counts  map[string]int
+		Counts  map[string]any
 		Targets []map[string]any `json:"targets"`
 	}
 	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil {
 		t.Fatal(err)
 	}
-	if decoded.Counts["failed"] != 1 || decoded.Counts["writes"] != 4 {
+	if decoded.Counts["failed"] != 1.0 || decoded.Counts["writes"] != 4.0 {
 		t.Errorf("counts = %v", decoded.Counts)
 	}
 	failed := decoded.Targets[2]
 	wantErr := map[string]any{"service": "SSM", "operation": "RegisterTaskWithMaintenanceWindow", "code": "ValidationException",
-		"message": "register task Linux_Scan: operation error SSM: RegisterTaskWithMaintenanceWindow, api error ValidationException: bad cron"}
+		"message": "bad cron",
+		"chain":   "register task Linux_Scan: operation error SSM: RegisterTaskWithMaintenanceWindow, api error ValidationException: bad cron"}
 	if diff := cmp.Diff(wantErr, failed["error"]); diff != "" {
 		t.Errorf("failed target error JSON (-want +got):\n%s", diff)
 	}
@@ -204,14 +227,14 @@ func TestRunFailure(t *testing.T) {
 	if err := r.Err(); !errors.As(err, &api) || api.ErrorCode() != "AWSOrganizationsNotInUseException" {
 		t.Errorf("Err() = %v, want the run's failure", err)
 	}
-	if got, want := r.Summary(4096), "run failed: list accounts: operation error Organizations: ListAccounts"; !strings.HasPrefix(got, want) {
+	if got, want := r.Summary(4096), "run failed: Organizations ListAccounts AWSOrganizationsNotInUseException: not in an organization; 0 targets"; !strings.HasPrefix(got, want) {
 		t.Errorf("Summary = %q, want prefix %q", got, want)
 	}
 	var buf bytes.Buffer
 	if err := r.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(buf.String(), "run failed: list accounts") {
+	if !strings.HasPrefix(buf.String(), "run failed: Organizations ListAccounts AWSOrganizationsNotInUseException: not in an organization\n") {
 		t.Errorf("table does not start with the run's failure:\n%s", buf.String())
 	}
 }
@@ -225,9 +248,126 @@ func TestWriteBriefTableHidesUnchanged(t *testing.T) {
 	if strings.Contains(got, "111111111111  eu-west-1") {
 		t.Errorf("brief table shows the unchanged target:\n%s", got)
 	}
-	for _, want := range []string{"111111111111  us-east-1", "(1 unchanged targets not shown)", "5 targets: 1 converged, 1 unchanged"} {
+	for _, want := range []string{"111111111111  us-east-1", "(1 target needing no change not shown)", "5 targets: 1 converged, 1 unchanged"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("brief table lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestAccountFailureOncePerAccount: a failure of a whole account is one
+// table row naming the regions it covered; JSON keeps one record per
+// target with the whole chain.
+func TestAccountFailureOncePerAccount(t *testing.T) {
+	r := Report{Mode: "converge"}
+	denied := fmt.Errorf("assume role in 666666666666: %w", &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+		Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "not authorized to perform sts:AssumeRole"}})
+	for _, region := range []string{"eu-west-1", "us-east-1"} {
+		tg := Target{Account: "666666666666", Region: region, Mode: "converge"}
+		tg.FailAccount(denied)
+		r.Targets = append(r.Targets, tg)
+	}
+	other := Target{Account: "777777777777", Region: "us-east-1", Mode: "converge"}
+	other.Fail(apiFailure("SSM", "RegisterTaskWithMaintenanceWindow", "ValidationException", "bad cron"))
+	r.Targets = append(r.Targets, other)
+	r.Tally()
+
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	want := "666666666666  eu-west-1,us-east-1  converge  failed  0        STS AssumeRole AccessDenied: not authorized to perform sts:AssumeRole; " +
+		"check the member-roles StackSet instance in this account: the configuration role is missing or does not trust the orgpatch Lambda's role\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("table lacks the one line for the account:\n%s\nwant %q", got, want)
+	}
+	if n := strings.Count(got, "666666666666"); n != 1 {
+		t.Errorf("account named %d times in the table, want once:\n%s", n, got)
+	}
+	if n := strings.Count(got, "operation error"); n != 0 {
+		t.Errorf("table carries the SDK's wrapping:\n%s", got)
+	}
+
+	if s := r.Summary(4096); !strings.HasSuffix(s, "failed: 666666666666 (eu-west-1,us-east-1) AssumeRole AccessDenied; 777777777777/us-east-1 RegisterTaskWithMaintenanceWindow ValidationException") {
+		t.Errorf("Summary = %q, want the account's failure once", s)
+	}
+
+	buf.Reset()
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var decoded Report
+	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if len(decoded.Targets) != 3 || decoded.Targets[0].Error.Chain != denied.Error() || decoded.Targets[1].Error.Scope != ScopeAccount {
+		t.Errorf("JSON targets = %+v, want one record per target with the chain", decoded.Targets)
+	}
+}
+
+// TestPlanGroupsSameChangesAndCountsThem: targets with the same planned
+// changes are printed once, the ones that differ on their own, and the
+// counts are those of the listed changes.
+func TestPlanGroupsSameChangesAndCountsThem(t *testing.T) {
+	r := Report{Mode: "converge", DryRun: true}
+	fresh := []Action{
+		{Kind: "create", Resource: "window", Name: "w"},
+		{Kind: "create", Resource: "target", Name: "t"},
+		{Kind: "create", Resource: "task", Name: "k"},
+		{Kind: "update", Resource: "dhmc", Name: "d", Detail: "value: a -> b"},
+	}
+	for i := range 12 {
+		r.Targets = append(r.Targets, Target{Account: fmt.Sprintf("%012d", i), Region: "us-east-1", Mode: "converge", Status: WillChange, Actions: fresh})
+	}
+	r.Targets = append(r.Targets,
+		Target{Account: "999999999999", Region: "us-east-1", Mode: "teardown", Status: WillChange,
+			Actions: []Action{{Kind: "delete", Resource: "window", Name: "w"}, {Kind: "reset", Resource: "dhmc", Name: "d"}}},
+		Target{Account: "999999999999", Region: "eu-west-1", Mode: "converge", Status: NoChange,
+			Actions: []Action{{Kind: "unchanged", Resource: "window", Name: "w"}}})
+	r.Tally()
+	var buf bytes.Buffer
+	if err := r.WriteBriefTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{
+		"The same 4 changes in 12 targets (000000000000/us-east-1, 000000000001/us-east-1, 000000000002/us-east-1, 000000000003/us-east-1, " +
+			"000000000004/us-east-1, 000000000005/us-east-1, 000000000006/us-east-1, 000000000007/us-east-1 and 4 more):\n" +
+			"  create window w\n  create target t\n  create task k\n  update dhmc d: value: a -> b\n",
+		"999999999999/us-east-1:\n  delete window w\n  reset dhmc d\n",
+		"\n14 targets: 13 will change, 1 no change\n" +
+			"window: 12 to create, 0 to update, 1 to delete, 0 to reset\n" +
+			"target: 12 to create, 0 to update, 0 to delete, 0 to reset\n" +
+			"task: 12 to create, 0 to update, 0 to delete, 0 to reset\n" +
+			"dhmc: 0 to create, 12 to update, 0 to delete, 1 to reset\n" +
+			"plan only: nothing was changed\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan lacks %q:\n%s", want, got)
+		}
+	}
+	for _, want := range []string{"(12 targets with the same changes, listed once below, not shown)\n", "(1 target needing no change not shown)\n",
+		"999999999999  us-east-1  teardown  will change  2        window 1 to delete; dhmc 1 to reset\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("brief plan lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "000000000003  us-east-1") {
+		t.Errorf("brief plan has a row for a target of the shared changes:\n%s", got)
+	}
+	if n := strings.Count(got, "create window w"); n != 1 {
+		t.Errorf("the shared changes are printed %d times, want once:\n%s", n, got)
+	}
+	if s := r.Summary(4096); !strings.Contains(s, "window 12 to create, 1 to delete") || !strings.HasSuffix(s, "nothing was changed") {
+		t.Errorf("Summary = %q", s)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 16000: "16,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

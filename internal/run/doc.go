@@ -1,7 +1,17 @@
-// Package run converges many account x region targets at once and accounts
-// for every one of them.
+// Package run is the core every entry point calls once: it decides the
+// whole change, converges many account x region targets at once, and
+// accounts for every one of them.
 //
 // The contract:
+//   - One decision: from the desired configuration and the previous one
+//     (Env.Previous: an Update's old properties, or the stored
+//     configuration the CLI reads), every target is worked out once:
+//     converge where the new configuration applies; tear down where the
+//     previous one applied and the new one does not (regions dropped,
+//     accounts newly excluded by id or OU), with the previous
+//     configuration; accounts that left the organization stay out. A plan
+//     (Request.DryRun) is the same decision without the writes, so the
+//     CLI's plan and the Lambda's Update show and do the same thing.
 //   - Bounded fan-out: at most Env.Concurrency targets are worked on at a
 //     time (errgroup.Group with SetLimit, deliberately not WithContext: one
 //     target's failure must never cancel another's work).

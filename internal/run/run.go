@@ -268,9 +268,10 @@ func (r *runner) work(ctx context.Context, accounts []*account) []report.Target 
 }
 
 // removing reports whether the run also removes what the previous
-// configuration made where the new one no longer applies.
+// configuration made where the new one no longer applies. A disabled
+// previous configuration made nothing.
 func (r *runner) removing() bool {
-	return r.env.Previous != nil && r.req.Mode == reconcile.Converge
+	return r.env.Previous != nil && !r.env.Previous.Disabled && r.req.Mode == reconcile.Converge
 }
 
 // accounts resolves the request's accounts and decides, once, what each
@@ -369,7 +370,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 		if p := recover(); p != nil {
 			err := panicError(log, "account preparation", p)
 			var t report.Target
-			t.Fail(err)
+			t.FailAccount(err)
 			a.targets, a.outcomes = nil, nil
 			perRegion(t)
 		}
@@ -390,7 +391,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 		}
 		log.Error("assume role failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
@@ -398,7 +399,7 @@ func (r *runner) prepareAccount(ctx context.Context, a *account) {
 	if err != nil {
 		log.Error("describe regions failed", "error", err)
 		var t report.Target
-		t.Fail(err)
+		t.FailAccount(err)
 		perRegion(t)
 		return
 	}
@@ -469,7 +470,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
 		case report.NotStarted:
 			log.Warn("target not started", "reason", out.Reason)
-		case report.Unchanged:
+		case report.Unchanged, report.NoChange:
 			log.Debug("target done", "status", string(out.Status))
 		default:
 			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
@@ -508,9 +509,15 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		out.Fail(err)
 		return
 	}
-	out.Status = report.Unchanged
-	if out.Writes > 0 || (r.req.DryRun && changed) {
+	switch {
+	case r.req.DryRun && changed:
+		out.Status = report.WillChange
+	case r.req.DryRun:
+		out.Status = report.NoChange
+	case out.Writes > 0:
 		out.Status = report.Converged
+	default:
+		out.Status = report.Unchanged
 	}
 }
 

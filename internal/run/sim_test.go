@@ -167,11 +167,16 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 	if n := sv.Server.WriteCalls(); n != 0 {
 		t.Errorf("dry run made %d write calls", n)
 	}
-	if !rep.DryRun || rep.Counts.Converged != 4 || rep.Counts.Writes != 0 {
-		t.Errorf("dry run report: dryRun %v, counts %+v; want 4 converged (to be) and 0 writes", rep.DryRun, rep.Counts)
+	// The counts are what the plan will do: 4 targets will change, each
+	// with 3 windows, targets and tasks to create and the DHMC to set.
+	want := report.Counts{Targets: 5, WillChange: 4, Skipped: 1, Changes: []report.ResourceChanges{
+		{Resource: "window", Create: 12}, {Resource: "target", Create: 12}, {Resource: "task", Create: 12}, {Resource: "dhmc", Update: 4},
+	}}
+	if diff := cmp.Diff(want, rep.Counts); diff != "" || !rep.DryRun {
+		t.Errorf("dry run report: dryRun %v, counts (-want +got):\n%s", rep.DryRun, diff)
 	}
 	for _, tg := range rep.Targets {
-		if tg.Status != report.Converged {
+		if tg.Status != report.WillChange {
 			continue
 		}
 		creates := 0
@@ -186,6 +191,16 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 	}
 	if got := windowNames(t, sv, "111111111111", "us-east-1"); len(got) != 0 {
 		t.Errorf("dry run created windows: %v", got)
+	}
+
+	// Applied, the plan's changes are exactly the writes made.
+	applied := run.Run(context.Background(), env, run.Request{})
+	planned := 0
+	for _, c := range rep.Counts.Changes {
+		planned += c.Total()
+	}
+	if n := sv.Server.WriteCalls(); n != planned || applied.Counts.Writes != planned {
+		t.Errorf("the plan counted %d changes; applying it made %d write calls (report: %d)", planned, n, applied.Counts.Writes)
 	}
 }
 

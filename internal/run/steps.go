@@ -390,7 +390,7 @@ func Summarize(ctx context.Context, env Env, store Store, in SummarizeInput) (re
 	}
 	rep.Duration = env.Clock.Now().Sub(rep.Started)
 	c := rep.Counts
-	env.Logger.Info("run finished", "mode", rep.Mode, "targets", c.Targets, "converged", c.Converged,
+	env.Logger.Info("run finished", "mode", rep.Mode, "targets", c.Targets, "willChange", c.WillChange, "noChange", c.NoChange, "converged", c.Converged,
 		"unchanged", c.Unchanged, "failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending,
 		"notStarted", c.NotStarted, "writes", c.Writes, "duration", rep.Duration)
 	return rep, nil

@@ -28,10 +28,14 @@ const (
 )
 
 // Management credentials for clients that need some: any access key the
-// simulator did not issue acts as the management account, these included.
+// simulator did not issue acts as the management account's IAM user
+// ManagementUserName, these included; RootAccessKeyID alone acts as the
+// management account's root user (which AWS lets assume no role).
 const (
 	ManagementAccessKeyID     = "AKIASIMULATEDMGMT000"
 	ManagementSecretAccessKey = "simulated-management-secret-key-0000000000"
+	ManagementUserName        = "orgpatch-admin"
+	RootAccessKeyID           = "AKIASIMULATEDROOT000"
 )
 
 // maxBody bounds a request body; AWS's own limits are far below it.
@@ -354,7 +358,10 @@ func (s *Server) authenticate(req *request, token string) (identity, error) {
 			return identity{}, invalidToken(req)
 		}
 		m := s.org.mgmt
-		return identity{Account: m, ARN: "arn:aws:iam::" + m + ":root", UserID: m}, nil
+		if req.accessID == RootAccessKeyID {
+			return identity{Account: m, ARN: "arn:aws:iam::" + m + ":root", UserID: m}, nil
+		}
+		return identity{Account: m, ARN: "arn:aws:iam::" + m + ":user/" + ManagementUserName, UserID: "AIDASIMULATEDMGMTUSR"}, nil
 	}
 	if token != sess.token {
 		return identity{}, invalidToken(req)

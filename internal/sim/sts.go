@@ -85,6 +85,9 @@ func (s *Server) assumeRole(req *request) (any, error) {
 		return nil, apierr.BadRequest("ValidationError", "%s is invalid", roleARN)
 	}
 	account, roleName := m[1], m[2]
+	if strings.HasSuffix(req.caller.ARN, ":root") {
+		return nil, apierr.New(http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts.")
+	}
 	denied := apierr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", req.caller.ARN, roleARN)
 
 	s.mu.Lock()

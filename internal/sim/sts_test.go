@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -55,7 +56,7 @@ func TestCallerIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"111111111111", "arn:aws:iam::111111111111:root"}, []string{aws.ToString(got.Account), aws.ToString(got.Arn)}); diff != "" {
+	if diff := cmp.Diff([]string{"111111111111", "arn:aws:iam::111111111111:user/" + sim.ManagementUserName}, []string{aws.ToString(got.Account), aws.ToString(got.Arn)}); diff != "" {
 		t.Errorf("management identity (-want +got):\n%s", diff)
 	}
 
@@ -70,6 +71,29 @@ func TestCallerIdentity(t *testing.T) {
 	}
 	if !strings.HasSuffix(aws.ToString(got.UserId), ":simtest") {
 		t.Errorf("UserId = %q, want ROLEID:simtest", aws.ToString(got.UserId))
+	}
+}
+
+// TestRootMayNotAssumeRoles: AWS refuses AssumeRole to a root user
+// ("Roles may not be assumed by root accounts"), whatever the role trusts;
+// the management identity the simulator hands out is an IAM user, which may.
+func TestRootMayNotAssumeRoles(t *testing.T) {
+	env := simtest.Start(t, small(t))
+	root := noRetry(env.Config)
+	root.Credentials = credentials.NewStaticCredentialsProvider(sim.RootAccessKeyID, "root-secret", "")
+	ctx := context.Background()
+	who, err := sts.NewFromConfig(root).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::111111111111:root" {
+		t.Fatalf("root identity = %v (%v), want arn:aws:iam::111111111111:root", aws.ToString(who.Arn), err)
+	}
+	in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN("444444444444", sim.DefaultRoleName)), RoleSessionName: aws.String("root")}
+	_, err = sts.NewFromConfig(root).AssumeRole(ctx, in)
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" || api.ErrorMessage() != "Roles may not be assumed by root accounts." {
+		t.Errorf("AssumeRole as root = %v, want AccessDenied: Roles may not be assumed by root accounts.", err)
+	}
+	if _, err := sts.NewFromConfig(env.Config).AssumeRole(ctx, in); err != nil {
+		t.Errorf("AssumeRole as the management user = %v, want the role", err)
 	}
 }
 

@@ -132,7 +132,8 @@ func answerable(prefix string, ev *cfn.Event) error {
 		}
 	}
 	if u, err := url.Parse(ev.ResponseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fieldErr(prefix+"ResponseURL", "%q is not an http(s) URL", ev.ResponseURL)
+		// Not the value: a presigned URL's query is its signature.
+		return fieldErr(prefix+"ResponseURL", "is not an http(s) URL")
 	}
 	return nil
 }
@@ -274,7 +275,7 @@ func controlTower(d cloudTrailDetail) (Request, error) {
 	if err := json.Unmarshal(details[key], &st); err != nil {
 		return Request{}, fmt.Errorf("%w: %s: %w", ErrMalformed, field, err)
 	}
-	if st.State != stateSucceeded {
+	if !strings.EqualFold(st.State, stateSucceeded) {
 		req := ignore(SourceControlTower, "Control Tower %s of %s is %s, not %s",
 			d.EventName, orUnknown(st.Account.AccountID), orUnknown(st.State), stateSucceeded)
 		if st.Message != "" {
@@ -306,6 +307,8 @@ func organizations(detailType string, d cloudTrailDetail) (Request, error) {
 		return createAccountResult(d)
 	case "AcceptHandshake":
 		return acceptHandshake(d)
+	case "AccountJoinedOrganization":
+		return accountJoined(d)
 	case "MoveAccount":
 		return moveAccount(d)
 	default:
@@ -332,7 +335,7 @@ func createAccountResult(d cloudTrailDetail) (Request, error) {
 	if st == nil {
 		return Request{}, fieldErr(field, "missing from a CreateAccountResult event")
 	}
-	if st.State != stateSucceeded {
+	if !strings.EqualFold(st.State, stateSucceeded) {
 		return ignore(SourceOrganizations, "Organizations CreateAccountResult is %s, not %s (%s)",
 			orUnknown(st.State), stateSucceeded, orUnknown(st.FailureReason)), nil
 	}
@@ -381,10 +384,12 @@ func acceptHandshake(d cloudTrailDetail) (Request, error) {
 	if h == nil {
 		return Request{}, fieldErr(field, "missing from a successful AcceptHandshake")
 	}
-	if h.State != handshakeAccepted {
+	// AWS's own records vary in case: its published AcceptHandshake record
+	// spells the action "invite".
+	if !strings.EqualFold(h.State, handshakeAccepted) {
 		return ignore(SourceOrganizations, "handshake %s is %s, not %s", h.ID, orUnknown(h.State), handshakeAccepted), nil
 	}
-	if h.Action != "" && h.Action != handshakeInvite {
+	if h.Action != "" && !strings.EqualFold(h.Action, handshakeInvite) {
 		return ignore(SourceOrganizations, "handshake %s is %s, not an invitation: no account joined", h.ID, h.Action), nil
 	}
 	var management string
@@ -393,7 +398,7 @@ func acceptHandshake(d cloudTrailDetail) (Request, error) {
 	}
 	var joined []string
 	for i, p := range h.Parties {
-		if p.Type != partyAccount || p.ID == management {
+		if !strings.EqualFold(p.Type, partyAccount) || p.ID == management {
 			continue
 		}
 		if err := checkAccountID(fmt.Sprintf("%s.parties[%d].id", field, i), p.ID); err != nil {
@@ -420,6 +425,36 @@ func acceptHandshake(d cloudTrailDetail) (Request, error) {
 		Action:   Converge,
 		Accounts: joined,
 		Reason:   fmt.Sprintf("account %s accepted invitation %s", joined[0], h.ID),
+	}, nil
+}
+
+// accountJoined reads AccountJoinedOrganization, which Organizations logs
+// in the management account when an invited account accepts (the
+// AcceptHandshake call is logged in the invited account, so a management
+// account's rule may never see it). AWS documents the event's joinedMethod
+// and joinedTime fields but publishes no whole record; orgpatch reads the
+// account from serviceEventDetails.accountId, beside them (an assumption
+// the README names).
+func accountJoined(d cloudTrailDetail) (Request, error) {
+	const field = "detail.serviceEventDetails"
+	var details struct {
+		AccountID    string `json:"accountId"`
+		JoinedMethod string `json:"joinedMethod"`
+	}
+	if isNull(d.ServiceEventDetails) {
+		return Request{}, fieldErr(field, "missing from an AccountJoinedOrganization event")
+	}
+	if err := json.Unmarshal(d.ServiceEventDetails, &details); err != nil {
+		return Request{}, fmt.Errorf("%w: %s: %w", ErrMalformed, field, err)
+	}
+	if err := checkAccountID(field+".accountId", details.AccountID); err != nil {
+		return Request{}, err
+	}
+	return Request{
+		Source:   SourceOrganizations,
+		Action:   Converge,
+		Accounts: []string{details.AccountID},
+		Reason:   fmt.Sprintf("account %s joined the organization (%s)", details.AccountID, orUnknown(details.JoinedMethod)),
 	}, nil
 }
 

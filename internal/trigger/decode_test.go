@@ -97,6 +97,19 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Accounts: []string{"555555555555"},
 			Reason:   "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 		}},
+		// AWS's published handshake record spells its enumerations in lower case.
+		"organizations-accept-handshake-lowercase.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"444444444444"},
+			Reason:   "account 444444444444 accepted invitation h-1a2b3c4d5e6f7a8b",
+		}},
+		"organizations-account-joined-organization.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"555555555555"},
+			Reason:   "account 555555555555 joined the organization (Invited)",
+		}},
 		"organizations-move-account.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
@@ -294,6 +307,31 @@ func TestDecodeVariants(t *testing.T) {
 				Source: SourceOrganizations, Action: Converge, Accounts: []string{"555555555555"},
 				Reason: "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 			}},
+		},
+		// Enumerations compare as AWS's records vary: in any case.
+		"created account in lower case": {
+			raw: mutated(t, created, func(ev map[string]any) {
+				set(ev, "detail.serviceEventDetails.createAccountStatus.state", "succeeded")
+			}),
+			outcome: outcome{want: Request{
+				Source: SourceOrganizations, Action: Converge, Accounts: []string{"444444444444"},
+				Reason: "Organizations created account 444444444444",
+			}},
+		},
+		"declined handshake in lower case": {
+			raw: mutated(t, handshake, func(ev map[string]any) {
+				set(ev, "detail.responseElements.handshake.state", "declined")
+			}),
+			outcome: outcome{want: Request{
+				Source: SourceOrganizations, Action: Ignore,
+				Reason: "handshake h-1a2b3c4d5e6f7a8b is declined, not ACCEPTED",
+			}},
+		},
+		"account joined without an account id": {
+			raw: mutated(t, "organizations-account-joined-organization.json", func(ev map[string]any) {
+				set(ev, "detail.serviceEventDetails.accountId", "")
+			}),
+			outcome: outcome{errField: "detail.serviceEventDetails.accountId"},
 		},
 		"declined handshake": {
 			raw: mutated(t, handshake, func(ev map[string]any) {

@@ -204,7 +204,7 @@ func checkSDKRun(t *testing.T, steps []step, got []outcome, mgmt string) {
 		want       any
 	}{
 		{"whoami", "account", mgmt},
-		{"whoami", "arn", "arn:aws:iam::" + mgmt + ":root"},
+		{"whoami", "arn", "arn:aws:iam::" + mgmt + ":user/" + sim.ManagementUserName},
 		{"assume role", "assumedroleuser.arn", "arn:aws:sts::" + memberAccount + ":assumed-role/" + memberRole + "/crosstest"},
 		{"member whoami", "account", memberAccount},
 		{"member whoami", "userid", lookup(byName["assume role"], "assumedroleuser.assumedroleid")},
