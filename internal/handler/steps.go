@@ -1,8 +1,10 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -38,6 +40,11 @@ type SummarizeResult struct {
 func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	s := req.Step
 	log = log.With("step", s.Name, "run", s.Run)
+	if err := h.trusted(ctx, req); err != nil {
+		log.Error("step refused; nothing done", "error", err)
+		h.emit(log, req.Source, nil, true, start)
+		return nil, err
+	}
 	switch s.Name {
 	case trigger.StepDiscover:
 		return h.discover(ctx, log, s)
@@ -57,6 +64,73 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 	default: // trigger.StepAbort
 		return h.abort(ctx, log, req, start)
 	}
+}
+
+// errUntrusted marks a step whose configuration is not the stack's.
+var errUntrusted = errors.New("step refused")
+
+// trusted holds a step to the stack, as every other input is: a run only
+// converges to the configuration the stack set. A run CloudFormation
+// started carries the stack's request (checked against the stack's
+// identity and properties, which must decode to the run's configuration);
+// every other run, and every worker's batch, must carry the stored
+// configuration (which is itself checked against the stack).
+func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
+	s := req.Step
+	if s.Name == trigger.StepAbort {
+		// Abort only answers FAILED: the request's check suffices.
+		if req.CloudFormation == nil {
+			return nil
+		}
+		return h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties)
+	}
+	var raw json.RawMessage
+	if s.Name == trigger.StepWork {
+		var b run.Batch
+		if err := json.Unmarshal(s.Payload, &b); err != nil {
+			return fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
+		}
+		raw = b.BatchInput.Config
+	} else {
+		raw = s.Input.Config
+	}
+	var want config.Config
+	var err error
+	switch {
+	case s.Name != trigger.StepWork && req.CloudFormation != nil:
+		if err := h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties); err != nil {
+			return err
+		}
+		if want, err = config.FromProperties(req.Properties); err != nil {
+			// A Delete removes with what it can find (cloudFormationConfig).
+			if s.Input.Action != trigger.Remove {
+				return fmt.Errorf("%w: custom resource properties: %w", errUntrusted, err)
+			}
+			if want, err = h.store.load(ctx); err != nil {
+				return nil
+			}
+		}
+	default:
+		if want, err = h.store.load(ctx); err != nil {
+			return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errUntrusted, s.Name, err)
+		}
+	}
+	wantJSON, err := want.JSON()
+	if err != nil {
+		return err
+	}
+	var got config.Config
+	if err := json.Unmarshal(raw, &got); err != nil {
+		return fmt.Errorf("%w: %s's configuration: %w", errUntrusted, s.Name, err)
+	}
+	gotJSON, err := got.JSON()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(gotJSON, wantJSON) {
+		return fmt.Errorf("%w: %s of run %s carries a configuration that is not the stack's", errUntrusted, s.Name, s.Run)
+	}
+	return nil
 }
 
 func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Step) (DiscoverResult, error) {

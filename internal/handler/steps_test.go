@@ -18,6 +18,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/sim"
 )
 
 const stateMachine = "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"
@@ -199,8 +200,9 @@ func TestScheduleStartsAnExecutionAndWaitsItsTurn(t *testing.T) {
 	if d := out.(handler.DiscoverResult); !d.Wait || d.Behind != older {
 		t.Errorf("discover = %+v, want to wait behind %s", d, older)
 	}
-	if calls := m.sv.Server.Calls(); len(calls) != 0 {
-		t.Errorf("a waiting run made %d calls", len(calls))
+	// It reads the stored configuration (to check its own) and nothing else.
+	if n := m.sv.Server.CountCalls(func(c sim.Call) bool { return c.Operation != "GetParameter" }); n != 0 {
+		t.Errorf("a waiting run made %d calls besides reading the stored configuration", n)
 	}
 	// Once it is gone, the waiting run goes ahead.
 	m.exec.running = nil
@@ -219,4 +221,32 @@ func mustJSON(t *testing.T, cfg config.Config) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestStepsCarryOnlyTheStacksConfiguration: someone who may invoke the
+// function cannot make a step converge to a configuration of their own.
+func TestStepsCarryOnlyTheStacksConfiguration(t *testing.T) {
+	m := newMachine(t)
+	m.deployed(t, config.Default())
+	forged := config.Default()
+	forged.Windows[2].Task.Operation = config.OperationInstall // valid, but not what the stack says
+	cfg := mustJSON(t, forged)
+	for name, payload := range map[string]map[string]any{
+		"discover": {"step": "discover", "run": "schedule-forged", "started": time.Now().UTC(),
+			"request": map[string]any{"source": "schedule", "action": "converge", "reason": "forged", "config": json.RawMessage(cfg)}},
+		"work": {"Items": []any{map[string]any{"account": "111111111111", "regions": map[string]any{"converge": []string{"us-east-1"}}}},
+			"BatchInput": map[string]any{"run": "schedule-forged", "mode": "converge", "config": json.RawMessage(cfg), "previous": nil, "dryRun": false, "named": false, "actions": false}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m.sv.Server.ResetCalls()
+			raw, _ := json.Marshal(payload)
+			_, err := m.h.Invoke(context.Background(), raw)
+			if err == nil || !strings.Contains(err.Error(), "not the stack's") {
+				t.Errorf("Invoke() error = %v, want the step refused", err)
+			}
+			if n := m.sv.Server.CountCalls(func(c sim.Call) bool { return c.Operation != "GetParameter" }); n != 0 {
+				t.Errorf("a refused step made %d calls", n)
+			}
+		})
+	}
 }

@@ -142,6 +142,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Reason: "step summarize of run cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e (CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
 			Step: &Step{Name: StepSummarize, Run: "cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e", Config: config.Default(),
 				Input: RunInput{Source: SourceCloudFormation, Action: Converge, Reason: "CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+			Properties: map[string]any{"Disabled": "false"},
 		}, cfn: cfn.RequestCreate},
 		"stepfunctions-abort.json": {want: Request{
 			Source: SourceStepFunctions,
@@ -149,6 +150,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Reason: "step abort of run cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d (CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
 			Step: &Step{Name: StepAbort, Run: "cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d", Config: config.Default(),
 				Input: RunInput{Source: SourceCloudFormation, Action: Remove, Reason: "CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+			Properties: map[string]any{"Disabled": "false"},
 		}, cfn: cfn.RequestDelete},
 		"malformed-stepfunctions-work-bad-mode.json": {errField: "BatchInput.mode"},
 		"ec2-instance-state-change.json": {want: Request{

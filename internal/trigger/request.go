@@ -57,7 +57,8 @@ type Request struct {
 	CloudFormation *cfn.Event
 	// Properties are the custom resource's properties without the ones
 	// CloudFormation itself owns (ServiceToken, ServiceTimeout): the
-	// configuration, for config.FromProperties. Nil for other sources.
+	// configuration, for config.FromProperties. Nil for other sources but a
+	// step of a run CloudFormation started.
 	Properties map[string]any
 	// OldProperties are the properties before an Update, cleaned the same
 	// way; nil for Create, Delete and other sources.

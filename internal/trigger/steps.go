@@ -148,13 +148,17 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 	case p.Step == StepAbort && p.Error == nil:
 		return Request{}, fieldErr("error", "missing: the Error and Cause the step failed with")
 	}
-	return Request{
+	req := Request{
 		Source:         SourceStepFunctions,
 		Action:         RunStep,
 		Reason:         fmt.Sprintf("step %s of run %s (%s)", p.Step, p.Run, in.Reason),
 		Step:           &step,
 		CloudFormation: in.CloudFormation,
-	}, nil
+	}
+	if in.CloudFormation != nil {
+		req.Properties = cleanProperties(in.CloudFormation.ResourceProperties)
+	}
+	return req, nil
 }
 
 // decodeBatch checks a worker's batch: 12-digit accounts, known modes,
