@@ -14,6 +14,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
@@ -65,6 +71,11 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 	}
 	defer e.close()
 
+	// The workers hold every batch to the stored configuration, as a
+	// deployed function does: store it as the stack's custom resource does.
+	if err := storeConfiguration(ctx, e); err != nil {
+		return DistributedResult{}, err
+	}
 	start := time.Now()
 	store := run.NewMemoryStore()
 	d, err := run.Discover(ctx, e.env, store, run.DiscoverInput{Run: "bench", Request: run.Request{Mode: reconcile.Converge}})
@@ -118,6 +129,27 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 		return res, fmt.Errorf("bench: the run failed: %s", rep.Summary(2000))
 	}
 	return res, nil
+}
+
+// storeConfiguration writes the run's configuration where the workers read
+// it (handler.DefaultConfigParameter), as the custom resource's properties.
+func storeConfiguration(ctx context.Context, e *env) error {
+	cfg, err := e.env.Config.JSON()
+	if err != nil {
+		return err
+	}
+	props, err := json.Marshal(map[string]string{config.PropConfiguration: string(cfg)})
+	if err != nil {
+		return err
+	}
+	_, err = ssm.NewFromConfig(e.env.Management).PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(handler.DefaultConfigParameter), Value: aws.String(string(props)),
+		Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("bench: store the configuration: %w", err)
+	}
+	return nil
 }
 
 // maxMemory reads the worker's "max memory used: N kB" line.
