@@ -734,7 +734,7 @@ func TestFunctionEnvironmentIsTheStacksProperties(t *testing.T) {
 				want := map[string]string{}
 				for k, v := range resolve(props(cr)).(map[string]any) {
 					switch k {
-					case "ServiceToken":
+					case "ServiceToken", "ServiceTimeout": // CloudFormation's own, not the configuration
 					case config.PropConfiguration:
 						want[config.PropConfigurationSHA256] = config.ConfigurationDigest(v.(string))
 					default:
