@@ -11,7 +11,7 @@
 //	                           object of strings, ConfigurationSha256 standing for Configuration;
 //	                           required (see handler.Stack)
 //	ORGPATCH_CONFIG_PARAMETER  SSM parameter holding the configuration (default /orgpatch/configuration)
-//	ORGPATCH_CONCURRENCY       targets worked on at once (default 64)
+//	ORGPATCH_CONCURRENCY       targets worked on at once, and API calls in flight (default 64)
 //	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
 //	                           an execution of it (default: none, they run in the invocation)
 //	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
@@ -22,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 func main() {
@@ -92,7 +94,10 @@ func start() error {
 	}
 	log := handler.NewLogger(os.Stdout, s.level)
 	slog.SetDefault(log)
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{})
+	// One figure bounds both the targets worked on at once and the API
+	// calls in flight through every client.
+	concurrency := cmp.Or(s.concurrency, run.DefaultConcurrency)
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Concurrency: concurrency})
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func start() error {
 		Management:      cfg,
 		ConfigParameter: s.parameter,
 		Stack:           &s.stack,
-		Concurrency:     s.concurrency,
+		Concurrency:     concurrency,
 		Logger:          log,
 	}
 	if s.bucket != "" {

@@ -23,10 +23,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	accounts := fs.Int("accounts", bench.DefaultAccounts, "member accounts (1..100000)")
 	regions := fs.Int("regions", len(config.DefaultRegions), fmt.Sprintf("regions, the first N of the default list (1..%d)", len(config.DefaultRegions)))
 	latency := fs.Duration("latency", bench.DefaultLatency, "simulated latency of every call")
-	rate := fs.Float64("throttle-rate", bench.DefaultThrottleRate, "calls per second allowed per account x region x API")
-	burst := fs.Int("throttle-burst", bench.DefaultThrottleBurst, "burst allowed per account x region x API")
-	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once (1..1000), in each worker with -workers")
-	workers := fs.Int("workers", 0, "run as the deployed state machine does: discover, each batch of accounts in its own worker process (orgpatch invoke), at most `N` at once, summarize; measures each batch's wall time and the worker's max RSS (0: one in-process run, twice)")
+	rate := fs.Float64("throttle-rate", 0, "calls per second allowed per account x region x API, for every API; AWS's documented quotas (and the simulator's named assumptions) when 0")
+	burst := fs.Int("throttle-burst", 0, "burst allowed per account x region x API, with -throttle-rate")
+	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once, and API calls in flight (1..1000), in each worker with -workers")
+	process := fs.Bool("process", false, "run each converge as `orgpatch apply` in its own process, to measure orgpatch's CPU time and memory apart from the simulator's")
+	workers := fs.Int("workers", 0, "run as the deployed state machine does: discover, each batch of accounts in its own worker process (orgpatch invoke), at most `N` at once, summarize; measures each batch's wall time and the worker's max RSS (0: one run, twice)")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -40,26 +41,42 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		problem = fmt.Sprintf("-regions %d: want 1..%d", *regions, len(config.DefaultRegions))
 	case *latency <= 0:
 		problem = fmt.Sprintf("-latency %s: want a positive duration such as 20ms", *latency)
-	case *rate <= 0:
-		problem = fmt.Sprintf("-throttle-rate %g: want a positive number", *rate)
-	case *burst < 1:
-		problem = fmt.Sprintf("-throttle-burst %d: want 1 or more", *burst)
+	case *rate < 0:
+		problem = fmt.Sprintf("-throttle-rate %g: want a positive number, or 0 for AWS's quotas", *rate)
+	case *rate > 0 && *burst < 1:
+		problem = fmt.Sprintf("-throttle-burst %d: want 1 or more with -throttle-rate", *burst)
+	case *rate == 0 && *burst != 0:
+		problem = fmt.Sprintf("-throttle-burst %d: only with -throttle-rate", *burst)
 	case *concurrency < 1 || *concurrency > 1000:
 		problem = fmt.Sprintf("-concurrency %d: want 1..1000", *concurrency)
 	case *workers < 0 || *workers > 1000:
 		problem = fmt.Sprintf("-workers %d: want 0..1000", *workers)
+	case *process && *workers > 0:
+		problem = "-process with -workers: every batch already runs in its own worker process; give one of them"
 	}
 	if problem != "" {
 		fmt.Fprintf(stderr, "orgpatch bench: %s (see orgpatch bench -h)\n", problem)
 		return 2
 	}
 	opts := bench.Options{
-		Accounts:      *accounts,
-		Regions:       config.DefaultRegions[:*regions],
-		Latency:       *latency,
-		ThrottleRate:  *rate,
-		ThrottleBurst: *burst,
-		Concurrency:   *concurrency,
+		Accounts:    *accounts,
+		Regions:     config.DefaultRegions[:*regions],
+		Latency:     *latency,
+		Concurrency: *concurrency,
+	}
+	if *rate > 0 {
+		opts.Quotas = map[string]sim.Quota{}
+		for service := range sim.DefaultQuotas() {
+			opts.Quotas[service] = sim.Quota{Rate: *rate, Burst: *burst, Source: "-throttle-rate and -throttle-burst"}
+		}
+	}
+	if *process {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch bench: -process: %v\n", err)
+			return 1
+		}
+		opts.Command = []string{self}
 	}
 	if *workers > 0 {
 		return benchDistributed(ctx, opts, *workers, stdout, stderr)

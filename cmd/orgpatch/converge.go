@@ -55,7 +55,7 @@ func (f *convergeFlags) register(fs *flagSet, teardown bool) {
 	fs.StringVar(&f.configFile, "config", "", "configuration `file` (JSON or YAML); the default configuration (the SRA windows) when empty")
 	fs.StringVar(&f.region, "region", "", "home `region` of the management account; AWS_REGION when empty")
 	fs.StringVar(&f.accounts, "accounts", "", "comma list of account `ids` to work on; the whole organization when empty")
-	fs.IntVar(&f.concurrency, "concurrency", runs.DefaultConcurrency, "account x region targets worked on at once (1..1000)")
+	fs.IntVar(&f.concurrency, "concurrency", runs.DefaultConcurrency, "account x region targets worked on at once, and API calls in flight (1..1000)")
 	fs.StringVar(&f.output, "output", "text", "report `format`: text or json")
 	fs.BoolVar(&f.verbose, "v", false, "log every target as JSON lines on stderr")
 	if !teardown {
@@ -122,7 +122,7 @@ func (f *convergeFlags) validate(ctx context.Context) (settings, error) {
 		}
 	}
 	var err error
-	s.mgmt, err = awsconf.Load(ctx, awsconf.Options{Region: f.region, Endpoint: f.endpoint})
+	s.mgmt, err = awsconf.Load(ctx, awsconf.Options{Region: f.region, Endpoint: f.endpoint, Concurrency: f.concurrency})
 	if err != nil {
 		return s, fmt.Errorf("%w (or pass --region)", err)
 	}

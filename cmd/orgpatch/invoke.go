@@ -30,7 +30,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	region := fs.String("region", "", "home `region` of the management account; AWS_REGION when empty")
 	parameter := fs.String("config-parameter", handler.DefaultConfigParameter, "SSM `parameter` holding the configuration")
 	output := fs.String("output", "text", "`format` of the result: text or json")
-	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once (1..1000)")
+	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once, and API calls in flight, as the Lambda's ORGPATCH_CONCURRENCY (1..1000)")
 	peak := fs.Bool("max-memory", false, "print the process's peak resident memory on stderr at the end, as Lambda's REPORT line gives Max Memory Used (Linux)")
 	verbose := fs.Bool("v", false, "print the handler's JSON log lines and metrics on stderr")
 	// Flags may come before or after the event file.
@@ -72,7 +72,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "orgpatch invoke: %s: %v\n", operands[0], err)
 		return 2
 	}
-	mgmt, err := awsconf.Load(ctx, awsconf.Options{Region: *region, Endpoint: *endpoint})
+	mgmt, err := awsconf.Load(ctx, awsconf.Options{Region: *region, Endpoint: *endpoint, Concurrency: *concurrency})
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch invoke: %v (or pass --region)\n", err)
 		return 2

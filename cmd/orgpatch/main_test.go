@@ -17,6 +17,7 @@ func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
 	env := simtest.Start(t, nil)
 	badConfig := configFile(t, "windows:\n  - name: w1\n    schedule: cron(0 0 1 ? * WED *)\n    durationHours: 30\n    target: {name: t, tagKey: InstanceOS, tagValues: [Linux]}\n    task: {name: k, document: AWS-UpdateSSMAgent}\n")
 	unknownField := configFile(t, "regoins: [us-east-1]\n")
+	badRings := configFile(t, "baselines:\n  - {name: b1, operatingSystem: WINDOWS_95}\nrings:\n  - {name: dev, select: {}}\n")
 	event := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(event, []byte(`{"RequestType": "Create", "RequestId": "r", "StackId": "s", "LogicalResourceId": "l"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -35,12 +36,14 @@ func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
 		"missing config":     {[]string{"apply", "--config", "/nonexistent/orgpatch.yaml"}, "orgpatch apply: --config: open /nonexistent/orgpatch.yaml: no such file or directory"},
 		"config field":       {[]string{"apply", "--config", badConfig}, "windows[0].durationHours"},
 		"config unknown":     {[]string{"teardown", "--yes", "--config", unknownField}, "regoins"},
+		"config rings":       {[]string{"plan", "--config", badRings}, "baselines[0].operatingSystem: \"WINDOWS_95\": is not one of WINDOWS"},
 		"unknown flag":       {[]string{"apply", "--force"}, "orgpatch apply: flag provided but not defined: -force (see orgpatch apply -h)"},
 		"argument":           {[]string{"plan", "now"}, `orgpatch plan: unexpected argument "now" (see orgpatch plan -h)`},
 		"invoke no event":    {[]string{"invoke"}, "orgpatch invoke: want exactly one event file, got 0 (usage: orgpatch invoke EVENT.json [--endpoint URL])"},
 		"invoke malformed":   {[]string{"invoke", event}, "ResponseURL: missing from the CloudFormation request"},
 		"invoke unreadable":  {[]string{"invoke", "/nonexistent/event.json"}, "orgpatch invoke: open /nonexistent/event.json: no such file or directory"},
 		"bench regions":      {[]string{"bench", "-regions", "40"}, "orgpatch bench: -regions 40: want 1..17 (see orgpatch bench -h)"},
+		"bench two modes":    {[]string{"bench", "-process", "-workers", "2"}, "orgpatch bench: -process with -workers: every batch already runs in its own worker process; give one of them"},
 		"demo argument":      {[]string{"demo", "-x"}, "orgpatch demo: flag provided but not defined: -x (see orgpatch demo -h)"},
 		"unknown command":    {[]string{"destroy"}, `orgpatch: unknown command "destroy"`},
 		"teardown off a tty": {[]string{"teardown"}, "orgpatch teardown: refusing to tear down without --yes: stdin is not a terminal to confirm on"},
@@ -129,7 +132,7 @@ func TestDemoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("orgpatch demo: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	for _, want := range []string{"=== Step 5/5: disable and tear down", "demo passed: 5 steps,"} {
+	for _, want := range []string{"=== Step 6/6: disable and tear down", "demo passed: 6 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -154,7 +157,7 @@ func TestBenchWorkers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"4 accounts (+ management) x 2 regions: 10 targets", "batches         1 of up to", "worker max RSS", "10000 accounts"} {
+	for _, want := range []string{"4 accounts (+ management) x 2 regions: 10 targets", "batches         1 of up to", "worker max RSS", "10000 accounts", "quotas of the operations called", "sts/AssumeRole "} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}

@@ -58,7 +58,7 @@ func simServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=%s\n", url)
 	fmt.Fprintf(stdout, "  aws organizations list-accounts\n")
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ConnState: srv.ConnState}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
@@ -73,6 +73,7 @@ func simServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "orgpatch sim serve: shutdown: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "orgpatch simulator stopped after %d calls\n", srv.CountCalls(nil))
+	fmt.Fprintf(stdout, "orgpatch simulator stopped after %d calls; connections accepted: %d; most calls at once: %d\n",
+		srv.CountCalls(nil), srv.Connections(), srv.PeakInFlight())
 	return 0
 }

@@ -93,7 +93,7 @@ func TestSimServe(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Errorf("exit code after cancel = %d, want 0", code)
 	}
-	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + sim.ManagementAccessKeyID, "AWS_ENDPOINT_URL=" + url, "o-small00001", "stopped after 2 calls"} {
+	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + sim.ManagementAccessKeyID, "AWS_ENDPOINT_URL=" + url, "o-small00001", "stopped after 2 calls; connections accepted: 1; most calls at once: 1"} {
 		if !strings.Contains(printed.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, printed)
 		}

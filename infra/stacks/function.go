@@ -181,6 +181,8 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p P
 				"organizations:ListAccountsForParent",
 				"organizations:ListOrganizationalUnitsForParent",
 				"organizations:ListParents",
+				// Rings select accounts by their Organizations tags.
+				"organizations:ListTagsForResource",
 			}, jsii.String("*")),
 			stmt("ListLandingZones", []string{"controltower:ListLandingZones"}, jsii.String("*")),
 			stmt("ReadLandingZone", []string{"controltower:GetLandingZone"},

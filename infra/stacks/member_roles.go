@@ -171,14 +171,38 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	writeOwned.AddCondition(jsii.String("StringEquals"), owned)
 	// The target and task resources carry no tags of their own.
 	writeTargetsAndTasks := stmt("WriteTargetsAndTasksOfOwnedWindows", targetAndTaskWrites, windows("windowtarget"), windows("windowtask"))
+	// Patch baselines likewise: created only with the ownership tag and
+	// nothing else, written (registrations included) only while they carry
+	// it.
+	baselines := windows("patchbaseline")
+	createBaselines := stmt("CreateOwnedPatchBaselines", []string{"ssm:AddTagsToResource", "ssm:CreatePatchBaseline"}, baselines)
+	createBaselines.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue})
+	createBaselines.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{reconcile.OwnerTagKey}})
+	writeBaselines := stmt("WriteOwnedPatchBaselines", []string{
+		"ssm:DeletePatchBaseline",
+		"ssm:DeregisterPatchBaselineForPatchGroup",
+		"ssm:RegisterDefaultPatchBaseline",
+		"ssm:RegisterPatchBaselineForPatchGroup",
+		"ssm:UpdatePatchBaseline",
+	}, baselines)
+	writeBaselines.AddCondition(jsii.String("StringEquals"), owned)
+	// AWS's predefined baselines, which teardown registers again as the
+	// defaults, belong to AWS accounts that differ by Region: any account's
+	// baseline but this one's.
+	restoreDefaults := stmt("RegisterPredefinedDefaultBaselines", []string{"ssm:RegisterDefaultPatchBaseline"}, partitionARN("ssm:*:*:patchbaseline/*"))
+	restoreDefaults.AddCondition(jsii.String("StringNotEquals"), map[string]interface{}{"aws:ResourceAccount": awscdk.Aws_ACCOUNT_ID()})
 	config := awsiam.NewRole(c, jsii.String("ConfigurationRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(s.ConfigurationRoleName),
-		Description: jsii.String("orgpatch: the management account's Lambda converges this account's patching maintenance windows and DHMC setting"),
+		Description: jsii.String("orgpatch: the management account's Lambda converges this account's patching maintenance windows, patch baselines and DHMC setting"),
 		AssumedBy:   awsiam.NewArnPrincipal(p.TrustedRoleARN),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
 			"manage-patching": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
 				Statements: &[]awsiam.PolicyStatement{
-					stmt("ListWindows", []string{"ssm:DescribeMaintenanceWindows"}, jsii.String("*")),
+					stmt("ListWindows", []string{
+						"ssm:DescribeMaintenanceWindows",
+						// the owned windows of a region in one call
+						"tag:GetResources",
+					}, jsii.String("*")),
 					stmt("ReadWindows", []string{
 						"ssm:DescribeMaintenanceWindowTargets",
 						"ssm:DescribeMaintenanceWindowTasks",
@@ -189,6 +213,15 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 					writeOwned,
 					writeTargetsAndTasks,
 					stmt("DescribePatchDocuments", []string{"ssm:DescribeDocument"}, documents...),
+					stmt("ListPatchBaselines", []string{
+						"ssm:DescribePatchBaselines",
+						"ssm:DescribePatchGroups",
+						"ssm:GetDefaultPatchBaseline",
+					}, jsii.String("*")),
+					stmt("ReadPatchBaselines", []string{"ssm:GetPatchBaseline", "ssm:ListTagsForResource"}, baselines),
+					createBaselines,
+					writeBaselines,
+					restoreDefaults,
 					stmt("ManageDHMCSetting", []string{
 						"ssm:GetServiceSetting",
 						"ssm:ResetServiceSetting",
@@ -202,12 +235,14 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(config, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Window, target and task ids are made at run time in every governed region of this account; the AWS documents and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows and DescribeRegions support only Resource \"*\"."),
+		Reason: jsii.String("Window, target, task and patch baseline ids are made at run time in every governed region of this account; the AWS documents, AWS's predefined patch baselines (owned by AWS accounts that differ by region) and the DHMC setting exist per region; CreateMaintenanceWindow, DescribeMaintenanceWindows, tag:GetResources, DescribePatchBaselines, DescribePatchGroups, GetDefaultPatchBaseline and DescribeRegions support only Resource \"*\"."),
 		AppliesTo: &[]interface{}{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:maintenancewindow/*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:windowtarget/*",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:windowtask/*",
+			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:patchbaseline/*",
+			"Resource::arn:<AWS::Partition>:ssm:*:*:patchbaseline/*",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunPatchBaseline",
 			"Resource::arn:<AWS::Partition>:ssm:*::document/AWS-UpdateSSMAgent",
 			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:" + dhmcSetting,

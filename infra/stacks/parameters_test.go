@@ -290,3 +290,23 @@ windows:
 		})
 	}
 }
+
+// TestConfigFileCarriesRingsAndBaselines: a configFile's rings and
+// baselines reach the Configuration property unchanged, so the Lambda
+// converges each ring's accounts to them.
+func TestConfigFileCarriesRingsAndBaselines(t *testing.T) {
+	conf, err := LoadConfiguration("../../testdata/rings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Decode([]byte(conf))
+	if err != nil {
+		t.Fatalf("the Configuration property does not decode: %v", err)
+	}
+	if diff := cmp.Diff([]string{"dev", "prod"}, got.RingNames()); diff != "" {
+		t.Errorf("rings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"orgpatch-amazon-linux-2", "orgpatch-windows"}, config.BaselineNames(got.Baselines)); diff != "" {
+		t.Errorf("baselines (-want +got):\n%s", diff)
+	}
+}

@@ -380,6 +380,7 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListAccountsForParent",
 		"organizations:ListOrganizationalUnitsForParent",
 		"organizations:ListParents",
+		"organizations:ListTagsForResource",
 		"s3:GetObject",
 		"s3:PutObject",
 		"sqs:SendMessage",
@@ -390,9 +391,9 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"states:StartExecution",
 		"sts:AssumeRole",
 	}, actions(role))
-	// Granted once and never called: the organization's description, its
-	// roots and tags.
-	for _, unused := range []string{"organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListTagsForResource"} {
+	// Granted once and never called: the organization's description and
+	// its roots.
+	for _, unused := range []string{"organizations:DescribeOrganization", "organizations:ListRoots"} {
 		if slices.Contains(actions(role), unused) {
 			t.Errorf("the Lambda role still grants %s, which it does not use", unused)
 		}
@@ -629,7 +630,7 @@ func TestEventRules(t *testing.T) {
 			"account":     []any{ref("AWS::AccountId")},
 			"source":      []string{"aws.organizations"},
 			"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}},
+			"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount", "TagResource", "UntagResource"}},
 		},
 	}, got)
 	diff(t, "DailyCompliance", map[string]any{"Fn::Equals": []any{ref("ComplianceFrequency"), "1"}},
@@ -1031,23 +1032,34 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		"iam:PassRole",
 		"ssm:AddTagsToResource",
 		"ssm:CreateMaintenanceWindow",
+		"ssm:CreatePatchBaseline",
 		"ssm:DeleteMaintenanceWindow",
+		"ssm:DeletePatchBaseline",
+		"ssm:DeregisterPatchBaselineForPatchGroup",
 		"ssm:DeregisterTargetFromMaintenanceWindow",
 		"ssm:DeregisterTaskFromMaintenanceWindow",
 		"ssm:DescribeDocument",
 		"ssm:DescribeMaintenanceWindowTargets",
 		"ssm:DescribeMaintenanceWindowTasks",
 		"ssm:DescribeMaintenanceWindows",
+		"ssm:DescribePatchBaselines",
+		"ssm:DescribePatchGroups",
+		"ssm:GetDefaultPatchBaseline",
 		"ssm:GetMaintenanceWindowTask",
+		"ssm:GetPatchBaseline",
 		"ssm:GetServiceSetting",
 		"ssm:ListTagsForResource",
+		"ssm:RegisterDefaultPatchBaseline",
+		"ssm:RegisterPatchBaselineForPatchGroup",
 		"ssm:RegisterTargetWithMaintenanceWindow",
 		"ssm:RegisterTaskWithMaintenanceWindow",
 		"ssm:ResetServiceSetting",
 		"ssm:UpdateMaintenanceWindow",
 		"ssm:UpdateMaintenanceWindowTarget",
 		"ssm:UpdateMaintenanceWindowTask",
+		"ssm:UpdatePatchBaseline",
 		"ssm:UpdateServiceSetting",
+		"tag:GetResources",
 	}, slices.Compact(actions(cfg)))
 	for _, unused := range []string{"ssm:GetMaintenanceWindow", "ssm:RemoveTagsFromResource"} {
 		if slices.Contains(actions(cfg), unused) {
@@ -1081,6 +1093,34 @@ func checkMemberRoles(t *testing.T, tpl map[string]any, trusted any) {
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtarget/*"),
 		sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:windowtask/*"),
 	}}, resourceOf(statementBySid(t, cfg, "WriteTargetsAndTasksOfOwnedWindows")))
+	// Patch baselines as windows: created only with the ownership tag,
+	// written only while they carry it; AWS's predefined ones (other
+	// accounts') only registered again as defaults.
+	baselineARN := sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:patchbaseline/*")
+	createBaselines := statementBySid(t, cfg, "CreateOwnedPatchBaselines")
+	diff(t, "baseline creation", map[string]any{
+		"Action":   []string{"ssm:AddTagsToResource", "ssm:CreatePatchBaseline"},
+		"Resource": baselineARN,
+		"Condition": map[string]any{
+			"StringEquals":              map[string]any{"aws:RequestTag/createdBy": "SRA_Patch_Management"},
+			"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{"createdBy"}},
+		},
+	}, map[string]any{"Action": strs(createBaselines["Action"]), "Resource": createBaselines["Resource"], "Condition": createBaselines["Condition"]})
+	writeBaselines := statementBySid(t, cfg, "WriteOwnedPatchBaselines")
+	diff(t, "writes to owned baselines", map[string]any{
+		"Action": []string{
+			"ssm:DeletePatchBaseline", "ssm:DeregisterPatchBaselineForPatchGroup", "ssm:RegisterDefaultPatchBaseline",
+			"ssm:RegisterPatchBaselineForPatchGroup", "ssm:UpdatePatchBaseline",
+		},
+		"Resource":  baselineARN,
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/createdBy": "SRA_Patch_Management"}},
+	}, map[string]any{"Action": sorted(strs(writeBaselines["Action"])), "Resource": writeBaselines["Resource"], "Condition": writeBaselines["Condition"]})
+	diff(t, "baseline reads", baselineARN, statementBySid(t, cfg, "ReadPatchBaselines")["Resource"])
+	restore := statementBySid(t, cfg, "RegisterPredefinedDefaultBaselines")
+	diff(t, "predefined defaults", map[string]any{
+		"Resource":  sub("arn:${AWS::Partition}:ssm:*:*:patchbaseline/*"),
+		"Condition": map[string]any{"StringNotEquals": map[string]any{"aws:ResourceAccount": ref("AWS::AccountId")}},
+	}, map[string]any{"Resource": restore["Resource"], "Condition": restore["Condition"]})
 	diff(t, "DHMC setting", sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:servicesetting/ssm/managed-instance/default-ec2-instance-management-role"),
 		statementBySid(t, cfg, "ManageDHMCSetting")["Resource"])
 	diff(t, "documents", map[string]any{"Resource": []any{
@@ -1153,7 +1193,7 @@ func TestForwarder(t *testing.T) {
 		"account":     []any{ref("AWS::AccountId")},
 		"source":      []string{"aws.organizations"},
 		"detail-type": []string{"AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"},
-		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}},
+		"detail":      map[string]any{"eventName": []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount", "TagResource", "UntagResource"}},
 	}, props(rule)["EventPattern"])
 	diff(t, "forward target", []any{map[string]any{"Arn": bus, "Id": "Target0", "RoleArn": getAtt(roleID, "Arn")}}, props(rule)["Targets"])
 	diff(t, "forward role trust", map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{

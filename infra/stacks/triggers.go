@@ -29,11 +29,12 @@ type Triggers struct {
 }
 
 // OrganizationsEventNames are the Organizations events that bring an
-// account into the organization or move it; they are emitted in us-east-1
-// only, hence the forwarder stack. AccountJoinedOrganization is what the
-// management account records when an invited account accepts (the
-// AcceptHandshake call itself is logged in the invited account).
-var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount"}
+// account into the organization, move it or change its tags (rings select
+// accounts by OU and by tag); they are emitted in us-east-1 only, hence the
+// forwarder stack. AccountJoinedOrganization is what the management account
+// records when an invited account accepts (the AcceptHandshake call itself
+// is logged in the invited account).
+var OrganizationsEventNames = []string{"CreateAccountResult", "AcceptHandshake", "AccountJoinedOrganization", "MoveAccount", "TagResource", "UntagResource"}
 
 // OrganizationsEventPattern matches OrganizationsEventNames, whether
 // Organizations reports them as an API call or as a service event, recorded

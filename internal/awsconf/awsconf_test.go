@@ -3,11 +3,20 @@ package awsconf_test
 import (
 	"context"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
 func TestLoadPointsEveryClientAtTheEndpoint(t *testing.T) {
@@ -52,5 +61,49 @@ func TestLoadRefusesNoRegion(t *testing.T) {
 	_, err := awsconf.Load(context.Background(), awsconf.Options{AccessKeyID: "AKID", SecretAccessKey: "s"})
 	if err == nil {
 		t.Fatal("Load with no region succeeded; want an error naming the region")
+	}
+}
+
+func TestConcurrencyBoundsCallsInFlightAndConnections(t *testing.T) {
+	const concurrency = 3
+	env := simtest.Start(t, nil, sim.WithLatency(20*time.Millisecond))
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{
+		Region: simtest.Region, Endpoint: env.URL, Concurrency: concurrency,
+		AccessKeyID: sim.ManagementAccessKeyID, SecretAccessKey: sim.ManagementSecretAccessKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Calls through different clients (and a member account's, whose
+	// AssumeRole goes through STS) share the one bound.
+	member := cfg.Copy()
+	member.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
+		"arn:aws:iam::"+sim.DefaultOrg().Accounts[1].ID+":role/"+sim.DefaultRoleName))
+	orgs, ssmc := organizations.NewFromConfig(cfg), ssm.NewFromConfig(member)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				_, err = orgs.ListRoots(context.Background(), &organizations.ListRootsInput{})
+			} else {
+				_, err = ssmc.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.Server.PeakInFlight(); got > concurrency || got < 2 {
+		t.Errorf("peak calls in flight = %d, want 2..%d: 40 calls at once must share %d slots", got, concurrency, concurrency)
+	}
+	if got := env.Server.Connections(); got > 2*concurrency {
+		t.Errorf("%d connections accepted for 41 calls, want at most %d (2 x concurrency): connections are not reused", got, 2*concurrency)
 	}
 }

@@ -3,24 +3,25 @@ package bench
 import (
 	"bytes"
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestTinyOrganization(t *testing.T) {
-	opts := Options{Accounts: 3, Regions: []string{"us-east-1", "eu-west-1"}, Latency: 2 * time.Millisecond, Concurrency: 4}
-	results, err := Measure(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkRuns asserts what every bench run promises: the first run creates,
+// the second writes nothing, no run beats its bound, and no more calls
+// were in flight than the concurrency.
+func checkRuns(t *testing.T, opts Options, results []Result) {
+	t.Helper()
 	if len(results) != 2 {
 		t.Fatalf("%d results, want 2 (first and second run)", len(results))
 	}
 	first, second := results[0], results[1]
-	// 4 accounts (management + 3) x 2 regions.
-	if first.Targets != 8 || second.Targets != 8 {
-		t.Errorf("targets = %d, %d; want 8 each", first.Targets, second.Targets)
+	wantTargets := (opts.Accounts + 1) * len(opts.Regions)
+	if first.Targets != wantTargets || second.Targets != wantTargets {
+		t.Errorf("targets = %d, %d; want %d each", first.Targets, second.Targets, wantTargets)
 	}
 	if first.Writes == 0 {
 		t.Error("first run made no writes on a fresh organization")
@@ -28,15 +29,26 @@ func TestTinyOrganization(t *testing.T) {
 	if second.Writes != 0 {
 		t.Errorf("second run made %d writes, want 0", second.Writes)
 	}
-	if second.Calls == 0 {
-		t.Error("second run made no calls: it cannot have checked anything")
+	for _, r := range results {
+		if r.Bound.Max() <= 0 || r.Wall < r.Bound.Max() {
+			t.Errorf("%s: wall %s below the bound %s (%s): the bound is wrong", r.Name, r.Wall, r.Bound.Max(), r.Bound.Terms(opts.Latency, opts.Concurrency))
+		}
+		if r.PeakInFlight > opts.Concurrency || r.PeakInFlight < 1 {
+			t.Errorf("%s: peak calls in flight %d, want 1..%d (the concurrency)", r.Name, r.PeakInFlight, opts.Concurrency)
+		}
+		if r.Connections > 2*opts.Concurrency {
+			t.Errorf("%s: %d new connections, want at most %d (2 x concurrency)", r.Name, r.Connections, 2*opts.Concurrency)
+		}
 	}
-	if first.LowerBound <= 0 || first.Wall < first.LowerBound {
-		t.Errorf("wall %s below lower bound %s: the bound is wrong", first.Wall, first.LowerBound)
+}
+
+func TestTinyOrganization(t *testing.T) {
+	opts := Options{Accounts: 3, Regions: []string{"us-east-1", "eu-west-1"}, Latency: 2 * time.Millisecond, Concurrency: 4}
+	results, err := Measure(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if first.PeakHeapBytes == 0 {
-		t.Error("peak heap not sampled")
-	}
+	checkRuns(t, opts, results)
 
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, opts, results); err != nil {
@@ -44,13 +56,65 @@ func TestTinyOrganization(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"3 accounts (+ management) x 2 regions; latency 2ms per call; throttling 10 requests/s per account x region x API, burst 20; concurrency 4",
-		"run", "wall", "targets", "calls", "calls/target", "writes", "peak heap MB", "lower bound", "wall/bound",
-		"first (create)", "second (no change)",
+		"3 accounts (+ management) x 2 regions; latency 2ms per call; concurrency 4",
+		"sts/AssumeRole", "600/s burst  600  IAM User Guide",
+		"ssm/DescribeMaintenanceWindows", "assumption: AWS publishes no rate",
+		"peak in flight", "new connections", "reads/target", "binds", "wall/bound",
+		"first (create)", "second (no change)", "fan-out", "chain", "throttle",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 	t.Log("\n" + out)
+}
+
+// A bucket that lets few calls through binds the bound: a run of the
+// management account's AssumeRole at 50 per second.
+func TestThrottleBinds(t *testing.T) {
+	opts := Options{Accounts: 2, Regions: []string{"us-east-1"}, Latency: time.Millisecond, Concurrency: 8}
+	opts = opts.withDefaults()
+	q := opts.Quotas["sts/AssumeRole"]
+	q.Rate, q.Burst = 50, 1
+	opts.Quotas["sts/AssumeRole"] = q
+	results, err := Measure(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRuns(t, opts, results)
+	for _, r := range results {
+		t.Logf("%s: wall %s, %s", r.Name, r.Wall, r.Bound.Terms(opts.Latency, opts.Concurrency))
+	}
+	if b := results[0].Bound; b.Binds() != "throttle" || !strings.HasSuffix(b.ThrottleBucket, "/sts/AssumeRole") {
+		t.Errorf("first run's bound %s binds by %s on %q, want the throttle on AssumeRole", b.Max(), b.Binds(), b.ThrottleBucket)
+	}
+}
+
+func TestSeparateProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds orgpatch")
+	}
+	bin := filepath.Join(t.TempDir(), "orgpatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/orgpatch").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	opts := Options{Accounts: 2, Regions: []string{"us-east-1", "eu-west-1"}, Latency: 2 * time.Millisecond, Concurrency: 4, Command: []string{bin}}
+	results, err := Measure(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRuns(t, opts, results)
+	for _, r := range results {
+		if r.CPU <= 0 || r.MaxRSS <= 0 {
+			t.Errorf("%s: orgpatch CPU %s, max RSS %d: not measured", r.Name, r.CPU, r.MaxRSS)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, opts, results); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "orgpatch max RSS MiB") {
+		t.Errorf("table lacks orgpatch's own figures:\n%s", buf.String())
+	}
+	t.Log("\n" + buf.String())
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os/exec"
 	"slices"
 	"strings"
@@ -50,6 +51,8 @@ type DistributedResult struct {
 	BatchSize, MapConcurrency        int
 	Batches                          []Batch
 	Wall                             time.Duration
+	// Operations are the distinct service/operation pairs called.
+	Operations []string
 }
 
 // Worker starts one worker process that reads a batch payload on stdin,
@@ -125,6 +128,9 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 		Accounts: d.Accounts, Targets: rep.Counts.Targets, Calls: e.srv.CountCalls(nil), Writes: e.srv.Writes(),
 		BatchSize: d.MaxItemsPerBatch, MapConcurrency: mapConcurrency, Batches: batches, Wall: time.Since(start),
 	}
+	ops := map[string]bool{}
+	e.srv.CountCalls(func(c sim.Call) bool { ops[c.Service+"/"+c.Operation] = true; return false })
+	res.Operations = slices.Sorted(maps.Keys(ops))
 	if err := rep.Err(); err != nil {
 		return res, fmt.Errorf("bench: the run failed: %s", rep.Summary(2000))
 	}
@@ -181,8 +187,8 @@ func WriteDistributedTable(out io.Writer, opts Options, r DistributedResult, pro
 	}
 	median, slowest := walls[len(walls)/2], walls[len(walls)-1]
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "organization\t%d accounts (+ management) x %d regions: %d targets; latency %s per call; throttling %g/s burst %d per account x region x API\n",
-		opts.Accounts, len(opts.Regions), r.Targets, opts.Latency, opts.ThrottleRate, opts.ThrottleBurst)
+	fmt.Fprintf(tw, "organization\t%d accounts (+ management) x %d regions: %d targets; latency %s per call; the quotas below\n",
+		opts.Accounts, len(opts.Regions), r.Targets, opts.Latency)
 	fmt.Fprintf(tw, "batches\t%d of up to %d accounts (Discover's size), %d targets at once in each worker, %d workers at once\n",
 		len(r.Batches), r.BatchSize, opts.Concurrency, r.MapConcurrency)
 	fmt.Fprintf(tw, "batch wall\tmedian %s, slowest %s; a worker has %s (slowest uses %.1f%%)\n",
@@ -198,6 +204,11 @@ func WriteDistributedTable(out io.Writer, opts Options, r DistributedResult, pro
 			project, batches, r.BatchSize, r.MapConcurrency, rounds, (time.Duration(rounds) * median).Round(time.Second), (time.Duration(rounds) * slowest).Round(time.Second))
 	}
 	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write bench table: %w", err)
+	}
+	var b strings.Builder
+	writeQuotas(&b, opts.Quotas, r.Operations)
+	if _, err := io.WriteString(out, b.String()); err != nil {
 		return fmt.Errorf("write bench table: %w", err)
 	}
 	return nil

@@ -33,6 +33,14 @@ type Config struct {
 	// Disabled tears everything down and keeps it down: while it is set, no
 	// trigger creates anything.
 	Disabled bool `json:"disabled"`
+
+	// Baselines are the patch baselines every account x region holds, with
+	// their default and patch group registrations (baselines.go). Their
+	// Names identify them: a baseline whose name leaves the list is deleted.
+	Baselines []Baseline `json:"baselines,omitempty"`
+	// Rings configure sets of accounts apart (rings.go): each account takes
+	// the first ring that selects it, else the settings above.
+	Rings []Ring `json:"rings,omitempty"`
 }
 
 // Window is one maintenance window with its one target and one task.

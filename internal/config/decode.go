@@ -62,7 +62,12 @@ func decode(data []byte) (Config, error) {
 	c := Default()
 	rawWindows, hasWindows := top["windows"]
 	delete(top, "windows")
+	rawRings := top["rings"]
+	delete(top, "rings")
 	if err := remarshal(top, &c, ""); err != nil {
+		return Config{}, err
+	}
+	if c.Rings, err = decodeRings(rawRings); err != nil {
 		return Config{}, err
 	}
 	if hasWindows {

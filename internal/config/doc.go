@@ -42,6 +42,39 @@
 //	      rebootOption: NoReboot
 //	regions: [eu-central-1, eu-west-1]
 //
+// # Baselines and rings
+//
+// Baselines (baselines.go) are the patch baselines every account x region
+// holds: approval rules, global filters, approved and rejected patches,
+// and where each is used (the default for its operating system, named patch
+// groups). Validate applies the SSM model's limits and enums and the
+// documented rules: the filter keys each operating system takes,
+// approveAfterDays or approveUntilDate (not both), one default per
+// operating system, a patch group with one baseline per operating system.
+//
+// Rings (rings.go) configure sets of accounts apart, dev before prod: each
+// selects accounts by OU (nested OUs included), account id or
+// Organizations account tag, and overrides what differs (whole window or
+// baseline lists, some fields of named windows, the approval delay). Every
+// account takes the first ring that selects it, else the settings above;
+// ForRing gives the configuration its accounts converge to. Package fleet
+// resolves the rings; a ring that selects nothing is a warning there, not
+// an error here.
+//
+//	baselines:
+//	  - name: al2-security
+//	    operatingSystem: AMAZON_LINUX_2
+//	    default: true
+//	    approvalRules:
+//	      - filters: [{key: CLASSIFICATION, values: [Security]}]
+//	        approveAfterDays: 7
+//	rings:
+//	  - name: dev
+//	    select: {ous: [ou-ab12-devaccts]}
+//	    approveAfterDays: 0
+//
+// testdata/rings.yaml is a complete example.
+//
 // FromProperties reads the custom resource's properties. CloudFormation
 // passes every value as a string. The properties, all optional:
 //

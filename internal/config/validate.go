@@ -144,6 +144,8 @@ func (c Config) Validate() error {
 			names[w.Name] = i
 		}
 	}
+	validateBaselines(&p, "baselines", c.Baselines)
+	c.validateRings(&p)
 	return p.err()
 }
 

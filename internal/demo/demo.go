@@ -143,6 +143,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"a new account arrives (Control Tower CreateManagedAccount)", d.newAccount},
 		{"drift made by hand, repaired by the schedule", d.drift},
 		{"a setting changes (CloudFormation Update)", d.update},
+		{"rings: dev before prod, with patch baselines (CloudFormation Update)", d.rings},
 		{"disable and tear down (CloudFormation Update, Disabled=true)", d.disable},
 	}
 	for i, s := range steps {

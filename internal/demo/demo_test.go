@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/sim/ssmsvc"
 )
 
 func TestDemoPasses(t *testing.T) {
@@ -22,17 +23,22 @@ func TestDemoPasses(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"=== Step 1/5: deploy (CloudFormation Create)",
+		"=== Step 1/6: deploy (CloudFormation Create)",
 		"666666666666  sandbox-alice    FAILED AssumeRole AccessDenied",
 		"delete  window sra_linux_maintenance: duplicate of",
 		"CloudFormation received: SUCCESS, PhysicalResourceId \"orgpatch\"",
-		"=== Step 2/5: a new account arrives",
-		"=== Step 3/5: drift made by hand, repaired by the schedule",
-		"=== Step 4/5: a setting changes",
+		"=== Step 2/6: a new account arrives",
+		"=== Step 3/6: drift made by hand, repaired by the schedule",
+		"=== Step 4/6: a setting changes",
 		"update  task   Windows_Scan:",
-		"=== Step 5/5: disable and tear down",
+		"=== Step 5/6: rings: dev before prod",
+		"555555555555  staging-web [prod]",
+		"update  window linux-patching: schedule: cron(0 2 ? * TUE#2 *) -> cron(0 2 ? * TUE#3 *)",
+		"ok    staging-web holds prod's schedule and baselines, updated in place (same window and baseline ids)",
+		"=== Step 6/6: disable and tear down",
 		"ok    no window orgpatch owns is left",
-		"demo passed: 5 steps,",
+		"ok    no baseline orgpatch owns is left; AWS's predefined baselines are the defaults again",
+		"demo passed: 6 steps,",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)
@@ -91,8 +97,28 @@ func TestDemoFailsNamingTheCheck(t *testing.T) {
 				"windows made by hand are untouched",
 			},
 		},
-		"an owned window survives the teardown": {
+		"a dev account's default baseline is put back by hand": {
 			step: 5,
+			tamper: func(ctx context.Context, a *Admin) error {
+				_, err := a.SSM(stagingData, homeRegion).RegisterDefaultPatchBaseline(ctx, &ssm.RegisterDefaultPatchBaselineInput{
+					BaselineId: aws.String(ssmsvc.PredefinedBaselineID(homeRegion, "AMAZON_LINUX_2"))})
+				return err
+			},
+			wantTitle: "rings: dev before prod, with patch baselines (CloudFormation Update)",
+			// The hand change follows each of the step's two actions (the
+			// Update, the move), and the second time the scheduled run
+			// repairs it where only the moved account should be written.
+			wantChecks: []string{
+				"every write the simulator answered is in the report",
+				"every account x region holds its ring's baselines, defaults, patch group and Linux schedule",
+				"the next scheduled run writes nothing (the rings converged)",
+				"staging-web holds prod's schedule and baselines, updated in place (same window and baseline ids)",
+				"every write went to the moved account",
+				"the next scheduled run writes nothing (the move converged)",
+			},
+		},
+		"an owned window survives the teardown": {
+			step: 6,
 			tamper: func(ctx context.Context, a *Admin) error {
 				_, err := a.SSM(network, "eu-west-1").CreateMaintenanceWindow(ctx, &ssm.CreateMaintenanceWindowInput{
 					Name: aws.String("sra_ssm_agent_update"), Schedule: aws.String("rate(7 days)"),

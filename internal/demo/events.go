@@ -146,6 +146,24 @@ func createManagedAccountEvent(now time.Time, accountID, accountName, ouID, ouNa
 	})
 }
 
+// moveAccountEvent is the Organizations MoveAccount call as CloudTrail
+// reports it through EventBridge.
+func moveAccountEvent(now time.Time, accountID, from, to string) json.RawMessage {
+	ts := now.UTC().Format(time.RFC3339)
+	return mustJSON(map[string]any{
+		"version": "0", "id": "3f1c2b7e-9a4d-4e8b-8c6f-2d5a7b9e0c14",
+		"detail-type": "AWS API Call via CloudTrail", "source": "aws.organizations",
+		"account": "111111111111", "time": ts, "region": "us-east-1", "resources": []string{},
+		"detail": map[string]any{
+			"eventVersion": "1.08", "eventSource": "organizations.amazonaws.com",
+			"eventName": "MoveAccount", "awsRegion": "us-east-1", "eventTime": ts,
+			"userIdentity":      map[string]any{"type": "AssumedRole", "accountId": "111111111111"},
+			"requestParameters": map[string]any{"accountId": accountID, "sourceParentId": from, "destinationParentId": to},
+			"responseElements":  nil, "eventType": "AwsApiCall", "recipientAccountId": "111111111111",
+		},
+	})
+}
+
 // mustJSON encodes v, made of maps, slices and strings only, which always
 // encodes.
 func mustJSON(v any) json.RawMessage {

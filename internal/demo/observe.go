@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orgpatch/orgpatch/internal/config"
@@ -45,7 +46,23 @@ type place struct {
 	Account, Name, Region string
 	Windows               []window
 	DHMC, DHMCStatus      string
+	// Defaults are the default baselines of the operating systems the demo
+	// configures; OwnedBaselines the names of the baselines orgpatch owns.
+	Defaults       map[string]baseline
+	OwnedBaselines []string
+	// WebBaseline is the baseline the patch group "web" resolves to for
+	// Amazon Linux 2.
+	WebBaseline string
 }
+
+// baseline is a patch baseline as the demo's checks see it.
+type baseline struct {
+	ID, Name string
+	Days     []int32 // each approval rule's approve-after-days
+}
+
+// demoOSes are the operating systems the demo's baselines are for.
+var demoOSes = []types.OperatingSystem{types.OperatingSystemAmazonLinux2, types.OperatingSystemWindows}
 
 func (p place) key() string { return p.Account + "/" + p.Region }
 
@@ -162,6 +179,9 @@ func (a *Admin) read(ctx context.Context, p *place) error {
 			p.Windows = append(p.Windows, w)
 		}
 	}
+	if err := a.readBaselines(ctx, api, p); err != nil {
+		return err
+	}
 	setting, err := api.GetServiceSetting(ctx, &ssm.GetServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID)})
 	if err != nil {
 		return fmt.Errorf("get service setting: %w", err)
@@ -173,14 +193,9 @@ func (a *Admin) read(ctx context.Context, p *place) error {
 }
 
 func (a *Admin) readWindow(ctx context.Context, api *ssm.Client, w *window) error {
-	tags, err := api.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: "MaintenanceWindow", ResourceId: aws.String(w.ID)})
-	if err != nil {
-		return fmt.Errorf("list tags of %s: %w", w.ID, err)
-	}
-	for _, t := range tags.TagList {
-		if aws.ToString(t.Key) == reconcile.OwnerTagKey && aws.ToString(t.Value) == reconcile.OwnerTagValue {
-			w.Owned = true
-		}
+	var err error
+	if w.Owned, err = a.owned(ctx, api, types.ResourceTypeForTaggingMaintenanceWindow, w.ID); err != nil {
+		return err
 	}
 	targets, err := api.DescribeMaintenanceWindowTargets(ctx, &ssm.DescribeMaintenanceWindowTargetsInput{WindowId: aws.String(w.ID)})
 	if err != nil {
@@ -204,4 +219,63 @@ func (a *Admin) readWindow(ctx context.Context, api *ssm.Client, w *window) erro
 		}
 	}
 	return nil
+}
+
+// readBaselines reads the default baseline of each of demoOSes, the
+// baseline the patch group web resolves to, and the names of the baselines
+// orgpatch owns.
+func (a *Admin) readBaselines(ctx context.Context, api *ssm.Client, p *place) error {
+	p.Defaults = map[string]baseline{}
+	for _, os := range demoOSes {
+		def, err := api.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: os})
+		if err != nil {
+			return fmt.Errorf("get default patch baseline for %s: %w", os, err)
+		}
+		got, err := api.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: def.BaselineId})
+		if err != nil {
+			return fmt.Errorf("get patch baseline %s: %w", aws.ToString(def.BaselineId), err)
+		}
+		b := baseline{ID: aws.ToString(got.BaselineId), Name: aws.ToString(got.Name)}
+		if got.ApprovalRules != nil {
+			for _, r := range got.ApprovalRules.PatchRules {
+				b.Days = append(b.Days, aws.ToInt32(r.ApproveAfterDays))
+			}
+		}
+		p.Defaults[string(os)] = b
+	}
+	web, err := api.GetPatchBaselineForPatchGroup(ctx, &ssm.GetPatchBaselineForPatchGroupInput{PatchGroup: aws.String("web"), OperatingSystem: types.OperatingSystemAmazonLinux2})
+	if err != nil {
+		return fmt.Errorf("get patch baseline for patch group web: %w", err)
+	}
+	p.WebBaseline = aws.ToString(web.BaselineId)
+	pages := ssm.NewDescribePatchBaselinesPaginator(api, &ssm.DescribePatchBaselinesInput{
+		Filters: []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"Self"}}}})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("describe patch baselines: %w", err)
+		}
+		for _, b := range page.BaselineIdentities {
+			owned, err := a.owned(ctx, api, types.ResourceTypeForTaggingPatchBaseline, aws.ToString(b.BaselineId))
+			if err != nil {
+				return err
+			}
+			if owned {
+				p.OwnedBaselines = append(p.OwnedBaselines, aws.ToString(b.BaselineName))
+			}
+		}
+	}
+	sort.Strings(p.OwnedBaselines)
+	return nil
+}
+
+// owned says whether the resource carries orgpatch's ownership tag.
+func (a *Admin) owned(ctx context.Context, api *ssm.Client, kind types.ResourceTypeForTagging, id string) (bool, error) {
+	tags, err := api.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: kind, ResourceId: aws.String(id)})
+	if err != nil {
+		return false, fmt.Errorf("list tags of %s: %w", id, err)
+	}
+	return slices.ContainsFunc(tags.TagList, func(t types.Tag) bool {
+		return aws.ToString(t.Key) == reconcile.OwnerTagKey && aws.ToString(t.Value) == reconcile.OwnerTagValue
+	}), nil
 }

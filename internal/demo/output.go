@@ -60,8 +60,8 @@ func (d *demo) printChecks() {
 	}
 }
 
-// table prints one row per account and one column per region: what the
-// run did (or, dry, would do) there.
+// table prints one row per account (its name, and its ring in brackets)
+// and one column per region: what the run did (or, dry, would do) there.
 func (d *demo) table(rep report.Report) {
 	names := map[string]string{}
 	for _, a := range d.srv.Org().Accounts {
@@ -70,6 +70,9 @@ func (d *demo) table(rep report.Report) {
 	cells := map[string]map[string]string{}
 	var accounts []string
 	for _, t := range rep.Targets {
+		if t.Ring != "" {
+			names[t.Account] = strings.TrimSuffix(names[t.Account], " ["+t.Ring+"]") + " [" + t.Ring + "]"
+		}
 		if cells[t.Account] == nil {
 			cells[t.Account] = map[string]string{}
 			accounts = append(accounts, t.Account)

@@ -264,17 +264,10 @@ func (d *demo) update(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
-	plan := d.plan(ctx, want, prodWeb, homeRegion)
-
-	d.sub("update")
-	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
+	rep, st, err := d.plannedUpdate(ctx, want, old, prodWeb)
 	if err != nil {
 		return err
 	}
-	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
-	d.checkResponse(cfn.RequestUpdate, resp)
-	d.checkAccounted(rep)
 	d.check("every account x region holds exactly the 3 windows under their new names, no duplicate", expectWindows(st, want.WindowNames()))
 	var orphans, moved, ops problems
 	for _, k := range st.keys() {
@@ -321,7 +314,184 @@ func (d *demo) update(ctx context.Context) error {
 	return d.rerun(ctx, "the update converged")
 }
 
-// Step 5: Disabled=true tears everything down; a later Delete finds nothing.
+// The rings of step 5: Staging is the dev ring, Production the prod ring.
+const (
+	devOU, prodOU = "ou-demo-stagwork", "ou-demo-prodwork"
+	devInstall    = "cron(0 2 ? * TUE#2 *)" // second Tuesday, plus one day (offset)
+	prodInstall   = "cron(0 2 ? * TUE#3 *)" // a week later
+)
+
+// ringsConfig is cfg with two baselines (Amazon Linux 2 and Windows, each
+// its operating system's default, approving after 7 days; the Linux one
+// also for the patch group web) and the dev and prod rings: dev approves
+// at once and installs Linux on the second Tuesday plus a day, prod
+// approves after 7 days and installs a week later.
+func ringsConfig(cfg config.Config) config.Config {
+	days := func(n int32) *int32 { return &n }
+	one := int32(1)
+	cfg.Baselines = []config.Baseline{{
+		Name: "orgpatch-amazon-linux-2", Description: "Security and bugfix updates", OperatingSystem: "AMAZON_LINUX_2",
+		Default: true, PatchGroups: []string{"web"},
+		ApprovalRules: []config.ApprovalRule{{Filters: []config.PatchFilter{
+			{Key: "CLASSIFICATION", Values: []string{"Security", "Bugfix"}}, {Key: "SEVERITY", Values: []string{"Critical", "Important"}},
+		}, ComplianceLevel: "HIGH", ApproveAfterDays: days(7)}},
+	}, {
+		Name: "orgpatch-windows", Description: "Critical and security updates", OperatingSystem: "WINDOWS", Default: true,
+		ApprovalRules: []config.ApprovalRule{{Filters: []config.PatchFilter{
+			{Key: "CLASSIFICATION", Values: []string{"CriticalUpdates", "SecurityUpdates"}}, {Key: "MSRC_SEVERITY", Values: []string{"Critical", "Important"}},
+		}, ComplianceLevel: "CRITICAL", ApproveAfterDays: days(7)}},
+	}}
+	cfg.Rings = []config.Ring{
+		{Name: "dev", Select: config.Selector{OUs: []string{devOU}}, ApproveAfterDays: days(0),
+			WindowOverrides: []config.WindowOverride{{Window: renamed, Schedule: devInstall, ScheduleOffset: &one}}},
+		{Name: "prod", Select: config.Selector{OUs: []string{prodOU}}, ApproveAfterDays: days(7),
+			WindowOverrides: []config.WindowOverride{{Window: renamed, Schedule: prodInstall, ScheduleOffset: &one}}},
+	}
+	return cfg
+}
+
+// Step 5: rings and baselines through a CloudFormation Update, then an
+// account moved from dev to prod converges in place.
+func (d *demo) rings(ctx context.Context) error {
+	current, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	body, err := ringsConfig(current).JSON()
+	if err != nil {
+		return err
+	}
+	old := maps.Clone(d.props)
+	d.props[config.PropConfiguration] = string(body)
+	want, err := config.FromProperties(d.props)
+	if err != nil {
+		return err
+	}
+	d.printf("  the administrator adds two patch baselines (Amazon Linux 2, Windows: defaults, approving after 7 days)\n")
+	d.printf("  and two rings: dev (OU Staging) approves at once and installs Linux %s +1 day;\n", devInstall)
+	d.printf("  prod (OU Production) approves after 7 days and installs a week later, %s +1 day\n", prodInstall)
+	rep, st, err := d.plannedUpdate(ctx, want, old, stagingWeb)
+	if err != nil {
+		return err
+	}
+	ringOf := map[string]string{}
+	for _, t := range rep.Targets {
+		ringOf[t.Account] = t.Ring
+	}
+	var rp problems
+	for _, a := range d.srv.Org().Accounts {
+		wantRing := map[string]string{devOU: "dev", prodOU: "prod"}[a.Parent]
+		if r, ok := ringOf[a.ID]; ok && r != wantRing {
+			rp.addf("%s (%s) in ring %q, want %q", a.ID, a.Name, r, wantRing)
+		}
+	}
+	d.check("the report names each account's ring: Staging's dev, Production's prod, the others none", rp.String())
+	d.check("every account x region holds its ring's baselines, defaults, patch group and Linux schedule", d.expectRings(st, ringOf, nil))
+	if err := d.rerun(ctx, "the rings converged"); err != nil {
+		return err
+	}
+
+	d.sub("staging-web moves from Staging (dev) to Production (prod)")
+	orgs := organizations.NewFromConfig(d.mgmt)
+	if _, err := orgs.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(stagingWeb),
+		SourceParentId: aws.String(devOU), DestinationParentId: aws.String(prodOU)}); err != nil {
+		return fmt.Errorf("move account %s: %w", stagingWeb, err)
+	}
+	before := st
+	d.srv.ResetCalls()
+	moved := run.Run(ctx, run.Env{Management: d.mgmt, Config: want, Logger: slog.New(slog.DiscardHandler), Clock: d.clock},
+		run.Request{Mode: reconcile.Converge, Accounts: []string{stagingWeb}, DryRun: true})
+	d.table(moved)
+	d.actions(moved, stagingWeb, homeRegion)
+	var mp problems
+	for _, t := range moved.Targets {
+		if t.Ring != "prod" {
+			mp.addf("%s planned in ring %q", t.Name(), t.Ring)
+		}
+		for _, a := range t.Actions {
+			if a.Kind != string(reconcile.KindUnchanged) && a.Kind != string(reconcile.KindUpdate) {
+				mp.addf("%s: %s %s %s", t.Name(), a.Kind, a.Resource, a.Name)
+			}
+		}
+		if t.Changes() != 3 {
+			mp.addf("%s: %d changes planned, want 3 (the Linux window's schedule, each baseline's approval rules)", t.Name(), t.Changes())
+		}
+	}
+	if total, _, _ := d.writes(); total != 0 {
+		mp.addf("the plan wrote %d times", total)
+	}
+	d.check("the plan before the move's run shows prod's schedule and approval delay, updates only", mp.String())
+
+	d.srv.ResetCalls()
+	res, err := d.invoke(ctx, "Organizations MoveAccount of "+stagingWeb, moveAccountEvent(d.clock.Now(), stagingWeb, devOU, prodOU))
+	if err != nil {
+		return err
+	}
+	d.table(*res.Report)
+	d.check("the move's run makes exactly the planned changes", samePlan(moved, *res.Report))
+	after, err := d.afterAction(ctx)
+	if err != nil {
+		return err
+	}
+	ringOf[stagingWeb] = "prod"
+	d.check("staging-web holds prod's schedule and baselines, updated in place (same window and baseline ids)", d.expectRings(after, ringOf, before))
+	_, byAccount, _ := d.writes()
+	var wp problems
+	for acct, n := range byAccount {
+		if acct != stagingWeb {
+			wp.addf("%d writes in %s", n, acct)
+		}
+	}
+	d.check("every write went to the moved account", wp.String())
+	return d.rerun(ctx, "the move converged")
+}
+
+// expectRings says where a place does not hold its ring's setup: orgpatch's
+// baselines as the Amazon Linux 2 and Windows defaults approving after 0
+// days (dev) or 7 (prod, and no ring: the file's own), web resolving to the
+// Amazon Linux 2 baseline, and the Linux window's schedule. With before,
+// the windows and baselines must also keep their ids.
+func (d *demo) expectRings(st state, ringOf map[string]string, before state) string {
+	var p problems
+	for _, k := range st.keys() {
+		pl := st[k]
+		days, schedule := int32(7), ""
+		switch ringOf[pl.Account] {
+		case "dev":
+			days, schedule = 0, devInstall
+		case "prod":
+			schedule = prodInstall
+		}
+		for _, os := range demoOSes {
+			b := pl.Defaults[string(os)]
+			if !strings.HasPrefix(b.Name, "orgpatch-") || !slices.Equal(b.Days, []int32{days}) {
+				p.addf("%s %s default: %s approving after %v days, want orgpatch's after %d", k, os, b.Name, b.Days, days)
+			}
+			if before != nil && before[k].Defaults[string(os)].ID != b.ID {
+				p.addf("%s %s default baseline replaced: %s -> %s", k, os, before[k].Defaults[string(os)].ID, b.ID)
+			}
+		}
+		if pl.WebBaseline != pl.Defaults["AMAZON_LINUX_2"].ID {
+			p.addf("%s: patch group web resolves to %s, want %s", k, pl.WebBaseline, pl.Defaults["AMAZON_LINUX_2"].ID)
+		}
+		ws := pl.find(renamed)
+		if len(ws) != 1 {
+			p.addf("%s: %d windows %s", k, len(ws), renamed)
+			continue
+		}
+		if schedule != "" && ws[0].Schedule != schedule {
+			p.addf("%s: %s runs %s, want %s", k, renamed, ws[0].Schedule, schedule)
+		}
+		if before != nil {
+			if was := before[k].find(renamed); len(was) != 1 || was[0].ID != ws[0].ID {
+				p.addf("%s: window %s replaced: %v -> %s", k, renamed, ids(was), ws[0].ID)
+			}
+		}
+	}
+	return p.String()
+}
+
+// Step 6: Disabled=true tears everything down; a later Delete finds nothing.
 func (d *demo) disable(ctx context.Context) error {
 	old := maps.Clone(d.props)
 	d.props[config.PropDisabled] = "true"
@@ -343,6 +513,18 @@ func (d *demo) disable(ctx context.Context) error {
 	}
 	d.check(fmt.Sprintf("no window orgpatch owns is left in any of the %d account x region pairs", len(st)), owned.String())
 	d.check("DHMC is back at its default everywhere", dhmc.String())
+	var baselines problems
+	for _, k := range st.keys() {
+		if names := st[k].OwnedBaselines; len(names) > 0 {
+			baselines.addf("%s holds %v", k, names)
+		}
+		for os, b := range st[k].Defaults {
+			if !strings.HasPrefix(b.Name, "AWS-") {
+				baselines.addf("%s: %s's default is %s", k, os, b.Name)
+			}
+		}
+	}
+	d.check("no baseline orgpatch owns is left; AWS's predefined baselines are the defaults again", baselines.String())
 	d.check("windows made by hand are still there", d.expectHandMade(st))
 	if err := d.rerun(ctx, "while disabled, the schedule creates nothing"); err != nil {
 		return err
@@ -380,6 +562,23 @@ func (d *demo) plan(ctx context.Context, cfg config.Config, account, region stri
 	total, _, _ := d.writes()
 	d.check("the plan writes nothing", when(total != 0, "%d writes", total))
 	return plan
+}
+
+// plannedUpdate plans the organization to want (printing the actions in
+// account's home region), sends CloudFormation's Update from the
+// properties old to the current ones, and checks it did exactly the plan.
+func (d *demo) plannedUpdate(ctx context.Context, want config.Config, old map[string]any, account string) (report.Report, state, error) {
+	d.sub("plan of the change (what `orgpatch plan --config FILE` shows before a deployment)")
+	plan := d.plan(ctx, want, account, homeRegion)
+	d.sub("update")
+	rep, resp, st, err := d.stackRequest(ctx, cfn.RequestUpdate, old)
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	d.check("the update makes exactly the planned changes", samePlan(plan, rep))
+	d.checkResponse(cfn.RequestUpdate, resp)
+	d.checkAccounted(rep)
+	return rep, st, nil
 }
 
 // stackRequest sends CloudFormation's request of kind (old: the properties

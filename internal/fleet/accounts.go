@@ -47,7 +47,7 @@ func (a Account) Active() bool { return a.State == string(types.AccountStateActi
 // order Organizations lists them, with the excluded ones marked. An account
 // under an excluded OU at any depth is excluded.
 func Accounts(ctx context.Context, api OrganizationsAPI, cfg config.Config) ([]Account, error) {
-	underOU, err := accountsUnderOUs(ctx, api, cfg.ExcludedOUs)
+	underOU, _, err := accountsUnderOUs(ctx, api, cfg.ExcludedOUs)
 	if err != nil {
 		return nil, err
 	}
@@ -123,36 +123,57 @@ func accountOf(a types.Account) Account {
 // excludedAncestor walks from the account up to the root and returns the
 // first excluded OU on the way, or "".
 func excludedAncestor(ctx context.Context, api OrganizationsAPI, account string, excluded []string) (string, error) {
+	var found string
+	err := walkUp(ctx, api, account, func(ou string) bool {
+		if slices.Contains(excluded, ou) {
+			found = ou
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+type parentsAPI interface {
+	ListParents(context.Context, *organizations.ListParentsInput, ...func(*organizations.Options)) (*organizations.ListParentsOutput, error)
+}
+
+// walkUp calls visit with each OU above account, the nearest first, until
+// the root or until visit returns false.
+func walkUp(ctx context.Context, api parentsAPI, account string, visit func(ou string) bool) error {
 	child := account
 	for depth := 0; depth < maxOUDepth; depth++ {
 		resp, err := api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
 		if err != nil {
-			return "", fmt.Errorf("list parents of %s: %w", child, err)
+			return fmt.Errorf("list parents of %s: %w", child, err)
 		}
-		if len(resp.Parents) == 0 {
-			return "", nil
+		if len(resp.Parents) == 0 || resp.Parents[0].Type == types.ParentTypeRoot {
+			return nil
 		}
-		parent := resp.Parents[0]
-		id := aws.ToString(parent.Id)
-		if slices.Contains(excluded, id) {
-			return id, nil
+		child = aws.ToString(resp.Parents[0].Id)
+		if !visit(child) {
+			return nil
 		}
-		if parent.Type == types.ParentTypeRoot {
-			return "", nil
-		}
-		child = id
 	}
-	return "", fmt.Errorf("list parents of %s: deeper than %d levels", account, maxOUDepth)
+	return fmt.Errorf("list parents of %s: deeper than %d levels", account, maxOUDepth)
 }
 
 // maxOUDepth bounds the walk up the tree; Organizations allows five levels
 // of OUs under the root.
 const maxOUDepth = 8
 
+// ouWalkAPI is what walking down OUs takes.
+type ouWalkAPI interface {
+	ListAccountsForParent(context.Context, *organizations.ListAccountsForParentInput, ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
+	ListOrganizationalUnitsForParent(context.Context, *organizations.ListOrganizationalUnitsForParentInput, ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
+}
+
 // accountsUnderOUs maps every account at any depth under the given OUs to
-// the excluded OU it sits under.
-func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (map[string]string, error) {
+// the first of them it sits under, and lists the given OUs the
+// organization does not have (they select nothing).
+func accountsUnderOUs(ctx context.Context, api ouWalkAPI, ous []string) (map[string]string, []string, error) {
 	out := map[string]string{}
+	var missing []string
 	for _, top := range ous {
 		queue := []string{top}
 		for len(queue) > 0 {
@@ -163,10 +184,13 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 				page, err := ap.NextPage(ctx)
 				if err != nil {
 					if isCode(err, "ParentNotFoundException") {
-						// An excluded OU that no longer exists excludes nothing.
+						// An OU that no longer exists selects nothing.
+						if ou == top {
+							missing = append(missing, top)
+						}
 						break
 					}
-					return nil, fmt.Errorf("list accounts under excluded OU %s: %w", ou, err)
+					return nil, nil, fmt.Errorf("list accounts under OU %s: %w", ou, err)
 				}
 				for _, a := range page.Accounts {
 					if _, ok := out[aws.ToString(a.Id)]; !ok {
@@ -181,7 +205,7 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 					if isCode(err, "ParentNotFoundException") {
 						break
 					}
-					return nil, fmt.Errorf("list OUs under excluded OU %s: %w", ou, err)
+					return nil, nil, fmt.Errorf("list OUs under OU %s: %w", ou, err)
 				}
 				for _, child := range page.OrganizationalUnits {
 					queue = append(queue, aws.ToString(child.Id))
@@ -189,7 +213,7 @@ func accountsUnderOUs(ctx context.Context, api OrganizationsAPI, ous []string) (
 			}
 		}
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 func isCode(err error, codes ...string) bool {

@@ -52,6 +52,8 @@ func TestEventsThroughHandler(t *testing.T) {
 		"organizations-accept-handshake-lowercase.json":   {deployed: true, windows: []string{"444444444444"}, writers: []string{"444444444444"}},
 		"organizations-account-joined-organization.json":  {deployed: true, windows: []string{"555555555555"}, writers: []string{"555555555555"}},
 		"organizations-move-account.json":                 {deployed: true, windows: []string{"333333333333"}, writers: []string{"333333333333"}},
+		"organizations-tag-resource.json":                 {deployed: true, windows: []string{"333333333333"}, writers: []string{"333333333333"}},
+		"organizations-untag-resource.json":               {deployed: true, windows: []string{"333333333333"}, writers: []string{"333333333333"}},
 		"schedule.json":                                   {deployed: true, windows: all, writers: all},
 		"ec2-instance-state-change.json":                  {deployed: true, noCalls: true},
 		"malformed-cfn-no-response-url.json":              {err: true, malformed: true, noCalls: true},

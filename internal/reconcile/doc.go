@@ -1,13 +1,16 @@
 // Package reconcile makes one account x region hold exactly the desired
 // patching setup: the configured maintenance windows, each with its one
-// target and one task, and the Default Host Management Configuration (DHMC)
-// service setting. No more and no less, however many times it runs and
+// target and one task, the Default Host Management Configuration (DHMC)
+// service setting, and the patch baselines with the default baseline of
+// each operating system and the patch group registrations. No more and no less, however many times it runs and
 // whatever fails part-way.
 //
 // It works in three steps. Observe reads what is there now: only windows
-// carrying the ownership tag createdBy=SRA_Patch_Management count as ours
-// (so windows left by the reference solution are adopted, not duplicated),
-// and windows without it are never touched. Plan is a pure function of the
+// and patch baselines carrying the ownership tag
+// createdBy=SRA_Patch_Management count as ours (so windows left by the
+// reference solution are adopted, not duplicated), and those without it are
+// never touched: a baseline name or patch group they hold is reported as a
+// clash. Plan is a pure function of the
 // desired and observed state that decides, before any write, what to
 // create, update, delete, reset or leave unchanged. Apply executes that plan
 // in a safe order and stops at the first failed write.
@@ -26,8 +29,9 @@
 //
 // Each kind of resource is one resourceKind (kind.go) in its own file(s):
 // windowKind (window.go, window_observe.go, window_apply.go: maintenance
-// windows with their target and task) and dhmcKind (dhmc.go: the DHMC
-// service setting). A kind has the same four steps:
+// windows with their target and task), dhmcKind (dhmc.go: the DHMC
+// service setting) and baselineKind (baseline.go: patch baselines, default
+// baselines, patch groups). A kind has the same four steps:
 //
 //   - observe reads, into its own fields of Observed, what it needs (it runs
 //     side by side with the other kinds' observe);

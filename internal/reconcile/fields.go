@@ -56,6 +56,17 @@ const (
 	TaskRunCommandServiceRole
 
 	DHMCValue
+
+	BaselineDescription
+	BaselineGlobalFilters
+	BaselineApprovalRules
+	BaselineApprovedPatches
+	BaselineApprovedComplianceLevel
+	BaselineApprovedNonSecurity
+	BaselineRejectedPatches
+	BaselineRejectedAction
+
+	DefaultBaseline // the baseline registered as an operating system's default
 )
 
 // fieldLabels is the display text of each Field.
@@ -100,6 +111,16 @@ var fieldLabels = map[Field]string{
 	TaskRunCommandServiceRole: "run command service role",
 
 	DHMCValue: "value",
+
+	BaselineDescription:             "description",
+	BaselineGlobalFilters:           "global filters",
+	BaselineApprovalRules:           "approval rules",
+	BaselineApprovedPatches:         "approved patches",
+	BaselineApprovedComplianceLevel: "approved patches compliance level",
+	BaselineApprovedNonSecurity:     "approved patches non-security",
+	BaselineRejectedPatches:         "rejected patches",
+	BaselineRejectedAction:          "rejected patches action",
+	DefaultBaseline:                 "baseline",
 }
 
 // String is the field as plans print it.

@@ -32,8 +32,10 @@ type resourceKind interface {
 }
 
 // resourceKinds are the kinds in the order their actions are applied: the
-// windows first, the DHMC setting last.
-var resourceKinds = []resourceKind{windowKind{}, dhmcKind{}}
+// windows first, then the DHMC setting, the patch baselines last (a
+// baseline name clash, which the baselines' apply reports as an error,
+// then stops nothing else).
+var resourceKinds = []resourceKind{windowKind{}, dhmcKind{}, baselineKind{}}
 
 // kindOf is the kind whose actions act on r.
 func kindOf(r Resource) (resourceKind, bool) {
@@ -59,6 +61,9 @@ type Desired struct {
 	// DHMCRole is its desired value.
 	ManageDHMC bool
 	DHMCRole   string
+	// Baselines are the patch baselines to hold, identified by name, with
+	// their default and patch group registrations.
+	Baselines []config.Baseline
 }
 
 // Observed is what one account x region holds now, as far as Plan cares.
@@ -71,6 +76,19 @@ type Observed struct {
 	DocumentHashes map[string]string
 	// DHMC is the DHMC service setting; zero when it was not read.
 	DHMC ServiceSetting
+
+	// Baselines are the owned patch baselines; ForeignBaselines maps the
+	// names of the account's other baselines to their ids (name clashes).
+	Baselines        []ObservedBaseline
+	ForeignBaselines map[string]string
+	// PatchGroups are every patch group registration: -> baseline id.
+	PatchGroups map[PatchGroupKey]string
+	// DefaultBaselines are the default baseline ids of the operating
+	// systems the desired and owned baselines concern; PredefinedDefaults
+	// the ARNs of AWS's predefined defaults, read when one of those
+	// defaults is orgpatch's.
+	DefaultBaselines   map[string]string
+	PredefinedDefaults map[string]string
 }
 
 // desiredFor resolves in into what the account x region should hold.
@@ -85,6 +103,7 @@ func desiredFor(in Input) Desired {
 		TaskRoleARN: fmt.Sprintf("arn:%s:iam::%s:role/%s", in.Partition, in.Account, in.Config.TaskRoleName),
 		ManageDHMC:  in.Config.ManageDHMC,
 		DHMCRole:    in.Config.DHMCRoleName,
+		Baselines:   in.Config.Baselines,
 	}
 }
 
@@ -92,6 +111,7 @@ func desiredFor(in Input) Desired {
 // the others.
 func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
 	var obs Observed
+	in.tagged = newTaggedIndex(in.Tagging)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, k := range resourceKinds {
 		g.Go(func() error { return k.observe(gctx, client, in, desired, &obs) })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
@@ -63,6 +64,12 @@ const (
 	ResourceTarget Resource = "target"
 	ResourceTask   Resource = "task"
 	ResourceDHMC   Resource = "dhmc"
+	// A patch baseline; the default baseline registration of an operating
+	// system (Name is the operating system); a patch group registration
+	// (Name is "group for OPERATING_SYSTEM").
+	ResourceBaseline        Resource = "baseline"
+	ResourceDefaultBaseline Resource = "default"
+	ResourcePatchGroup      Resource = "patchgroup"
 )
 
 // Action is one decision of the plan, and once applied, one line of the
@@ -127,6 +134,14 @@ type Input struct {
 	// Documents, when set, shares DescribeDocument answers between the
 	// reconciles of one run; nil means no sharing.
 	Documents *DocumentCache
+	// Tagging, when set (a Resource Groups Tagging API client bound like
+	// the SSM client), finds the owned windows of the region in one call
+	// when converging, instead of one ListTagsForResource per window.
+	Tagging TaggingAPI
+
+	// tagged is the index read through Tagging, shared by the kinds'
+	// observe (set by observe).
+	tagged *taggedIndex
 }
 
 // Result is what Reconcile did.
@@ -149,10 +164,14 @@ type Result struct {
 // applied before the failure. Re-running after any error converges.
 //
 // Cost: observing a converged account x region holding the three default
-// windows takes 14 calls (one more per window we do not own, for its tags;
-// DescribeDocument only on the first account of a region when in.Documents
-// is shared), issued about four round trips deep; a fresh one takes 2 plus
-// DescribeDocument. Applying then makes exactly one call per action that is
+// windows and no patch baselines takes 12 calls with in.Tagging (14
+// without: a ListTagsForResource per window instead of one GetResources,
+// plus the baselines' DescribePatchBaselines; DescribeDocument only on the
+// first account of a region when in.Documents is shared): the baselines
+// kind reads nothing when the windows' GetResources shows no baseline of
+// orgpatch's and none is desired. They are issued three round trips deep
+// (four without); a fresh one takes 3 plus DescribeDocument. Applying then
+// makes exactly one call per action that is
 // not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {
@@ -211,6 +230,25 @@ type SSMAPI interface {
 	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
 	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
 	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
+
+	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
+	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
+	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
+	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
+	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
+	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
+	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
+	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
+	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
+	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
 }
 
 var _ SSMAPI = (*ssm.Client)(nil)
+
+// TaggingAPI is the part of the Resource Groups Tagging API client
+// Reconcile calls.
+type TaggingAPI interface {
+	GetResources(context.Context, *resourcegroupstaggingapi.GetResourcesInput, ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.GetResourcesOutput, error)
+}
+
+var _ TaggingAPI = (*resourcegroupstaggingapi.Client)(nil)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
@@ -36,10 +38,11 @@ const (
 // harness is one simulated account x region, reached through the SDK as
 // the Lambda reaches it.
 type harness struct {
-	t      *testing.T
-	env    *simtest.Env
-	client *ssm.Client
-	docs   *reconcile.DocumentCache
+	t       *testing.T
+	env     *simtest.Env
+	client  *ssm.Client
+	tagging *resourcegroupstaggingapi.Client
+	docs    *reconcile.DocumentCache
 }
 
 func newHarness(t *testing.T, opts ...sim.Option) *harness {
@@ -54,13 +57,17 @@ func newHarness(t *testing.T, opts ...sim.Option) *harness {
 		o.Region = region
 		o.RetryMaxAttempts = 1 // faults must surface, not be retried away
 	})
-	return &harness{t: t, env: env, client: client, docs: reconcile.NewDocumentCache()}
+	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, func(o *resourcegroupstaggingapi.Options) {
+		o.Region = region
+		o.RetryMaxAttempts = 1
+	})
+	return &harness{t: t, env: env, client: client, tagging: tagging, docs: reconcile.NewDocumentCache()}
 }
 
 func (h *harness) run(mode reconcile.Mode, cfg config.Config) (reconcile.Result, error) {
 	h.t.Helper()
 	return reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
-		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: mode, Documents: h.docs,
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: mode, Documents: h.docs, Tagging: h.tagging,
 	})
 }
 
@@ -308,10 +315,15 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 			t.Errorf("second run action %+v, want unchanged", a)
 		}
 	}
-	// The documented observe cost with a warm document cache: 1 list,
-	// 5 tag look-ups (3 ours, 2 not), 3 x (targets, tasks, 1 task), DHMC.
-	if n := h.env.Server.CallCount("ssm", ""); n != 1+5+9+1 {
-		t.Errorf("second run made %d calls, want %d", n, 1+5+9+1)
+	// The documented observe cost with a warm document cache: 1 list, one
+	// GetResources for the owned windows (no tag look-up: the two windows
+	// not ours have names not desired), 3 x (targets, tasks, 1 task), DHMC;
+	// no baseline listing: the same GetResources shows none is ours.
+	if n := h.env.Server.CountCalls(nil); n != 1+1+9+1 {
+		t.Errorf("second run made %d calls, want %d", n, 1+1+9+1)
+	}
+	if n := h.env.Server.CallCount("ssm", "ListTagsForResource"); n != 0 {
+		t.Errorf("second run read the tags of %d windows, want none", n)
 	}
 	if bad := h.touched(other.ID, tagged.ID); len(bad) > 0 {
 		t.Errorf("unowned windows touched: %v", bad)
@@ -1097,5 +1109,52 @@ func TestTasksFollowTheDocumentHash(t *testing.T) {
 	}
 	if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
 		t.Errorf("run after: %d writes %v, want none", writes, h.writeOps())
+	}
+}
+
+// staleIndex is a Resource Groups Tagging API whose index lags: it reports
+// the windows in ids as owned, whatever their tags say now.
+type staleIndex struct{ arns []string }
+
+func (s staleIndex) GetResources(context.Context, *resourcegroupstaggingapi.GetResourcesInput, ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.GetResourcesOutput, error) {
+	out := &resourcegroupstaggingapi.GetResourcesOutput{PaginationToken: aws.String("")}
+	for _, arn := range s.arns {
+		out.ResourceTagMappingList = append(out.ResourceTagMappingList, taggingtypes.ResourceTagMapping{ResourceARN: aws.String(arn)})
+	}
+	return out, nil
+}
+
+// TestStaleTaggingIndex: where the tagging index and a window's name
+// disagree, the window's own tags decide, so an index that has not caught
+// up neither makes a second copy of a window just created nor deletes a
+// window whose ownership tag was just removed.
+func TestStaleTaggingIndex(t *testing.T) {
+	h := newHarness(t)
+	cfg := config.Default()
+	h.mustRun(reconcile.Converge, cfg)
+	disowned := h.addUnowned("disowned_window")
+	arn := func(id string) string { return "arn:aws:ssm:" + region + ":" + account + ":maintenancewindow/" + id }
+
+	h.env.Server.ResetCalls()
+	_, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
+		Tagging: staleIndex{arns: []string{arn(disowned.ID)}}, // ours not indexed yet; the disowned one still
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := h.writeOps(); len(ops) != 0 {
+		t.Errorf("writes %v on a converged region with a stale index, want none", ops)
+	}
+	// The three desired windows the index missed and the one it wrongly
+	// reports: four look-ups.
+	if n := h.env.Server.CallCount("ssm", "ListTagsForResource"); n != 4 {
+		t.Errorf("%d tag look-ups, want 4", n)
+	}
+	if bad := h.touched(disowned.ID); len(bad) > 0 {
+		t.Errorf("a window that is not ours was touched: %v", bad)
+	}
+	if diff := cmp.Diff(convergedState(cfg, disowned), h.state(), ignoreIDs); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
 	}
 }

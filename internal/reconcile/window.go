@@ -103,6 +103,8 @@ type spec struct {
 	// cleared; otherwise an update sends the Action's Changes only.
 	replace bool
 	value   string // the DHMC setting's desired value
+	// baseline is what a baseline, default or patch group action needs.
+	baseline *baselineSpec
 }
 
 // windowKind is the maintenance windows, each with its one target and one

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"golang.org/x/sync/errgroup"
@@ -21,7 +24,10 @@ import (
 // holding T tasks in all:
 //
 //   - DescribeMaintenanceWindows: one per 100 windows;
-//   - ListTagsForResource: W (the only call made about a window we do not own);
+//   - which windows are owned: converging with in.Tagging, GetResources (one
+//     per 100 owned windows, beside the listing) plus ListTagsForResource
+//     for each window where the tagging index and the window's name
+//     disagree (see ownedWindows); otherwise ListTagsForResource, W;
 //   - DescribeMaintenanceWindowTargets and DescribeMaintenanceWindowTasks:
 //     one each per owned window whose name is desired (Converge only; a
 //     window to be deleted is not read further);
@@ -31,16 +37,15 @@ import (
 //     Input.Documents across the run (Converge only).
 //
 // With the DHMC kind's one GetServiceSetting, a converged account x region
-// with the three default windows therefore costs 14 calls with a warm
-// document cache (1 + 3 + 3 + 3 + 3 + 1), and a fresh one 2. Independent
+// with the three default windows therefore costs 12 calls with a warm
+// document cache (1 + 1 + 3 + 3 + 3 + 1), and a fresh one 3. Independent
 // calls run side by side (at most observeLimit at once per account x
-// region), so the converged case takes about four round trips, not
-// fourteen.
+// region), so the converged case takes three round trips, not twelve.
 func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		obs.Windows, err = observeWindows(gctx, client, desired)
+		obs.Windows, err = observeWindows(gctx, client, in.tagged, desired)
 		return err
 	})
 	if desired.Mode == Converge {
@@ -75,41 +80,21 @@ func documents(windows []config.Window) []string {
 
 // observeWindows lists the owned windows, with the targets and tasks of
 // those whose name is desired (in Converge).
-func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]ObservedWindow, error) {
-	all, err := listWindows(ctx, client)
-	if err != nil {
-		return nil, err
-	}
-	owned := make([]bool, len(all))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(observeLimit)
-	for i, w := range all {
-		g.Go(func() error {
-			var err error
-			owned[i], err = isOwned(gctx, client, w.ID)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	var windows []ObservedWindow
-	for i, w := range all {
-		if owned[i] {
-			windows = append(windows, w)
-		}
-	}
-
+func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, desired Desired) ([]ObservedWindow, error) {
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
 			wanted[w.Name] = true
 		}
 	}
+	windows, err := ownedWindows(ctx, client, tagged, wanted)
+	if err != nil {
+		return nil, err
+	}
 	// A window deleted meanwhile (by a concurrent run, or by hand) is gone,
 	// not an error.
 	gone := make([]atomic.Bool, len(windows))
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(observeLimit)
 	for i := range windows {
 		w := &windows[i]
@@ -171,6 +156,125 @@ func observeWindows(ctx context.Context, client SSMAPI, desired Desired) ([]Obse
 	return windows, nil
 }
 
+// ownedWindows lists the windows of the region that carry the ownership
+// tag. Tearing down (wanted is empty), every window's tags are read: a
+// removal must not miss one. Converging with tagging, one GetResources
+// names the owned windows, read beside the listing; the Tagging API's index
+// follows tag changes with a delay, so where it and the name disagree, the
+// window's own tags decide: a desired name the index does not report
+// (created moments ago, or someone else's window of that name) and an
+// owned window the index reports under a name no longer desired (to be
+// deleted: it must really be ours). A converged region has neither.
+func ownedWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
+	var (
+		all     []ObservedWindow
+		indexed map[string]bool
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		all, err = listWindows(gctx, client)
+		return err
+	})
+	if tagged != nil && len(wanted) > 0 {
+		g.Go(func() (err error) {
+			indexed, err = tagged.owned(gctx, "maintenancewindow")
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	owned := make([]bool, len(all))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(observeLimit)
+	for i, w := range all {
+		if indexed != nil && indexed[w.ID] == wanted[w.Name] {
+			owned[i] = indexed[w.ID]
+			continue
+		}
+		g.Go(func() error {
+			var err error
+			owned[i], err = isOwned(gctx, client, types.ResourceTypeForTaggingMaintenanceWindow, w.ID)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var windows []ObservedWindow
+	for i, w := range all {
+		if owned[i] {
+			windows = append(windows, w)
+		}
+	}
+	return windows, nil
+}
+
+// taggedIndex is what the Resource Groups Tagging API reports with the
+// ownership tag in one account x region: one GetResources listing (one call
+// per 100 owned resources) for every kind that asks, read once per observe.
+// The index follows tag changes with a delay; each kind says what it trusts
+// it for.
+type taggedIndex struct {
+	tagging TaggingAPI
+	once    sync.Once
+	ids     map[string]map[string]bool // resource type -> id -> tagged
+	err     error
+}
+
+// newTaggedIndex returns the index read through tagging; nil (no index)
+// when tagging is nil.
+func newTaggedIndex(tagging TaggingAPI) *taggedIndex {
+	if tagging == nil {
+		return nil
+	}
+	return &taggedIndex{tagging: tagging}
+}
+
+// taggedTypes are the resource types the index lists, as the Tagging API
+// names them (ssm:TYPE) and as they stand in an ARN (:TYPE/ID).
+var taggedTypes = []string{"maintenancewindow", "patchbaseline"}
+
+// owned returns the ids of the resources of type typ (one of taggedTypes)
+// that the index reports with the ownership tag.
+func (x *taggedIndex) owned(ctx context.Context, typ string) (map[string]bool, error) {
+	x.once.Do(func() {
+		filters := make([]string, len(taggedTypes))
+		for i, t := range taggedTypes {
+			filters[i] = "ssm:" + t
+		}
+		ids := map[string]map[string]bool{}
+		pages := resourcegroupstaggingapi.NewGetResourcesPaginator(x.tagging, &resourcegroupstaggingapi.GetResourcesInput{
+			TagFilters:          []taggingtypes.TagFilter{{Key: aws.String(OwnerTagKey), Values: []string{OwnerTagValue}}},
+			ResourceTypeFilters: filters,
+			ResourcesPerPage:    aws.Int32(100),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				x.err = fmt.Errorf("get resources tagged %s=%s: %w", OwnerTagKey, OwnerTagValue, err)
+				return
+			}
+			for _, r := range page.ResourceTagMappingList {
+				// arn:partition:ssm:region:account:TYPE/ID
+				for _, t := range taggedTypes {
+					if _, id, ok := strings.Cut(aws.ToString(r.ResourceARN), ":"+t+"/"); ok {
+						if ids[t] == nil {
+							ids[t] = map[string]bool{}
+						}
+						ids[t][id] = true
+					}
+				}
+			}
+		}
+		x.ids = ids
+	})
+	if x.ids[typ] == nil && x.err == nil {
+		return map[string]bool{}, nil
+	}
+	return x.ids[typ], x.err
+}
+
 // listWindows lists every window in the region, ours or not.
 func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	var windows []ObservedWindow
@@ -199,18 +303,19 @@ func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	return windows, nil
 }
 
-// isOwned reports whether the window carries the ownership tag. A window
-// deleted since it was listed is not ours to act on.
-func isOwned(ctx context.Context, client SSMAPI, windowID string) (bool, error) {
+// isOwned reports whether the resource (a window, a patch baseline)
+// carries the ownership tag. One deleted since it was listed is not ours to
+// act on.
+func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
 	out, err := client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
-		ResourceType: types.ResourceTypeForTaggingMaintenanceWindow,
-		ResourceId:   aws.String(windowID),
+		ResourceType: resourceType,
+		ResourceId:   aws.String(id),
 	})
 	if isNotFound(err) || hasCode(err, "InvalidResourceId") { // deleted since listed
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("list tags of window %s: %w", windowID, err)
+		return false, fmt.Errorf("list tags of %s %s: %w", resourceType, id, err)
 	}
 	for _, t := range out.TagList {
 		if aws.ToString(t.Key) == OwnerTagKey && aws.ToString(t.Value) == OwnerTagValue {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +29,12 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	if r.Error != nil {
 		fmt.Fprintf(&b, "run failed: %s\n\n", r.Error.Line())
 	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\n")
+	}
 	groups := r.changeGroups()
 	// A brief table leaves out the targets of the largest group of equal
 	// changes: the changes section lists them once.
@@ -37,8 +44,16 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 			common[name] = true
 		}
 	}
+	// The RING column shows when the configuration has rings.
+	rings := slices.ContainsFunc(r.Targets, func(t Target) bool { return t.Ring != "" })
+	ringCol := func(ring string) string {
+		if !rings {
+			return ""
+		}
+		return cmp.Or(ring, "-") + "\t"
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tREGION\tMODE\tSTATUS\tCHANGES\tDETAIL")
+	fmt.Fprintf(tw, "ACCOUNT\tREGION\t%sMODE\tSTATUS\tCHANGES\tDETAIL\n", ringCol("RING"))
 	hidden, same := 0, 0
 	for _, row := range r.rows() {
 		t := row.Target
@@ -54,7 +69,7 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 		if regions == "" {
 			regions = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", t.Account, regions, t.Mode, t.Status.Label(), t.Changes(), oneLine(t.detail()))
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%d\t%s\n", t.Account, regions, ringCol(t.Ring), t.Mode, t.Status.Label(), t.Changes(), oneLine(t.detail()))
 	}
 	tw.Flush() // into a strings.Builder: cannot fail
 	if hidden > 0 {

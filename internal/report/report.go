@@ -144,6 +144,7 @@ type Target struct {
 	Account  string        `json:"account"`
 	Region   string        `json:"region,omitempty"`
 	Mode     string        `json:"mode,omitempty"`
+	Ring     string        `json:"ring,omitempty"` // the account's ring, "" for none
 	Status   Status        `json:"status"`
 	Reason   string        `json:"reason,omitempty"` // why skipped, pending or not started
 	Writes   int           `json:"writes"`
@@ -283,6 +284,9 @@ type Report struct {
 	Duration     time.Duration `json:"durationNanos"`
 	Counts       Counts        `json:"counts"`
 	Targets      []Target      `json:"targets"`
+	// Warnings are what the run noticed but did not stop for: a ring that
+	// selects nothing.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// Error is a failure of the run as a whole (the organization or the
 	// regions could not be read), before any target was worked on.

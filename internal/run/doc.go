@@ -18,8 +18,10 @@
 //   - Failures kept apart: each target has its own context and deadline,
 //     its own logger (account, region), and its own slot in the report; a
 //     panic in one target becomes that target's error.
-//   - Three steps, one code path: Discover (the fleet, and what a
-//     configuration change removes -> work items, batches of accounts),
+//   - Three steps, one code path: Discover (the fleet, each account's
+//     ring, and what a configuration change removes -> work items, batches
+//     of accounts; an item names its account's ring, and Work gives its
+//     targets that ring's configuration from the batch's),
 //     Work (one batch -> one record per target) and Summarize (the results
 //     -> the report). They take and return the JSON payloads a Step
 //     Functions Distributed Map passes (steps.go); Run chains them in this

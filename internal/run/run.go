@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
@@ -163,6 +164,10 @@ type runner struct {
 	log   *slog.Logger
 	creds *fleet.Credentials
 	docs  *reconcile.DocumentCache
+	// ringConfigs are the configurations of the rings met so far, by ring
+	// name (see configFor); filled while the targets are decided, before
+	// any goroutine reads them.
+	ringConfigs map[string]*config.Config
 
 	// stopAt: no target starts after it; cutAt: running targets are
 	// cancelled at it. Zero when the context has no deadline.
@@ -185,12 +190,14 @@ type target struct {
 	region  string
 	mode    reconcile.Mode
 	cfg     *config.Config
+	ring    string // the account's ring under cfg ("" for none)
 }
 
 // discover reads the regions and the accounts and decides, once, what each
-// account gets in which region. It fills the report's header (regions and
-// their source) and returns the accounts, with the account-wide outcomes
-// (skipped accounts) already in them.
+// account gets in which region, and to which ring's configuration. It fills
+// the report's header (regions and their source, ring warnings) and returns
+// the accounts, with the account-wide outcomes (skipped accounts) already in
+// them.
 func (r *runner) discover(ctx context.Context, rep *report.Report) ([]*account, error) {
 	mgmt := r.env.Management
 	ct, param := controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt)
@@ -207,7 +214,9 @@ func (r *runner) discover(ctx context.Context, rep *report.Report) ([]*account, 
 	}
 	r.log.Info("run started", "regions", regions, "regionSource", source, "previousRegions", previous,
 		"accounts", r.req.Accounts, "dryRun", r.req.DryRun)
-	return r.accounts(ctx, regions, previous)
+	accounts, warnings, err := r.accounts(ctx, regions, previous)
+	rep.Warnings = warnings
+	return accounts, err
 }
 
 // work converges the targets of accounts and returns every outcome, the
@@ -247,7 +256,7 @@ func (r *runner) work(ctx context.Context, accounts []*account) []report.Target 
 		a.results = make([]report.Target, len(a.targets))
 		for i, t := range a.targets {
 			out := &a.results[i]
-			*out = report.Target{Account: a.ID, Region: t.region, Mode: string(t.mode)}
+			*out = report.Target{Account: a.ID, Region: t.region, Mode: string(t.mode), Ring: t.ring}
 			if r.stopping() {
 				out.Status, out.Reason = report.NotStarted, "run deadline near"
 				continue
@@ -276,13 +285,19 @@ func (r *runner) removing() bool {
 
 // accounts resolves the request's accounts and decides, once, what each
 // one gets in which region: regions are the new configuration's, previous
-// the previous one's (nil when the run removes nothing).
-func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*account, error) {
+// the previous one's (nil when the run removes nothing). Each account
+// converges to its ring's configuration (fleet.ResolveRings); the warnings
+// name rings that select nothing.
+func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*account, []string, error) {
 	api := organizations.NewFromConfig(r.env.Management)
 	named := len(r.req.Accounts) > 0
 	list, err := r.list(ctx, api, r.env.Config)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rings, err := r.rings(ctx, api, list)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Who the previous configuration excluded; the same accounts when the
 	// exclusions did not change.
@@ -291,22 +306,22 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 		before := list
 		if !slices.Equal(prev.ExcludedAccounts, r.env.Config.ExcludedAccounts) || !slices.Equal(prev.ExcludedOUs, r.env.Config.ExcludedOUs) {
 			if before, err = r.list(ctx, api, *prev); err != nil {
-				return nil, fmt.Errorf("accounts of the previous configuration: %w", err)
+				return nil, nil, fmt.Errorf("accounts of the previous configuration: %w", err)
 			}
 		}
 		for _, a := range before {
 			wasExcluded[a.ID] = a.Excluded != ""
 		}
 	}
-	teardownCfg := r.configFor(reconcile.Teardown)
 	dropped := slices.DeleteFunc(slices.Clone(previous), func(region string) bool { return slices.Contains(regions, region) })
 
 	out := make([]*account, 0, len(list))
 	for _, a := range list {
 		acct := &account{Account: a, named: named}
-		in := func(regions []string, mode reconcile.Mode, cfg *config.Config) {
+		in := func(regions []string, mode reconcile.Mode) {
+			cfg, ring := r.configFor(mode, rings.Ring(a.ID))
 			for _, region := range regions {
-				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg})
+				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg, ring: ring})
 			}
 		}
 		switch {
@@ -318,32 +333,60 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: reason})
 		case a.Excluded != "" && r.removing() && !wasExcluded[a.ID]:
 			// Newly excluded: what the previous configuration made goes.
-			in(previous, reconcile.Teardown, teardownCfg)
+			in(previous, reconcile.Teardown)
 		case a.Excluded != "" && !named:
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: a.Excluded})
 		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
 			// Level-based: an account moved into an excluded OU, and named
 			// by its move event, loses what we own there.
-			in(regions, reconcile.Teardown, teardownCfg)
+			in(regions, reconcile.Teardown)
 		default:
-			in(regions, r.req.Mode, r.configFor(r.req.Mode))
+			in(regions, r.req.Mode)
 			if !wasExcluded[a.ID] {
-				in(dropped, reconcile.Teardown, teardownCfg)
+				in(dropped, reconcile.Teardown)
 			}
 		}
 		out = append(out, acct)
 	}
-	return out, nil
+	return out, rings.Warnings, nil
 }
 
-// configFor is the configuration a target in mode converges to. Teardowns
-// undo what a configuration made: the previous one when the run removes
-// what it made, else the new one.
-func (r *runner) configFor(mode reconcile.Mode) *config.Config {
-	if mode == reconcile.Teardown && r.removing() {
-		return r.env.Previous
+// rings resolves the ring of every active account of list (no call when
+// the configuration has no rings).
+func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Account) (fleet.Rings, error) {
+	var ids []string
+	for _, a := range list {
+		if a.Active() && len(r.env.Config.Rings) > 0 {
+			ids = append(ids, a.ID)
+		}
 	}
-	return &r.env.Config
+	rings, err := fleet.ResolveRings(ctx, api, r.env.Config, ids, len(r.req.Accounts) == 0)
+	if err != nil {
+		return fleet.Rings{}, fmt.Errorf("resolve rings: %w", err)
+	}
+	return rings, nil
+}
+
+// configFor is the configuration a target in mode of an account in ring
+// converges to, and the ring its report names. Teardowns undo what a
+// configuration made: the previous one when the run removes what it made
+// (as it is: no ring), else the new one. Under the new configuration the
+// account gets its ring's (config.ForRing; "" is the configuration's own
+// settings), one copy per ring for the whole run. ring is one of the
+// configuration's: ResolveRings chose it, or Work checked it.
+func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, string) {
+	if mode == reconcile.Teardown && r.removing() {
+		return r.env.Previous, ""
+	}
+	if cfg, ok := r.ringConfigs[ring]; ok {
+		return cfg, ring
+	}
+	eff, _ := r.env.Config.ForRing(ring)
+	if r.ringConfigs == nil {
+		r.ringConfigs = map[string]*config.Config{}
+	}
+	r.ringConfigs[ring] = &eff
+	return &eff, ring
 }
 
 // list is the request's named accounts, or the whole organization, as cfg
@@ -486,7 +529,9 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	if r.env.BeforeTarget != nil {
 		r.env.BeforeTarget(tctx, t.account, t.region)
 	}
-	client := ssm.NewFromConfig(r.creds.Config(t.account), func(o *ssm.Options) { o.Region = t.region })
+	cfg := r.creds.Config(t.account)
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = t.region })
+	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, func(o *resourcegroupstaggingapi.Options) { o.Region = t.region })
 	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
@@ -495,12 +540,19 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		Mode:      t.mode,
 		DryRun:    r.req.DryRun,
 		Documents: r.docs,
+		Tagging:   tagging,
 	})
 	out.Writes = res.Writes
 	changed := false
 	for _, a := range res.Actions {
+		// What already matched is left out: kept for every target of a
+		// large organization, it would make the report (and the Lambda's
+		// memory) grow with the organization instead of with the changes.
+		if a.Kind == reconcile.KindUnchanged {
+			continue
+		}
 		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
-		changed = changed || a.Kind != reconcile.KindUnchanged
+		changed = true
 	}
 	if err != nil {
 		if cause := context.Cause(tctx); cause != nil && errors.Is(cause, ErrTargetTimeout) && !errors.Is(err, ErrTargetTimeout) {

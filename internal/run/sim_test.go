@@ -150,6 +150,11 @@ func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
 		if tg.Status == report.Converged {
 			t.Errorf("second run: %s converged (made changes), want unchanged", tg.Name())
 		}
+		// An unchanged target holds no list of what matched: the report
+		// grows with the changes, not with the organization.
+		if len(tg.Actions) != 0 {
+			t.Errorf("second run: %s keeps %d actions, want none", tg.Name(), len(tg.Actions))
+		}
 	}
 	if second.Counts.Unchanged != 9 {
 		t.Errorf("second run: %d unchanged, want 9", second.Counts.Unchanged)

@@ -25,14 +25,16 @@ type Sizing struct {
 }
 
 // Sizing defaults. They come from `orgpatch bench` (README, "Scale"): a
-// target takes about 10 calls when it is created and 6 when it is
-// unchanged; DefaultTargetCost allows 10 calls at the pessimistic 100 ms per
-// call that the issue measured against, twice over, for throttling retries.
+// target takes about 13 calls when it is created and 12 when it is
+// unchanged (patch baselines and the tagging API's ownership index
+// included); DefaultTargetCost allows 15 calls at the pessimistic 100 ms
+// per call that the issue measured against, twice over, for throttling
+// retries.
 // A target's record without actions measured at most 150 bytes (an error
 // message makes a failed one longer): DefaultTargetResultBytes allows 256.
 const (
 	DefaultWorkerTimeout     = 15 * time.Minute
-	DefaultTargetCost        = 2 * time.Second
+	DefaultTargetCost        = 3 * time.Second
 	DefaultTargetResultBytes = 256
 	DefaultOutputBytes       = 192 << 10
 )

@@ -22,7 +22,7 @@ import (
 // machine passes between them:
 //
 //	Discover(DiscoverInput) -> Discovery; writes the work items (accounts,
-//	  each with its regions by mode) and the run's record to the Store
+//	  each with its regions by mode and its ring) and the run's record to the Store
 //	Distributed Map over the items, MaxItemsPerBatch at a time:
 //	  Work(Batch{Items, BatchInput}) -> BatchResult
 //	  ResultWriter: manifest.json and the result files, in the Store
@@ -39,9 +39,12 @@ type Store interface {
 }
 
 // Item is one account's work, one element of the items file the
-// Distributed Map reads: the regions it is converged in, by mode.
+// Distributed Map reads: the regions it is converged in, by mode, and its
+// ring (omitted for none), whose configuration the worker gives every
+// target under the run's configuration.
 type Item struct {
 	Account string                      `json:"account"`
+	Ring    string                      `json:"ring,omitempty"`
 	Regions map[reconcile.Mode][]string `json:"regions"`
 }
 
@@ -208,6 +211,7 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 		it := Item{Account: a.ID, Regions: map[reconcile.Mode][]string{}}
 		for _, w := range a.work {
 			it.Regions[w.mode] = append(it.Regions[w.mode], w.region)
+			it.Ring = cmp.Or(it.Ring, w.ring)
 		}
 		items = append(items, it)
 		d.Targets += len(a.work)
@@ -228,49 +232,21 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 
 // Work is the worker step: it converges the targets of one batch and
 // returns one record per target. The configurations come from the batch,
-// as Discover wrote them (env's Config and Previous are not used); like
-// Env.Config they are taken as validated: a caller decoding a batch from
-// outside validates them first (the handler does). A batch that does not
-// decode is an error naming the field, before any AWS call.
+// as Discover wrote them (env's Config and Previous are not used), and
+// each account gets its item's ring's; like Env.Config they are taken as
+// validated: a caller decoding a batch from outside validates them first
+// (the handler does). A batch that does not decode is an error naming the
+// field, before any AWS call.
 func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
-	if len(b.BatchInput.Config) == 0 {
-		return BatchResult{}, errors.New("batch: BatchInput.config is missing")
+	r, err := batchRunner(env, b.BatchInput)
+	if err != nil {
+		return BatchResult{}, err
 	}
-	var cfg config.Config
-	if err := decodeStrict(b.BatchInput.Config, &cfg); err != nil {
-		return BatchResult{}, fmt.Errorf("batch: BatchInput.config: %w", err)
-	}
-	env.Config, env.Previous = cfg, nil
-	if present(b.BatchInput.Previous) {
-		var prev config.Config
-		if err := decodeStrict(b.BatchInput.Previous, &prev); err != nil {
-			return BatchResult{}, fmt.Errorf("batch: BatchInput.previous: %w", err)
-		}
-		env.Previous = &prev
-	}
-	switch b.BatchInput.Mode {
-	case reconcile.Converge, reconcile.Remove, reconcile.Teardown:
-	default:
-		return BatchResult{}, fmt.Errorf("batch: BatchInput.mode %q is not one of %s, %s, %s",
-			b.BatchInput.Mode, reconcile.Converge, reconcile.Remove, reconcile.Teardown)
-	}
-	r := newRunner(env, Request{Mode: b.BatchInput.Mode, DryRun: b.BatchInput.DryRun})
 	accounts := make([]*account, 0, len(b.Items))
 	for i, it := range b.Items {
-		if !accountID.MatchString(it.Account) {
-			return BatchResult{}, fmt.Errorf("batch: Items[%d].account %q is not a 12-digit account id", i, it.Account)
-		}
-		a := &account{Account: fleet.Account{ID: it.Account}, named: b.BatchInput.Named}
-		for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
-			switch mode {
-			case reconcile.Converge, reconcile.Remove, reconcile.Teardown:
-			default:
-				return BatchResult{}, fmt.Errorf("batch: Items[%d].regions: mode %q is not one of %s, %s, %s",
-					i, mode, reconcile.Converge, reconcile.Remove, reconcile.Teardown)
-			}
-			for _, region := range it.Regions[mode] {
-				a.work = append(a.work, target{account: it.Account, region: region, mode: mode, cfg: r.configFor(mode)})
-			}
+		a, err := r.item(it, b.BatchInput.Named)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("batch: Items[%d].%w", i, err)
 		}
 		accounts = append(accounts, a)
 	}
@@ -282,6 +258,60 @@ func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
 		}
 	}
 	return BatchResult{Targets: out}, nil
+}
+
+// batchRunner is the runner of a batch's shared input: its configurations
+// and request. A field that does not decode is an error naming it.
+func batchRunner(env Env, in BatchInput) (*runner, error) {
+	if len(in.Config) == 0 {
+		return nil, errors.New("batch: BatchInput.config is missing")
+	}
+	var cfg config.Config
+	if err := decodeStrict(in.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("batch: BatchInput.config: %w", err)
+	}
+	env.Config, env.Previous = cfg, nil
+	if present(in.Previous) {
+		var prev config.Config
+		if err := decodeStrict(in.Previous, &prev); err != nil {
+			return nil, fmt.Errorf("batch: BatchInput.previous: %w", err)
+		}
+		env.Previous = &prev
+	}
+	if !validMode(in.Mode) {
+		return nil, fmt.Errorf("batch: BatchInput.mode %q is not one of %s", in.Mode, modes)
+	}
+	return newRunner(env, Request{Mode: in.Mode, DryRun: in.DryRun}), nil
+}
+
+// item is the account of one item with its targets, each to the
+// configuration configFor gives it; named says the request named it. An
+// error names the item's field (the caller prefixes the item).
+func (r *runner) item(it Item, named bool) (*account, error) {
+	if !accountID.MatchString(it.Account) {
+		return nil, fmt.Errorf("account %q is not a 12-digit account id", it.Account)
+	}
+	if err := r.env.Config.CheckRing(it.Ring); err != nil {
+		return nil, fmt.Errorf("ring: %w", err)
+	}
+	a := &account{Account: fleet.Account{ID: it.Account}, named: named}
+	for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
+		if !validMode(mode) {
+			return nil, fmt.Errorf("regions: mode %q is not one of %s", mode, modes)
+		}
+		cfg, ring := r.configFor(mode, it.Ring)
+		for _, region := range it.Regions[mode] {
+			a.work = append(a.work, target{account: it.Account, region: region, mode: mode, cfg: cfg, ring: ring})
+		}
+	}
+	return a, nil
+}
+
+// modes are the modes a batch takes, as its errors name them.
+var modes = strings.Join([]string{string(reconcile.Converge), string(reconcile.Remove), string(reconcile.Teardown)}, ", ")
+
+func validMode(m reconcile.Mode) bool {
+	return m == reconcile.Converge || m == reconcile.Remove || m == reconcile.Teardown
 }
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)

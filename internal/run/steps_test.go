@@ -161,6 +161,8 @@ func TestWorkRejectsBadBatches(t *testing.T) {
 		"bad mode":      {run.Batch{BatchInput: run.BatchInput{Mode: "fix", Config: cfg}}, `batch: BatchInput.mode "fix" is not one of converge, remove, teardown`},
 		"bad account": {run.Batch{Items: []run.Item{{Account: "12", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
 			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].account "12" is not a 12-digit account id`},
+		"unknown ring": {run.Batch{Items: []run.Item{{Account: "222222222222", Ring: "canary", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
+			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].ring: "canary" is not a ring: the configuration has none`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sv.Server.ResetCalls()

@@ -16,6 +16,7 @@ type Call struct {
 	Write     bool            // the operation changes state
 	Params    json.RawMessage // the JSON body, or the Query form as a JSON object; nil with WithoutCallParams
 	ErrorCode string          // empty on success
+	Throttled bool            // refused by its quota (ErrorCode is the service's throttling code)
 }
 
 // callLog is the record of calls, cheap enough for half a million of them.

@@ -281,3 +281,48 @@ func TestFailAfterWritesConcurrent(t *testing.T) {
 		t.Errorf("Writes() = %d, want 5", got)
 	}
 }
+
+func TestQuotasPerOperation(t *testing.T) {
+	// An operation's own quota wins over its service's; a service without
+	// one is not throttled.
+	env := simtest.Start(t, small(t), sim.WithQuotas(map[string]sim.Quota{
+		"sts/AssumeRole": {Rate: 0.001, Burst: 1, Source: "test"},
+		"sts":            {Rate: 0.001, Burst: 3, Source: "test"},
+	}))
+	c := sts.NewFromConfig(noRetry(env.Config))
+	outcome := func(err error) string {
+		if code := errCode(err); code != "" {
+			return code
+		}
+		return "ok"
+	}
+	var got []string
+	for range 3 {
+		_, err := c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(prodRole), RoleSessionName: aws.String("quota")})
+		got = append(got, outcome(err))
+	}
+	for range 3 {
+		_, err := c.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		got = append(got, outcome(err))
+	}
+	_, err := ec2.NewFromConfig(noRetry(env.Config)).DescribeRegions(context.Background(), &ec2.DescribeRegionsInput{})
+	got = append(got, outcome(err))
+	want := []string{"ok", "Throttling", "Throttling", "ok", "ok", "ok", "ok"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("AssumeRole x3, GetCallerIdentity x3, DescribeRegions (-want +got):\n%s", diff)
+	}
+	if q, ok := env.Server.Quota("sts", "AssumeRole"); !ok || q.Burst != 1 {
+		t.Errorf("Quota(sts, AssumeRole) = %+v, %v; want the operation's own burst 1", q, ok)
+	}
+}
+
+func TestDefaultQuotasNameTheirSource(t *testing.T) {
+	for key, q := range sim.DefaultQuotas() {
+		if q.Rate <= 0 || q.Burst < 1 || q.Source == "" {
+			t.Errorf("quota %s = %+v: want a positive rate and burst and a named source", key, q)
+		}
+	}
+	if q := sim.DefaultQuotas()["sts/AssumeRole"]; q.Rate != 600 {
+		t.Errorf("AssumeRole rate %v/s, want AWS's documented 600 per account and region", q.Rate)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	mathrand "math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,6 +27,7 @@ const (
 	ServiceSTS           = "sts"
 	ServiceEC2           = "ec2"
 	ServiceControlTower  = "controltower"
+	ServiceTagging       = "tagging" // the Resource Groups Tagging API
 )
 
 // Management credentials for clients that need some: any access key the
@@ -45,27 +48,38 @@ const maxBody = 8 << 20
 type Option func(*options)
 
 type options struct {
-	latency       time.Duration
-	throttleRate  float64
-	throttleBurst int
-	denied        map[string]bool
-	errRate       float64
-	errSeed       int64
-	failAfter     int
-	clock         func() time.Time
-	noParams      bool
-	arrivalRole   string
-	arrivalAfter  int
+	latency      time.Duration
+	quotas       map[string]Quota
+	denied       map[string]bool
+	errRate      float64
+	errSeed      int64
+	failAfter    int
+	clock        func() time.Time
+	noParams     bool
+	arrivalRole  string
+	arrivalAfter int
 }
 
 // WithLatency delays every call by d before it is answered.
 func WithLatency(d time.Duration) Option { return func(o *options) { o.latency = d } }
 
 // WithThrottle limits every account x region x operation to ratePerSecond
-// calls with bursts of burst (a token bucket, on the wall clock); calls over
-// the limit get the service's throttling error.
+// calls with bursts of burst (a token bucket, on the wall clock), whatever
+// AWS's own quota; calls over the limit get the service's throttling error.
 func WithThrottle(ratePerSecond float64, burst int) Option {
-	return func(o *options) { o.throttleRate, o.throttleBurst = ratePerSecond, burst }
+	return func(o *options) {
+		q := Quota{Rate: ratePerSecond, Burst: burst, Source: "WithThrottle"}
+		o.quotas = map[string]Quota{}
+		for service := range serviceProtocols {
+			o.quotas[service] = q
+		}
+	}
+}
+
+// WithQuotas throttles with quotas (DefaultQuotas, or a changed copy),
+// keyed as DefaultQuotas is; an operation with no quota is not throttled.
+func WithQuotas(quotas map[string]Quota) Option {
+	return func(o *options) { o.quotas = maps.Clone(quotas) }
 }
 
 // WithAccessDenied makes AssumeRole into the accounts fail with AccessDenied,
@@ -121,6 +135,9 @@ type Server struct {
 	failAfter atomic.Int64 // < 0: never
 	requests  atomic.Uint64
 
+	inFlight, peakInFlight atomic.Int64 // requests being served; the most at once
+	conns                  atomic.Int64 // connections accepted (through ConnState)
+
 	rngMu sync.Mutex
 	rng   *mathrand.Rand
 
@@ -141,8 +158,10 @@ func New(org *Org, opts ...Option) (*Server, error) {
 	if o.errRate < 0 || o.errRate > 1 {
 		return nil, fmt.Errorf("WithInternalErrorRate: p %v: must be within 0..1", o.errRate)
 	}
-	if o.throttleRate < 0 || (o.throttleRate > 0 && o.throttleBurst < 1) {
-		return nil, fmt.Errorf("WithThrottle: rate %v burst %d: rate must be positive and burst at least 1", o.throttleRate, o.throttleBurst)
+	for _, key := range sortedKeys(o.quotas) {
+		if q := o.quotas[key]; q.Rate <= 0 || q.Burst < 1 {
+			return nil, fmt.Errorf("quota %s: rate %v burst %d: rate must be positive and burst at least 1", key, q.Rate, q.Burst)
+		}
 	}
 	if o.arrivalRole != "" && (!roleNameRe.MatchString(o.arrivalRole) || o.arrivalAfter < 0) {
 		return nil, fmt.Errorf("WithRoleArrival: role %q after %d: role must match [\\w+=,.@-]{1,64} and attempts be 0 or more", o.arrivalRole, o.arrivalAfter)
@@ -155,8 +174,8 @@ func New(org *Org, opts ...Option) (*Server, error) {
 		rng:      mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
 	}
 	s.failAfter.Store(int64(o.failAfter))
-	if o.throttleRate > 0 {
-		s.throttle = newThrottler(o.throttleRate, o.throttleBurst)
+	if len(o.quotas) > 0 {
+		s.throttle = newThrottler(o.quotas)
 	}
 	return s, nil
 }
@@ -165,12 +184,39 @@ func New(org *Org, opts ...Option) (*Server, error) {
 // account of every access key the simulator did not issue.
 func (s *Server) ManagementAccount() string { return s.org.mgmt }
 
+// Quota returns the quota that throttles service's operation (by signing
+// name: "sts", "AssumeRole"); false when it is not throttled.
+func (s *Server) Quota(service, operation string) (Quota, bool) {
+	if s.throttle == nil {
+		return Quota{}, false
+	}
+	return QuotaOf(s.throttle.quotas, service, operation)
+}
+
 // FailAfterWrites sets the crash hook at run time: every call fails once n
 // writes have been counted since the server started; n < 0 turns it off.
 func (s *Server) FailAfterWrites(n int) { s.failAfter.Store(int64(n)) }
 
 // Writes is how many writes have succeeded since the server started.
 func (s *Server) Writes() int { return int(s.writes.Load()) }
+
+// PeakInFlight is the most requests the server was answering at once since
+// it started or since the last ResetPeakInFlight.
+func (s *Server) PeakInFlight() int { return int(s.peakInFlight.Load()) }
+
+// ResetPeakInFlight starts a new measurement of PeakInFlight.
+func (s *Server) ResetPeakInFlight() { s.peakInFlight.Store(s.inFlight.Load()) }
+
+// ConnState counts the connections accepted: set it as the
+// http.Server's ConnState hook (a Handler alone never sees connections).
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.conns.Add(1)
+	}
+}
+
+// Connections is how many connections ConnState has seen accepted.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // protocol is a wire protocol of one service.
 type protocol int
@@ -188,6 +234,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceSTS:           protoQuery,
 	ServiceEC2:           protoEC2,
 	ServiceControlTower:  protoREST,
+	ServiceTagging:       protoJSON,
 }
 
 // request is one call being served.
@@ -202,6 +249,8 @@ type request struct {
 	body     []byte
 	form     map[string]string // Query protocols: the form values but Action and Version
 	accessID string
+	// throttled: the call found its quota's bucket empty.
+	throttled bool
 }
 
 // identity is who signs a request.
@@ -220,6 +269,25 @@ type session struct {
 
 // ServeHTTP answers one AWS API call in its service's wire protocol.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		peak := s.peakInFlight.Load()
+		if n <= peak || s.peakInFlight.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	// Every call takes the latency, refused ones too (a bound computed
+	// from the calls relies on it).
+	if d := s.opts.latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	req := &request{id: s.requestID(), now: s.opts.clock()}
 	w.Header().Set("x-amzn-RequestId", req.id)
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -251,15 +319,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, req, nil, apierr.BadRequest("UnknownServiceException", "the simulator does not serve service %q", req.service))
 		return
 	}
-	if d := s.opts.latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
 	result, err := s.serve(req, r.Header.Get("X-Amz-Security-Token"))
 	s.finish(w, req, result, err)
 }
@@ -284,7 +343,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 			return nil, internalError(req, "simulated internal error")
 		}
 	}
-	if s.throttle != nil && !s.throttle.allow(caller.Account+"/"+req.region+"/"+req.service+"/"+req.op) {
+	if s.throttle != nil && !s.throttle.allow(caller.Account, req.region, req.service, req.op) {
+		req.throttled = true
 		return nil, throttled(req)
 	}
 	// The crash hook: a write takes its slot before it runs, so concurrent
@@ -311,6 +371,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.ec2(req)
 	case ServiceControlTower:
 		result, err = s.controlTower(req)
+	case ServiceTagging:
+		result, err = s.tagging(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -428,6 +490,7 @@ func (s *Server) finish(w http.ResponseWriter, req *request, result any, err err
 		Service:   req.service,
 		Operation: req.op,
 		Write:     s.isWrite(req),
+		Throttled: req.throttled,
 	}
 	if !s.opts.noParams {
 		call.Params = req.params()
@@ -486,6 +549,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceSTS:           "InternalFailure",
 		ServiceEC2:           "InternalError",
 		ServiceControlTower:  "InternalServerException",
+		ServiceTagging:       "InternalServiceException",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -501,6 +565,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
 	case ServiceControlTower:
 		return apierr.New(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
+	case ServiceTagging:
+		return apierr.New(http.StatusBadRequest, "ThrottledException", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -5,11 +5,49 @@ import (
 	"time"
 )
 
+// Quota is a request-rate quota: a token bucket holding Burst tokens,
+// refilled at Rate per second, one token per call.
+type Quota struct {
+	Rate  float64 // calls per second, sustained
+	Burst int     // calls at once from a full bucket
+	// Source is where the figure comes from: an AWS document, or the name
+	// of the assumption made where AWS publishes none.
+	Source string
+}
+
+// Where AWS documents a quota, and the assumption made where it does not.
+// The package documentation lists them as one table.
+const (
+	sourceSTS = "IAM User Guide, IAM and AWS STS quotas: 600 requests per second per account per Region (burst not published: assumed one second's worth)"
+	sourceEC2 = "Amazon EC2 API Reference, Request throttling: non-mutating actions, bucket 100, refill 20 per second"
+	// The named assumption for the APIs whose rate AWS does not publish
+	// (SSM's maintenance-window and service-setting calls, Organizations,
+	// Control Tower, the Resource Groups Tagging API).
+	sourceAssumed = "assumption: AWS publishes no rate for this API; 10 per second with a burst of 20 per account x Region x API"
+)
+
+// DefaultQuotas returns the simulator's quotas, keyed by signing name and
+// operation ("sts/AssumeRole") or by signing name alone for every operation
+// of a service ("ssm"); an operation's own key wins. Every bucket is per
+// caller account x region x operation.
+func DefaultQuotas() map[string]Quota {
+	assumed := Quota{Rate: 10, Burst: 20, Source: sourceAssumed}
+	return map[string]Quota{
+		ServiceSTS:                      {Rate: 600, Burst: 600, Source: sourceSTS},
+		ServiceEC2:                      {Rate: 20, Burst: 100, Source: sourceEC2},
+		ServiceSSM:                      assumed,
+		ServiceOrganizations:            assumed,
+		ServiceControlTower:             assumed,
+		ServiceTagging:                  assumed,
+		ServiceSTS + "/AssumeRole":      {Rate: 600, Burst: 600, Source: sourceSTS},
+		ServiceEC2 + "/DescribeRegions": {Rate: 20, Burst: 100, Source: sourceEC2},
+	}
+}
+
 // throttler is a token bucket per key (account/region/service/operation),
-// refilled on the wall clock.
+// refilled on the wall clock, with the quota of the key's operation.
 type throttler struct {
-	rate  float64
-	burst float64
+	quotas map[string]Quota
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -21,21 +59,37 @@ type bucket struct {
 	last   time.Time
 }
 
-func newThrottler(rate float64, burst int) *throttler {
-	return &throttler{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}, now: time.Now}
+func newThrottler(quotas map[string]Quota) *throttler {
+	return &throttler{quotas: quotas, buckets: map[string]*bucket{}, now: time.Now}
 }
 
-// allow takes a token from key's bucket, reporting false when there is none.
-func (t *throttler) allow(key string) bool {
+// QuotaOf returns the quota of service's operation in quotas (keyed as
+// DefaultQuotas is); false when it has none.
+func QuotaOf(quotas map[string]Quota, service, op string) (Quota, bool) {
+	if q, ok := quotas[service+"/"+op]; ok {
+		return q, true
+	}
+	q, ok := quotas[service]
+	return q, ok
+}
+
+// allow takes a token from the bucket of (account, region, service, op),
+// reporting false when there is none.
+func (t *throttler) allow(account, region, service, op string) bool {
+	q, ok := QuotaOf(t.quotas, service, op)
+	if !ok {
+		return true
+	}
+	key := account + "/" + region + "/" + service + "/" + op
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b, ok := t.buckets[key]
 	if !ok {
-		b = &bucket{tokens: t.burst, last: now}
+		b = &bucket{tokens: float64(q.Burst), last: now}
 		t.buckets[key] = b
 	}
-	b.tokens = min(t.burst, b.tokens+now.Sub(b.last).Seconds()*t.rate)
+	b.tokens = min(float64(q.Burst), b.tokens+now.Sub(b.last).Seconds()*q.Rate)
 	b.last = now
 	if b.tokens < 1 {
 		return false

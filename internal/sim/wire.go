@@ -21,6 +21,7 @@ const (
 var jsonTargets = map[string]string{
 	ServiceSSM:           "AmazonSSM.",
 	ServiceOrganizations: "AWSOrganizationsV20161128.",
+	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
 }
 
 // REST-JSON routes of Control Tower: POST path -> operation.

@@ -311,6 +311,8 @@ func organizations(detailType string, d cloudTrailDetail) (Request, error) {
 		return accountJoined(d)
 	case "MoveAccount":
 		return moveAccount(d)
+	case "TagResource", "UntagResource":
+		return tagResource(d)
 	default:
 		return ignore(SourceOrganizations, "Organizations %s (%s) names no account to converge", d.EventName, detailType), nil
 	}
@@ -478,6 +480,33 @@ func moveAccount(d cloudTrailDetail) (Request, error) {
 		Action:   Converge,
 		Accounts: []string{p.AccountID},
 		Reason:   fmt.Sprintf("account %s moved from %s to %s", p.AccountID, orUnknown(p.SourceParentID), orUnknown(p.DestinationParentID)),
+	}, nil
+}
+
+// tagResource converges an account whose Organizations tags changed: rings
+// select accounts by tag, so the account may have changed ring. Tags of an
+// OU, the root or a policy select no ring.
+func tagResource(d cloudTrailDetail) (Request, error) {
+	var p struct {
+		ResourceID string `json:"resourceId"`
+	}
+	if isNull(d.RequestParameters) {
+		return Request{}, fieldErr("detail.requestParameters", "missing from a %s event", d.EventName)
+	}
+	if err := json.Unmarshal(d.RequestParameters, &p); err != nil {
+		return Request{}, fmt.Errorf("%w: detail.requestParameters: %w", ErrMalformed, err)
+	}
+	if p.ResourceID == "" {
+		return Request{}, fieldErr("detail.requestParameters.resourceId", "empty; want the tagged resource's id")
+	}
+	if !accountIDPattern.MatchString(p.ResourceID) {
+		return ignore(SourceOrganizations, "Organizations %s of %s: not an account, so no account changes ring", d.EventName, p.ResourceID), nil
+	}
+	return Request{
+		Source:   SourceOrganizations,
+		Action:   Converge,
+		Accounts: []string{p.ResourceID},
+		Reason:   fmt.Sprintf("account %s tags changed (%s)", p.ResourceID, d.EventName),
 	}, nil
 }
 

@@ -116,6 +116,18 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Accounts: []string{"333333333333"},
 			Reason:   "account 333333333333 moved from ou-sm01-security to ou-sm01-workload",
 		}},
+		"organizations-tag-resource.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"333333333333"},
+			Reason:   "account 333333333333 tags changed (TagResource)",
+		}},
+		"organizations-untag-resource.json": {want: Request{
+			Source:   SourceOrganizations,
+			Action:   Converge,
+			Accounts: []string{"333333333333"},
+			Reason:   "account 333333333333 tags changed (UntagResource)",
+		}},
 		"schedule.json": {want: Request{
 			Source: SourceSchedule,
 			Action: Converge,
@@ -394,12 +406,27 @@ func TestDecodeVariants(t *testing.T) {
 		},
 		"other Organizations API call": {
 			raw: mutated(t, move, func(ev map[string]any) {
-				set(ev, "detail.eventName", "TagResource")
+				set(ev, "detail.eventName", "CreatePolicy")
 			}),
 			outcome: outcome{want: Request{
 				Source: SourceOrganizations, Action: Ignore,
-				Reason: `Organizations TagResource (AWS API Call via CloudTrail) names no account to converge`,
+				Reason: `Organizations CreatePolicy (AWS API Call via CloudTrail) names no account to converge`,
 			}},
+		},
+		"tags of an OU select no ring": {
+			raw: mutated(t, "organizations-tag-resource.json", func(ev map[string]any) {
+				set(ev, "detail.requestParameters.resourceId", "ou-sm01-workload")
+			}),
+			outcome: outcome{want: Request{
+				Source: SourceOrganizations, Action: Ignore,
+				Reason: "Organizations TagResource of ou-sm01-workload: not an account, so no account changes ring",
+			}},
+		},
+		"UntagResource without a resource id": {
+			raw: mutated(t, "organizations-untag-resource.json", func(ev map[string]any) {
+				set(ev, "detail.requestParameters.resourceId", deleteKey)
+			}),
+			outcome: outcome{errField: "detail.requestParameters.resourceId"},
 		},
 		"account creation reported as an API call": {
 			raw: mutated(t, created, func(ev map[string]any) {
@@ -558,6 +585,12 @@ func TestDecodeVariants(t *testing.T) {
 				set(ev, "Items", []any{map[string]any{"account": "12", "regions": map[string]any{}}})
 			}),
 			outcome: outcome{errField: "Items[0].account"},
+		},
+		"a batch with an account in a ring the configuration does not have": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) {
+				set(ev, "Items", []any{map[string]any{"account": "222222222222", "ring": "canary", "regions": map[string]any{"converge": []any{"us-east-1"}}}})
+			}),
+			outcome: outcome{errField: "Items[0].ring"},
 		},
 		"a batch whose previous configuration does not validate": {
 			raw:     mutated(t, "stepfunctions-work.json", func(ev map[string]any) { set(ev, "BatchInput.previous", map[string]any{"windows": 3}) }),

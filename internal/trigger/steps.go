@@ -83,6 +83,7 @@ type stepProbe struct {
 type batchProbe struct {
 	Items []struct {
 		Account string                     `json:"account"`
+		Ring    string                     `json:"ring"`
 		Regions map[string]json.RawMessage `json:"regions"`
 	} `json:"Items"`
 	BatchInput *struct {
@@ -187,8 +188,14 @@ func decodeBatch(raw json.RawMessage) (Request, error) {
 	if !knownMode(b.BatchInput.Mode) {
 		return Request{}, fieldErr("BatchInput.mode", "%q is not one of converge, remove, teardown", b.BatchInput.Mode)
 	}
-	if _, err := decodeConfig("BatchInput.config", b.BatchInput.Config); err != nil {
+	cfg, err := decodeConfig("BatchInput.config", b.BatchInput.Config)
+	if err != nil {
 		return Request{}, err
+	}
+	for i, it := range b.Items {
+		if err := cfg.CheckRing(it.Ring); err != nil {
+			return Request{}, fieldErr(fmt.Sprintf("Items[%d].ring", i), "%v", err)
+		}
 	}
 	if p := bytes.TrimSpace(b.BatchInput.Previous); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
 		if _, err := decodeConfig("BatchInput.previous", b.BatchInput.Previous); err != nil {

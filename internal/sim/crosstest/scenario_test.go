@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -83,6 +84,7 @@ var sdkOps = map[string]sdkOp{
 	"sts.GetCallerIdentity":                          sdkCall(sts.NewFromConfig, (*sts.Client).GetCallerIdentity),
 	"sts.AssumeRole":                                 sdkCall(sts.NewFromConfig, (*sts.Client).AssumeRole),
 	"ec2.DescribeRegions":                            sdkCall(ec2.NewFromConfig, (*ec2.Client).DescribeRegions),
+	"resourcegroupstaggingapi.GetResources":          sdkCall(resourcegroupstaggingapi.NewFromConfig, (*resourcegroupstaggingapi.Client).GetResources),
 	"controltower.ListLandingZones":                  sdkCall(controltower.NewFromConfig, (*controltower.Client).ListLandingZones),
 	"organizations.DescribeOrganization":             sdkCall(organizations.NewFromConfig, (*organizations.Client).DescribeOrganization),
 	"ssm.CreateMaintenanceWindow":                    sdkCall(ssm.NewFromConfig, (*ssm.Client).CreateMaintenanceWindow),
@@ -108,6 +110,17 @@ var sdkOps = map[string]sdkOp{
 	"ssm.PutParameter":                               sdkCall(ssm.NewFromConfig, (*ssm.Client).PutParameter),
 	"ssm.GetParameter":                               sdkCall(ssm.NewFromConfig, (*ssm.Client).GetParameter),
 	"ssm.DeleteParameter":                            sdkCall(ssm.NewFromConfig, (*ssm.Client).DeleteParameter),
+	"ssm.CreatePatchBaseline":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).CreatePatchBaseline),
+	"ssm.GetPatchBaseline":                           sdkCall(ssm.NewFromConfig, (*ssm.Client).GetPatchBaseline),
+	"ssm.UpdatePatchBaseline":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).UpdatePatchBaseline),
+	"ssm.DeletePatchBaseline":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).DeletePatchBaseline),
+	"ssm.DescribePatchBaselines":                     sdkCall(ssm.NewFromConfig, (*ssm.Client).DescribePatchBaselines),
+	"ssm.RegisterDefaultPatchBaseline":               sdkCall(ssm.NewFromConfig, (*ssm.Client).RegisterDefaultPatchBaseline),
+	"ssm.GetDefaultPatchBaseline":                    sdkCall(ssm.NewFromConfig, (*ssm.Client).GetDefaultPatchBaseline),
+	"ssm.RegisterPatchBaselineForPatchGroup":         sdkCall(ssm.NewFromConfig, (*ssm.Client).RegisterPatchBaselineForPatchGroup),
+	"ssm.DeregisterPatchBaselineForPatchGroup":       sdkCall(ssm.NewFromConfig, (*ssm.Client).DeregisterPatchBaselineForPatchGroup),
+	"ssm.GetPatchBaselineForPatchGroup":              sdkCall(ssm.NewFromConfig, (*ssm.Client).GetPatchBaselineForPatchGroup),
+	"ssm.DescribePatchGroups":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).DescribePatchGroups),
 	"organizations.CreateOrganization":               sdkCall(organizations.NewFromConfig, (*organizations.Client).CreateOrganization),
 	"organizations.CreateOrganizationalUnit":         sdkCall(organizations.NewFromConfig, (*organizations.Client).CreateOrganizationalUnit),
 	"organizations.CreateAccount":                    sdkCall(organizations.NewFromConfig, (*organizations.Client).CreateAccount),

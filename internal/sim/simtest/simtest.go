@@ -39,7 +39,9 @@ func Start(t testing.TB, org *sim.Org, opts ...sim.Option) *Env {
 	if err != nil {
 		t.Fatalf("start simulator: %v", err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ConnState = srv.ConnState
+	hs.Start()
 	t.Cleanup(hs.Close)
 	cfg, err := awsconf.Load(context.Background(), awsconf.Options{
 		Region:          Region,

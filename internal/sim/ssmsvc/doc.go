@@ -1,15 +1,19 @@
 // Package ssmsvc is the simulated AWS Systems Manager of every account and
 // region: the maintenance windows with their targets, tasks and tags, the
 // AWS-owned patching documents, the Default Host Management Configuration
-// service setting, and Parameter Store parameters.
+// service setting, Parameter Store parameters, and patch baselines with
+// their default and patch group registrations beside AWS's predefined
+// baselines of every Region (stable ARNs, one default per operating system).
 //
 // It answers as the AWS API Reference documents: every request is first
 // checked against the SSM service model (package smodel), so a missing
 // required member, a too-long name or an unknown enum value is the same
 // ValidationException AWS sends; then the semantic rules AWS enforces are
 // applied (cutoff below duration, valid cron/rate/at schedules, IANA time
-// zones, references to existing windows, targets and documents, ClientToken
-// idempotency, service quotas) with AWS's error codes. Pagination honours
+// zones, references to existing windows, targets and documents, the filter
+// keys each operating system takes, approve-after-days or approve-until-date,
+// no deleting a baseline in use, ClientToken idempotency, service quotas)
+// with AWS's error codes. Pagination honours
 // MaxResults and NextToken, so callers' paginators are exercised.
 //
 // The simulator's core resolves the caller's account and region and calls

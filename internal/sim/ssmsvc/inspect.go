@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -128,4 +129,112 @@ func (s *Service) Parameter(account, region, name string) (value string, version
 		return "", 0, false
 	}
 	return p.versions[len(p.versions)-1].value, p.latest(), true
+}
+
+// Tagged is a taggable resource as the Resource Groups Tagging API lists it.
+type Tagged struct {
+	ARN  string
+	Tags []Tag
+}
+
+// TaggedResources returns the maintenance windows, patch baselines and parameters of ctx's
+// account x region that carry at least one tag, sorted by ARN, for the
+// simulated Resource Groups Tagging API. The simulator keeps no history, so
+// a resource whose tags were all removed is not listed (AWS may still list
+// it, with no tags).
+func (s *Service) TaggedResources(ctx Context) []Tagged {
+	st := s.existing(ctx.Account, ctx.Region)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []Tagged
+	for id, w := range st.windows {
+		if len(w.Tags) > 0 {
+			out = append(out, Tagged{ARN: windowARN(ctx, id), Tags: slices.Clone(w.Tags)})
+		}
+	}
+	for id, b := range st.baselines {
+		if len(b.Tags) > 0 {
+			out = append(out, Tagged{ARN: "arn:" + ctx.partition() + ":ssm:" + ctx.Region + ":" + ctx.Account + ":patchbaseline/" + id, Tags: slices.Clone(b.Tags)})
+		}
+	}
+	for name, p := range st.params {
+		if len(p.tags) > 0 {
+			out = append(out, Tagged{ARN: parameterARN(ctx, name), Tags: slices.Clone(p.tags)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Tagged) int { return strings.Compare(a.ARN, b.ARN) })
+	return out
+}
+
+// windowARN is the ARN of a maintenance window.
+func windowARN(ctx Context, id string) string {
+	return "arn:" + ctx.partition() + ":ssm:" + ctx.Region + ":" + ctx.Account + ":maintenancewindow/" + id
+}
+
+// Baselines returns a copy of the patch baselines account x region owns
+// (not AWS's predefined ones), sorted by id.
+func (s *Service) Baselines(account, region string) []Baseline {
+	st := s.existing(account, region)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Baseline, 0, len(st.baselines))
+	for _, b := range st.baselines {
+		out = append(out, b.clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// DefaultBaselines returns, for every operating system, the id of its
+// default patch baseline in account x region: AWS's predefined default
+// (its ARN) unless another was registered.
+func (s *Service) DefaultBaselines(account, region string) map[string]string {
+	ctx := Context{Account: account, Region: region}
+	st := s.existing(account, region)
+	if st == nil {
+		st = &state{}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[string]string{}
+	for _, p := range predefinedBaselines {
+		out[p.os] = st.defaultOf(ctx, p.os)
+	}
+	return out
+}
+
+// PatchGroups returns the patch group registrations of account x region:
+// patch group -> operating system -> baseline id.
+func (s *Service) PatchGroups(account, region string) map[string]map[string]string {
+	st := s.existing(account, region)
+	out := map[string]map[string]string{}
+	if st == nil {
+		return out
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for k, id := range st.groups {
+		if out[k.group] == nil {
+			out[k.group] = map[string]string{}
+		}
+		out[k.group][k.os] = id
+	}
+	return out
+}
+
+// PredefinedBaselineID returns the ARN of AWS's predefined default patch
+// baseline of os in region (partition aws), "" for an unknown os.
+func PredefinedBaselineID(region, os string) string {
+	for _, p := range predefinedBaselines {
+		if p.os == os && p.isDefault {
+			return predefinedID("aws", region, p.name)
+		}
+	}
+	return ""
 }

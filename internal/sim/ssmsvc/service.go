@@ -45,18 +45,23 @@ func (c Context) partition() string {
 // (https://docs.aws.amazon.com/general/latest/gr/ssm.html), section
 // Maintenance Windows: 50 maintenance windows per account per Region, 100
 // targets per maintenance window, 20 tasks per maintenance window; section
-// Parameter Store: 10,000 standard parameters per account per Region. Tags:
-// 50 per resource ("Tagging Systems Manager resources").
+// Parameter Store: 10,000 standard parameters per account per Region;
+// section Patch Manager: 50 patch baselines per account per Region, 25 patch
+// groups per patch baseline. Tags: 50 per resource ("Tagging Systems
+// Manager resources").
 type Quotas struct {
-	WindowsPerRegion int
-	TargetsPerWindow int
-	TasksPerWindow   int
-	Parameters       int
-	TagsPerResource  int
+	WindowsPerRegion       int
+	TargetsPerWindow       int
+	TasksPerWindow         int
+	Parameters             int
+	TagsPerResource        int
+	BaselinesPerRegion     int
+	PatchGroupsPerBaseline int
 }
 
 // DefaultQuotas are AWS's default quotas.
-var DefaultQuotas = Quotas{WindowsPerRegion: 50, TargetsPerWindow: 100, TasksPerWindow: 20, Parameters: 10000, TagsPerResource: 50}
+var DefaultQuotas = Quotas{WindowsPerRegion: 50, TargetsPerWindow: 100, TasksPerWindow: 20, Parameters: 10000, TagsPerResource: 50,
+	BaselinesPerRegion: 50, PatchGroupsPerBaseline: 25}
 
 // Option configures a Service.
 type Option func(*Service)
@@ -98,6 +103,12 @@ type state struct {
 	tokens   map[string]idempotent // operation/ClientToken -> first call
 	params   map[string]*parameter
 	settings map[string]*setting
+	// The account's patch baselines by id, the default baseline registered
+	// per operating system (absent: AWS's predefined default), and the
+	// patch group registrations.
+	baselines map[string]*Baseline
+	defaults  map[string]string
+	groups    map[groupKey]string
 }
 
 type idempotent struct {
@@ -117,7 +128,8 @@ func (s *Service) state(account, region string) *state {
 	defer s.mu.Unlock()
 	if st = s.states[k]; st == nil {
 		st = &state{windows: map[string]*Window{}, tokens: map[string]idempotent{},
-			params: map[string]*parameter{}, settings: map[string]*setting{}}
+			params: map[string]*parameter{}, settings: map[string]*setting{},
+			baselines: map[string]*Baseline{}, defaults: map[string]string{}, groups: map[groupKey]string{}}
 		s.states[k] = st
 	}
 	return st
@@ -171,6 +183,17 @@ var handlers = map[string]handler{
 	"GetParameter":                          op((*Service).getParameter),
 	"PutParameter":                          op((*Service).putParameter),
 	"DeleteParameter":                       op((*Service).deleteParameter),
+	"CreatePatchBaseline":                   op((*Service).createBaseline),
+	"GetPatchBaseline":                      op((*Service).getBaseline),
+	"UpdatePatchBaseline":                   op((*Service).updateBaseline),
+	"DeletePatchBaseline":                   op((*Service).deleteBaseline),
+	"DescribePatchBaselines":                op((*Service).describeBaselines),
+	"RegisterDefaultPatchBaseline":          op((*Service).registerDefaultBaseline),
+	"GetDefaultPatchBaseline":               op((*Service).getDefaultBaseline),
+	"RegisterPatchBaselineForPatchGroup":    op((*Service).registerPatchGroup),
+	"DeregisterPatchBaselineForPatchGroup":  op((*Service).deregisterPatchGroup),
+	"GetPatchBaselineForPatchGroup":         op((*Service).getPatchGroupBaseline),
+	"DescribePatchGroups":                   op((*Service).describePatchGroups),
 }
 
 // Handle runs one JSON 1.1 operation (the part of X-Amz-Target after the

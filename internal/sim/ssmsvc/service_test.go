@@ -16,6 +16,8 @@ func TestIsWrite(t *testing.T) {
 		"RegisterTaskWithMaintenanceWindow": true, "UpdateMaintenanceWindowTask": true, "DeregisterTaskFromMaintenanceWindow": true,
 		"AddTagsToResource": true, "RemoveTagsFromResource": true, "UpdateServiceSetting": true, "ResetServiceSetting": true,
 		"PutParameter": true, "DeleteParameter": true,
+		"CreatePatchBaseline": true, "UpdatePatchBaseline": true, "DeletePatchBaseline": true, "RegisterDefaultPatchBaseline": true,
+		"RegisterPatchBaselineForPatchGroup": true, "DeregisterPatchBaselineForPatchGroup": true,
 	}
 	for op := range handlers {
 		if got := IsWrite(op); got != writes[op] {

@@ -17,9 +17,11 @@ type listTagsOutput struct {
 	TagList []Tag `json:"TagList"`
 }
 
-// tagsOf returns the tag list of a taggable resource: maintenance windows
-// and parameters are; other resource types the simulator does not hold
-// are InvalidResourceType, unknown ids InvalidResourceId.
+// tagsOf returns the tag list of a taggable resource: maintenance windows,
+// parameters and the account's patch baselines are; other resource types
+// the simulator does not hold are InvalidResourceType, unknown ids (and
+// AWS's predefined baselines, which the account does not own)
+// InvalidResourceId.
 func (st *state) tagsOf(resourceType, id string) (*[]Tag, error) {
 	switch resourceType {
 	case "MaintenanceWindow":
@@ -30,8 +32,12 @@ func (st *state) tagsOf(resourceType, id string) (*[]Tag, error) {
 		if p, ok := st.params[id]; ok {
 			return &p.tags, nil
 		}
+	case "PatchBaseline":
+		if b, ok := st.baselines[id]; ok {
+			return &b.Tags, nil
+		}
 	default:
-		return nil, apierr.BadRequest("InvalidResourceType", "The resource type %s is not supported by the simulator; use MaintenanceWindow or Parameter", resourceType)
+		return nil, apierr.BadRequest("InvalidResourceType", "The resource type %s is not supported by the simulator; use MaintenanceWindow, Parameter or PatchBaseline", resourceType)
 	}
 	return nil, apierr.BadRequest("InvalidResourceId", "The resource ID %s is not valid. Verify the ID and try again.", id)
 }

@@ -43,11 +43,16 @@ var operations = map[string][]string{
 		"DescribeDocument",
 		"GetServiceSetting", "UpdateServiceSetting", "ResetServiceSetting",
 		"GetParameter", "PutParameter", "DeleteParameter",
+		"CreatePatchBaseline", "GetPatchBaseline", "UpdatePatchBaseline", "DeletePatchBaseline",
+		"DescribePatchBaselines", "RegisterDefaultPatchBaseline", "GetDefaultPatchBaseline",
+		"RegisterPatchBaselineForPatchGroup", "DeregisterPatchBaselineForPatchGroup",
+		"GetPatchBaselineForPatchGroup", "DescribePatchGroups",
 	},
-	"organizations": nil,
-	"sts":           nil,
-	"controltower":  nil,
-	"ec2":           {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
+	"organizations":            nil,
+	"sts":                      nil,
+	"controltower":             nil,
+	"ec2":                      {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
+	"resourcegroupstaggingapi": {"GetResources"},
 }
 
 type botoModel struct {

@@ -1,0 +1,778 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+// ObservedBaseline is a patch baseline orgpatch owns (it carries the
+// ownership tag), as GetPatchBaseline reads it. Default and PatchGroups of
+// the embedded Baseline are not used: registrations are observed apart.
+type ObservedBaseline struct {
+	ID string
+	config.Baseline
+}
+
+// PatchGroupKey is a patch group's registration for one operating system:
+// a patch group has at most one baseline per operating system.
+type PatchGroupKey struct {
+	Group           string
+	OperatingSystem string
+}
+
+// baselineSpec is what apply needs of a baseline action.
+type baselineSpec struct {
+	baseline config.Baseline // the desired baseline (create, update)
+	group    PatchGroupKey   // a patch group registration's key
+	target   string          // the name of the baseline a registration names ("" with targetID)
+	targetID string          // the id a registration names when known at plan time
+	clash    string          // a name clash: apply reports it as the target's error
+}
+
+// baselineKind is the patch baselines, with the default baseline of each
+// operating system and the patch group registrations. Identity is the
+// baseline name; only baselines carrying the ownership tag are orgpatch's.
+// A desired name held by a baseline orgpatch does not own, or a desired
+// patch group registered with one, is a clash: planned as an unchanged
+// action that apply reports as an error once every other action of the
+// account x region is done, never overwritten.
+//
+// diff's actions are in the order they are safe to apply: baselines are
+// created and updated first, patch group registrations that must go are
+// removed before the new ones are made, defaults are registered (AWS's
+// predefined default where orgpatch's no longer is) before any baseline
+// goes, and owned baselines that are not desired are deleted last, so a
+// crash after any write leaves every operating system with a default and
+// no baseline twice (the next run adopts what this one made).
+type baselineKind struct{}
+
+func (baselineKind) resources() []Resource {
+	return []Resource{ResourceBaseline, ResourceDefaultBaseline, ResourcePatchGroup}
+}
+
+// predefinedDefaults are the names of AWS's predefined default baselines
+// per operating system ("Predefined and custom patch baselines", Patch
+// Manager user guide): teardown registers them again as the defaults.
+var predefinedDefaults = map[string]string{
+	"WINDOWS":                 "AWS-DefaultPatchBaseline",
+	"AMAZON_LINUX":            "AWS-AmazonLinuxDefaultPatchBaseline",
+	"AMAZON_LINUX_2":          "AWS-AmazonLinux2DefaultPatchBaseline",
+	"AMAZON_LINUX_2022":       "AWS-AmazonLinux2022DefaultPatchBaseline",
+	"AMAZON_LINUX_2023":       "AWS-AmazonLinux2023DefaultPatchBaseline",
+	"UBUNTU":                  "AWS-UbuntuDefaultPatchBaseline",
+	"REDHAT_ENTERPRISE_LINUX": "AWS-RedHatDefaultPatchBaseline",
+	"SUSE":                    "AWS-SuseDefaultPatchBaseline",
+	"CENTOS":                  "AWS-CentOSDefaultPatchBaseline",
+	"ORACLE_LINUX":            "AWS-OracleLinuxDefaultPatchBaseline",
+	"DEBIAN":                  "AWS-DebianDefaultPatchBaseline",
+	"MACOS":                   "AWS-MacOSDefaultPatchBaseline",
+	"RASPBIAN":                "AWS-RaspbianDefaultPatchBaseline",
+	"ROCKY_LINUX":             "AWS-RockyLinuxDefaultPatchBaseline",
+	"ALMA_LINUX":              "AWS-AlmaLinuxDefaultPatchBaseline",
+}
+
+// observe reads the account's own baselines and, when there is anything
+// to converge, the registrations. Calls, for B baselines of the account of
+// which O are owned:
+//
+//   - DescribePatchBaselines (OWNER Self): one per 100 baselines;
+//   - ListTagsForResource: B;
+//   - GetPatchBaseline: O;
+//   - DescribePatchGroups: one per 100 registrations, when O > 0 or a
+//     patch group is desired;
+//   - GetDefaultPatchBaseline: one per operating system of the desired
+//     defaults and of the owned baselines;
+//   - DescribePatchBaselines (OWNER AWS): one, when an owned baseline is a
+//     default that may have to give way to AWS's predefined one.
+//
+// An account without baselines that desires none costs one call, and none
+// at all when converging with in.Tagging: the ownership index the windows
+// read anyway then shows that no baseline is orgpatch's, so there is
+// nothing to keep, register or remove. (The index lags tag changes: a
+// baseline created moments before a configuration that drops every
+// baseline is removed by the next run, not this one.)
+func (baselineKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
+	if desired.Mode == Converge && len(desired.Baselines) == 0 && in.tagged != nil {
+		owned, err := in.tagged.owned(ctx, "patchbaseline")
+		if err != nil {
+			return err
+		}
+		if len(owned) == 0 {
+			return nil
+		}
+	}
+	self := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"Self"}}}
+	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: self, MaxResults: aws.Int32(100)})
+	obs.ForeignBaselines = map[string]string{}
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("describe patch baselines: %w", err)
+		}
+		for _, b := range page.BaselineIdentities {
+			id := aws.ToString(b.BaselineId)
+			owned, err := isOwned(ctx, client, types.ResourceTypeForTaggingPatchBaseline, id)
+			if err != nil {
+				return err
+			}
+			if !owned {
+				obs.ForeignBaselines[aws.ToString(b.BaselineName)] = id
+				continue
+			}
+			got, err := client.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: aws.String(id)})
+			if isNotFound(err) {
+				continue // deleted since the listing
+			}
+			if err != nil {
+				return fmt.Errorf("get patch baseline %s: %w", id, err)
+			}
+			obs.Baselines = append(obs.Baselines, observedBaseline(got))
+		}
+	}
+	groups := len(obs.Baselines) > 0
+	oses := map[string]bool{}
+	for _, b := range obs.Baselines {
+		oses[b.OperatingSystem] = true
+	}
+	for _, b := range desired.Baselines {
+		groups = groups || len(b.PatchGroups) > 0
+		if b.Default {
+			oses[b.OperatingSystem] = true
+		}
+	}
+	obs.PatchGroups = map[PatchGroupKey]string{}
+	if groups {
+		gp := ssm.NewDescribePatchGroupsPaginator(client, &ssm.DescribePatchGroupsInput{MaxResults: aws.Int32(100)})
+		for gp.HasMorePages() {
+			page, err := gp.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("describe patch groups: %w", err)
+			}
+			for _, m := range page.Mappings {
+				if m.BaselineIdentity == nil {
+					continue
+				}
+				k := PatchGroupKey{aws.ToString(m.PatchGroup), string(m.BaselineIdentity.OperatingSystem)}
+				obs.PatchGroups[k] = aws.ToString(m.BaselineIdentity.BaselineId)
+			}
+		}
+	}
+	obs.DefaultBaselines = map[string]string{}
+	ownedDefault := false
+	for _, os := range slices.Sorted(maps.Keys(oses)) {
+		out, err := client.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: types.OperatingSystem(os)})
+		if err != nil {
+			return fmt.Errorf("get default patch baseline for %s: %w", os, err)
+		}
+		id := aws.ToString(out.BaselineId)
+		obs.DefaultBaselines[os] = id
+		ownedDefault = ownedDefault || slices.ContainsFunc(obs.Baselines, func(b ObservedBaseline) bool { return b.ID == id })
+	}
+	if ownedDefault {
+		return observePredefined(ctx, client, obs)
+	}
+	return nil
+}
+
+// observePredefined reads the ids (ARNs) of AWS's predefined default
+// baselines, which registering one again as a default needs.
+func observePredefined(ctx context.Context, client SSMAPI, obs *Observed) error {
+	obs.PredefinedDefaults = map[string]string{}
+	aws_ := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"AWS"}}}
+	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: aws_, MaxResults: aws.Int32(100)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("describe AWS's patch baselines: %w", err)
+		}
+		for _, b := range page.BaselineIdentities {
+			os := string(b.OperatingSystem)
+			if predefinedDefaults[os] == aws.ToString(b.BaselineName) {
+				obs.PredefinedDefaults[os] = aws.ToString(b.BaselineId)
+			}
+		}
+	}
+	return nil
+}
+
+func observedBaseline(out *ssm.GetPatchBaselineOutput) ObservedBaseline {
+	b := config.Baseline{
+		Name: aws.ToString(out.Name), Description: aws.ToString(out.Description), OperatingSystem: string(out.OperatingSystem),
+		GlobalFilters:                    filtersOf(out.GlobalFilters),
+		ApprovedPatches:                  out.ApprovedPatches,
+		ApprovedPatchesComplianceLevel:   string(out.ApprovedPatchesComplianceLevel),
+		ApprovedPatchesEnableNonSecurity: aws.ToBool(out.ApprovedPatchesEnableNonSecurity),
+		RejectedPatches:                  out.RejectedPatches,
+		RejectedPatchesAction:            string(out.RejectedPatchesAction),
+	}
+	if out.ApprovalRules != nil {
+		for _, r := range out.ApprovalRules.PatchRules {
+			b.ApprovalRules = append(b.ApprovalRules, config.ApprovalRule{
+				Filters: filtersOf(r.PatchFilterGroup), ComplianceLevel: string(r.ComplianceLevel),
+				ApproveAfterDays: r.ApproveAfterDays, ApproveUntilDate: aws.ToString(r.ApproveUntilDate),
+				EnableNonSecurity: aws.ToBool(r.EnableNonSecurity),
+			})
+		}
+	}
+	return ObservedBaseline{ID: aws.ToString(out.BaselineId), Baseline: b}
+}
+
+func filtersOf(g *types.PatchFilterGroup) []config.PatchFilter {
+	if g == nil {
+		return nil
+	}
+	var out []config.PatchFilter
+	for _, f := range g.PatchFilters {
+		out = append(out, config.PatchFilter{Key: string(f.Key), Values: f.Values})
+	}
+	return out
+}
+
+// baselinePlan collects a plan's actions by the step they belong to.
+type baselinePlan struct {
+	baselines, deregister, register, defaults, resets, deletes, clashes []Action
+}
+
+func (p baselinePlan) actions() []Action {
+	return slices.Concat(p.baselines, p.deregister, p.register, p.defaults, p.resets, p.deletes, p.clashes)
+}
+
+func (baselineKind) diff(desired Desired, observed Observed) []Action {
+	var p baselinePlan
+	owned := map[string]string{} // id -> name of the owned baselines kept
+	kept := map[string]string{}  // desired name -> id of the owned baseline kept ("" when created)
+	clashing := map[string]bool{}
+	byName := map[string][]ObservedBaseline{}
+	for _, b := range observed.Baselines {
+		byName[b.Name] = append(byName[b.Name], b)
+	}
+	for _, want := range desired.Baselines {
+		var best *ObservedBaseline
+		var bestChanges []Change
+		for _, b := range byName[want.Name] {
+			if b.OperatingSystem != want.OperatingSystem {
+				continue // the operating system cannot change: a new baseline replaces it
+			}
+			changes := baselineChanges(b.Baseline, want)
+			if best == nil || len(changes) < len(bestChanges) || (len(changes) == len(bestChanges) && b.ID < best.ID) {
+				best, bestChanges = &b, changes
+			}
+		}
+		s := &spec{baseline: &baselineSpec{baseline: want}}
+		switch {
+		case best != nil:
+			kept[want.Name] = best.ID
+			owned[best.ID] = want.Name
+			a := Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: s}
+			if len(bestChanges) > 0 {
+				a.Kind, a.Changes = KindUpdate, bestChanges
+			}
+			p.baselines = append(p.baselines, a)
+		case observed.ForeignBaselines[want.Name] != "":
+			clashing[want.Name] = true
+			id := observed.ForeignBaselines[want.Name]
+			s.baseline.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
+				want.Name, id, OwnerTagKey, OwnerTagValue)
+			p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: s})
+		default:
+			kept[want.Name] = ""
+			p.baselines = append(p.baselines, Action{Kind: KindCreate, Resource: ResourceBaseline, Name: want.Name,
+				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: s})
+		}
+	}
+
+	// Patch groups: every registration with an owned baseline that is not
+	// desired goes; every desired one is made, unless a baseline orgpatch
+	// does not own holds the patch group.
+	wantGroups := map[PatchGroupKey]string{}
+	for _, b := range desired.Baselines {
+		if clashing[b.Name] {
+			continue
+		}
+		for _, g := range b.PatchGroups {
+			wantGroups[PatchGroupKey{g, b.OperatingSystem}] = b.Name
+		}
+	}
+	ownedIDs := map[string]string{}
+	for _, b := range observed.Baselines {
+		ownedIDs[b.ID] = b.Name
+	}
+	for _, k := range sortedKeys(observed.PatchGroups) {
+		id := observed.PatchGroups[k]
+		want, wanted := wantGroups[k]
+		_, isOwned := ownedIDs[id]
+		switch {
+		case !isOwned:
+			if wanted {
+				p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+					Detail: "held by a baseline orgpatch does not own", spec: &spec{baseline: &baselineSpec{group: k,
+						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}}})
+				delete(wantGroups, k)
+			}
+		case wanted && kept[want] == id:
+			p.register = append(p.register, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "baseline " + want, spec: &spec{baseline: &baselineSpec{group: k, target: want, targetID: id}}})
+			delete(wantGroups, k)
+		default:
+			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+		}
+	}
+	for _, k := range sortedKeys(wantGroups) {
+		name := wantGroups[k]
+		p.register = append(p.register, Action{Kind: KindCreate, Resource: ResourcePatchGroup, Name: groupName(k),
+			Detail: "baseline " + name, spec: &spec{baseline: &baselineSpec{group: k, target: name, targetID: kept[name]}}})
+	}
+
+	// Defaults: each desired default is registered; an owned default that is
+	// no longer desired gives way to AWS's predefined one.
+	wantDefault := map[string]string{}
+	for _, b := range desired.Baselines {
+		if b.Default && !clashing[b.Name] {
+			wantDefault[b.OperatingSystem] = b.Name
+		}
+	}
+	for _, os := range slices.Sorted(maps.Keys(wantDefault)) {
+		name, cur := wantDefault[os], observed.DefaultBaselines[os]
+		s := &spec{baseline: &baselineSpec{target: name, targetID: kept[name]}}
+		a := Action{Kind: KindUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
+		if kept[name] == "" || kept[name] != cur {
+			a.Kind, a.Detail = KindUpdate, ""
+			a.Changes = []Change{{Field: DefaultBaseline, From: baselineLabel(cur, ownedIDs), To: name}}
+		}
+		p.defaults = append(p.defaults, a)
+	}
+	p.resets = resetDefaults(observed, ownedIDs, func(os string) bool { _, ok := wantDefault[os]; return ok })
+
+	for _, b := range observed.Baselines {
+		if owned[b.ID] == "" {
+			p.deletes = append(p.deletes, deleteBaseline(b, desired))
+		}
+	}
+	return p.actions()
+}
+
+// resetDefaults registers AWS's predefined default again for every
+// operating system whose default is an owned baseline, unless keep says the
+// operating system gets another default of orgpatch's.
+func resetDefaults(observed Observed, ownedIDs map[string]string, keep func(os string) bool) []Action {
+	var out []Action
+	for _, os := range slices.Sorted(maps.Keys(observed.DefaultBaselines)) {
+		cur := observed.DefaultBaselines[os]
+		if _, isOwned := ownedIDs[cur]; !isOwned || keep(os) {
+			continue
+		}
+		out = append(out, Action{Kind: KindReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
+			Changes: []Change{{Field: DefaultBaseline, From: ownedIDs[cur], To: predefinedDefaults[os]}},
+			spec:    &spec{baseline: &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}}})
+	}
+	return out
+}
+
+func deleteBaseline(b ObservedBaseline, desired Desired) Action {
+	why := "not in the configuration"
+	if slices.ContainsFunc(desired.Baselines, func(d config.Baseline) bool { return d.Name == b.Name }) {
+		why = "replaced (another operating system, or a second baseline of the name)"
+	}
+	if desired.Mode != Converge {
+		why = string(desired.Mode)
+	}
+	return Action{Kind: KindDelete, Resource: ResourceBaseline, Name: b.Name, ID: b.ID, Detail: why}
+}
+
+// teardown deregisters every patch group from the owned baselines,
+// registers AWS's predefined default again wherever an owned baseline is
+// the default, then deletes the owned baselines.
+func (baselineKind) teardown(desired Desired, observed Observed) []Action {
+	var p baselinePlan
+	ownedIDs := map[string]string{}
+	for _, b := range observed.Baselines {
+		ownedIDs[b.ID] = b.Name
+	}
+	for _, k := range sortedKeys(observed.PatchGroups) {
+		if id := observed.PatchGroups[k]; ownedIDs[id] != "" {
+			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+		}
+	}
+	p.resets = resetDefaults(observed, ownedIDs, func(string) bool { return false })
+	for _, b := range observed.Baselines {
+		p.deletes = append(p.deletes, deleteBaseline(b, desired))
+	}
+	return p.actions()
+}
+
+// baselineChanges lists the fields in which observed differs from want,
+// AWS's defaults counting as unset.
+func baselineChanges(observed, want config.Baseline) []Change {
+	o, w := normalBaseline(observed), normalBaseline(want)
+	var out []Change
+	add := func(f Field, from, to any, show func(any) string) {
+		if !reflect.DeepEqual(from, to) {
+			out = append(out, Change{Field: f, From: show(from), To: show(to)})
+		}
+	}
+	str := func(v any) string { return showValue(fmt.Sprint(v)) }
+	add(BaselineDescription, o.Description, w.Description, str)
+	add(BaselineGlobalFilters, o.GlobalFilters, w.GlobalFilters, func(v any) string { return showFilters(v.([]config.PatchFilter)) })
+	add(BaselineApprovalRules, o.ApprovalRules, w.ApprovalRules, func(v any) string { return showRules(v.([]config.ApprovalRule)) })
+	add(BaselineApprovedPatches, o.ApprovedPatches, w.ApprovedPatches, func(v any) string { return showPatches(v.([]string)) })
+	add(BaselineApprovedComplianceLevel, o.ApprovedPatchesComplianceLevel, w.ApprovedPatchesComplianceLevel, str)
+	add(BaselineApprovedNonSecurity, o.ApprovedPatchesEnableNonSecurity, w.ApprovedPatchesEnableNonSecurity, str)
+	add(BaselineRejectedPatches, o.RejectedPatches, w.RejectedPatches, func(v any) string { return showPatches(v.([]string)) })
+	add(BaselineRejectedAction, o.RejectedPatchesAction, w.RejectedPatchesAction, str)
+	return out
+}
+
+// normalBaseline fills AWS's defaults and drops empty lists, so that what
+// AWS answers compares equal to what was sent.
+func normalBaseline(b config.Baseline) config.Baseline {
+	b.ApprovedPatchesComplianceLevel = cmp.Or(b.ApprovedPatchesComplianceLevel, config.ComplianceUnspecified)
+	b.RejectedPatchesAction = cmp.Or(b.RejectedPatchesAction, config.AllowAsDependency)
+	b.GlobalFilters = normalFilters(b.GlobalFilters)
+	var rules []config.ApprovalRule
+	for _, r := range b.ApprovalRules {
+		r.ComplianceLevel = cmp.Or(r.ComplianceLevel, config.ComplianceUnspecified)
+		r.Filters = normalFilters(r.Filters)
+		rules = append(rules, r)
+	}
+	b.ApprovalRules = rules
+	b.ApprovedPatches = nilIfEmpty(b.ApprovedPatches)
+	b.RejectedPatches = nilIfEmpty(b.RejectedPatches)
+	b.Default, b.PatchGroups, b.Name = false, nil, ""
+	return b
+}
+
+func normalFilters(fs []config.PatchFilter) []config.PatchFilter {
+	if len(fs) == 0 {
+		return nil
+	}
+	return fs
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func showValue(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+func showPatches(ps []string) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	return strings.Join(ps, ",")
+}
+
+func showFilters(fs []config.PatchFilter) string {
+	if len(fs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Key + "=" + strings.Join(f.Values, ",")
+	}
+	return strings.Join(parts, " ")
+}
+
+// showRules prints approval rules as "[CLASSIFICATION=Security HIGH after 7 days]".
+func showRules(rs []config.ApprovalRule) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		when := "until " + r.ApproveUntilDate
+		if r.ApproveAfterDays != nil {
+			when = fmt.Sprintf("after %d days", *r.ApproveAfterDays)
+		}
+		nonSec := ""
+		if r.EnableNonSecurity {
+			nonSec = " +non-security"
+		}
+		parts[i] = fmt.Sprintf("[%s %s %s%s]", showFilters(r.Filters), r.ComplianceLevel, when, nonSec)
+	}
+	return strings.Join(parts, " ")
+}
+
+// delaySuffix names a new baseline's approval delays: ", approve after 0 days".
+func delaySuffix(b config.Baseline) string {
+	var days []string
+	for _, r := range b.ApprovalRules {
+		if r.ApproveAfterDays != nil {
+			days = append(days, fmt.Sprint(*r.ApproveAfterDays))
+		} else {
+			days = append(days, "until "+r.ApproveUntilDate)
+		}
+	}
+	if len(days) == 0 {
+		return ""
+	}
+	return ", approve after " + strings.Join(days, "/") + " days"
+}
+
+func groupName(k PatchGroupKey) string { return k.Group + " for " + k.OperatingSystem }
+
+// baselineLabel names a baseline id for a plan: the owned baseline's name,
+// else the id itself (AWS's predefined baselines are ARNs).
+func baselineLabel(id string, owned map[string]string) string {
+	if n := owned[id]; n != "" {
+		return n
+	}
+	if i := strings.LastIndex(id, "/"); i >= 0 {
+		return id[i+1:]
+	}
+	return showValue(id)
+}
+
+func sortedKeys[V any](m map[PatchGroupKey]V) []PatchGroupKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b PatchGroupKey) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.OperatingSystem, b.OperatingSystem))
+	})
+}
+
+func (baselineKind) apply(ctx context.Context, a *applier, act Action) error {
+	var s *baselineSpec
+	if act.spec != nil {
+		s = act.spec.baseline
+	}
+	switch {
+	case s != nil && s.clash != "":
+		return fmt.Errorf("%s %s: %s", act.Resource, act.Name, s.clash)
+	case act.Resource == ResourceBaseline && act.Kind == KindUnchanged:
+		a.ids[idKey{ResourceBaseline, act.Name}] = act.ID
+		return nil
+	case act.Kind == KindUnchanged:
+		return nil
+	}
+	switch act.Resource {
+	case ResourceBaseline:
+		switch act.Kind {
+		case KindCreate:
+			return a.createBaseline(ctx, act)
+		case KindUpdate:
+			return a.updateBaseline(ctx, act)
+		case KindDelete:
+			return a.deleteBaseline(ctx, act)
+		}
+	case ResourcePatchGroup:
+		switch act.Kind {
+		case KindCreate:
+			return a.registerPatchGroup(ctx, act)
+		case KindDelete:
+			return a.deregisterPatchGroup(ctx, act)
+		}
+	case ResourceDefaultBaseline:
+		if act.Kind == KindUpdate || act.Kind == KindReset {
+			return a.registerDefault(ctx, act)
+		}
+	}
+	return errNoSuchAction(act)
+}
+
+// baselineID is the id a registration names: known at plan time, or the
+// one this run created.
+func (a *applier) baselineID(act Action) (string, error) {
+	s := act.spec.baseline
+	if s.targetID != "" {
+		return s.targetID, nil
+	}
+	if id := a.ids[idKey{ResourceBaseline, s.target}]; id != "" {
+		return id, nil
+	}
+	return "", fmt.Errorf("%s %s %s: baseline %s has no id (it was neither observed nor created)", act.Kind, act.Resource, act.Name, s.target)
+}
+
+// createBaseline creates a baseline carrying the ownership tag, so that a
+// create whose answer is lost is adopted by the next run's observe.
+func (a *applier) createBaseline(ctx context.Context, act Action) error {
+	b := normalSend(act.spec.baseline.baseline)
+	in := &ssm.CreatePatchBaselineInput{
+		Name: aws.String(b.Name), OperatingSystem: types.OperatingSystem(b.OperatingSystem),
+		Tags: []types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(OwnerTagValue)}},
+	}
+	setBaselineFields(b, nil, func(f Field) bool { return true }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
+		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction)
+	out, err := send(ctx, a, false, a.client.CreatePatchBaseline, in)
+	if err != nil {
+		return fmt.Errorf("create patch baseline %s: %w", b.Name, err)
+	}
+	a.ids[idKey{ResourceBaseline, b.Name}] = aws.ToString(out.BaselineId)
+	return nil
+}
+
+// updateBaseline sends the changed members only; when the description is
+// to be cleared (which a partial update cannot do), it replaces the
+// baseline's members with the desired ones. Idempotent: it sets values.
+func (a *applier) updateBaseline(ctx context.Context, act Action) error {
+	b := normalSend(act.spec.baseline.baseline)
+	changed := map[Field]bool{}
+	for _, c := range act.Changes {
+		changed[c.Field] = true
+	}
+	// Every member but the description can be cleared by sending it empty;
+	// the description (1-1024 characters) only by a replacement.
+	replace := changed[BaselineDescription] && b.Description == ""
+	in := &ssm.UpdatePatchBaselineInput{BaselineId: aws.String(act.ID)}
+	if replace {
+		in.Replace, in.Name = aws.Bool(true), aws.String(b.Name)
+	}
+	if unsent := setBaselineFields(b, act.Changes, func(f Field) bool { return replace || changed[f] }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
+		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction); unsent != nil {
+		return errCannotSend(act, *unsent)
+	}
+	if _, err := send(ctx, a, false, a.client.UpdatePatchBaseline, in); err != nil {
+		return fmt.Errorf("update patch baseline %s (%s): %w", b.Name, act.ID, err)
+	}
+	a.ids[idKey{ResourceBaseline, b.Name}] = act.ID
+	return nil
+}
+
+// setBaselineFields sets, of the create or update input members given, the
+// ones send says to send, from b. It returns a change whose Field it
+// cannot send (nil when every one is sent).
+func setBaselineFields(b config.Baseline, changes []Change, send func(Field) bool,
+	description **string, global **types.PatchFilterGroup, rules **types.PatchRuleGroup, approved *[]string,
+	approvedLevel *types.PatchComplianceLevel, nonSecurity **bool, rejected *[]string, action *types.PatchAction) *Change {
+	for _, c := range changes {
+		switch c.Field {
+		case BaselineDescription, BaselineGlobalFilters, BaselineApprovalRules, BaselineApprovedPatches,
+			BaselineApprovedComplianceLevel, BaselineApprovedNonSecurity, BaselineRejectedPatches, BaselineRejectedAction:
+		default:
+			return &c
+		}
+	}
+	if send(BaselineDescription) {
+		*description = optional(b.Description)
+	}
+	if send(BaselineGlobalFilters) {
+		*global = filterGroup(b.GlobalFilters)
+		if *global == nil {
+			*global = &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{}}
+		}
+	}
+	if send(BaselineApprovalRules) {
+		g := &types.PatchRuleGroup{PatchRules: []types.PatchRule{}}
+		for _, r := range b.ApprovalRules {
+			g.PatchRules = append(g.PatchRules, types.PatchRule{
+				PatchFilterGroup: filterGroup(r.Filters), ComplianceLevel: types.PatchComplianceLevel(r.ComplianceLevel),
+				ApproveAfterDays: r.ApproveAfterDays, ApproveUntilDate: optional(r.ApproveUntilDate),
+				EnableNonSecurity: aws.Bool(r.EnableNonSecurity),
+			})
+		}
+		*rules = g
+	}
+	if send(BaselineApprovedPatches) {
+		*approved = nonNilStrings(b.ApprovedPatches)
+	}
+	if send(BaselineApprovedComplianceLevel) {
+		*approvedLevel = types.PatchComplianceLevel(b.ApprovedPatchesComplianceLevel)
+	}
+	if send(BaselineApprovedNonSecurity) {
+		*nonSecurity = aws.Bool(b.ApprovedPatchesEnableNonSecurity)
+	}
+	if send(BaselineRejectedPatches) {
+		*rejected = nonNilStrings(b.RejectedPatches)
+	}
+	if send(BaselineRejectedAction) {
+		*action = types.PatchAction(b.RejectedPatchesAction)
+	}
+	return nil
+}
+
+// normalSend is b with AWS's defaults filled in, so that every member a
+// write sends is set (an empty enum would not be sent, leaving the old
+// value).
+func normalSend(b config.Baseline) config.Baseline {
+	n := normalBaseline(b)
+	n.Name, n.Default, n.PatchGroups = b.Name, b.Default, b.PatchGroups
+	return n
+}
+
+func filterGroup(fs []config.PatchFilter) *types.PatchFilterGroup {
+	if len(fs) == 0 {
+		return &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{}}
+	}
+	g := &types.PatchFilterGroup{}
+	for _, f := range fs {
+		g.PatchFilters = append(g.PatchFilters, types.PatchFilter{Key: types.PatchFilterKey(f.Key), Values: f.Values})
+	}
+	return g
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// deleteBaseline deletes an owned baseline. Idempotent: one that no longer
+// exists is done.
+func (a *applier) deleteBaseline(ctx context.Context, act Action) error {
+	_, err := send(ctx, a, false, a.client.DeletePatchBaseline, &ssm.DeletePatchBaselineInput{BaselineId: aws.String(act.ID)})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete patch baseline %s (%s): %w", act.Name, act.ID, err)
+	}
+	return nil
+}
+
+// registerPatchGroup registers the baseline for the patch group.
+// Idempotent: the same registration again succeeds.
+func (a *applier) registerPatchGroup(ctx context.Context, act Action) error {
+	id, err := a.baselineID(act)
+	if err != nil {
+		return err
+	}
+	k := act.spec.baseline.group
+	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterPatchBaselineForPatchGroup, &ssm.RegisterPatchBaselineForPatchGroupInput{
+		BaselineId: aws.String(id), PatchGroup: aws.String(k.Group),
+	}); err != nil {
+		return fmt.Errorf("register patch group %s with baseline %s: %w", groupName(k), id, err)
+	}
+	return nil
+}
+
+// deregisterPatchGroup removes a registration. Idempotent: one already
+// gone is done.
+func (a *applier) deregisterPatchGroup(ctx context.Context, act Action) error {
+	k := act.spec.baseline.group
+	_, err := send(ctx, a, false, a.client.DeregisterPatchBaselineForPatchGroup, &ssm.DeregisterPatchBaselineForPatchGroupInput{
+		BaselineId: aws.String(act.ID), PatchGroup: aws.String(k.Group),
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("deregister patch group %s from baseline %s: %w", groupName(k), act.ID, err)
+	}
+	return nil
+}
+
+// registerDefault makes the baseline its operating system's default (AWS's
+// predefined one for a reset). Idempotent: it sets a value.
+func (a *applier) registerDefault(ctx context.Context, act Action) error {
+	id, err := a.baselineID(act)
+	if err != nil {
+		return err
+	}
+	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterDefaultPatchBaseline, &ssm.RegisterDefaultPatchBaselineInput{BaselineId: aws.String(id)}); err != nil {
+		return fmt.Errorf("register default patch baseline for %s (%s): %w", act.Name, id, err)
+	}
+	return nil
+}
