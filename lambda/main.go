@@ -14,6 +14,9 @@
 //	ORGPATCH_CONCURRENCY       targets worked on at once, and API calls in flight (default 64)
 //	ORGPATCH_REPORT_BUCKET     bucket the compliance report run writes to (the stack's)
 //	ORGPATCH_REPORT_STALE_DAYS a node not scanned within this many days counts as not scanned (default 7)
+//	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
+//	                           an execution of it (default: none, they run in the invocation)
+//	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
 //
 // ORGPATCH_ENDPOINT, which points the CLI at a simulator, is not read: the
@@ -30,6 +33,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
@@ -50,12 +55,18 @@ type settings struct {
 	parameter   string
 	stack       handler.Stack
 	report      handler.ReportSettings
+	machine     string
+	bucket      string
 }
 
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
-	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), stack: handler.Stack{ID: getenv("ORGPATCH_STACK_ID")}}
+	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), stack: handler.Stack{ID: getenv("ORGPATCH_STACK_ID")},
+		machine: getenv("ORGPATCH_STATE_MACHINE_ARN"), bucket: getenv("ORGPATCH_RUNS_BUCKET")}
+	if s.machine != "" && s.bucket == "" {
+		return settings{}, fmt.Errorf("ORGPATCH_RUNS_BUCKET is empty: the state machine's steps need the runs' bucket")
+	}
 	if !strings.HasPrefix(s.stack.ID, "arn:") {
 		return settings{}, fmt.Errorf("ORGPATCH_STACK_ID %q: want the stack's ARN (AWS::StackId); without it no request or configuration can be trusted", s.stack.ID)
 	}
@@ -101,14 +112,21 @@ func start() error {
 	if err != nil {
 		return err
 	}
-	h := handler.New(handler.Deps{
+	deps := handler.Deps{
 		Management:      cfg,
 		ConfigParameter: s.parameter,
 		Stack:           &s.stack,
 		Concurrency:     concurrency,
 		Logger:          log,
 		Report:          s.report,
-	})
+	}
+	if s.bucket != "" {
+		deps.Runs = handler.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
+	}
+	if s.machine != "" {
+		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)
+	}
+	h := handler.New(deps)
 	lambda.Start(h.Invoke)
 	return nil
 }

@@ -24,6 +24,11 @@ func TestReadSettings(t *testing.T) {
 				"ORGPATCH_CONFIG_PARAMETER": "/orgpatch/configuration"},
 			want: settings{level: slog.LevelDebug, concurrency: 16, parameter: "/orgpatch/configuration", stack: stack},
 		},
+		"state machine and bucket": {
+			env:  map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", "ORGPATCH_RUNS_BUCKET": "orgpatch-runs"},
+			want: settings{level: slog.LevelInfo, stack: stack, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs"},
+		},
+		"state machine without its bucket": {env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"}, wantErr: "ORGPATCH_RUNS_BUCKET"},
 		// The simulator endpoint is a CLI setting: the function talks to AWS.
 		"ORGPATCH_ENDPOINT ignored":       {env: map[string]string{"ORGPATCH_ENDPOINT": "http://198.51.100.7:4566"}, want: settings{level: slog.LevelInfo, stack: stack}},
 		"the reference's ERROR level":     {env: map[string]string{"LOG_LEVEL": "ERROR"}, want: settings{level: slog.LevelError, stack: stack}},

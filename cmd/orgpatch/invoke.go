@@ -8,16 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/demo"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	runs "github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
-const invokeSummary = "run the Lambda handler locally on one event file"
+const invokeSummary = "run the Lambda handler locally on one event file (- reads it from stdin)"
 
 // invokeCmd runs the Lambda handler on one event. A CloudFormation request's
 // ResponseURL is pointed at a loopback server, and what CloudFormation would
@@ -28,6 +30,8 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	region := fs.String("region", "", "home `region` of the management account; AWS_REGION when empty")
 	parameter := fs.String("config-parameter", handler.DefaultConfigParameter, "SSM `parameter` holding the configuration")
 	output := fs.String("output", "text", "`format` of the result: text or json")
+	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once, and API calls in flight, as the Lambda's ORGPATCH_CONCURRENCY (1..1000)")
+	peak := fs.Bool("max-memory", false, "print the process's peak resident memory on stderr at the end, as Lambda's REPORT line gives Max Memory Used (Linux)")
 	verbose := fs.Bool("v", false, "print the handler's JSON log lines and metrics on stderr")
 	// Flags may come before or after the event file.
 	var operands []string
@@ -44,11 +48,21 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "orgpatch invoke: want exactly one event file, got %d (usage: orgpatch invoke EVENT.json [--endpoint URL])\n", len(operands))
 		return 2
 	}
+	if *concurrency < 1 || *concurrency > 1000 {
+		fmt.Fprintf(stderr, "orgpatch invoke: --concurrency %d: want 1..1000\n", *concurrency)
+		return 2
+	}
 	if *output != "text" && *output != "json" {
 		fmt.Fprintf(stderr, "orgpatch invoke: --output %q: want text or json\n", *output)
 		return 2
 	}
-	raw, err := os.ReadFile(operands[0])
+	var raw []byte
+	var err error
+	if operands[0] == "-" {
+		raw, err = io.ReadAll(stdin)
+	} else {
+		raw, err = os.ReadFile(operands[0])
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
 		return 2
@@ -58,7 +72,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "orgpatch invoke: %s: %v\n", operands[0], err)
 		return 2
 	}
-	mgmt, err := awsconf.Load(ctx, awsconf.Options{Region: *region, Endpoint: *endpoint})
+	mgmt, err := awsconf.Load(ctx, awsconf.Options{Region: *region, Endpoint: *endpoint, Concurrency: *concurrency})
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch invoke: %v (or pass --region)\n", err)
 		return 2
@@ -78,9 +92,17 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *verbose {
 		logs, metrics = handler.NewLogger(stderr, slog.LevelInfo), stderr
 	}
-	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Logger: logs, Metrics: metrics, LoopbackAnswers: true})
+	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics, LoopbackAnswers: true})
 	out, invokeErr := h.Invoke(ctx, raw)
-	res, _ := out.(handler.Result)
+	if *peak {
+		defer reportPeak(stderr)
+	}
+	res, isResult := out.(handler.Result)
+	if req.Step != nil && !isResult {
+		// A state machine step returns its step's payload: printed as
+		// the state machine would receive it.
+		return printStep(stdout, stderr, out, invokeErr)
+	}
 
 	var answer *cfn.Response
 	if capture != nil {
@@ -100,6 +122,37 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case invokeErr != nil:
 		return 1
 	case capture != nil && (answer == nil || answer.Status != cfn.StatusSuccess):
+		return 1
+	}
+	return 0
+}
+
+// reportPeak prints the process's peak resident set size (VmHWM): the
+// figure is the process's own since it started its executable, whatever
+// the parent's size (unlike the rusage a parent reads at wait).
+func reportPeak(w io.Writer) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fmt.Fprintf(w, "orgpatch invoke: max memory used: unknown (%v)\n", err)
+		return
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Fprintf(w, "orgpatch invoke: max memory used: %s\n", strings.TrimSpace(v))
+			return
+		}
+	}
+	fmt.Fprintln(w, "orgpatch invoke: max memory used: unknown (no VmHWM)")
+}
+
+// printStep writes a step's output as JSON, and its error on stderr.
+func printStep(stdout, stderr io.Writer, out any, invokeErr error) int {
+	if invokeErr != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: the step failed (the state machine would retry or catch it): %v\n", invokeErr)
+		return 1
+	}
+	if err := json.NewEncoder(stdout).Encode(out); err != nil {
+		fmt.Fprintf(stderr, "orgpatch invoke: write result: %v\n", err)
 		return 1
 	}
 	return 0

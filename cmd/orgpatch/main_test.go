@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +43,7 @@ func TestBadInputIsRefusedBeforeAnyCall(t *testing.T) {
 		"invoke malformed":   {[]string{"invoke", event}, "ResponseURL: missing from the CloudFormation request"},
 		"invoke unreadable":  {[]string{"invoke", "/nonexistent/event.json"}, "orgpatch invoke: open /nonexistent/event.json: no such file or directory"},
 		"bench regions":      {[]string{"bench", "-regions", "40"}, "orgpatch bench: -regions 40: want 1..17 (see orgpatch bench -h)"},
+		"bench two modes":    {[]string{"bench", "-process", "-workers", "2"}, "orgpatch bench: -process with -workers: every batch already runs in its own worker process; give one of them"},
 		"demo argument":      {[]string{"demo", "-x"}, "orgpatch demo: flag provided but not defined: -x (see orgpatch demo -h)"},
 		"unknown command":    {[]string{"destroy"}, `orgpatch: unknown command "destroy"`},
 		"teardown off a tty": {[]string{"teardown"}, "orgpatch teardown: refusing to tear down without --yes: stdin is not a terminal to confirm on"},
@@ -132,6 +135,31 @@ func TestDemoCommand(t *testing.T) {
 	for _, want := range []string{"=== Step 6/7: disable and tear down", "=== Step 7/7: the organization's patch compliance", "demo passed: 7 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+// TestMain lets the test binary stand in for orgpatch when a test starts
+// it as a worker process (bench -workers), with ORGPATCH_TEST_AS_MAIN set.
+func TestMain(m *testing.M) {
+	if os.Getenv("ORGPATCH_TEST_AS_MAIN") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchWorkers runs a whole-organization run as the state machine does,
+// each batch in a worker process, and prints its figures.
+func TestBenchWorkers(t *testing.T) {
+	t.Setenv("ORGPATCH_TEST_AS_MAIN", "1")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "-workers", "2", "-accounts", "4", "-regions", "2", "-latency", "1ms"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"4 accounts (+ management) x 2 regions: 10 targets", "batches         1 of up to", "worker max RSS", "10000 accounts", "quotas of the operations called", "sts/AssumeRole "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
 }

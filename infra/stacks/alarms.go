@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -17,18 +18,22 @@ import (
 type AlarmsProps struct {
 	Function awslambda.IFunction
 	Queue    awssqs.IQueue
+	// StateMachine runs the whole-organization runs.
+	StateMachine awsstepfunctions.IStateMachine
 	// Email, when HasEmail holds, is subscribed to the topic.
 	Email    *string
 	HasEmail awscdk.CfnCondition
 }
 
-// Alarms tell an admin that a run failed: the Lambda reported an error, or
-// an event ended in the dead-letter queue.
+// Alarms tell an admin that a run failed: the Lambda reported an error, an
+// event ended in the dead-letter queue, or a whole-organization run ended
+// failed, timed out or aborted.
 type Alarms struct {
 	Topic        awssns.Topic
 	Key          awskms.Key
 	QueueAlarm   awscloudwatch.Alarm
 	ErrorsAlarm  awscloudwatch.Alarm
+	RunsAlarm    awscloudwatch.Alarm
 	Subscription awssns.CfnSubscription
 }
 
@@ -113,5 +118,26 @@ func NewAlarms(scope constructs.Construct, id string, p AlarmsProps) *Alarms {
 	})
 	errorsAlarm.AddAlarmAction(action)
 
-	return &Alarms{Topic: topic, Key: key, QueueAlarm: queueAlarm, ErrorsAlarm: errorsAlarm, Subscription: sub}
+	// A run that left any account not attempted ends FAILED too.
+	runs := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String("failed + timedOut + aborted"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"failed":   p.StateMachine.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}),
+			"timedOut": p.StateMachine.MetricTimedOut(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}),
+			"aborted":  p.StateMachine.MetricAborted(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}),
+		},
+		Period: five,
+		Label:  jsii.String("Whole-organization runs that did not succeed"),
+	})
+	runsAlarm := awscloudwatch.NewAlarm(c, jsii.String("RunsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("A whole-organization orgpatch run did not succeed: its execution in the Step Functions console names the accounts not attempted or failed."),
+		Metric:             runs,
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	runsAlarm.AddAlarmAction(action)
+
+	return &Alarms{Topic: topic, Key: key, QueueAlarm: queueAlarm, ErrorsAlarm: errorsAlarm, RunsAlarm: runsAlarm, Subscription: sub}
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -27,15 +28,7 @@ func mentioning(t *testing.T, tpl map[string]any, typ, marker string) map[string
 
 func TestReportBucketIsProtected(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
-	buckets := resources(b.mgmt, "AWS::S3::Bucket")
-	if len(buckets) != 1 {
-		t.Fatalf("%d buckets, want the report bucket", len(buckets))
-	}
-	var id string
-	var bucket map[string]any
-	for k, v := range buckets {
-		id, bucket = k, v
-	}
+	id, bucket := only(t, b.mgmt, "AWS::S3::Bucket", reportBucket)
 	props := bucket["Properties"].(map[string]any)
 	if bucket["DeletionPolicy"] != "Retain" {
 		t.Errorf("DeletionPolicy %v, want Retain: reports outlive the stack", bucket["DeletionPolicy"])
@@ -141,11 +134,14 @@ func TestMemberRoleReadsWhatTheReportCalls(t *testing.T) {
 // reportBucketID is the logical id of the report bucket.
 func reportBucketID(t *testing.T, b *built) string {
 	t.Helper()
-	for id := range resources(b.mgmt, "AWS::S3::Bucket") {
-		return id
-	}
-	t.Fatal("no report bucket")
-	return ""
+	id, _ := only(t, b.mgmt, "AWS::S3::Bucket", reportBucket)
+	return id
+}
+
+// reportBucket matches the compliance report's bucket (by its name), not
+// the runs bucket.
+func reportBucket(p map[string]any) bool {
+	return strings.Contains(fmt.Sprint(p["BucketName"]), "orgpatch-compliance")
 }
 
 // The Lambda role writes the report bucket's two prefixes and nothing

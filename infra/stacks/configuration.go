@@ -100,6 +100,10 @@ func ConfigurationProperties(s Settings, p *Parameters) map[string]interface{} {
 	return props
 }
 
+// serviceTimeoutSeconds is the custom resource's ServiceTimeout: the most
+// CloudFormation allows.
+const serviceTimeoutSeconds = 3600
+
 // StackProperties are ConfigurationProperties as the Lambda's environment
 // carries them (ORGPATCH_STACK_PROPERTIES): a JSON object of strings that
 // CloudFormation assembles from the same parameters, the Configuration
@@ -146,6 +150,9 @@ func NewConfiguration(scope constructs.Construct, id string, p ConfigurationProp
 		ServiceToken: p.Function.FunctionArn(),
 		ResourceType: jsii.String(ConfigurationResourceType),
 		Properties:   &props,
+		// A whole-organization run answers from its last step, minutes to
+		// an hour later: CloudFormation waits for it as long as it can.
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 	})
 	return &Configuration{Resource: r}
 }

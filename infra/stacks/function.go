@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -21,6 +22,10 @@ type PatchFunctionProps struct {
 	OrganizationID   *string
 	LogLevel         *string
 	LogRetentionDays *float64
+	// RunsBucket holds the whole-organization runs' objects; StateMachineName
+	// names the state machine the whole-organization triggers start.
+	RunsBucket       awss3.IBucket
+	StateMachineName string
 	// StackProperties are the custom resource's properties as the stack
 	// sets them (see StackProperties): the only ones the Lambda acts on.
 	StackProperties *string
@@ -43,12 +48,13 @@ const ctRegionsParameter = "/sra/regions/customer-control-tower-regions"
 
 // NewPatchFunction builds the Lambda.
 //
-// Reserved concurrency (Settings.ReservedConcurrency, default 1): two full
-// runs at once would race on the same windows. Convergence is idempotent, so
-// that race is waste rather than damage, but one at a time also keeps the
-// Systems Manager request rate per account predictable. Triggers that arrive
-// during a run are throttled, and Lambda retries throttled asynchronous
-// events for up to six hours, so nothing is lost.
+// Reserved concurrency (Settings.ReservedConcurrency, default 12): the
+// Distributed Map's workers (MapMaxConcurrency, at most the reserved
+// concurrency less 2) plus one for a discover or summarize step and one for
+// an event about one account. Whole-organization runs never overlap (a run
+// waits its turn behind an older one), so the reservation bounds the load on
+// the organization; a throttled step is retried by the state machine, a
+// throttled event by Lambda, for up to six hours.
 func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProps) *PatchFunction {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := p.Settings
@@ -81,18 +87,19 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		Description: jsii.String("orgpatch Lambda: reads the organization and assumes the configuration role in its accounts"),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"orgpatch": lambdaPolicy(logGroup, queue, s, p.OrganizationID),
+			"orgpatch": lambdaPolicy(logGroup, queue, s, p),
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/."),
+		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/; the runs' objects have one key per run under the runs/ prefix."),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:iam::*:role/" + s.ConfigurationRoleName,
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:controltower:*:<AWS::AccountId>:landingzone/*",
 			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/records/*",
 			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/pages/*",
+			runsObjects,
 		},
 	}}, jsii.Bool(true))
 
@@ -111,10 +118,12 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		// that names it, so an Update's properties meet the environment
 		// of the same deployment (and a rollback's the previous one's).
 		Environment: &map[string]*string{
-			"ORGPATCH_CONFIG_PARAMETER": jsii.String(s.ConfigParameterName),
-			"ORGPATCH_STACK_ID":         awscdk.Aws_STACK_ID(),
-			"ORGPATCH_STACK_PROPERTIES": p.StackProperties,
-			"LOG_LEVEL":                 p.LogLevel,
+			"ORGPATCH_CONFIG_PARAMETER":  jsii.String(s.ConfigParameterName),
+			"ORGPATCH_STACK_ID":          awscdk.Aws_STACK_ID(),
+			"ORGPATCH_STACK_PROPERTIES":  p.StackProperties,
+			"LOG_LEVEL":                  p.LogLevel,
+			"ORGPATCH_STATE_MACHINE_ARN": StateMachineARN(p.StateMachineName),
+			"ORGPATCH_RUNS_BUCKET":       p.RunsBucket.BucketName(),
 		},
 	}
 	if s.ReservedConcurrency > 0 {
@@ -145,7 +154,8 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 
 // lambdaPolicy is everything the Lambda does with its own credentials; all
 // work inside the accounts happens through the configuration role.
-func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, organizationID *string) awsiam.PolicyDocument {
+func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p PatchFunctionProps) awsiam.PolicyDocument {
+	organizationID := p.OrganizationID
 	stmt := func(sid string, actions []string, resources ...*string) awsiam.PolicyStatement {
 		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String(sid),
@@ -189,6 +199,12 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, org
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
 			stmt("SendFailedEvents", []string{"sqs:SendMessage"}, queue.QueueArn()),
 			stmt("WriteReports", []string{"s3:AbortMultipartUpload", "s3:PutObject"}, reportObjectARNs()...),
+			// Whole-organization triggers start the state machine; its
+			// discover step lists the running executions to wait its turn.
+			stmt("StartRuns", []string{"states:StartExecution", "states:ListExecutions"},
+				StateMachineARN(p.StateMachineName)),
+			stmt("RunObjects", []string{"s3:GetObject", "s3:PutObject"},
+				p.RunsBucket.ArnForObjects(jsii.String(RunsPrefix+"*"))),
 		},
 	})
 }

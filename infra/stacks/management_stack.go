@@ -30,6 +30,8 @@ type ManagementStack struct {
 	StackSet      *MemberStackSet
 	Configuration *Configuration
 	Report        *ComplianceReport
+	RunsBucket    *RunsBucket
+	Runs          *RunStateMachine
 }
 
 // NewManagementStack builds the management stack. The custom resource is
@@ -47,19 +49,31 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	s := props.Settings
 
 	params := NewParameters(stack, s)
+	bucket := NewRunsBucket(stack, "Runs")
 	fn := NewPatchFunction(stack, "Patch", PatchFunctionProps{
 		Settings:         s,
 		CodeDir:          props.CodeDir,
 		OrganizationID:   params.OrganizationID.ValueAsString(),
 		LogLevel:         params.LogLevel.ValueAsString(),
 		LogRetentionDays: params.LogRetentionDays.ValueAsNumber(),
+		RunsBucket:       bucket.Bucket,
+		StateMachineName: s.StateMachineName(),
 		StackProperties:  StackProperties(s, params),
 	})
+	runs := NewRunStateMachine(stack, "Run", RunStateMachineProps{
+		Name:                       s.StateMachineName(),
+		Function:                   fn.Function,
+		Bucket:                     bucket.Bucket,
+		MaxConcurrency:             params.MapMaxConcurrency.ValueAsNumber(),
+		ToleratedFailurePercentage: params.MapToleratedFailurePercentage.ValueAsNumber(),
+		LogRetentionDays:           params.LogRetentionDays.ValueAsNumber(),
+	})
 	alarms := NewAlarms(stack, "Alarms", AlarmsProps{
-		Function: fn.Function,
-		Queue:    fn.Queue,
-		Email:    params.AlarmEmail.ValueAsString(),
-		HasEmail: params.HasAlarmEmail,
+		Function:     fn.Function,
+		Queue:        fn.Queue,
+		StateMachine: runs.StateMachine,
+		Email:        params.AlarmEmail.ValueAsString(),
+		HasEmail:     params.HasAlarmEmail,
 	})
 	triggers := NewTriggers(stack, "Triggers", TriggersProps{
 		Function:            fn.Function,
@@ -101,7 +115,9 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	})
 	// The queue itself, not its construct: the rules add a queue policy
 	// under it, and the rules come after the custom resource.
-	cfg.Resource.Node().AddDependency(roles.ConfigurationRole, roles.TaskRole, roles.DHMCRole, stackSet.StackSet, fn.LogGroup, fn.Queue.Node().DefaultChild())
+	// The state machine too: its last step answers the custom resource,
+	// and on delete the run removing the windows needs it.
+	cfg.Resource.Node().AddDependency(roles.ConfigurationRole, roles.TaskRole, roles.DHMCRole, stackSet.StackSet, fn.LogGroup, fn.Queue.Node().DefaultChild(), runs.StateMachine)
 	// The rules come after the custom resource: on create they start once
 	// the first full run has stored the configuration, and on delete they
 	// are gone before its Delete removes the windows, so no event can
@@ -120,5 +136,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		StackSet:      stackSet,
 		Configuration: cfg,
 		Report:        report,
+		RunsBucket:    bucket,
+		Runs:          runs,
 	}
 }

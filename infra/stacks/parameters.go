@@ -35,6 +35,10 @@ type Parameters struct {
 	OrganizationRootID      awscdk.CfnParameter
 	LogLevel                awscdk.CfnParameter
 	LogRetentionDays        awscdk.CfnParameter
+	// MapMaxConcurrency and MapToleratedFailurePercentage bound the
+	// whole-organization runs' Distributed Map.
+	MapMaxConcurrency             awscdk.CfnParameter
+	MapToleratedFailurePercentage awscdk.CfnParameter
 
 	// HasAlarmEmail holds when AlarmEmail is not empty.
 	HasAlarmEmail awscdk.CfnCondition
@@ -42,6 +46,20 @@ type Parameters struct {
 	// is the only singular form EventBridge accepts).
 	DailyCompliance awscdk.CfnCondition
 }
+
+// Defaults of the map's parameters. Ten batches at once, 64 targets each,
+// keep 640 account x region targets in flight: a 10,000-account x
+// 17-region organization in about 15 rounds of batches (README, "Scale").
+// A tenth of the batches may fail before the map stops: enough to ride out
+// a few workers lost to Lambda, few enough to stop a broken deployment
+// early.
+const (
+	DefaultMapMaxConcurrency             = 10
+	DefaultMapToleratedFailurePercentage = 10
+	// reservedForSteps is the reserved concurrency beside the map's
+	// workers: a discover or summarize step, and an event about one account.
+	reservedForSteps = 2
+)
 
 // schedulePattern accepts the cron, rate and at forms maintenance windows
 // (without quotes or backslashes, which StackProperties could not carry)
@@ -263,6 +281,24 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 		AllowedValues: &retention,
 		Description:   jsii.String("Days the Lambda's logs are kept."),
 	})
+	maxMap := 1000.0 // Lambda's default account concurrency
+	if s.ReservedConcurrency > 0 {
+		maxMap = float64(s.ReservedConcurrency - reservedForSteps)
+	}
+	p.MapMaxConcurrency = param("MapMaxConcurrency", &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.String(strconv.Itoa(min(DefaultMapMaxConcurrency, int(maxMap)))),
+		MinValue:    jsii.Number(1),
+		MaxValue:    jsii.Number(maxMap),
+		Description: jsii.String(fmt.Sprintf("Account batches worked on at once in a whole-organization run (1..%d: the Lambda's reserved concurrency less %d). Each batch works on up to 64 account x region targets at a time.", int(maxMap), reservedForSteps)),
+	})
+	p.MapToleratedFailurePercentage = param("MapToleratedFailurePercentage", &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.String(strconv.Itoa(DefaultMapToleratedFailurePercentage)),
+		MinValue:    jsii.Number(0),
+		MaxValue:    jsii.Number(100),
+		Description: jsii.String("Percentage of account batches that may fail before a whole-organization run stops starting new ones. Whatever the value, a run with any account not attempted ends failed, naming the accounts."),
+	})
 	p.HasAlarmEmail = awscdk.NewCfnCondition(stack, jsii.String("HasAlarmEmail"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.AlarmEmail.ValueAsString(), jsii.String(""))),
 	})
@@ -281,7 +317,7 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 			},
 			map[string]interface{}{
 				"Label":      map[string]interface{}{"default": "Scope and drift repair"},
-				"Parameters": []string{"EnabledRegions", "ControlTowerRegionsOnly", "ComplianceFrequency"},
+				"Parameters": []string{"EnabledRegions", "ControlTowerRegionsOnly", "ComplianceFrequency", "MapMaxConcurrency", "MapToleratedFailurePercentage"},
 			},
 			map[string]interface{}{
 				"Label":      map[string]interface{}{"default": "Operations"},

@@ -41,7 +41,8 @@ type Settings struct {
 	LogRetentionDays int
 	// LogKMSKeyARN, when set, encrypts the Lambda's log group.
 	LogKMSKeyARN string
-	// ReservedConcurrency for the Lambda; 0 leaves it unreserved.
+	// ReservedConcurrency for the Lambda; 0 leaves it unreserved. It bounds
+	// the MapMaxConcurrency parameter (at most this less 2).
 	ReservedConcurrency int
 	// Configuration is the whole configuration as JSON (from the configFile
 	// context), or "" to let the Lambda use its defaults. Either way it
@@ -61,9 +62,13 @@ func DefaultSettings() Settings {
 		ConfigParameterName:   "/orgpatch/configuration",
 		MemorySize:            512,
 		LogRetentionDays:      14,
-		ReservedConcurrency:   1,
+		ReservedConcurrency:   DefaultMapMaxConcurrency + reservedForSteps,
 	}
 }
+
+// StateMachineName names the whole-organization state machine: the
+// function's name with "-run".
+func (s Settings) StateMachineName() string { return s.FunctionName + "-run" }
 
 // DHMCRolePath is the IAM path of the DHMC role; Systems Manager expects
 // the DHMC role under service-role/.
@@ -161,8 +166,8 @@ func (s Settings) Validate() error {
 	if !slices.Contains(validLogRetentionDays, s.LogRetentionDays) {
 		bad("logRetentionDays", strconv.Itoa(s.LogRetentionDays), "one of "+joinInts(validLogRetentionDays))
 	}
-	if s.ReservedConcurrency < 0 || s.ReservedConcurrency > 10 {
-		bad("reservedConcurrency", strconv.Itoa(s.ReservedConcurrency), "0 (unreserved) or 1..10")
+	if s.ReservedConcurrency != 0 && (s.ReservedConcurrency < 1+reservedForSteps || s.ReservedConcurrency > 1000) {
+		bad("reservedConcurrency", strconv.Itoa(s.ReservedConcurrency), fmt.Sprintf("0 (unreserved) or %d..1000 (the map's concurrency plus %d)", 1+reservedForSteps, reservedForSteps))
 	}
 	if s.LogKMSKeyARN != "" && !kmsKeyARNPattern.MatchString(s.LogKMSKeyARN) {
 		bad("logKmsKeyArn", s.LogKMSKeyARN, "empty or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")

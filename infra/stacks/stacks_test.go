@@ -165,6 +165,11 @@ func only(t *testing.T, tpl map[string]any, typ string, match func(props map[str
 
 func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
 
+// lambdaLogs matches the Lambda's log group (the state machine has one too).
+func lambdaLogs(p map[string]any) bool {
+	return strings.HasPrefix(fmt.Sprint(p["LogGroupName"]), "/aws/lambda/")
+}
+
 func roleNamed(name string) func(map[string]any) bool {
 	return func(p map[string]any) bool { return p["RoleName"] == name }
 }
@@ -284,7 +289,8 @@ func TestLambdaFunction(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
 	_, fn := only(t, b.mgmt, "AWS::Lambda::Function", nil)
 	roleID, _ := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
-	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", nil)
+	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
+	bucketID, _ := only(t, b.mgmt, "AWS::S3::Bucket", runsBucket)
 	p := props(fn)
 	got := map[string]any{}
 	for _, k := range []string{"FunctionName", "Runtime", "Architectures", "Handler", "Timeout", "MemorySize", "ReservedConcurrentExecutions", "Environment", "Role", "LoggingConfig"} {
@@ -297,7 +303,7 @@ func TestLambdaFunction(t *testing.T) {
 		"Handler":                      "bootstrap",
 		"Timeout":                      900,
 		"MemorySize":                   512,
-		"ReservedConcurrentExecutions": 1,
+		"ReservedConcurrentExecutions": 12,
 		"Environment": map[string]any{"Variables": map[string]any{
 			"ORGPATCH_CONFIG_PARAMETER":  "/orgpatch/configuration",
 			"ORGPATCH_REPORT_BUCKET":     ref(reportBucketID(t, b)),
@@ -305,6 +311,8 @@ func TestLambdaFunction(t *testing.T) {
 			"ORGPATCH_STACK_ID":          ref("AWS::StackId"),
 			"ORGPATCH_STACK_PROPERTIES":  p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
 			"LOG_LEVEL":                  ref("LogLevel"),
+			"ORGPATCH_STATE_MACHINE_ARN": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
+			"ORGPATCH_RUNS_BUCKET":       ref(bucketID),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
 		"LoggingConfig": map[string]any{"LogGroup": ref(logID)},
@@ -337,7 +345,7 @@ func TestLambdaSettingsFromContext(t *testing.T) {
 	if _, ok := p["ReservedConcurrentExecutions"]; ok {
 		t.Errorf("reservedConcurrency 0 should leave the function unreserved, got %v", p["ReservedConcurrentExecutions"])
 	}
-	_, lg := only(t, b.mgmt, "AWS::Logs::LogGroup", nil)
+	_, lg := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
 	diff(t, "log group", map[string]any{
 		"LogGroupName":    "/aws/lambda/patcher",
 		"RetentionInDays": ref("LogRetentionDays"),
@@ -347,7 +355,7 @@ func TestLambdaSettingsFromContext(t *testing.T) {
 
 func TestLogGroup(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
-	_, lg := only(t, b.mgmt, "AWS::Logs::LogGroup", nil)
+	_, lg := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
 	diff(t, "log group", map[string]any{
 		"LogGroupName":    "/aws/lambda/orgpatch",
 		"RetentionInDays": ref("LogRetentionDays"),
@@ -377,11 +385,15 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListRoots",
 		"organizations:ListTagsForResource",
 		"s3:AbortMultipartUpload",
-		"s3:PutObject",
+		"s3:GetObject",
+		"s3:PutObject", // the report bucket's prefixes (WriteReports)
+		"s3:PutObject", // the runs bucket's prefix (RunObjects)
 		"sqs:SendMessage",
 		"ssm:DeleteParameter",
 		"ssm:GetParameter",
 		"ssm:PutParameter",
+		"states:ListExecutions",
+		"states:StartExecution",
 		"sts:AssumeRole",
 	}, actions(role))
 	// Granted once and never called: the organization's description and
@@ -420,8 +432,15 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"Action":   []string{"ssm:DeleteParameter", "ssm:PutParameter"},
 		"Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/orgpatch/configuration"),
 	}, map[string]any{"Action": writeActions, "Resource": write["Resource"]})
-	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", nil)
+	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
 	diff(t, "log writes", getAtt(logID, "Arn"), statementBySid(t, role, "WriteOwnLogs")["Resource"])
+	// Whole-organization runs: this state machine alone, this bucket's
+	// runs prefix alone.
+	diff(t, "runs started", sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
+		statementBySid(t, role, "StartRuns")["Resource"])
+	bucketID, _ := only(t, b.mgmt, "AWS::S3::Bucket", runsBucket)
+	diff(t, "runs objects", map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketID, "Arn"), "/runs/*"}}},
+		statementBySid(t, role, "RunObjects")["Resource"])
 	qID, _ := only(t, b.mgmt, "AWS::SQS::Queue", nil)
 	diff(t, "queue sends", getAtt(qID, "Arn"), statementBySid(t, role, "SendFailedEvents")["Resource"])
 	diff(t, "lambda trust", map[string]any{"Statement": []any{map[string]any{
@@ -562,6 +581,9 @@ func TestAlarmTopicAndAlarms(t *testing.T) {
 		if r["Condition"] == "HasReportAlarm" {
 			continue // the compliance report's (compliance_report_test.go)
 		}
+		if p["Metrics"] != nil {
+			continue // the runs' alarm, a metric math expression: TestRunsAlarm
+		}
 		got = append(got, alarm{
 			Namespace: fmt.Sprint(p["Namespace"]), MetricName: fmt.Sprint(p["MetricName"]), Statistic: fmt.Sprint(p["Statistic"]),
 			Comparison: fmt.Sprint(p["ComparisonOperator"]), Threshold: p["Threshold"].(float64),
@@ -666,6 +688,9 @@ func TestCustomResourceIsTheConfigContract(t *testing.T) {
 		"Window1Schedule":         ref("AgentUpdateSchedule"),
 		"Window2Schedule":         ref("WindowsPatchSchedule"),
 		"Window3Schedule":         ref("LinuxPatchSchedule"),
+		// CloudFormation waits for a whole-organization run's answer as
+		// long as it allows.
+		"ServiceTimeout": "3600",
 	}, props(cr))
 
 	// With the parameters' defaults, the Lambda's decoder accepts the
@@ -722,7 +747,7 @@ func TestFunctionEnvironmentIsTheStacksProperties(t *testing.T) {
 				want := map[string]string{}
 				for k, v := range resolve(props(cr)).(map[string]any) {
 					switch k {
-					case "ServiceToken":
+					case "ServiceToken", "ServiceTimeout": // CloudFormation's own, not the configuration
 					case config.PropConfiguration:
 						want[config.PropConfigurationSHA256] = config.ConfigurationDigest(v.(string))
 					default:
@@ -790,10 +815,13 @@ func TestCustomResourceOrdering(t *testing.T) {
 	_, cr := only(t, b.mgmt, "Custom::OrgPatch", nil)
 	deps := strs(cr["DependsOn"])
 	want := []string{}
-	for _, typ := range []string{"AWS::CloudFormation::StackSet", "AWS::Logs::LogGroup"} {
+	for _, typ := range []string{"AWS::CloudFormation::StackSet", "AWS::StepFunctions::StateMachine"} {
 		id, _ := only(t, b.mgmt, typ, nil)
 		want = append(want, id)
 	}
+	// The state machine's last step answers the custom resource.
+	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
+	want = append(want, logID)
 	for _, name := range []string{"sra-patch-mgmt-configuration", "sra-patch-mgmt-automation", "AWSSystemsManagerDefaultEC2InstanceManagementRoleCustom"} {
 		id, _ := only(t, b.mgmt, "AWS::IAM::Role", roleNamed(name))
 		want = append(want, id)

@@ -128,10 +128,7 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 	// started while this process is still small (see processRunner).
 	hs := httptest.NewUnstartedServer(nil)
 	defer hs.Close()
-	cfg := config.Default()
-	cfg.Regions = opts.Regions
-	cfg.ControlTowerRegionsOnly = false
-	converge, cleanup, err := opts.runner(ctx, "http://"+hs.Listener.Addr().String(), cfg)
+	converge, cleanup, err := opts.runner(ctx, "http://"+hs.Listener.Addr().String(), opts.config())
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +177,57 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 	return results, nil
 }
 
+// start builds the organization of opts and serves it on loopback, and
+// returns the management account's run environment against it (the
+// distributed mode's Discover and Summarize run in this process).
+func start(ctx context.Context, opts Options) (*env, error) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: opts.Accounts, OUs: 10})
+	srv, err := sim.New(org, sim.WithLatency(opts.Latency), sim.WithQuotas(opts.Quotas), sim.WithoutCallParams())
+	if err != nil {
+		return nil, fmt.Errorf("bench: start simulator: %w", err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ConnState = srv.ConnState
+	hs.Start()
+	renv, err := opts.localEnv(ctx, hs.URL, opts.config())
+	if err != nil {
+		hs.Close()
+		return nil, err
+	}
+	return &env{srv: srv, url: hs.URL, close: hs.Close, env: renv}, nil
+}
+
+// config is the configuration the benchmark converges to: the default
+// one in opts' regions, whatever Control Tower governs.
+func (o Options) config() config.Config {
+	cfg := config.Default()
+	cfg.Regions = o.Regions
+	cfg.ControlTowerRegionsOnly = false
+	return cfg
+}
+
+// localEnv is the run environment of this process against the simulator
+// at url, as the management account: o.Concurrency bounds both the targets
+// at once and the calls in flight.
+func (o Options) localEnv(ctx context.Context, url string, cfg config.Config) (run.Env, error) {
+	mgmt, err := awsconf.Load(ctx, awsconf.Options{
+		Region:          "us-east-1",
+		Endpoint:        url,
+		AccessKeyID:     sim.ManagementAccessKeyID,
+		SecretAccessKey: sim.ManagementSecretAccessKey,
+		Concurrency:     o.Concurrency,
+	})
+	if err != nil {
+		return run.Env{}, fmt.Errorf("bench: %w", err)
+	}
+	return run.Env{
+		Management:  mgmt,
+		Config:      cfg,
+		Concurrency: o.Concurrency,
+		Logger:      slog.New(slog.DiscardHandler),
+	}, nil
+}
+
 // count fills in the figures taken from the call log.
 func (r *Result) count(calls []sim.Call) {
 	targets := map[string]bool{}
@@ -210,21 +258,9 @@ func (o Options) runner(ctx context.Context, url string, cfg config.Config) (con
 	if len(o.Command) > 0 {
 		return o.processRunner(ctx, url, cfg)
 	}
-	mgmt, err := awsconf.Load(ctx, awsconf.Options{
-		Region:          "us-east-1",
-		Endpoint:        url,
-		AccessKeyID:     sim.ManagementAccessKeyID,
-		SecretAccessKey: sim.ManagementSecretAccessKey,
-		Concurrency:     o.Concurrency,
-	})
+	env, err := o.localEnv(ctx, url, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: %w", err)
-	}
-	env := run.Env{
-		Management:  mgmt,
-		Config:      cfg,
-		Concurrency: o.Concurrency,
-		Logger:      slog.New(slog.DiscardHandler),
+		return nil, nil, err
 	}
 	return func() (usage, error) {
 		rep := run.Run(ctx, env, run.Request{Mode: reconcile.Converge})
@@ -338,15 +374,7 @@ func WriteTable(out io.Writer, opts Options, results []Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "organization: %d accounts (+ management) x %d regions; latency %s per call; concurrency %d; %s\n",
 		opts.Accounts, len(opts.Regions), opts.Latency, opts.Concurrency, mode)
-	fmt.Fprintf(&b, "quotas of the operations called (per caller account x region x operation):\n")
-	for _, op := range usedQuotas(results) {
-		service, name, _ := strings.Cut(op, "/")
-		if q, ok := sim.QuotaOf(opts.Quotas, service, name); ok {
-			fmt.Fprintf(&b, "  %-45s %6g/s burst %4d  %s\n", op, q.Rate, q.Burst, q.Source)
-		} else {
-			fmt.Fprintf(&b, "  %-45s not throttled\n", op)
-		}
-	}
+	writeQuotas(&b, opts.Quotas, usedQuotas(results))
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	header := "run\twall\ttargets\tcalls\tcalls/target\treads/target\twrites\tpeak in flight\tnew connections\tbound\tbinds\twall/bound\t"
@@ -375,6 +403,19 @@ func WriteTable(out io.Writer, opts Options, results []Result) error {
 		return fmt.Errorf("write bench table: %w", err)
 	}
 	return nil
+}
+
+// writeQuotas lists the quotas of ops ("service/operation").
+func writeQuotas(b *strings.Builder, quotas map[string]sim.Quota, ops []string) {
+	fmt.Fprintf(b, "quotas of the operations called (per caller account x region x operation):\n")
+	for _, op := range ops {
+		service, name, _ := strings.Cut(op, "/")
+		if q, ok := sim.QuotaOf(quotas, service, name); ok {
+			fmt.Fprintf(b, "  %-45s %6g/s burst %4d  %s\n", op, q.Rate, q.Burst, q.Source)
+		} else {
+			fmt.Fprintf(b, "  %-45s not throttled\n", op)
+		}
+	}
 }
 
 // usedQuotas lists the operations the runs called.

@@ -61,6 +61,18 @@ func (c Config) RingNames() []string {
 	return names
 }
 
+// CheckRing says whether name is a ring of c, or "" (none): the error
+// names the rings there are.
+func (c Config) CheckRing(name string) error {
+	switch {
+	case name == "" || slices.Contains(c.RingNames(), name):
+		return nil
+	case len(c.Rings) == 0:
+		return fmt.Errorf("%q is not a ring: the configuration has none", name)
+	}
+	return fmt.Errorf("%q is not one of the configuration's rings: %s", name, strings.Join(c.RingNames(), ", "))
+}
+
 // ForRing is the configuration the accounts of ring name converge to: c
 // with the ring's overrides applied and no rings. The empty name (no ring
 // selected the account) is c's own settings. ok is false for a ring c does

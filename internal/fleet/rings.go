@@ -117,10 +117,14 @@ func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts
 	return r, nil
 }
 
+// Ring returns the ring of account: "" for none (the configuration's own
+// settings), else one of the configuration's rings.
+func (r Rings) Ring(account string) string { return r.ringOf[account] }
+
 // Of returns the ring of account ("" for none: the configuration's own
 // settings) and the configuration the account converges to.
 func (r Rings) Of(account string) (ring string, cfg config.Config) {
-	ring = r.ringOf[account]
+	ring = r.Ring(account)
 	cfg, _ = r.cfg.ForRing(ring) // ring is one of cfg's: ResolveRings chose it there
 	return ring, cfg
 }

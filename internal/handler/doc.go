@@ -9,6 +9,18 @@
 //     is always "orgpatch", so an Update never turns into a replacement and
 //     a Delete always means the one resource. The Reason fits CloudFormation's
 //     4 KB and names how many targets failed and the first of them.
+//   - Deployed with the state machine (Deps.Executions), whole-organization
+//     triggers (CloudFormation Create, Update, Delete; the schedule) start
+//     one execution (states:StartExecution) named after the delivery, so a
+//     redelivered trigger starts no second one, and return; the steps of
+//     the execution come back as inputs of their own (trigger.Step):
+//     discover, one work per batch of the Distributed Map, summarize, and
+//     abort when a step failed. Summarize answers CloudFormation, abort
+//     answers it FAILED with the step's error, so no stack waits for an
+//     answer that never comes. A discover step waits (the state machine
+//     asks again a minute later) while an older execution is running: at
+//     most one run works at a time and no trigger is lost. Events about one
+//     account (Control Tower, Organizations) run in the invocation.
 //   - Create and Update store the configuration in one SSM parameter of the
 //     management account; every other trigger reads it from there, so every
 //     trigger sees one configuration, the disable flag included: while

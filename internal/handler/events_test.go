@@ -62,6 +62,14 @@ func TestEventsThroughHandler(t *testing.T) {
 		"malformed-cfn-no-response-url.json": {err: true, malformed: true, noCalls: true},
 		"malformed-move-account-bad-id.json": {err: true, malformed: true, noCalls: true},
 		"malformed-truncated.json":           {err: true, malformed: true, noCalls: true},
+		// The steps of a whole-organization execution, which must carry the
+		// stored configuration. Discover only reads.
+		"stepfunctions-discover.json": {deployed: true},
+		"stepfunctions-work.json":     {deployed: true, windows: []string{"111111111111", "222222222222"}, writers: []string{"111111111111", "222222222222"}},
+		// No map results in this store: the run answers FAILED, calling no AWS API.
+		"stepfunctions-summarize.json":               {answer: cfn.StatusFailed, noCalls: true},
+		"stepfunctions-abort.json":                   {answer: cfn.StatusFailed, noCalls: true},
+		"malformed-stepfunctions-work-bad-mode.json": {err: true, malformed: true, noCalls: true},
 	}
 	files, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
 	if err != nil {

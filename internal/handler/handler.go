@@ -66,6 +66,15 @@ type Deps struct {
 
 	// Report configures the compliance report run (handler/compliance.go).
 	Report ReportSettings
+	// Runs holds the objects of whole-organization runs: the stack's
+	// bucket (NewS3Store) deployed, a run.MemoryStore in tests.
+	Runs run.Store
+	// StateMachine is the ARN of the whole-organization state machine and
+	// Executions its client. With Executions set, whole-organization
+	// triggers (CloudFormation, the schedule) start an execution instead of
+	// running in the invocation; without, they run here, in process.
+	StateMachine string
+	Executions   ExecutionsAPI
 
 	// BeforeTarget, when set, runs as each target starts, in its goroutine:
 	// tests use it to delay a target or make it panic.
@@ -83,6 +92,7 @@ type Handler struct {
 	clock   run.Clock
 	http    *http.Client
 	store   configStore
+	runs    run.Store
 }
 
 // New returns a Handler for deps.
@@ -106,6 +116,10 @@ func New(deps Deps) *Handler {
 		name = DefaultConfigParameter
 	}
 	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name, stack: deps.Stack}
+	h.runs = deps.Runs
+	if h.runs == nil {
+		h.runs = run.NewMemoryStore()
+	}
 	return h
 }
 
@@ -147,6 +161,9 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	}
 	log = log.With("trigger", string(req.Source), "action", string(req.Action))
 	log.Info("invocation started", "reason", req.Reason, "accounts", req.Accounts)
+	if req.Step != nil {
+		return h.step(ctx, log, req, start)
+	}
 	if req.CloudFormation != nil {
 		if err := h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties); err != nil {
 			return h.refuse(ctx, log, req, err, start)
@@ -185,13 +202,23 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 		h.emit(log, req.Source, nil, false, start)
 		return res, nil
 	}
+	started := false
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
 		cfg, err := h.store.load(ctx)
 		if err != nil {
 			return nil, err
 		}
+		if h.deps.Executions != nil && len(req.Accounts) == 0 {
+			started = true
+			return nil, h.startRun(ctx, log, req, cfg, nil)
+		}
 		return h.converge(ctx, log, req, h.env(log, cfg), reconcile.Converge), nil
 	})
+	if started && err == nil {
+		res.Summary = "whole-organization run started"
+		h.emit(log, req.Source, nil, false, start)
+		return res, nil
+	}
 	if err == nil && rep != nil {
 		err = newFailures(rep.Err())
 	}
@@ -199,37 +226,56 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 	return res, err
 }
 
-// cloudFormation handles a custom resource request and answers it.
+// cloudFormation handles a custom resource request and answers it; with a
+// state machine, it starts the run's execution, whose last step answers.
 func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
-	ev := req.CloudFormation
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
+	started := false
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
 		cfg, mode, err := h.cloudFormationConfig(ctx, log, req)
 		if err != nil {
 			return nil, err
 		}
+		previous := h.previous(log, req, cfg)
+		if h.deps.Executions != nil {
+			started = true
+			return nil, h.startRun(ctx, log, req, cfg, previous)
+		}
 		env := h.env(log, cfg)
-		env.Previous = h.previous(log, req, cfg)
-		rep := h.converge(ctx, log, req, env, mode)
-		if req.Action == trigger.Remove {
-			if removalErr(rep) != nil {
-				log.Warn("delete: removal incomplete; configuration parameter kept for the retried Delete", "parameter", h.store.name)
-				return rep, nil
-			}
-			if err := h.store.remove(ctx); err != nil {
-				log.Error("delete: windows removed, configuration parameter not deleted", "error", err)
-				return rep, err
-			}
-			log.Info("delete: configuration parameter deleted", "parameter", h.store.name)
-		}
-		return rep, nil
+		env.Previous = previous
+		return h.settle(ctx, log, req, h.converge(ctx, log, req, env, mode))
 	})
-	if err == nil && rep != nil {
-		err = rep.Err()
-		if req.Action == trigger.Remove {
-			err = removalErr(rep)
-		}
+	if started && err == nil {
+		res.Summary = "whole-organization run started; its last step answers CloudFormation"
+		h.emit(log, req.Source, nil, false, start)
+		return res, nil
 	}
+	return h.answerRun(ctx, log, req, res, rep, err, start)
+}
+
+// settle finishes a CloudFormation run: a Delete whose removal is complete
+// deletes the configuration parameter. The error is why the run failed
+// (for a Delete, why its removal is incomplete), nil when it did not.
+func (h *Handler) settle(ctx context.Context, log *slog.Logger, req trigger.Request, rep *report.Report) (*report.Report, error) {
+	if req.Action != trigger.Remove {
+		return rep, rep.Err()
+	}
+	if err := removalErr(rep); err != nil {
+		log.Warn("delete: removal incomplete; configuration parameter kept for the retried Delete", "parameter", h.store.name)
+		return rep, err
+	}
+	if err := h.store.remove(ctx); err != nil {
+		log.Error("delete: windows removed, configuration parameter not deleted", "error", err)
+		return rep, err
+	}
+	log.Info("delete: configuration parameter deleted", "parameter", h.store.name)
+	return rep, nil
+}
+
+// answerRun reports a CloudFormation run (rep nil when it never ran; err
+// why it failed) and answers CloudFormation.
+func (h *Handler) answerRun(ctx context.Context, log *slog.Logger, req trigger.Request, res Result, rep *report.Report, err error, start time.Time) (any, error) {
+	ev := req.CloudFormation
 	h.finish(log, &res, rep, err, start)
 
 	status := cfn.StatusSuccess

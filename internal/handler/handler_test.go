@@ -199,7 +199,8 @@ func (x *harness) event(t *testing.T, file string) json.RawMessage {
 	return x.rewrite(t, raw, nil)
 }
 
-// rewrite points raw's ResponseURL (if it has one) at the recorder and
+// rewrite points raw's ResponseURL (if it has one, or its run's request
+// has one) at the recorder and
 // applies edit to the decoded event.
 func (x *harness) rewrite(t *testing.T, raw []byte, edit func(map[string]any)) json.RawMessage {
 	t.Helper()
@@ -209,6 +210,12 @@ func (x *harness) rewrite(t *testing.T, raw []byte, edit func(map[string]any)) j
 	}
 	if _, ok := ev["ResponseURL"]; ok {
 		ev["ResponseURL"] = x.cfn.srv.URL + "/" + ev["RequestType"].(string)
+	}
+	// A step of a run CloudFormation started carries its request.
+	if req, ok := ev["request"].(map[string]any); ok {
+		if cf, ok := req["cloudFormation"].(map[string]any); ok {
+			cf["ResponseURL"] = x.cfn.srv.URL + "/" + cf["RequestType"].(string)
+		}
 	}
 	if edit != nil {
 		edit(ev)

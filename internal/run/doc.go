@@ -18,9 +18,24 @@
 //   - Failures kept apart: each target has its own context and deadline,
 //     its own logger (account, region), and its own slot in the report; a
 //     panic in one target becomes that target's error.
-//   - Deadline aware: Run stops starting targets when its context's deadline
-//     is within Env.Reserve and reports the rest as not started, so the
-//     Lambda always has time to answer (and CloudFormation never hangs).
+//   - Three steps, one code path: Discover (the fleet, each account's
+//     ring, and what a configuration change removes -> work items, batches
+//     of accounts; an item names its account's ring, and Work gives its
+//     targets that ring's configuration from the batch's),
+//     Work (one batch -> one record per target) and Summarize (the results
+//     -> the report). They take and return the JSON payloads a Step
+//     Functions Distributed Map passes (steps.go); Run chains them in this
+//     process, so the CLI, the demo and a deployed run share every decision.
+//   - Batches are sized from the cost of a target (Sizing) so that one
+//     finishes well inside a worker's time and its result fits Step
+//     Functions' payload limit.
+//   - Nothing starves: every target of the items is in the report, and a
+//     target no batch reached (its batch failed, or its worker ran out of
+//     time) is not started; a run with any target not started fails with a
+//     NotAttemptedError naming the accounts, never succeeds.
+//   - Deadline aware: Work stops starting targets when its context's
+//     deadline is within Env.Reserve and reports the rest as not started, so
+//     the Lambda always has time to answer (and CloudFormation never hangs).
 //   - A new account whose configuration role is not deployed yet (its
 //     StackSet instance is still on its way) is waited for, then reported as
 //     pending, not failed: the next run converges it.

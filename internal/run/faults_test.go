@@ -2,7 +2,9 @@ package run_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -210,14 +212,21 @@ func TestDeadlineStopsNewWork(t *testing.T) {
 	if rep.Counts.NotStarted == 0 || rep.Counts.Converged == 0 {
 		t.Fatalf("counts %+v: want some converged and some not started", rep.Counts)
 	}
-	if err := rep.Err(); err != nil {
-		t.Errorf("Err() = %v: not-started targets are not failures", err)
-	}
 	var notStarted []string
+	accounts := map[string]bool{}
 	for _, tg := range rep.Targets {
 		if tg.Status == report.NotStarted {
 			notStarted = append(notStarted, tg.Name())
+			accounts[tg.Account] = true
 		}
+	}
+	// A run that leaves targets not attempted fails, naming their accounts.
+	var na *run.NotAttemptedError
+	if err := rep.Err(); !errors.As(err, &na) {
+		t.Fatalf("Err() = %v, want a NotAttemptedError", err)
+	}
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(accounts)), na.Accounts); diff != "" {
+		t.Errorf("accounts named as not attempted (-want +got):\n%s", diff)
 	}
 
 	// The next run converges exactly what was not started.
@@ -254,8 +263,8 @@ func TestPanicFailsOnlyThatTarget(t *testing.T) {
 			if tg.Status != report.Failed || !strings.Contains(tg.Error.Message, "panic: assignment to entry in nil map") {
 				t.Errorf("%s: %s %+v, want failed with the panic", tg.Name(), tg.Status, tg.Error)
 			}
-			if strings.Contains(tg.Err.Error(), "\n") {
-				t.Errorf("%s: the error carries a stack trace into reports: %q", tg.Name(), tg.Err)
+			if strings.Contains(tg.Error.Message, "\n") {
+				t.Errorf("%s: the error carries a stack trace into reports: %q", tg.Name(), tg.Error.Message)
 			}
 		case tg.Status == report.Failed:
 			t.Errorf("%s failed too: %v", tg.Name(), tg.Err)

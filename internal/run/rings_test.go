@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
@@ -148,5 +149,60 @@ func TestRingsConvergeAndMove(t *testing.T) {
 	want.WindowID = before["222222222222"].WindowID
 	if got != want {
 		t.Errorf("moved account: %+v, want prod's settings on the same window %+v", got, want)
+	}
+}
+
+// TestRingsTravelInTheWorkItems: Discover writes each account's ring into
+// its work item, so a worker, which has only the batch, gives the account
+// its ring's configuration; an item of a ring the batch's configuration
+// does not have is refused before any call.
+func TestRingsTravelInTheWorkItems(t *testing.T) {
+	sv, env := ringsEnv(t)
+	ctx := context.Background()
+	store := run.NewMemoryStore()
+	d, err := run.Discover(ctx, env, store, run.DiscoverInput{Run: "rings", Request: run.Request{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []run.Item
+	readJSON(t, store, d.ItemsKey, &items)
+	got := map[string]string{}
+	for _, it := range items {
+		got[it.Account] = it.Ring
+	}
+	want := map[string]string{"111111111111": "", "222222222222": "dev", "333333333333": "prod", "444444444444": "prod", "555555555555": "dev", "666666666666": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the items' rings (-want +got):\n%s", diff)
+	}
+
+	// One batch of the dev account alone converges it to dev's settings.
+	var dev run.Item
+	for _, it := range items {
+		if it.Account == "222222222222" {
+			dev = it
+		}
+	}
+	res, err := run.Work(ctx, env, run.Batch{Items: []run.Item{dev}, BatchInput: d.BatchInput})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range res.Targets {
+		if tg.Ring != "dev" || tg.Status != report.Converged {
+			t.Errorf("%s: ring %q, %s (%v); want dev, converged", tg.Name(), tg.Ring, tg.Status, tg.Err)
+		}
+	}
+	v := ringViewOf(t, sv, "222222222222")
+	if v.Days != 0 || v.Schedule != "cron(0 2 ? * TUE#2 *)" || v.Offset != 1 {
+		t.Errorf("the dev account after its batch: %+v, want dev's settings", v)
+	}
+
+	dev.Ring = "canary"
+	sv.Server.ResetCalls()
+	if _, err := run.Work(ctx, env, run.Batch{Items: []run.Item{dev}, BatchInput: d.BatchInput}); err == nil ||
+		err.Error() != `batch: Items[0].ring: "canary" is not one of the configuration's rings: dev, prod` {
+		t.Errorf("a batch with an unknown ring: %v", err)
+	}
+	if n := sv.Server.CountCalls(nil); n != 0 {
+		t.Errorf("%d calls made for a batch with an unknown ring", n)
 	}
 }

@@ -1,14 +1,12 @@
 package run
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,6 +85,13 @@ type Env struct {
 	Logger *slog.Logger // slog.Default() when nil
 	Clock  Clock        // the wall clock when nil
 
+	// Sizing bounds the batches of accounts a whole-organization run is cut
+	// into (DefaultSizing's zero fields filled in).
+	Sizing Sizing
+	// Batches bounds the batches worked on at once in this process (1); a
+	// deployed run's bound is the Distributed Map's MaxConcurrency.
+	Batches int
+
 	// BeforeTarget, when set, is called as each target starts, in the
 	// target's goroutine and context: tests use it to delay or to panic.
 	BeforeTarget func(ctx context.Context, account, region string)
@@ -110,14 +115,21 @@ type Request struct {
 var ErrTargetTimeout = errors.New("target deadline exceeded")
 
 // Run converges every target of req and returns the report. It never
-// returns early because a target failed; the report's Err says what failed.
+// returns early because a target failed; the report's Err says what failed,
+// and names the accounts the run could not attempt. It runs the three steps
+// of a deployed whole-organization run (Discover, Work over batches,
+// Summarize) in this process, with the same payloads (see steps.go).
 func Run(ctx context.Context, env Env, req Request) report.Report {
+	return runInProcess(ctx, env, req)
+}
+
+// newRunner is the runner of env (defaults applied) and req.
+func newRunner(env Env, req Request) *runner {
 	env = env.withDefaults()
 	if req.Mode == "" {
 		req.Mode = reconcile.Converge
 	}
-	r := &runner{env: env, req: req, log: env.Logger.With("mode", string(req.Mode))}
-	return r.run(ctx)
+	return &runner{env: env, req: req, log: env.Logger.With("mode", string(req.Mode))}
 }
 
 func (env Env) withDefaults() Env {
@@ -133,6 +145,10 @@ func (env Env) withDefaults() Env {
 	if env.RoleWait <= 0 {
 		env.RoleWait = DefaultRoleWait
 	}
+	if env.Batches <= 0 {
+		env.Batches = 1
+	}
+	env.Sizing = env.Sizing.withDefaults()
 	if env.Logger == nil {
 		env.Logger = slog.Default()
 	}
@@ -148,6 +164,10 @@ type runner struct {
 	log   *slog.Logger
 	creds *fleet.Credentials
 	docs  *reconcile.DocumentCache
+	// ringConfigs are the configurations of the rings met so far, by ring
+	// name (see configFor); filled while the targets are decided, before
+	// any goroutine reads them.
+	ringConfigs map[string]*config.Config
 
 	// stopAt: no target starts after it; cutAt: running targets are
 	// cancelled at it. Zero when the context has no deadline.
@@ -173,53 +193,41 @@ type target struct {
 	ring    string // the account's ring under cfg ("" for none)
 }
 
-func (r *runner) run(ctx context.Context) report.Report {
-	start := r.env.Clock.Now()
-	rep := report.Report{Mode: string(r.req.Mode), DryRun: r.req.DryRun, Started: start}
+// discover reads the regions and the accounts and decides, once, what each
+// account gets in which region, and to which ring's configuration. It fills
+// the report's header (regions and their source, ring warnings) and returns
+// the accounts, with the account-wide outcomes (skipped accounts) already in
+// them.
+func (r *runner) discover(ctx context.Context, rep *report.Report) ([]*account, error) {
+	mgmt := r.env.Management
+	ct, param := controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt)
+	regions, source, err := fleet.Regions(ctx, r.env.Config, ct, param)
+	if err != nil {
+		return nil, err
+	}
+	rep.Regions, rep.RegionSource = regions, source
+	var previous []string // the regions of the previous configuration
+	if r.removing() {
+		if previous, _, err = fleet.Regions(ctx, *r.env.Previous, ct, param); err != nil {
+			return nil, fmt.Errorf("regions of the previous configuration: %w", err)
+		}
+	}
+	r.log.Info("run started", "regions", regions, "regionSource", source, "previousRegions", previous,
+		"accounts", r.req.Accounts, "dryRun", r.req.DryRun)
+	accounts, warnings, err := r.accounts(ctx, regions, previous)
+	rep.Warnings = warnings
+	return accounts, err
+}
+
+// work converges the targets of accounts and returns every outcome, the
+// account-wide ones included.
+func (r *runner) work(ctx context.Context, accounts []*account) []report.Target {
 	if dl, ok := ctx.Deadline(); ok {
 		r.stopAt = dl.Add(-r.env.Reserve)
 		r.cutAt = dl.Add(-r.env.Reserve / 2)
 	}
 	r.creds = fleet.NewCredentials(r.env.Management, r.env.Config.ConfigurationRoleName)
 	r.docs = reconcile.NewDocumentCache()
-
-	finish := func() report.Report {
-		slices.SortStableFunc(rep.Targets, func(a, b report.Target) int {
-			return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
-		})
-		rep.Tally()
-		rep.Duration = r.env.Clock.Now().Sub(start)
-		r.log.Info("run finished", "targets", rep.Counts.Targets, "willChange", rep.Counts.WillChange, "noChange", rep.Counts.NoChange, "converged", rep.Counts.Converged,
-			"unchanged", rep.Counts.Unchanged, "failed", rep.Counts.Failed, "skipped", rep.Counts.Skipped,
-			"pending", rep.Counts.Pending, "notStarted", rep.Counts.NotStarted, "writes", rep.Counts.Writes,
-			"duration", rep.Duration)
-		return rep
-	}
-
-	mgmt := r.env.Management
-	ct, param := controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt)
-	regions, source, err := fleet.Regions(ctx, r.env.Config, ct, param)
-	if err != nil {
-		rep.Fail(err)
-		return finish()
-	}
-	rep.Regions, rep.RegionSource = regions, source
-	var previous []string // the regions of the previous configuration
-	if r.removing() {
-		if previous, _, err = fleet.Regions(ctx, *r.env.Previous, ct, param); err != nil {
-			rep.Fail(fmt.Errorf("regions of the previous configuration: %w", err))
-			return finish()
-		}
-	}
-	r.log.Info("run started", "regions", regions, "regionSource", source, "previousRegions", previous,
-		"accounts", r.req.Accounts, "dryRun", r.req.DryRun)
-
-	accounts, warnings, err := r.accounts(ctx, regions, previous)
-	rep.Warnings = warnings
-	if err != nil {
-		rep.Fail(err)
-		return finish()
-	}
 
 	// Per account: credentials and opted-in regions; then, as soon as an
 	// account is ready, its account x region targets. The two stages are
@@ -260,11 +268,12 @@ func (r *runner) run(ctx context.Context) report.Report {
 		}
 	}
 	_ = g.Wait() // every task returns nil; outcomes are in the accounts
+	var out []report.Target
 	for _, a := range accounts {
-		rep.Targets = append(rep.Targets, a.outcomes...)
-		rep.Targets = append(rep.Targets, a.results...)
+		out = append(out, a.outcomes...)
+		out = append(out, a.results...)
 	}
-	return finish()
+	return out
 }
 
 // removing reports whether the run also removes what the previous
@@ -304,24 +313,13 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 			wasExcluded[a.ID] = a.Excluded != ""
 		}
 	}
-	// Teardowns undo what a configuration made: the previous one when
-	// there is one, else the new one.
-	teardownCfg := &r.env.Config
-	if r.removing() {
-		teardownCfg = r.env.Previous
-	}
 	dropped := slices.DeleteFunc(slices.Clone(previous), func(region string) bool { return slices.Contains(regions, region) })
 
 	out := make([]*account, 0, len(list))
 	for _, a := range list {
 		acct := &account{Account: a, named: named}
-		in := func(regions []string, mode reconcile.Mode, cfg *config.Config) {
-			ring := ""
-			if cfg == &r.env.Config {
-				var eff config.Config
-				ring, eff = rings.Of(a.ID)
-				cfg = &eff
-			}
+		in := func(regions []string, mode reconcile.Mode) {
+			cfg, ring := r.configFor(mode, rings.Ring(a.ID))
 			for _, region := range regions {
 				acct.work = append(acct.work, target{account: a.ID, region: region, mode: mode, cfg: cfg, ring: ring})
 			}
@@ -335,17 +333,17 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: reason})
 		case a.Excluded != "" && r.removing() && !wasExcluded[a.ID]:
 			// Newly excluded: what the previous configuration made goes.
-			in(previous, reconcile.Teardown, teardownCfg)
+			in(previous, reconcile.Teardown)
 		case a.Excluded != "" && !named:
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: a.Excluded})
 		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
 			// Level-based: an account moved into an excluded OU, and named
 			// by its move event, loses what we own there.
-			in(regions, reconcile.Teardown, teardownCfg)
+			in(regions, reconcile.Teardown)
 		default:
-			in(regions, r.req.Mode, &r.env.Config)
+			in(regions, r.req.Mode)
 			if !wasExcluded[a.ID] {
-				in(dropped, reconcile.Teardown, teardownCfg)
+				in(dropped, reconcile.Teardown)
 			}
 		}
 		out = append(out, acct)
@@ -367,6 +365,28 @@ func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Acc
 		return fleet.Rings{}, fmt.Errorf("resolve rings: %w", err)
 	}
 	return rings, nil
+}
+
+// configFor is the configuration a target in mode of an account in ring
+// converges to, and the ring its report names. Teardowns undo what a
+// configuration made: the previous one when the run removes what it made
+// (as it is: no ring), else the new one. Under the new configuration the
+// account gets its ring's (config.ForRing; "" is the configuration's own
+// settings), one copy per ring for the whole run. ring is one of the
+// configuration's: ResolveRings chose it, or Work checked it.
+func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, string) {
+	if mode == reconcile.Teardown && r.removing() {
+		return r.env.Previous, ""
+	}
+	if cfg, ok := r.ringConfigs[ring]; ok {
+		return cfg, ring
+	}
+	eff, _ := r.env.Config.ForRing(ring)
+	if r.ringConfigs == nil {
+		r.ringConfigs = map[string]*config.Config{}
+	}
+	r.ringConfigs[ring] = &eff
+	return &eff, ring
 }
 
 // list is the request's named accounts, or the whole organization, as cfg

@@ -58,7 +58,8 @@ const (
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
-// Decode reads one Lambda input: a CloudFormation custom resource request or
+// Decode reads one Lambda input: a CloudFormation custom resource request, a
+// step of the whole-organization state machine (steps.go) or
 // an EventBridge event (Control Tower lifecycle, Organizations through
 // CloudTrail, the schedule). Events it does not act on decode to an Ignore
 // request with a Reason. Every error wraps ErrMalformed and, where one field
@@ -73,7 +74,13 @@ func Decode(raw json.RawMessage) (Request, error) {
 	}
 	_, isCFN := probe["RequestType"]
 	_, isEvent := probe["source"]
+	_, isStep := probe["step"]
+	_, isBatch := probe["BatchInput"]
 	switch {
+	case (isStep || isBatch) && (isCFN || isEvent):
+		return Request{}, fmt.Errorf("%w: has both a state machine step (step or BatchInput) and RequestType or source", ErrMalformed)
+	case isStep || isBatch:
+		return decodeStep(raw, probe)
 	case isCFN && isEvent:
 		return Request{}, fmt.Errorf("%w: has both RequestType (CloudFormation) and source (EventBridge)", ErrMalformed)
 	case isCFN:
@@ -81,7 +88,7 @@ func Decode(raw json.RawMessage) (Request, error) {
 	case isEvent:
 		return decodeEventBridge(raw)
 	default:
-		return Request{}, fmt.Errorf("%w: neither a CloudFormation custom resource request (no RequestType) nor an EventBridge event (no source)", ErrMalformed)
+		return Request{}, fmt.Errorf("%w: neither a CloudFormation custom resource request (no RequestType), an EventBridge event (no source) nor a state machine step (no step, no BatchInput)", ErrMalformed)
 	}
 }
 
@@ -90,25 +97,15 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return Request{}, fmt.Errorf("%w: CloudFormation request: %w", ErrMalformed, err)
 	}
-	for _, f := range []struct{ name, value string }{
-		{"RequestId", ev.RequestID},
-		{"ResponseURL", ev.ResponseURL},
-		{"StackId", ev.StackID},
-		{"LogicalResourceId", ev.LogicalResourceID},
-	} {
-		if f.value == "" {
-			return Request{}, fieldErr(f.name, "missing from the CloudFormation request")
-		}
-	}
-	if u, err := url.Parse(ev.ResponseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		// Not the value: a presigned URL's query is its signature.
-		return Request{}, fieldErr("ResponseURL", "is not an http(s) URL")
+	if err := answerable("", &ev); err != nil {
+		return Request{}, err
 	}
 	req := Request{
 		Source:         SourceCloudFormation,
 		CloudFormation: &ev,
 		Properties:     cleanProperties(ev.ResourceProperties),
 		Reason:         fmt.Sprintf("CloudFormation %s of %s in %s", ev.RequestType, ev.LogicalResourceID, ev.StackID),
+		ID:             ev.RequestID,
 	}
 	switch ev.RequestType {
 	case cfn.RequestCreate:
@@ -124,6 +121,26 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 		return Request{}, fieldErr("RequestType", "%q is not one of Create, Update, Delete", ev.RequestType)
 	}
 	return req, nil
+}
+
+// answerable checks that ev has what its answer needs; field names are
+// prefixed with prefix.
+func answerable(prefix string, ev *cfn.Event) error {
+	for _, f := range []struct{ name, value string }{
+		{"RequestId", ev.RequestID},
+		{"ResponseURL", ev.ResponseURL},
+		{"StackId", ev.StackID},
+		{"LogicalResourceId", ev.LogicalResourceID},
+	} {
+		if f.value == "" {
+			return fieldErr(prefix+f.name, "missing from the CloudFormation request")
+		}
+	}
+	if u, err := url.Parse(ev.ResponseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		// Not the value: a presigned URL's query is its signature.
+		return fieldErr(prefix+"ResponseURL", "is not an http(s) URL")
+	}
+	return nil
 }
 
 // cleanProperties drops the properties CloudFormation adds to every custom
@@ -175,7 +192,7 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 		if env.DetailType != detailScheduled {
 			return ignore(SourceSchedule, "%s event %q is not the schedule", env.Source, env.DetailType), nil
 		}
-		return Request{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization"}, nil
+		return Request{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization", ID: env.ID}, nil
 	case sourceControlTower:
 		if env.DetailType != detailServiceEvent {
 			return ignore(SourceControlTower, "Control Tower %q is not a lifecycle event", env.DetailType), nil

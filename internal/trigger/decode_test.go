@@ -7,10 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // eventsDir holds one sample per trigger; the handler tests use them too.
@@ -29,7 +32,8 @@ type outcome struct {
 
 // ignoreCFNEvent leaves the verbatim cfn.Event out of Request comparisons;
 // its routing fields are checked on their own.
-var ignoreCFNEvent = cmpopts.IgnoreFields(Request{}, "CloudFormation")
+var ignoreCFNEvent = cmp.Options{cmpopts.IgnoreFields(Request{}, "CloudFormation"),
+	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.Previous", "Input.CloudFormation")}
 
 func TestDecodeEventsFiles(t *testing.T) {
 	tests := map[string]outcome{
@@ -38,6 +42,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:     SourceCloudFormation,
 				Action:     Converge,
 				Reason:     "CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:         "9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e",
 				Properties: map[string]any{"Disabled": "false"},
 			},
 			cfn: cfn.RequestCreate,
@@ -47,6 +52,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:        SourceCloudFormation,
 				Action:        Converge,
 				Reason:        "CloudFormation Update of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:            "2c6d8e0f-1b2a-4c3d-8e9f-0a1b2c3d4e5f",
 				Properties:    map[string]any{"Disabled": "false"},
 				OldProperties: map[string]any{"Disabled": "true"},
 			},
@@ -57,6 +63,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 				Source:     SourceCloudFormation,
 				Action:     Remove,
 				Reason:     "CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10",
+				ID:         "7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d",
 				Properties: map[string]any{"Disabled": "false"},
 			},
 			cfn: cfn.RequestDelete,
@@ -125,12 +132,44 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source: SourceSchedule,
 			Action: Converge,
 			Reason: "scheduled drift repair of the whole organization",
+			ID:     "89d1a02d-5ec7-412e-82f5-13505f849b41",
 		}},
 		"compliance-report.json": {want: Request{
 			Source: SourceReport,
 			Action: Report,
 			Reason: "scheduled compliance report of the whole organization",
 		}},
+		"stepfunctions-discover.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step discover of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41 (scheduled drift repair of the whole organization)",
+			Step: &Step{Name: StepDiscover, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41",
+				Started: time.Date(2026, 11, 22, 14, 0, 1, 250e6, time.UTC), Config: config.Default(),
+				Input: RunInput{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization"}},
+		}},
+		"stepfunctions-work.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step work of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41: 2 accounts",
+			Step:   &Step{Name: StepWork, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41"},
+		}},
+		"stepfunctions-summarize.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step summarize of run cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e (CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
+			Step: &Step{Name: StepSummarize, Run: "cloudformation-9f5e1a0c-6a34-4d0b-9f3c-1d0a2b3c4d5e", Config: config.Default(),
+				Input: RunInput{Source: SourceCloudFormation, Action: Converge, Reason: "CloudFormation Create of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+			Properties: map[string]any{"Disabled": "false"},
+		}, cfn: cfn.RequestCreate},
+		"stepfunctions-abort.json": {want: Request{
+			Source: SourceStepFunctions,
+			Action: RunStep,
+			Reason: "step abort of run cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d (CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10)",
+			Step: &Step{Name: StepAbort, Run: "cloudformation-7a8b9c0d-2e3f-4a5b-9c6d-7e8f9a0b1c2d", Config: config.Default(),
+				Input: RunInput{Source: SourceCloudFormation, Action: Remove, Reason: "CloudFormation Delete of OrgPatch in arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"}},
+			Properties: map[string]any{"Disabled": "false"},
+		}, cfn: cfn.RequestDelete},
+		"malformed-stepfunctions-work-bad-mode.json": {errField: "BatchInput.mode"},
 		"ec2-instance-state-change.json": {want: Request{
 			Source: SourceUnknown,
 			Action: Ignore,
@@ -514,12 +553,67 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{errField: "StackId"},
 		},
-		"both CloudFormation and EventBridge":    {raw: []byte(`{"RequestType":"Create","source":"aws.events"}`), outcome: outcome{errField: "-"}},
-		"neither CloudFormation nor EventBridge": {raw: []byte(`{"hello":"world"}`), outcome: outcome{errField: "-"}},
-		"JSON null":                              {raw: []byte(`null`), outcome: outcome{errField: "-"}},
-		"JSON array":                             {raw: []byte(`[{"source":"aws.events"}]`), outcome: outcome{errField: "-"}},
-		"empty input":                            {raw: []byte(``), outcome: outcome{errField: "-"}},
-		"source of the wrong type":               {raw: []byte(`{"source":12,"detail-type":"Scheduled Event"}`), outcome: outcome{errField: "-"}},
+		"a step of an unknown name": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { ev["step"] = "explore" }),
+			outcome: outcome{errField: "step"},
+		},
+		"a step of a run that is no execution name": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { ev["run"] = "schedule 1" }),
+			outcome: outcome{errField: "run"},
+		},
+		"discover without its start": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { delete(ev, "started") }),
+			outcome: outcome{errField: "started"},
+		},
+		"a run with a configuration that does not validate": {
+			raw:     mutated(t, "stepfunctions-discover.json", func(ev map[string]any) { set(ev, "request.config.windows", []any{map[string]any{"name": "w"}}) }),
+			outcome: outcome{errField: "request.config"},
+		},
+		"a run that answers a CloudFormation request without its stack": {
+			raw:     mutated(t, "stepfunctions-summarize.json", func(ev map[string]any) { set(ev, "request.cloudFormation.StackId", "") }),
+			outcome: outcome{errField: "request.cloudFormation.StackId"},
+		},
+		"summarize without the map's manifest": {
+			raw:     mutated(t, "stepfunctions-summarize.json", func(ev map[string]any) { delete(ev, "map") }),
+			outcome: outcome{errField: "map.ResultWriterDetails.Key"},
+		},
+		"abort without the error": {
+			raw:     mutated(t, "stepfunctions-abort.json", func(ev map[string]any) { delete(ev, "error") }),
+			outcome: outcome{errField: "error"},
+		},
+		"a batch without items": {
+			raw:     mutated(t, "stepfunctions-work.json", func(ev map[string]any) { ev["Items"] = []any{} }),
+			outcome: outcome{errField: "Items"},
+		},
+		"a batch with a bad account": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) {
+				set(ev, "Items", []any{map[string]any{"account": "12", "regions": map[string]any{}}})
+			}),
+			outcome: outcome{errField: "Items[0].account"},
+		},
+		"a batch with an account in a ring the configuration does not have": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) {
+				set(ev, "Items", []any{map[string]any{"account": "222222222222", "ring": "canary", "regions": map[string]any{"converge": []any{"us-east-1"}}}})
+			}),
+			outcome: outcome{errField: "Items[0].ring"},
+		},
+		"a batch whose previous configuration does not validate": {
+			raw:     mutated(t, "stepfunctions-work.json", func(ev map[string]any) { set(ev, "BatchInput.previous", map[string]any{"windows": 3}) }),
+			outcome: outcome{errField: "BatchInput.previous"},
+		},
+		"a batch with a null previous configuration": {
+			raw: mutated(t, "stepfunctions-work.json", func(ev map[string]any) { set(ev, "BatchInput.previous", nil) }),
+			outcome: outcome{want: Request{Source: SourceStepFunctions, Action: RunStep,
+				Reason: "step work of run schedule-89d1a02d-5ec7-412e-82f5-13505f849b41: 2 accounts",
+				Step:   &Step{Name: StepWork, Run: "schedule-89d1a02d-5ec7-412e-82f5-13505f849b41"}}},
+		},
+		"a step that is also an EventBridge event": {raw: []byte(`{"step":"discover","source":"aws.events"}`), outcome: outcome{errField: "-"}},
+		"both CloudFormation and EventBridge":      {raw: []byte(`{"RequestType":"Create","source":"aws.events"}`), outcome: outcome{errField: "-"}},
+		"neither CloudFormation nor EventBridge":   {raw: []byte(`{"hello":"world"}`), outcome: outcome{errField: "-"}},
+		"JSON null":                                {raw: []byte(`null`), outcome: outcome{errField: "-"}},
+		"JSON array":                               {raw: []byte(`[{"source":"aws.events"}]`), outcome: outcome{errField: "-"}},
+		"empty input":                              {raw: []byte(``), outcome: outcome{errField: "-"}},
+		"source of the wrong type":                 {raw: []byte(`{"source":12,"detail-type":"Scheduled Event"}`), outcome: outcome{errField: "-"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) { checkOutcome(t, tc.outcome, tc.raw) })

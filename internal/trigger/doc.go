@@ -11,5 +11,9 @@
 // no source, an account id that is not 12 digits, a CloudFormation request
 // without a ResponseURL) is an error naming the field, and no work is done.
 //
+// The steps of a whole-organization execution (discover, a Distributed
+// Map's batch, summarize, abort) are inputs too: a Request with a Step,
+// whose configurations are validated here, before any AWS call.
+//
 // Decode is pure: no AWS calls, no clock, no environment.
 package trigger

@@ -10,8 +10,9 @@ import (
 // FuzzDecode holds Decode to its contract on any input: it never panics;
 // an error always wraps ErrMalformed; a request always has a known source
 // and action, a reason, only 12-digit account ids, and a CloudFormation
-// request exactly when it came from CloudFormation, complete enough to be
-// answered. The seed corpus is events/*.json plus testdata/fuzz/FuzzDecode.
+// request exactly when it came from CloudFormation (or is a step of a run
+// CloudFormation started), complete enough to be answered, and a step
+// exactly when it came from the state machine. The seed corpus is events/*.json plus testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
 	if err != nil {
@@ -24,8 +25,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(raw)
 	}
-	sources := map[Source]bool{SourceCloudFormation: true, SourceControlTower: true, SourceOrganizations: true, SourceSchedule: true, SourceReport: true, SourceUnknown: true}
-	actions := map[Action]bool{Converge: true, Remove: true, Ignore: true, Report: true}
+	sources := map[Source]bool{SourceCloudFormation: true, SourceControlTower: true, SourceOrganizations: true, SourceSchedule: true, SourceReport: true, SourceStepFunctions: true, SourceUnknown: true}
+	actions := map[Action]bool{Converge: true, Remove: true, Ignore: true, Report: true, RunStep: true}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		req, err := Decode(raw)
 		if err != nil {
@@ -48,7 +49,10 @@ func FuzzDecode(f *testing.F) {
 		if req.Action == Ignore && len(req.Accounts) > 0 {
 			t.Fatalf("Decode() ignores yet names accounts %v", req.Accounts)
 		}
-		if (req.Source == SourceCloudFormation) != (req.CloudFormation != nil) {
+		if (req.Source == SourceStepFunctions) != (req.Step != nil) {
+			t.Fatalf("Decode() source %s with step %v", req.Source, req.Step)
+		}
+		if (req.Source == SourceCloudFormation) != (req.CloudFormation != nil) && req.Source != SourceStepFunctions {
 			t.Fatalf("Decode() source %s with CloudFormation request %v", req.Source, req.CloudFormation)
 		}
 		if ev := req.CloudFormation; ev != nil && (ev.ResponseURL == "" || ev.RequestID == "" || ev.StackID == "" || ev.LogicalResourceID == "") {

@@ -17,6 +17,9 @@ const (
 	// Report reads the organization's patch compliance and writes the
 	// report; it changes nothing.
 	Report Action = "report"
+	// RunStep runs one step of a whole-organization execution (Step says
+	// which).
+	RunStep Action = "step"
 )
 
 // Source says where a request came from, for logs and metrics.
@@ -28,6 +31,7 @@ const (
 	SourceOrganizations  Source = "organizations"
 	SourceSchedule       Source = "schedule"
 	SourceReport         Source = "report-schedule"
+	SourceStepFunctions  Source = "stepfunctions"
 	SourceUnknown        Source = "unknown"
 )
 
@@ -40,15 +44,25 @@ type Request struct {
 	Accounts []string
 	// Reason is a one-line human account of the event, for the logs.
 	Reason string
+	// ID identifies the delivery (the CloudFormation RequestId, the
+	// EventBridge event id), so that a redelivered trigger starts no second
+	// run.
+	ID string
+
+	// Step is the state machine's step when Source is
+	// SourceStepFunctions, nil otherwise.
+	Step *Step
 
 	// CloudFormation is the custom resource request when Source is
-	// SourceCloudFormation, nil otherwise. It carries what the answer to
+	// SourceCloudFormation (or a step of a run CloudFormation started),
+	// nil otherwise. It carries what the answer to
 	// CloudFormation needs (ResponseURL, RequestId, StackId, ...); the
 	// caller must answer it whatever happens.
 	CloudFormation *cfn.Event
 	// Properties are the custom resource's properties without the ones
 	// CloudFormation itself owns (ServiceToken, ServiceTimeout): the
-	// configuration, for config.FromProperties. Nil for other sources.
+	// configuration, for config.FromProperties. Nil for other sources but a
+	// step of a run CloudFormation started.
 	Properties map[string]any
 	// OldProperties are the properties before an Update, cleaned the same
 	// way; nil for Create, Delete and other sources.

@@ -1,0 +1,221 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/trigger"
+)
+
+// DiscoverResult is the discover step's output. Wait: another run is
+// under way (Behind), and the state machine waits and asks again;
+// otherwise the Discovery says where the map's items are.
+type DiscoverResult struct {
+	Wait   bool   `json:"wait"`
+	Behind string `json:"behind,omitempty"`
+	run.Discovery
+}
+
+// SummarizeResult is the summarize step's output: the state machine ends
+// its execution FAILED, with Summary as the cause, when Failed.
+type SummarizeResult struct {
+	Failed  bool   `json:"failed"`
+	Summary string `json:"summary"`
+	// Status is the CloudFormation answer sent, for runs it started.
+	Status cfn.StatusType `json:"status,omitempty"`
+}
+
+// step runs one step of a whole-organization execution.
+func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	s := req.Step
+	log = log.With("step", s.Name, "run", s.Run)
+	if err := h.trusted(ctx, req); err != nil {
+		log.Error("step refused; nothing done", "error", err)
+		h.emit(log, req.Source, nil, true, start)
+		return nil, err
+	}
+	switch s.Name {
+	case trigger.StepDiscover:
+		return h.discover(ctx, log, s)
+	case trigger.StepWork:
+		var b run.Batch
+		if err := json.Unmarshal(s.Payload, &b); err != nil {
+			return nil, fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
+		}
+		res, err := run.Work(ctx, h.env(log, config.Config{}), b)
+		if err != nil {
+			log.Error("batch failed", "error", err)
+			return nil, err
+		}
+		return res, nil
+	case trigger.StepSummarize:
+		return h.summarize(ctx, log, req, start)
+	default: // trigger.StepAbort
+		return h.abort(ctx, log, req, start)
+	}
+}
+
+// errUntrusted marks a step whose configuration is not the stack's.
+var errUntrusted = errors.New("step refused")
+
+// trusted holds a step to the stack, as every other input is: a run only
+// converges to the configuration the stack set. A run CloudFormation
+// started carries the stack's request (checked against the stack's
+// identity and properties, which must decode to the run's configuration);
+// every other run, and every worker's batch, must carry the stored
+// configuration (which is itself checked against the stack).
+func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
+	s := req.Step
+	if s.Name == trigger.StepAbort {
+		// Abort only answers FAILED: the request's check suffices.
+		if req.CloudFormation == nil {
+			return nil
+		}
+		return h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties)
+	}
+	var raw json.RawMessage
+	if s.Name == trigger.StepWork {
+		var b run.Batch
+		if err := json.Unmarshal(s.Payload, &b); err != nil {
+			return fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
+		}
+		raw = b.BatchInput.Config
+	} else {
+		raw = s.Input.Config
+	}
+	var want config.Config
+	var err error
+	switch {
+	case s.Name != trigger.StepWork && req.CloudFormation != nil:
+		if err := h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties); err != nil {
+			return err
+		}
+		if want, err = config.FromProperties(req.Properties); err != nil {
+			// A Delete removes with what it can find (cloudFormationConfig).
+			if s.Input.Action != trigger.Remove {
+				return fmt.Errorf("%w: custom resource properties: %w", errUntrusted, err)
+			}
+			if want, err = h.store.load(ctx); err != nil {
+				return nil
+			}
+		}
+	default:
+		if want, err = h.store.load(ctx); err != nil {
+			return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errUntrusted, s.Name, err)
+		}
+	}
+	wantJSON, err := want.JSON()
+	if err != nil {
+		return err
+	}
+	var got config.Config
+	if err := json.Unmarshal(raw, &got); err != nil {
+		return fmt.Errorf("%w: %s's configuration: %w", errUntrusted, s.Name, err)
+	}
+	gotJSON, err := got.JSON()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(gotJSON, wantJSON) {
+		return fmt.Errorf("%w: %s of run %s carries a configuration that is not the stack's", errUntrusted, s.Name, s.Run)
+	}
+	return nil
+}
+
+func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Step) (DiscoverResult, error) {
+	if h.deps.Executions != nil {
+		behind, err := h.ahead(ctx, s.Run, s.Started)
+		if err != nil {
+			return DiscoverResult{}, err
+		}
+		if behind != "" {
+			log.Info("another whole-organization run is under way; waiting for its end", "running", behind)
+			return DiscoverResult{Wait: true, Behind: behind}, nil
+		}
+	}
+	env := h.env(log, s.Config)
+	env.Previous = s.Previous
+	d, err := run.Discover(ctx, env, h.runs, run.DiscoverInput{Run: s.Run, Request: run.Request{Mode: modeOf(s.Input.Action)}})
+	if err != nil {
+		log.Error("discovery failed", "error", err)
+		return DiscoverResult{}, err
+	}
+	return DiscoverResult{Discovery: d}, nil
+}
+
+// modeOf is the run's mode for a whole-organization action.
+func modeOf(a trigger.Action) reconcile.Mode {
+	if a == trigger.Remove {
+		return reconcile.Remove
+	}
+	return reconcile.Converge
+}
+
+// summarize reads the map's results into the run's report, writes the
+// metrics, and answers CloudFormation when it started the run.
+func (h *Handler) summarize(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	s := req.Step
+	var in run.SummarizeInput
+	if err := json.Unmarshal(s.Payload, &in); err != nil {
+		return nil, fmt.Errorf("%w: summarize: %w", trigger.ErrMalformed, err)
+	}
+	res := Result{Trigger: s.Input.Source, Action: s.Input.Action, Reason: s.Input.Reason}
+	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
+		rep, err := run.Summarize(ctx, h.env(log, s.Config), h.runs, in)
+		if err != nil {
+			return nil, err
+		}
+		if req.CloudFormation != nil {
+			return h.settle(ctx, log, runRequest(req), &rep)
+		}
+		return &rep, rep.Err()
+	})
+	if req.CloudFormation == nil {
+		h.finish(log, &res, rep, err, start)
+		return SummarizeResult{Failed: err != nil, Summary: res.Summary}, nil
+	}
+	out, aerr := h.answerRun(ctx, log, runRequest(req), res, rep, err, start)
+	r := out.(Result)
+	return SummarizeResult{Failed: err != nil, Summary: r.Summary, Status: r.Status}, aerr
+}
+
+// abort answers CloudFormation FAILED for a run whose step failed, with
+// the step's error and cause; a run of the schedule has no one to answer.
+func (h *Handler) abort(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	var in struct {
+		Error struct {
+			Error string `json:"Error"`
+			Cause string `json:"Cause"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(req.Step.Payload, &in); err != nil {
+		return nil, fmt.Errorf("%w: abort: %w", trigger.ErrMalformed, err)
+	}
+	err := fmt.Errorf("whole-organization run %s failed: %s: %s", req.Step.Run, in.Error.Error, in.Error.Cause)
+	log.Error("run aborted", "error", err)
+	res := Result{Trigger: req.Step.Input.Source, Action: req.Step.Input.Action, Reason: req.Step.Input.Reason}
+	if req.CloudFormation == nil {
+		h.finish(log, &res, nil, err, start)
+		return SummarizeResult{Failed: true, Summary: res.Summary}, nil
+	}
+	out, aerr := h.answerRun(ctx, log, runRequest(req), res, nil, err, start)
+	r := out.(Result)
+	return SummarizeResult{Failed: true, Summary: r.Summary, Status: r.Status}, aerr
+}
+
+// runRequest is the CloudFormation request a step's run answers.
+func runRequest(req trigger.Request) trigger.Request {
+	return trigger.Request{Source: trigger.SourceCloudFormation, Action: req.Step.Input.Action,
+		Reason: req.Step.Input.Reason, CloudFormation: req.CloudFormation}
+}

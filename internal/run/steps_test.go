@@ -1,0 +1,256 @@
+package run_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+)
+
+// budgetEnv is a run over 20 members (+ management) x 2 regions whose
+// workers have a tiny budget: 800 ms each, 200 ms of it kept in reserve,
+// where every target takes at least delay.
+func budgetEnv(t *testing.T, delay time.Duration) (run.Env, *simtest.Env) {
+	t.Helper()
+	sv := simtest.Start(t, sim.GenerateOrg(sim.GenerateOptions{Accounts: 20}))
+	cfg := config.Default()
+	cfg.Regions = []string{"us-east-1", "eu-west-1"}
+	env := newEnv(sv, cfg)
+	env.Concurrency = 4
+	env.Reserve = 200 * time.Millisecond
+	env.Sizing = run.Sizing{WorkerTimeout: 800 * time.Millisecond, TargetCost: 100 * time.Millisecond}
+	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(delay) }
+	return env, sv
+}
+
+func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
+	env, sv := budgetEnv(t, 30*time.Millisecond)
+	ctx := context.Background()
+	store := run.NewMemoryStore()
+
+	d, err := run.Discover(ctx, env, store, run.DiscoverInput{Run: "tiny", Request: run.Request{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half of (800 - 200) ms is 3 rounds of 100 ms, 4 targets a round:
+	// 12 targets, 6 accounts of 2 regions.
+	if d.MaxItemsPerBatch != 6 || d.Accounts != 21 {
+		t.Fatalf("discovery: %d accounts, %d per batch; want 21 accounts, 6 per batch", d.Accounts, d.MaxItemsPerBatch)
+	}
+	out, err := run.LocalMap(ctx, env, store, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m run.Manifest
+	readJSON(t, store, out.ResultWriterDetails.Key, &m)
+	var children []run.ChildResult
+	for _, f := range m.ResultFiles[run.ChildSucceeded] {
+		var of []run.ChildResult
+		readJSON(t, store, f.Key, &of)
+		children = append(children, of...)
+	}
+	if len(children) != 4 || len(m.ResultFiles[run.ChildFailed]) != 0 {
+		t.Fatalf("%d batches succeeded, failed files %v; want 4 batches (21 accounts, 6 a batch), none failed", len(children), m.ResultFiles[run.ChildFailed])
+	}
+	rep, err := run.Summarize(ctx, env, store, run.SummarizeInput{Discovery: d, Map: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Err(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Counts.Converged != 42 || rep.Counts.Targets != 42 {
+		t.Errorf("counts %+v, want all 42 targets converged", rep.Counts)
+	}
+	assertConverged(t, sv, accountIDs(sim.GenerateOrg(sim.GenerateOptions{Accounts: 20})), env.Config.Regions)
+}
+
+func TestRunThatCannotAttemptEveryAccountFailsNamingThem(t *testing.T) {
+	// One batch of every account: 42 targets, 4 at a time, 100 ms each,
+	// need 1.1 s of a worker that has 600 ms before its reserve.
+	env, _ := budgetEnv(t, 100*time.Millisecond)
+	env.Sizing.MaxAccounts = 21
+	rep := run.Run(context.Background(), env, run.Request{})
+
+	notAttempted := map[string]bool{}
+	for _, tg := range rep.Targets {
+		if tg.Status == report.NotStarted {
+			notAttempted[tg.Account] = true
+		}
+	}
+	if len(notAttempted) == 0 {
+		t.Fatalf("counts %+v: every target was attempted; the test does not test the failure", rep.Counts)
+	}
+	var na *run.NotAttemptedError
+	if err := rep.Err(); !errors.As(err, &na) {
+		t.Fatalf("Err() = %v, want a NotAttemptedError", err)
+	}
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(notAttempted)), na.Accounts); diff != "" {
+		t.Errorf("accounts named (-want +got):\n%s", diff)
+	}
+	if rep.Counts.NotStarted != na.Targets {
+		t.Errorf("error counts %d targets, the report %d", na.Targets, rep.Counts.NotStarted)
+	}
+}
+
+// TestWorkTakesTheDocumentedBatch feeds the worker a batch in the shape
+// a Distributed Map with an ItemBatcher passes a Lambda: {"Items": [...],
+// "BatchInput": {...}}.
+func TestWorkTakesTheDocumentedBatch(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	raw, err := os.ReadFile("../../events/stepfunctions-work.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b run.Batch
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run.Work(context.Background(), newEnv(sv, config.Config{}), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []outcome
+	for _, tg := range res.Targets {
+		got = append(got, outcome{Target: tg.Name(), Status: tg.Status})
+		if len(tg.Actions) != 0 {
+			t.Errorf("%s carries %d actions; BatchInput.actions is false", tg.Name(), len(tg.Actions))
+		}
+	}
+	want := []outcome{
+		{Target: "111111111111/us-east-1", Status: report.Converged},
+		{Target: "222222222222/us-east-1", Status: report.Converged},
+	}
+	slices.SortFunc(got, func(a, b outcome) int { return strings.Compare(a.Target, b.Target) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	for _, account := range []string{"111111111111", "222222222222"} {
+		if diff := cmp.Diff(defaultWindowNames(), windowNames(t, sv, account, "us-east-1")); diff != "" {
+			t.Errorf("%s/us-east-1 windows (-want +got):\n%s", account, diff)
+		}
+	}
+}
+
+// TestWorkRejectsBadBatches: a batch that does not decode is refused before
+// any call, naming the field.
+func TestWorkRejectsBadBatches(t *testing.T) {
+	sv := simtest.Start(t, loadSmall(t))
+	cfg, _ := config.Default().JSON()
+	for name, tc := range map[string]struct {
+		batch run.Batch
+		want  string
+	}{
+		"no config":     {run.Batch{BatchInput: run.BatchInput{Mode: "converge"}}, "batch: BatchInput.config is missing"},
+		"unknown field": {run.Batch{BatchInput: run.BatchInput{Mode: "converge", Config: json.RawMessage(`{"windowz":[]}`)}}, `batch: BatchInput.config: json: unknown field "windowz"`},
+		"bad mode":      {run.Batch{BatchInput: run.BatchInput{Mode: "fix", Config: cfg}}, `batch: BatchInput.mode "fix" is not one of converge, remove, teardown`},
+		"bad account": {run.Batch{Items: []run.Item{{Account: "12", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
+			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].account "12" is not a 12-digit account id`},
+		"unknown ring": {run.Batch{Items: []run.Item{{Account: "222222222222", Ring: "canary", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
+			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].ring: "canary" is not a ring: the configuration has none`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sv.Server.ResetCalls()
+			_, err := run.Work(context.Background(), newEnv(sv, config.Config{}), tc.batch)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v, want %s", err, tc.want)
+			}
+			if n := sv.Server.CountCalls(nil); n != 0 {
+				t.Errorf("%d calls made for a bad batch", n)
+			}
+		})
+	}
+}
+
+func readJSON(t *testing.T, store run.Store, key string, v any) {
+	t.Helper()
+	b, err := store.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+}
+
+// TestSummarizeReadsTheDocumentedManifest feeds the last step a
+// ResultWriter's manifest.json and result files as AWS documents them
+// (child executions with their Input and Output as JSON strings, a failed
+// one with Error and Cause): the failed batch's accounts are named as not
+// attempted, with the batch's error.
+func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
+	dir := "../../testdata/stepfunctions/"
+	store := run.NewMemoryStore()
+	ctx := context.Background()
+	put := func(key, file string) {
+		b, err := os.ReadFile(dir + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Put(ctx, key, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m run.Manifest
+	b, err := os.ReadFile(dir + "manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var in run.SummarizeInput
+	in.Discovery = run.Discovery{Run: "orgpatch-schedule-3d1f0a", ItemsKey: "runs/x/items.json", RecordKey: "runs/x/record.json"}
+	in.Map.MapRunArn = m.MapRunArn
+	in.Map.ResultWriterDetails.Bucket, in.Map.ResultWriterDetails.Key = m.DestinationBucket, "results/6dbfba93-bcff-410b-9b5c-abf41ae9eddb/manifest.json"
+	put(in.Discovery.ItemsKey, "items.json")
+	put(in.Discovery.RecordKey, "record.json")
+	put(in.Map.ResultWriterDetails.Key, "manifest.json")
+	put(m.ResultFiles["SUCCEEDED"][0].Key, "SUCCEEDED_0.json")
+	put(m.ResultFiles["FAILED"][0].Key, "FAILED_0.json")
+
+	env := run.Env{Logger: slog.New(slog.DiscardHandler)}
+	rep, err := run.Summarize(ctx, env, store, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ Target, Mode, Status, Reason string }
+	var got []row
+	for _, tg := range rep.Targets {
+		got = append(got, row{tg.Name(), tg.Mode, string(tg.Status), tg.Reason})
+	}
+	lost := "batch failed: Lambda.Unknown: The cause could not be determined because Lambda did not return an error type. Returned payload: {\"errorMessage\":\"2025-11-27T05:15:00.000Z 5c1e Task timed out after 900.00 seconds\"}"
+	want := []row{
+		{"111111111111/eu-west-1", "converge", "converged", ""},
+		{"111111111111/us-east-1", "converge", "failed", ""},
+		{"222222222222/us-east-1", "converge", "not-started", lost},
+		{"333333333333/eu-west-1", "teardown", "not-started", lost},
+		{"333333333333/us-east-1", "converge", "not-started", lost},
+		{"666666666666", "", "skipped", "account state SUSPENDED"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	var na *run.NotAttemptedError
+	if !errors.As(rep.Err(), &na) || !slices.Equal(na.Accounts, []string{"222222222222", "333333333333"}) || na.Targets != 3 {
+		t.Errorf("Err() = %v, want 3 targets of 222222222222 and 333333333333 not attempted", rep.Err())
+	}
+	if !strings.Contains(rep.Err().Error(), "111111111111/us-east-1: operation error SSM") {
+		t.Errorf("Err() = %v, want the failed target too", rep.Err())
+	}
+}
