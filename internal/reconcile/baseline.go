@@ -423,7 +423,7 @@ func baselineChanges(observed, want config.Baseline) []Change {
 			out = append(out, Change{Field: f, From: show(from), To: show(to)})
 		}
 	}
-	str := func(v any) string { return showValue(fmt.Sprint(v)) }
+	str := func(v any) string { return show(fmt.Sprint(v)) }
 	add(BaselineDescription, o.Description, w.Description, str)
 	add(BaselineGlobalFilters, o.GlobalFilters, w.GlobalFilters, func(v any) string { return showFilters(v.([]config.PatchFilter)) })
 	add(BaselineApprovalRules, o.ApprovalRules, w.ApprovalRules, func(v any) string { return showRules(v.([]config.ApprovalRule)) })
@@ -464,13 +464,6 @@ func normalFilters(fs []config.PatchFilter) []config.PatchFilter {
 func nilIfEmpty(s []string) []string {
 	if len(s) == 0 {
 		return nil
-	}
-	return s
-}
-
-func showValue(s string) string {
-	if s == "" {
-		return `""`
 	}
 	return s
 }
@@ -540,7 +533,7 @@ func baselineLabel(id string, owned map[string]string) string {
 	if i := strings.LastIndex(id, "/"); i >= 0 {
 		return id[i+1:]
 	}
-	return showValue(id)
+	return show(id)
 }
 
 func sortedKeys[V any](m map[PatchGroupKey]V) []PatchGroupKey {
