@@ -31,14 +31,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	var problem string
+	problem := orgSizeProblem(fs, *accounts, *regions)
 	switch {
-	case fs.NArg() > 0:
-		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
-	case *accounts < 1 || *accounts > 100000:
-		problem = fmt.Sprintf("-accounts %d: want 1..100000", *accounts)
-	case *regions < 1 || *regions > len(config.DefaultRegions):
-		problem = fmt.Sprintf("-regions %d: want 1..%d", *regions, len(config.DefaultRegions))
+	case problem != "":
 	case *latency <= 0:
 		problem = fmt.Sprintf("-latency %s: want a positive duration such as 20ms", *latency)
 	case *rate < 0:
@@ -121,4 +116,18 @@ func benchDistributed(ctx context.Context, opts bench.Options, workers int, stdo
 		return 1
 	}
 	return 0
+}
+
+// orgSizeProblem is what is wrong with the arguments and the simulated
+// organization's size that every bench takes, "" when nothing is.
+func orgSizeProblem(fs *flagSet, accounts, regions int) string {
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case accounts < 1 || accounts > 100000:
+		return fmt.Sprintf("-accounts %d: want 1..100000", accounts)
+	case regions < 1 || regions > len(config.DefaultRegions):
+		return fmt.Sprintf("-regions %d: want 1..%d", regions, len(config.DefaultRegions))
+	}
+	return ""
 }

@@ -22,14 +22,9 @@ func benchReportCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	var problem string
+	problem := orgSizeProblem(fs, *accounts, *regions)
 	switch {
-	case fs.NArg() > 0:
-		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
-	case *accounts < 1 || *accounts > 100000:
-		problem = fmt.Sprintf("-accounts %d: want 1..100000", *accounts)
-	case *regions < 1 || *regions > len(config.DefaultRegions):
-		problem = fmt.Sprintf("-regions %d: want 1..%d", *regions, len(config.DefaultRegions))
+	case problem != "":
 	case *perTarget < 1 || *perTarget > 1000:
 		problem = fmt.Sprintf("-nodes %d: want 1..1000", *perTarget)
 	case *concurrency < 1 || *concurrency > 1000:
