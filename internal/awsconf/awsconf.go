@@ -18,6 +18,7 @@ package awsconf
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // DefaultMaxAttempts is how many times a call is tried before its error is
@@ -80,15 +82,15 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 		loaders = append(loaders, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, opts.SessionToken)))
 	}
+	apiOptions := []func(*middleware.Stack) error{addBodyWithoutWriteTo}
 	client := opts.HTTPClient
 	if opts.Concurrency > 0 {
-		loaders = append(loaders, config.WithAPIOptions([]func(*middleware.Stack) error{
-			newInFlightLimit(opts.Concurrency).add,
-		}))
+		apiOptions = append(apiOptions, newInFlightLimit(opts.Concurrency).add)
 		if client == nil {
 			client = pooledClient(opts.Concurrency)
 		}
 	}
+	loaders = append(loaders, config.WithAPIOptions(apiOptions))
 	if client != nil {
 		loaders = append(loaders, config.WithHTTPClient(client))
 	}
@@ -103,13 +105,18 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 }
 
 // pooledClient is the SDK's buildable client (so AWS_CA_BUNDLE still
-// applies) keeping a connection alive per call that may be in flight: at
-// most concurrency calls run at once, so as many idle connections per host
-// let every call reuse one instead of opening (with a TLS handshake against
-// AWS) a new one. The total is twice that, for runs spread over several
-// regional endpoints.
+// applies) with a connection per call that may be in flight, and no more:
+// at most concurrency calls run at once, so as many connections per host,
+// all kept alive, let every call reuse one instead of opening (with a TLS
+// handshake against AWS) a new one. MaxConnsPerHost makes that a bound,
+// not a hope: without it a call that starts in the instant between a
+// response's end and its connection's return to the idle pool dials a
+// new connection, and the pool then closes one, so a long run keeps
+// opening connections. The idle total is twice the concurrency, for runs
+// spread over several regional endpoints.
 func pooledClient(concurrency int) *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxConnsPerHost = concurrency
 		tr.MaxIdleConnsPerHost = concurrency
 		tr.MaxIdleConns = 2 * concurrency
 	})
@@ -139,5 +146,44 @@ func (l *inFlightLimit) HandleDeserialize(ctx context.Context, in middleware.Des
 		return middleware.DeserializeOutput{}, middleware.Metadata{}, fmt.Errorf("wait for a free call slot: %w", context.Cause(ctx))
 	}
 	defer func() { <-l.slots }()
+	return next.HandleDeserialize(ctx, in)
+}
+
+// addBodyWithoutWriteTo hides the WriteTo method of every request body
+// from net/http, which otherwise closes a sound connection at random.
+//
+// The SDK closes a request's body as soon as the response is back, while
+// net/http, having written Content-Length bytes, asks the body once more
+// for bytes beyond them. That last look races the SDK's close: when it
+// comes second, the SDK's closed body answers io.Copy's WriteTo with
+// io.EOF as an error (a Read answers a plain end of stream), net/http
+// takes it for a failed write and drops the connection, and the next call
+// dials a new one (a TLS handshake against AWS). Without WriteTo, the copy
+// reads, and a closed body reads as the end it is.
+func addBodyWithoutWriteTo(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(bodyWithoutWriteTo{}, middleware.Before)
+}
+
+type bodyWithoutWriteTo struct{}
+
+func (bodyWithoutWriteTo) ID() string { return "OrgpatchBodyWithoutWriteTo" }
+
+func (bodyWithoutWriteTo) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	req, ok := in.Request.(*smithyhttp.Request)
+	if !ok {
+		return next.HandleDeserialize(ctx, in)
+	}
+	stream := req.GetStream()
+	if _, ok := stream.(io.WriterTo); ok {
+		var body io.Reader = struct{ io.Reader }{stream}
+		if rs, ok := stream.(io.ReadSeeker); ok {
+			body = struct{ io.ReadSeeker }{rs} // keeps the retries' rewinding
+		}
+		r, err := req.SetStream(body)
+		if err != nil {
+			return middleware.DeserializeOutput{}, middleware.Metadata{}, fmt.Errorf("request body: %w", err)
+		}
+		in.Request = r
+	}
 	return next.HandleDeserialize(ctx, in)
 }
