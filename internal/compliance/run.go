@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
 )
@@ -225,8 +226,8 @@ func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target
 	defer cancel()
 	cfg := creds.Config(t.Account)
 	res, err = collect(tctx, t,
-		ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = t.Region }),
-		ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = t.Region }))
+		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
+		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)))
 	if err != nil && errors.Is(context.Cause(tctx), errTargetTimeout) {
 		err = fmt.Errorf("%w: %w", errTargetTimeout, err)
 	}

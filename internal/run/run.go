@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
@@ -530,8 +531,8 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		r.env.BeforeTarget(tctx, t.account, t.region)
 	}
 	cfg := r.creds.Config(t.account)
-	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = t.region })
-	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, func(o *resourcegroupstaggingapi.Options) { o.Region = t.region })
+	client := ssm.NewFromConfig(cfg, awsconf.SSMIn(t.region))
+	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, awsconf.TaggingIn(t.region))
 	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
