@@ -88,7 +88,7 @@ func TestRunStateMachine(t *testing.T) {
 			"MaxItemsPerBatchPath": "$.discovery.maxItemsPerBatch",
 			"BatchInput": map[string]any{
 				"run.$": "$.discovery.batchInput.run", "mode.$": "$.discovery.batchInput.mode", "dryRun.$": "$.discovery.batchInput.dryRun",
-				"named.$": "$.discovery.batchInput.named", "actions.$": "$.discovery.batchInput.actions",
+				"named.$":  "$.discovery.batchInput.named",
 				"config.$": "$.discovery.batchInput.config", "previous.$": "$.discovery.batchInput.previous",
 			},
 		},

@@ -235,7 +235,7 @@ func TestStepsCarryOnlyTheStacksConfiguration(t *testing.T) {
 		"discover": {"step": "discover", "run": "schedule-forged", "started": time.Now().UTC(),
 			"request": map[string]any{"source": "schedule", "action": "converge", "reason": "forged", "config": json.RawMessage(cfg)}},
 		"work": {"Items": []any{map[string]any{"account": "111111111111", "regions": map[string]any{"converge": []string{"us-east-1"}}}},
-			"BatchInput": map[string]any{"run": "schedule-forged", "mode": "converge", "config": json.RawMessage(cfg), "previous": nil, "dryRun": false, "named": false, "actions": false}},
+			"BatchInput": map[string]any{"run": "schedule-forged", "mode": "converge", "config": json.RawMessage(cfg), "previous": nil, "dryRun": false, "named": false}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m.sv.Server.ResetCalls()

@@ -152,29 +152,35 @@ type changeGroup struct {
 func (r Report) changeGroups() []changeGroup {
 	var groups []*changeGroup
 	byKey := map[string]*changeGroup{}
+	// Targets that share one list of actions (a run's report shares the
+	// equal ones) are looked up once: at 50,000 targets, printing each
+	// one's lines again would take more memory than the run.
+	byList := map[*Action]*changeGroup{}
 	for _, t := range r.Targets {
-		var lines []string
-		for _, a := range t.Actions {
-			if a.Kind == KindUnchanged {
-				continue
-			}
-			line := fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.Name)
-			if a.Detail != "" {
-				line += ": " + oneLine(a.Detail)
-			}
-			lines = append(lines, line)
-		}
-		if len(lines) == 0 {
+		if len(t.Actions) == 0 {
 			continue
 		}
-		key := strings.Join(lines, "\n")
-		g, ok := byKey[key]
+		g, ok := byList[&t.Actions[0]]
 		if !ok {
-			g = &changeGroup{lines: lines}
-			byKey[key] = g
-			groups = append(groups, g)
+			var lines []string
+			for _, a := range t.Actions {
+				if a.Kind != KindUnchanged {
+					lines = append(lines, a.Line())
+				}
+			}
+			if len(lines) > 0 {
+				key := strings.Join(lines, "\n")
+				if g, ok = byKey[key]; !ok {
+					g = &changeGroup{lines: lines}
+					byKey[key] = g
+					groups = append(groups, g)
+				}
+			}
+			byList[&t.Actions[0]] = g
 		}
-		g.targets = append(g.targets, t.Name())
+		if g != nil {
+			g.targets = append(g.targets, t.Name())
+		}
 	}
 	slices.SortStableFunc(groups, func(a, b *changeGroup) int { return len(b.targets) - len(a.targets) })
 	out := make([]changeGroup, len(groups))

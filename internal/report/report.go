@@ -59,6 +59,16 @@ type Action struct {
 	Detail   string `json:"detail,omitempty"`
 }
 
+// Line is the action as reports and logs print it: "create window
+// orgpatch-linux: what it sets" (the detail on one line).
+func (a Action) Line() string {
+	line := a.Kind + " " + a.Resource + " " + a.Name
+	if a.Detail != "" {
+		line += ": " + oneLine(a.Detail)
+	}
+	return line
+}
+
 // Error locates a failure: the AWS operation and error code when the failure
 // came from AWS, AWS's own message, what to check for known causes, and the
 // whole error chain.

@@ -26,6 +26,10 @@
 //     -> the report). They take and return the JSON payloads a Step
 //     Functions Distributed Map passes (steps.go); Run chains them in this
 //     process, so the CLI, the demo and a deployed run share every decision.
+//   - Memory grows with the concurrency, not with the organization: a
+//     target's changes leave as it finishes (Env.OnTarget, and the
+//     "target done" log line), and its record keeps none. Run puts them
+//     back into its report, equal lists of changes kept once.
 //   - Batches are sized from the cost of a target (Sizing) so that one
 //     finishes well inside a worker's time and its result fits Step
 //     Functions' payload limit.

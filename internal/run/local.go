@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,9 +46,16 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 }
 
 // runInProcess is Run: the three steps in this process, the map being
-// LocalMap.
+// LocalMap. The batches' records carry no actions; the report gets them
+// back from env.OnTarget (see actionLog).
 func runInProcess(ctx context.Context, env Env, req Request) report.Report {
 	env = env.withDefaults()
+	actions := &actionLog{byTarget: map[string][]report.Action{}, lists: map[string][]report.Action{}}
+	if next := env.OnTarget; next != nil {
+		env.OnTarget = func(t report.Target) { actions.add(t); next(t) }
+	} else {
+		env.OnTarget = actions.add
+	}
 	store := NewMemoryStore()
 	fail := func(err error) report.Report {
 		mode := req.Mode
@@ -58,7 +67,7 @@ func runInProcess(ctx context.Context, env Env, req Request) report.Report {
 		env.Logger.Error("run failed", "error", err)
 		return rep
 	}
-	d, err := Discover(ctx, env, store, DiscoverInput{Run: "local", Request: req, Actions: true})
+	d, err := Discover(ctx, env, store, DiscoverInput{Run: "local", Request: req})
 	if err != nil {
 		return fail(err)
 	}
@@ -70,7 +79,46 @@ func runInProcess(ctx context.Context, env Env, req Request) report.Report {
 	if err != nil {
 		return fail(err)
 	}
+	actions.attach(&rep)
 	return rep
+}
+
+// actionLog keeps the actions of the targets of a run in this process
+// that changed something, for its report. Equal lists of actions (every
+// new account's, say) are kept once and shared, so the report grows with
+// the targets that changed by a map entry each, not by their actions.
+// It is safe for concurrent use.
+type actionLog struct {
+	mu       sync.Mutex
+	byTarget map[string][]report.Action // by Target.Name
+	lists    map[string][]report.Action // the distinct lists, by their lines
+}
+
+func (l *actionLog) add(t report.Target) {
+	if t.Changes() == 0 {
+		return
+	}
+	var key strings.Builder
+	for _, a := range t.Actions {
+		key.WriteString(a.Kind + "\x00" + a.Resource + "\x00" + a.Name + "\x00" + a.Detail + "\x00")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	list, ok := l.lists[key.String()]
+	if !ok {
+		list = slices.Clone(t.Actions)
+		l.lists[key.String()] = list
+	}
+	l.byTarget[t.Name()] = list
+}
+
+// attach gives each target of rep its actions, and counts them.
+func (l *actionLog) attach(rep *report.Report) {
+	for i := range rep.Targets {
+		t := &rep.Targets[i]
+		t.Actions = l.byTarget[t.Name()]
+	}
+	rep.Tally()
 }
 
 // LocalMap is the Distributed Map in this process over Work: MapBatches

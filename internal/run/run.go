@@ -96,6 +96,14 @@ type Env struct {
 	// BeforeTarget, when set, is called as each target starts, in the
 	// target's goroutine and context: tests use it to delay or to panic.
 	BeforeTarget func(ctx context.Context, account, region string)
+	// OnTarget, when set, is given each reconciled target's outcome, its
+	// actions included, as it finishes, in the target's goroutine (so at
+	// the same time as other targets'). The run's own records keep no
+	// actions: what changed is handed here and logged ("target done",
+	// with the changes), then dropped, so that a run's memory grows with
+	// the concurrency, not with what it changed. Run sets it to put the
+	// actions back into its report.
+	OnTarget func(report.Target)
 }
 
 // Request is what to converge.
@@ -511,14 +519,19 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		out.Duration = r.env.Clock.Now().Sub(start)
 		switch out.Status {
 		case report.Failed:
-			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code, "writes", out.Writes)
+			log.Error("target failed", "error", out.Err, "operation", out.Error.Operation, "code", out.Error.Code,
+				"writes", out.Writes, "changes", changeLog(out.Actions))
 		case report.NotStarted:
 			log.Warn("target not started", "reason", out.Reason)
 		case report.Unchanged, report.NoChange:
 			log.Debug("target done", "status", string(out.Status))
 		default:
-			log.Info("target done", "status", string(out.Status), "writes", out.Writes)
+			log.Info("target done", "status", string(out.Status), "writes", out.Writes, "changes", changeLog(out.Actions))
 		}
+		if r.env.OnTarget != nil {
+			r.env.OnTarget(*out)
+		}
+		out.Actions = nil
 	}()
 	// The slot may have come free only after the deadline reserve began.
 	if r.stopping() {
@@ -572,6 +585,18 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	default:
 		out.Status = report.Unchanged
 	}
+}
+
+// changeLog is a target's actions as its log record shows them, one line
+// each; the lines are made only if the record is written.
+type changeLog []report.Action
+
+func (c changeLog) LogValue() slog.Value {
+	lines := make([]string, len(c))
+	for i, a := range c {
+		lines[i] = a.Line()
+	}
+	return slog.AnyValue(lines)
 }
 
 // targetContext bounds one target: TargetTimeout, and the run's cut-off.

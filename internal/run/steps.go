@@ -68,10 +68,6 @@ type BatchInput struct {
 	// Named: the request named its accounts (a new account's role is
 	// waited for).
 	Named bool `json:"named"`
-	// Actions: each target's record keeps its actions. Deployed runs leave
-	// them out (they are in the worker's log) so a batch's result stays
-	// small; the CLI keeps them to print the plan.
-	Actions bool `json:"actions"`
 	// Config and Previous are the configurations, as config.Config.JSON.
 	Config   json.RawMessage `json:"config"`
 	Previous json.RawMessage `json:"previous"`
@@ -85,7 +81,9 @@ type Batch struct {
 }
 
 // BatchResult is a worker's output: one record per target of the batch's
-// accounts, account-wide outcomes included.
+// accounts, account-wide outcomes included. The records carry no actions:
+// each target's changes went to Env.OnTarget and the worker's log as it
+// finished, so a batch's result stays small whatever changed.
 type BatchResult struct {
 	Targets []report.Target `json:"targets"`
 }
@@ -95,8 +93,6 @@ type DiscoverInput struct {
 	// Run names the run's objects in the Store (the execution's name).
 	Run     string  `json:"run"`
 	Request Request `json:"request"`
-	// Actions: see BatchInput.Actions.
-	Actions bool `json:"actions,omitempty"`
 }
 
 // Discovery is Discover's output: where the items are, how many go in a
@@ -189,7 +185,7 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 		ItemsKey:  "runs/" + in.Run + "/items.json",
 		RecordKey: "runs/" + in.Run + "/record.json",
 		BatchInput: BatchInput{
-			Run: in.Run, Mode: r.req.Mode, DryRun: r.req.DryRun, Named: len(r.req.Accounts) > 0, Actions: in.Actions,
+			Run: in.Run, Mode: r.req.Mode, DryRun: r.req.DryRun, Named: len(r.req.Accounts) > 0,
 		},
 	}
 	if d.BatchInput.Config, err = r.env.Config.JSON(); err != nil {
@@ -251,13 +247,7 @@ func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
 		accounts = append(accounts, a)
 	}
 	r.log.Info("batch started", "run", b.BatchInput.Run, "accounts", len(accounts))
-	out := r.work(ctx, accounts)
-	if !b.BatchInput.Actions {
-		for i := range out {
-			out[i].Actions = nil
-		}
-	}
-	return BatchResult{Targets: out}, nil
+	return BatchResult{Targets: r.work(ctx, accounts)}, nil
 }
 
 // batchRunner is the runner of a batch's shared input: its configurations

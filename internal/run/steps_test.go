@@ -129,7 +129,7 @@ func TestWorkTakesTheDocumentedBatch(t *testing.T) {
 	for _, tg := range res.Targets {
 		got = append(got, outcome{Target: tg.Name(), Status: tg.Status})
 		if len(tg.Actions) != 0 {
-			t.Errorf("%s carries %d actions; BatchInput.actions is false", tg.Name(), len(tg.Actions))
+			t.Errorf("%s carries %d actions; a batch's records carry none (Env.OnTarget and the log get them)", tg.Name(), len(tg.Actions))
 		}
 	}
 	want := []outcome{
