@@ -66,40 +66,21 @@ func TestLoadRefusesNoRegion(t *testing.T) {
 
 func TestConcurrencyBoundsCallsInFlightAndConnections(t *testing.T) {
 	const concurrency = 3
-	env := simtest.Start(t, nil, sim.WithLatency(20*time.Millisecond))
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{
-		Region: simtest.Region, Endpoint: env.URL, Concurrency: concurrency,
-		AccessKeyID: sim.ManagementAccessKeyID, SecretAccessKey: sim.ManagementSecretAccessKey,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg := boundedSim(t, concurrency, sim.WithLatency(20*time.Millisecond))
 	// Calls through different clients (and a member account's, whose
 	// AssumeRole goes through STS) share the one bound.
 	member := cfg.Copy()
 	member.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg),
 		"arn:aws:iam::"+sim.DefaultOrg().Accounts[1].ID+":role/"+sim.DefaultRoleName))
 	orgs, ssmc := organizations.NewFromConfig(cfg), ssm.NewFromConfig(member)
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
-		wg.Go(func() {
-			var err error
-			if i%2 == 0 {
-				_, err = orgs.ListRoots(context.Background(), &organizations.ListRootsInput{})
-			} else {
-				_, err = ssmc.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	callAtOnce(t, 40, 1, func(i int) (err error) {
+		if i%2 == 0 {
+			_, err = orgs.ListRoots(context.Background(), &organizations.ListRootsInput{})
+		} else {
+			_, err = ssmc.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
 		}
-	}
+		return err
+	})
 	if got := env.Server.PeakInFlight(); got > concurrency || got < 2 {
 		t.Errorf("peak calls in flight = %d, want 2..%d: 40 calls at once must share %d slots", got, concurrency, concurrency)
 	}
@@ -110,10 +91,25 @@ func TestConcurrencyBoundsCallsInFlightAndConnections(t *testing.T) {
 
 // Over many calls a connection is dropped only when something is wrong.
 // The SDK's request bodies used to make net/http drop sound connections
-// at random (see addBodyWithoutWriteTo): 1,600 calls opened 5 to 11.
+// at random (see addBodyWithoutWriteTo): 1,600 calls opened 5 to 13.
 func TestManyCallsReuseTheirConnections(t *testing.T) {
 	const concurrency = 4
-	env := simtest.Start(t, nil, sim.WithQuotas(map[string]sim.Quota{})) // no throttling: no error answers
+	env, cfg := boundedSim(t, concurrency, sim.WithQuotas(map[string]sim.Quota{})) // no throttling: no error answers
+	client := ssm.NewFromConfig(cfg)
+	callAtOnce(t, 16, 100, func(int) error {
+		_, err := client.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
+		return err
+	})
+	if got := env.Server.Connections(); got > concurrency {
+		t.Errorf("1,600 calls opened %d connections, want at most %d (the concurrency)", got, concurrency)
+	}
+}
+
+// boundedSim starts a simulator and loads the management account's
+// configuration for it with the concurrency.
+func boundedSim(t *testing.T, concurrency int, opts ...sim.Option) (*simtest.Env, aws.Config) {
+	t.Helper()
+	env := simtest.Start(t, nil, opts...)
 	cfg, err := awsconf.Load(context.Background(), awsconf.Options{
 		Region: simtest.Region, Endpoint: env.URL, Concurrency: concurrency,
 		AccessKeyID: sim.ManagementAccessKeyID, SecretAccessKey: sim.ManagementSecretAccessKey,
@@ -121,14 +117,19 @@ func TestManyCallsReuseTheirConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := ssm.NewFromConfig(cfg)
+	return env, cfg
+}
+
+// callAtOnce runs call in n goroutines at once, each calling it times
+// times (with its goroutine's number), and fails the test on an error.
+func callAtOnce(t *testing.T, n, times int, call func(i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 16*100)
-	for range 16 {
+	errs := make(chan error, n*times)
+	for i := range n {
 		wg.Go(func() {
-			for range 100 {
-				_, err := client.DescribeMaintenanceWindows(context.Background(), &ssm.DescribeMaintenanceWindowsInput{})
-				errs <- err
+			for range times {
+				errs <- call(i)
 			}
 		})
 	}
@@ -138,8 +139,5 @@ func TestManyCallsReuseTheirConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if got := env.Server.Connections(); got > concurrency {
-		t.Errorf("1,600 calls opened %d connections, want at most %d (the concurrency)", got, concurrency)
 	}
 }
