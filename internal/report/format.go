@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -217,14 +219,48 @@ func thousands(n int) string {
 	return s
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as indented JSON, one target at a time: the
+// document is the report's whole encoding, but a run of 50,000 targets
+// never has it all in memory at once.
 func (r Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if err := r.writeJSON(w); err != nil {
 		return fmt.Errorf("write report JSON: %w", err)
 	}
 	return nil
+}
+
+func (r Report) writeJSON(w io.Writer) error {
+	head := r
+	head.Targets = nil
+	doc, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	// A quote inside a JSON string is escaped, so this names the field.
+	const field = `"targets": null`
+	at := bytes.Index(doc, []byte(field))
+	if len(r.Targets) == 0 || at < 0 {
+		_, err := w.Write(append(doc, '\n'))
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(doc[:at])
+	bw.WriteString(`"targets": [`)
+	for i, t := range r.Targets {
+		b, err := json.MarshalIndent(t, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(doc[at+len(field):])
+	bw.WriteByte('\n')
+	return bw.Flush() // a bufio.Writer keeps the first write error, and returns it here
 }
 
 // Summary is a one-paragraph account of the run in at most budget bytes:

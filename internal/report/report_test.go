@@ -371,3 +371,26 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// WriteJSON writes targets one by one, and the document is the report's
+// whole encoding, to the byte.
+func TestWriteJSONIsTheWholeEncoding(t *testing.T) {
+	tail := sample() // fields after the targets too
+	tail.Warnings = []string{`ring "canary" selects no account`}
+	tail.Fail(errors.New("list accounts: AccessDenied"))
+	for name, r := range map[string]Report{"targets": sample(), "fields after the targets": tail, "no targets": {Mode: "converge"}} {
+		var got bytes.Buffer
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: WriteJSON wrote\n%s\nwant\n%s", name, got.String(), want.String())
+		}
+	}
+}
