@@ -9,7 +9,9 @@
 //
 // `orgpatch help` lists the commands, `orgpatch CMD -h` shows a command's
 // flags. Exit codes: 0 success, 1 failure (a target, a check, a run), 2 bad
-// usage or configuration, reported before any AWS call.
+// usage or configuration, reported before any AWS call. With
+// ORGPATCH_CPUPROFILE=PREFIX set, every command writes a CPU profile of its
+// process to PREFIX.<pid>.
 package main
 
 import (
@@ -46,9 +48,11 @@ var commands = map[string]command{
 }
 
 func main() {
+	stopProfile := startProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	stopProfile()
 	os.Exit(code)
 }
 
