@@ -36,8 +36,8 @@ func checkRuns(t *testing.T, opts Options, results []Result) {
 		if r.PeakInFlight > opts.Concurrency || r.PeakInFlight < 1 {
 			t.Errorf("%s: peak calls in flight %d, want 1..%d (the concurrency)", r.Name, r.PeakInFlight, opts.Concurrency)
 		}
-		if r.Connections > 2*opts.Concurrency {
-			t.Errorf("%s: %d new connections, want at most %d (2 x concurrency)", r.Name, r.Connections, 2*opts.Concurrency)
+		if r.Connections > opts.Concurrency {
+			t.Errorf("%s: %d new connections, want at most %d (the concurrency: one per call in flight, each kept alive)", r.Name, r.Connections, opts.Concurrency)
 		}
 	}
 }
