@@ -440,11 +440,11 @@ func baselineChanges(observed, want config.Baseline) []Change {
 func normalBaseline(b config.Baseline) config.Baseline {
 	b.ApprovedPatchesComplianceLevel = cmp.Or(b.ApprovedPatchesComplianceLevel, config.ComplianceUnspecified)
 	b.RejectedPatchesAction = cmp.Or(b.RejectedPatchesAction, config.AllowAsDependency)
-	b.GlobalFilters = normalFilters(b.GlobalFilters)
+	b.GlobalFilters = nilIfEmpty(b.GlobalFilters)
 	var rules []config.ApprovalRule
 	for _, r := range b.ApprovalRules {
 		r.ComplianceLevel = cmp.Or(r.ComplianceLevel, config.ComplianceUnspecified)
-		r.Filters = normalFilters(r.Filters)
+		r.Filters = nilIfEmpty(r.Filters)
 		rules = append(rules, r)
 	}
 	b.ApprovalRules = rules
@@ -454,14 +454,9 @@ func normalBaseline(b config.Baseline) config.Baseline {
 	return b
 }
 
-func normalFilters(fs []config.PatchFilter) []config.PatchFilter {
-	if len(fs) == 0 {
-		return nil
-	}
-	return fs
-}
-
-func nilIfEmpty(s []string) []string {
+// nilIfEmpty makes an empty list nil, so that "none" compares equal
+// however it was written.
+func nilIfEmpty[T any](s []T) []T {
 	if len(s) == 0 {
 		return nil
 	}
