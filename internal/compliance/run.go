@@ -195,7 +195,7 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 func accountRings(ctx context.Context, api fleet.RingsAPI, env Env, accounts []fleet.Account) (fleet.Rings, error) {
 	var ids []string
 	for _, a := range accounts {
-		if a.Active() && a.Excluded == "" && len(env.Config.Rings) > 0 {
+		if a.Active() && a.Excluded == "" {
 			ids = append(ids, a.ID)
 		}
 	}

@@ -41,7 +41,8 @@ type Rings struct {
 // run, and a ring that selects none of the accounts is worth a warning;
 // otherwise (a run for one moved account) each account's OUs are read
 // walking up from it. An account's tags are read only when a ring selects
-// by tag and no earlier ring took the account.
+// by tag and no earlier ring took the account. With no rings it makes no
+// call.
 func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts []string, whole bool) (Rings, error) {
 	r := Rings{cfg: cfg, ringOf: make(map[string]string, len(accounts))}
 	under := make([]map[string]string, len(cfg.Rings))

@@ -365,7 +365,7 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Account) (fleet.Rings, error) {
 	var ids []string
 	for _, a := range list {
-		if a.Active() && len(r.env.Config.Rings) > 0 {
+		if a.Active() {
 			ids = append(ids, a.ID)
 		}
 	}
