@@ -167,8 +167,9 @@ func Measure(ctx context.Context, opts Options) ([]Result, error) {
 		if opts.Command != nil {
 			res.SimulatorCPU = selfCPU() - simBefore
 		}
-		res.count(srv.Calls())
-		res.Bound = computeBound(srv.Calls(), opts.Latency, opts.Concurrency, srv.Quota)
+		calls := srv.Calls() // a copy of the run's log: 600,000 calls at 3,000 accounts
+		res.count(calls)
+		res.Bound = computeBound(calls, opts.Latency, opts.Concurrency, srv.Quota)
 		results = append(results, res)
 	}
 	if w := results[1].Writes; w != 0 {
