@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
@@ -30,7 +31,7 @@ func newAdmin(mgmt aws.Config) *Admin {
 
 // SSM returns an SSM client acting in account x region.
 func (a *Admin) SSM(account, region string) *ssm.Client {
-	return ssm.NewFromConfig(a.creds.Config(account), func(o *ssm.Options) { o.Region = region })
+	return ssm.NewFromConfig(a.creds.Config(account), awsconf.SSMIn(region))
 }
 
 // window is a maintenance window as the demo's checks see it.

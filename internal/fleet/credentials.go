@@ -61,7 +61,8 @@ func NewCredentials(mgmt aws.Config, roleName string) *Credentials {
 }
 
 // Config returns mgmt with the account's role credentials; set the region
-// per client (e.g. ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = r })).
+// per client (ssm.NewFromConfig(cfg, awsconf.SSMIn(region)), and its
+// siblings for the Tagging API and EC2).
 // No call is made until a client uses it, or Retrieve is called.
 func (c *Credentials) Config(account string) aws.Config {
 	cfg := c.mgmt.Copy()
