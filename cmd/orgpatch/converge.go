@@ -227,11 +227,7 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 func changes(rep report.Report) int {
 	n := 0
 	for _, t := range rep.Targets {
-		for _, a := range t.Actions {
-			if a.Kind != string(reconcile.KindUnchanged) {
-				n++
-			}
-		}
+		n += t.Changes()
 	}
 	return n
 }
