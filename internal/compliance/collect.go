@@ -1,10 +1,12 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -52,16 +54,20 @@ type Target struct {
 	Ring                 string
 }
 
-// targetResult is what reading one target gave: its records, and whether
-// EC2 let us see its instances.
+// targetResult is what reading one target gave: its records, whether EC2
+// let us see its instances, and the non-compliant nodes whose patch lists
+// came from the previous run.
 type targetResult struct {
 	records    []Record
 	ec2Visible bool
+	reused     int
 }
 
 // collect reads one target: its managed nodes, their patch states and
-// compliance, the non-compliant nodes' patches, and the EC2 instances.
-func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetResult, error) {
+// compliance, the non-compliant nodes' patches, and the EC2 instances. A
+// node whose last patching run is the one prev (the previous run's records
+// of the target, by node id) saw takes its patch lists from there.
+func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys []string, prev map[string]*Record) (targetResult, error) {
 	var res targetResult
 	var infos []types.InstanceInformation
 	ip := ssm.NewDescribeInstanceInformationPaginator(ssmc, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(infoPageSize)})
@@ -106,7 +112,7 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 		}
 	}
 
-	names := map[string]string{}
+	instances := map[string]ec2types.Instance{}
 	var unmanaged []ec2types.Instance
 	managed := map[string]bool{}
 	for _, info := range infos {
@@ -126,8 +132,9 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 		for _, r := range page.Reservations {
 			for _, inst := range r.Instances {
 				id := aws.ToString(inst.InstanceId)
-				names[id] = nameTag(inst.Tags)
-				if !managed[id] && inst.State != nil && inst.State.Name != ec2types.InstanceStateNameTerminated {
+				if managed[id] {
+					instances[id] = inst
+				} else if inst.State != nil && inst.State.Name != ec2types.InstanceStateNameTerminated {
 					unmanaged = append(unmanaged, inst)
 				}
 			}
@@ -137,33 +144,53 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 	for _, info := range infos {
 		id := aws.ToString(info.InstanceId)
 		r := baseRecord(t, id)
-		r.ResourceType = "ManagedInstance"
-		r.Name = names[id]
-		if r.Name == "" {
-			r.Name = aws.ToString(info.Name) // hybrid nodes carry their own
+		r.ResourceType = string(info.ResourceType)
+		inst, isEC2 := instances[id]
+		r.Name = cmp.Or(tag(inst.Tags, "Name"), aws.ToString(info.Name), aws.ToString(info.ComputerName))
+		if isEC2 && inst.State != nil {
+			r.InstanceState = string(inst.State.Name)
 		}
+		r.OwnerTags = ownerTags(inst.Tags, ownerKeys)
 		r.Platform, r.PlatformName, r.PlatformVersion = string(info.PlatformType), aws.ToString(info.PlatformName), aws.ToString(info.PlatformVersion)
+		r.ComputerName = aws.ToString(info.ComputerName)
 		r.AgentVersion, r.PingStatus, r.LastPing = aws.ToString(info.AgentVersion), string(info.PingStatus), info.LastPingDateTime
-		r.Status = Unreported
+		r.NodeState = Unreported
 		if s, ok := states[id]; ok {
 			r.PatchState = patchStateOf(s)
 		}
 		if s, ok := summaries[id]; ok {
 			summarize(&r, s)
+			r.NodeState = Reported
 		}
 		if r.Status == NonCompliant {
-			patches, err := nonCompliantPatches(ctx, ssmc, id)
-			if err != nil {
-				return res, err
+			if p := prev[id]; sameScan(p, &r) {
+				r.MissingPatches, r.FailedPatches, r.PendingRebootPatches, r.RejectedPatches = p.MissingPatches, p.FailedPatches, p.PendingRebootPatches, p.RejectedPatches
+				r.Reused = true
+				res.reused++
+			} else {
+				patches, err := nonCompliantPatches(ctx, ssmc, id)
+				if err != nil {
+					return res, err
+				}
+				for _, p := range patches {
+					l := r.patchList(p.State)
+					if l == nil { // AWS gives every patch item its state; one without is counted missing
+						l = &r.MissingPatches
+					}
+					*l = append(*l, p)
+				}
 			}
-			r.MissingPatches = patches
 		}
 		res.records = append(res.records, r)
 	}
 	for _, inst := range unmanaged {
 		id := aws.ToString(inst.InstanceId)
 		r := baseRecord(t, id)
-		r.ResourceType, r.Status, r.Name = "EC2Instance", Unmanaged, names[id]
+		r.ResourceType, r.NodeState, r.Name = "EC2Instance", Unmanaged, tag(inst.Tags, "Name")
+		r.OwnerTags = ownerTags(inst.Tags, ownerKeys)
+		if inst.State != nil {
+			r.InstanceState = string(inst.State.Name)
+		}
 		r.Platform = "Linux"
 		if strings.EqualFold(string(inst.Platform), "windows") { // the wire says "windows"
 			r.Platform = "Windows"
@@ -174,27 +201,55 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 	return res, nil
 }
 
+// sameScan reports whether the previous record prev saw the same patching
+// run as r: the same execution, ended at the same time, non-compliant then
+// as now. Its patch lists are then still true.
+func sameScan(prev, r *Record) bool {
+	if prev == nil || prev.Status != NonCompliant || prev.ExecutionSummary == nil || r.ExecutionSummary == nil {
+		return false
+	}
+	a, b := prev.ExecutionSummary, r.ExecutionSummary
+	return a.ExecutionId == b.ExecutionId && a.ExecutionTime.Equal(b.ExecutionTime) && a.ExecutionId != ""
+}
+
 func baseRecord(t Target, id string) Record {
-	return Record{ComplianceType: complianceTypePatch, ResourceId: id, Account: t.Account, AccountName: t.AccountName,
+	return Record{RecordType: NodeRecord, ComplianceType: complianceTypePatch, ResourceId: id, Account: t.Account, AccountName: t.AccountName,
 		Region: t.Region, OU: t.OU, OUId: t.OUId, Ring: t.Ring}
 }
 
-func nameTag(tags []ec2types.Tag) string {
-	for _, tag := range tags {
-		if aws.ToString(tag.Key) == "Name" {
-			return aws.ToString(tag.Value)
+func tag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
 		}
 	}
 	return ""
 }
 
+// ownerTags picks the tags named by keys; nil when the node has none of
+// them.
+func ownerTags(tags []ec2types.Tag, keys []string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v := tag(tags, k); v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func patchStateOf(s types.InstancePatchState) *PatchState {
 	return &PatchState{
 		PatchGroup: aws.ToString(s.PatchGroup), BaselineId: aws.ToString(s.BaselineId), Operation: string(s.Operation),
-		OperationStartTime: aws.ToTime(s.OperationStartTime), OperationEndTime: aws.ToTime(s.OperationEndTime),
+		OperationStartTime: aws.ToTime(s.OperationStartTime), OperationEndTime: aws.ToTime(s.OperationEndTime), RebootOption: string(s.RebootOption),
 		InstalledCount: s.InstalledCount, InstalledOtherCount: s.InstalledOtherCount,
 		InstalledPendingRebootCount: aws.ToInt32(s.InstalledPendingRebootCount), InstalledRejectedCount: aws.ToInt32(s.InstalledRejectedCount),
 		MissingCount: s.MissingCount, FailedCount: s.FailedCount, NotApplicableCount: s.NotApplicableCount,
+		CriticalNonCompliantCount: aws.ToInt32(s.CriticalNonCompliantCount), SecurityNonCompliantCount: aws.ToInt32(s.SecurityNonCompliantCount),
+		OtherNonCompliantCount: aws.ToInt32(s.OtherNonCompliantCount),
 	}
 }
 
@@ -220,7 +275,9 @@ func severityOf(s *types.SeveritySummary) SeveritySummary {
 }
 
 // nonCompliantPatches lists a node's non-compliant patch items: one node
-// per call, as ListComplianceItems allows no more.
+// per call, as ListComplianceItems allows no more. The items' Details carry
+// the vendor's severity, the classification, the state, the install time
+// and the CVE ids (the Patch Manager guide's compliance data).
 func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, error) {
 	var out []Patch
 	p := ssm.NewListComplianceItemsPaginator(ssmc, &ssm.ListComplianceItemsInput{
@@ -238,7 +295,16 @@ func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, 
 			return nil, fmt.Errorf("list compliance items of %s: %w", id, err)
 		}
 		for _, it := range page.ComplianceItems {
-			out = append(out, Patch{Id: aws.ToString(it.Id), Title: aws.ToString(it.Title), Severity: string(it.Severity), Details: it.Details})
+			d := it.Details
+			patch := Patch{Id: aws.ToString(it.Id), Title: aws.ToString(it.Title), Severity: string(it.Severity),
+				PatchSeverity: d["PatchSeverity"], Classification: d["Classification"], State: d["PatchState"]}
+			if v := d["CVEIds"]; v != "" {
+				patch.CVEIds = strings.Split(v, ",")
+			}
+			if t, err := time.Parse(time.RFC3339, d["InstalledTime"]); err == nil {
+				patch.InstalledTime = &t
+			}
+			out = append(out, patch)
 		}
 	}
 	return out, nil
