@@ -217,7 +217,9 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 		if env.DetailType != detailReport {
 			return ignore(SourceReport, "orgpatch event %q is not the compliance report", env.DetailType), nil
 		}
-		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization"}, nil
+		// The schedule's input carries its event's id (an input
+		// transformer), which Lambda's retries keep: the report's run id.
+		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization", ID: env.ID}, nil
 	default:
 		return ignore(SourceUnknown, "%s %q names nothing to converge", env.Source, env.DetailType), nil
 	}
