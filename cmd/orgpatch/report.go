@@ -50,7 +50,7 @@ func (f *reportFlags) register(fs *flagSet) {
 	fs.StringVar(&f.csvFile, "csv", "", "also write one CSV row per node to `file` (the full export)")
 	fs.StringVar(&f.previous, "previous", "", "an earlier run's records `file` (--records of that run): reuse the patch lists of nodes not scanned since, keep first-seen dates, extend the trend")
 	fs.StringVar(&f.runID, "run-id", "", "the run's `id` in every record; the capture time when empty")
-	fs.StringVar(&f.sla, "sla", compliance.FormatSLADays(compliance.DefaultSLADays), "days a non-compliant patch may stay, by severity (`severity=days,...`); empty: no SLA")
+	fs.StringVar(&f.sla, "sla", compliance.FormatSLADays(compliance.DefaultSLADays), "days a non-compliant patch may stay, by severity (`severity=days,...`); none: no SLA")
 	fs.StringVar(&f.ownerTags, "owner-tags", strings.Join(compliance.DefaultOwnerTagKeys, ","), "EC2 tag `keys` copied into each record's OwnerTags, comma-separated")
 	fs.IntVar(&f.staleDays, "stale-days", compliance.DefaultStaleAfterDays, "a node not scanned within this many `days` counts as not scanned (1..365)")
 	fs.StringVar(&f.minAgent, "min-agent", compliance.DefaultMinAgentVersion, "SSM Agent `version` below which an agent counts as old")

@@ -59,10 +59,11 @@ func security(p Patch) bool {
 var DefaultSLADays = map[string]int{SeverityCritical: 7, SeverityHigh: 30, SeverityMedium: 90, SeverityLow: 180}
 
 // ParseSLADays reads "critical=7,high=30": severity (any case) = days
-// (1..3650); severities not named have no SLA.
+// (1..3650); severities not named have no SLA, and "none" (or nothing)
+// names none.
 func ParseSLADays(s string) (map[string]int, error) {
 	out := map[string]int{}
-	if strings.TrimSpace(s) == "" {
+	if s = strings.TrimSpace(s); s == "" || s == "none" {
 		return out, nil
 	}
 	for part := range strings.SplitSeq(s, ",") {
