@@ -191,7 +191,8 @@ func (s Summary) WriteHTML(w io.Writer) error {
 	type groupRow struct {
 		Key, Label string
 		Counts     Counts
-		// An account's drill-down: its regions, and those not read.
+		// An account's drill-down (Drill): its regions, and those not read.
+		Drill   bool
 		Regions []regionRow
 		NotRead []Coverage
 	}
@@ -222,10 +223,9 @@ func (s Summary) WriteHTML(w io.Writer) error {
 			row.NotRead = append(row.NotRead, c)
 		}
 	}
-	for i := range accounts.Rows { // an account with nothing read still opens, to say why
-		if r := &accounts.Rows[i]; len(r.Regions) == 0 && len(r.NotRead) > 0 {
-			r.Regions = []regionRow{}
-		}
+	for i := range accounts.Rows {
+		r := &accounts.Rows[i]
+		r.Drill = len(r.Regions)+len(r.NotRead) > 0
 	}
 	charts := []chart{
 		barChart("Compliance by OU", complianceLegend, complianceBars(s.ByOU, func(g Group) string { return g.Key })),

@@ -283,6 +283,7 @@ func (t *tally) cover(r *Record) {
 			t.sum.Failures = append(t.sum.Failures, TargetFailure{Account: r.Account, Region: r.Region, Error: r.Reason})
 		}
 	}
+	group(t.accounts, r.Account, r.AccountName) // an account nothing was read in still has its row
 	if r.Outcome != OutcomeRead && len(t.sum.NotRead) < maxNotRead {
 		t.sum.NotRead = append(t.sum.NotRead, Coverage{Account: r.Account, AccountName: r.AccountName, Region: r.Region, Outcome: r.Outcome, Reason: r.Reason})
 	}

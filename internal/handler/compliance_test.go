@@ -3,8 +3,8 @@ package handler_test
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/csv"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strings"
@@ -61,7 +61,7 @@ func TestComplianceReportWritesTheBucket(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	first, looked := keysOf(), items()
-	const run = "7bf73129-1428-4cd3-a780-95db273d1602" // the event's id
+	const run = "7bf73129-1428-4cd3-a780-95db273d1602"        // the event's id
 	dt := "dt=" + time.Now().UTC().Format("2006-01-02") + "/" // the run's capture day
 	if len(first) == 5 && !strings.Contains(first[3], dt) {
 		dt = "dt=" + time.Now().UTC().Add(-time.Hour).Format("2006-01-02") + "/" // the run began before midnight
