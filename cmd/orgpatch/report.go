@@ -1,10 +1,15 @@
 package main
 
 import (
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+
 	"bufio"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 	"os"
@@ -78,6 +83,21 @@ func (f *reportFlags) check() error {
 	}
 	f.conn.output = "text" // converge's check of its own --output
 	return nil
+}
+
+// reportMemoryLimit is the report's soft memory limit: what 64 targets of
+// 250 nodes in flight hold, and room for the collector.
+const reportMemoryLimit = 60 << 20
+
+// countingClient counts the requests an HTTP client sends.
+type countingClient struct {
+	aws.HTTPClient
+	n atomic.Int64
+}
+
+func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.HTTPClient.Do(r)
 }
 
 // ownerKeys splits the --owner-tags list; empty names no tag.
@@ -167,6 +187,16 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if f.conn.verbose {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
+	// What a report holds live is bounded by the targets in flight (their
+	// responses and records); a soft limit keeps the collector from letting
+	// garbage grow to twice that. GOMEMLIMIT, when set, decides instead.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(reportMemoryLimit)
+	}
+	// Every client derives from the management configuration, so counting
+	// its HTTP client's requests counts the run's calls (retries included).
+	calls := &countingClient{HTTPClient: s.mgmt.HTTPClient}
+	s.mgmt.HTTPClient = calls
 	sum, err := compliance.Run(ctx, compliance.Env{
 		Management: s.mgmt, Config: s.cfg, Concurrency: f.conn.concurrency, Logger: logger,
 		Settings: compliance.Settings{StaleAfterDays: f.staleDays, MinAgentVersion: f.minAgent, SLADays: f.slaDays, OwnerTagKeys: ownerKeys(f.ownerTags)},
@@ -188,6 +218,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(1, err)
 	}
+	sum.Calls = int(calls.n.Load())
 	switch f.output {
 	case "text":
 		err = sum.WriteTable(stdout)

@@ -98,6 +98,9 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if s.Reused+s.Looked > 0 {
 		fmt.Fprintf(w, "\nPatch lists: %d read, %d reused from run %s (not scanned since)\n", s.Looked, s.Reused, cmp.Or(s.PreviousRunId, "-"))
 	}
+	if s.Calls > 0 {
+		fmt.Fprintf(w, "API calls: %d, %.2f per machine\n", s.Calls, float64(s.Calls)/float64(max(1, s.Organization.Machines())))
+	}
 	if s.EC2Invisible > 0 {
 		fmt.Fprintf(w, "\nEC2 refused DescribeInstances in %d targets: unmanaged instances there are not counted.\n", s.EC2Invisible)
 	}

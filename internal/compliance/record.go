@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -251,4 +252,70 @@ func (r *Record) patchList(state string) *[]Patch {
 		return &r.RejectedPatches
 	}
 	return nil
+}
+
+// detached returns a deep copy of r that shares no memory with it: the
+// SDK decodes a response's strings into one arena, so a string kept from
+// it keeps the whole response alive. A record kept past its target (the
+// summary's worst nodes) is detached.
+func (r *Record) detached() Record {
+	c := *r
+	for _, s := range []*string{&c.RecordType, &c.RunId, &c.ComplianceType, &c.ResourceType, &c.ResourceId, &c.Status, &c.OverallSeverity,
+		&c.Account, &c.Name, &c.Region, &c.OU, &c.OUId, &c.Ring, &c.AccountName, &c.NodeState, &c.Platform, &c.PlatformName,
+		&c.PlatformVersion, &c.ComputerName, &c.InstanceState, &c.AgentVersion, &c.PingStatus, &c.Severity, &c.Outcome, &c.Reason} {
+		*s = strings.Clone(*s)
+	}
+	if e := c.ExecutionSummary; e != nil {
+		c.ExecutionSummary = &ExecutionSummary{strings.Clone(e.ExecutionId), strings.Clone(e.ExecutionType), e.ExecutionTime}
+	}
+	if p := c.PatchState; p != nil {
+		ps := *p
+		ps.PatchGroup, ps.BaselineId, ps.Operation, ps.RebootOption = strings.Clone(p.PatchGroup), strings.Clone(p.BaselineId), strings.Clone(p.Operation), strings.Clone(p.RebootOption)
+		c.PatchState = &ps
+	}
+	if c.CompliantSummary != nil {
+		cs := *c.CompliantSummary
+		c.CompliantSummary = &cs
+	}
+	if c.NonCompliantSummary != nil {
+		ns := *c.NonCompliantSummary
+		c.NonCompliantSummary = &ns
+	}
+	if c.LastPing != nil {
+		t := *c.LastPing
+		c.LastPing = &t
+	}
+	if c.LastScanAgeDays != nil {
+		d := *c.LastScanAgeDays
+		c.LastScanAgeDays = &d
+	}
+	if c.OwnerTags != nil {
+		tags := make(map[string]string, len(c.OwnerTags))
+		for k, v := range c.OwnerTags {
+			tags[strings.Clone(k)] = strings.Clone(v)
+		}
+		c.OwnerTags = tags
+	}
+	for _, l := range []*[]Patch{&c.MissingPatches, &c.FailedPatches, &c.PendingRebootPatches, &c.RejectedPatches} {
+		if *l == nil {
+			continue
+		}
+		ps := make([]Patch, len(*l))
+		for i, p := range *l {
+			p.Id, p.Title, p.Severity, p.PatchSeverity = strings.Clone(p.Id), strings.Clone(p.Title), strings.Clone(p.Severity), strings.Clone(p.PatchSeverity)
+			p.EffectiveSeverity, p.Classification, p.State = strings.Clone(p.EffectiveSeverity), strings.Clone(p.Classification), strings.Clone(p.State)
+			p.CVEIds = slices.Clone(p.CVEIds)
+			for j := range p.CVEIds {
+				p.CVEIds[j] = strings.Clone(p.CVEIds[j])
+			}
+			if p.InstalledTime != nil {
+				t := *p.InstalledTime
+				p.InstalledTime = &t
+			}
+			ps[i] = p
+		}
+		*l = ps
+	}
+	c.Trend = slices.Clone(c.Trend)
+	return c
 }

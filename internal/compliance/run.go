@@ -115,7 +115,9 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		cover string
 		err   error
 	}
-	outcomes := make(chan outcome, env.Concurrency)
+	// A finished target waits for the sink with its records; the buffer
+	// is small so that memory holds the targets being read, not a queue.
+	outcomes := make(chan outcome, 4)
 	targets := make(chan Target)
 	go func() { // accounts: assume the role, find the opted-in regions
 		var g errgroup.Group

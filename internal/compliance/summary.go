@@ -208,6 +208,9 @@ type Summary struct {
 	PreviousRunId string `json:"previousRunId,omitempty"`
 	Reused        int    `json:"reused"`
 	Looked        int    `json:"looked"`
+	// Calls are the API calls the run made, when its caller counted them
+	// (the CLI does).
+	Calls int `json:"calls,omitempty"`
 
 	// Listed are the worst non-compliant nodes (at most MaxListed), worst
 	// first; MoreNonCompliant is how many more the records hold.
@@ -326,7 +329,7 @@ func (t *tally) add(r *Record) {
 		t.sum.Looked++
 	}
 	if r.Status == NonCompliant {
-		t.sum.Listed = append(t.sum.Listed, *r)
+		t.sum.Listed = append(t.sum.Listed, r.detached())
 		if len(t.sum.Listed) >= 2*t.s.MaxListed {
 			t.trim()
 		}
