@@ -21,10 +21,7 @@ import (
 
 const reportSummary = "report the organization's patch compliance: a table, JSON, JSON Lines records, CSV, an HTML page"
 
-var (
-	agentVersionPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
-	runIDPattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-)
+var agentVersionPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
 
 // reportFlags are report's flags; the connection flags are converge's.
 type reportFlags struct {
@@ -78,7 +75,7 @@ func (f *reportFlags) check() error {
 	if f.slaDays, err = compliance.ParseSLADays(f.sla); err != nil {
 		return fmt.Errorf("--sla %w", err)
 	}
-	if f.runID != "" && !runIDPattern.MatchString(f.runID) {
+	if f.runID != "" && !compliance.ValidRunID(f.runID) {
 		return fmt.Errorf("--run-id %q: want 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", f.runID)
 	}
 	f.conn.output = "text" // converge's check of its own --output

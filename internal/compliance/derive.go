@@ -3,6 +3,7 @@ package compliance
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,6 +98,13 @@ func FormatSLADays(m map[string]int) string {
 }
 
 const day = 24 * time.Hour
+
+// runIDPattern is what a run id may be: it names objects and files.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ValidRunID reports whether id can name a run: 1 to 128 letters, digits,
+// '.', '_' or '-', starting with a letter or digit.
+func ValidRunID(id string) bool { return runIDPattern.MatchString(id) }
 
 // derive fills what the report adds to a node record: the run, the
 // effective severities, ages and SLA of its patches (first seen kept from

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
@@ -63,13 +62,11 @@ type latestRun struct {
 	Generated time.Time  `json:"generated"`
 }
 
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // reportRunID names the run after its trigger's delivery (the EventBridge
 // event id), which Lambda's retries of the same event keep; without one,
 // or one unfit for a key, after the time.
 func reportRunID(req trigger.Request, now time.Time) string {
-	if runIDPattern.MatchString(req.ID) {
+	if compliance.ValidRunID(req.ID) {
 		return req.ID
 	}
 	return now.UTC().Format("20060102T150405Z")
