@@ -39,6 +39,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 func main() {
@@ -121,7 +122,7 @@ func start() error {
 		Report:          s.report,
 	}
 	if s.bucket != "" {
-		deps.Runs = handler.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
+		deps.Runs = stepfn.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
 	}
 	if s.machine != "" {
 		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)

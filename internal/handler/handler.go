@@ -19,6 +19,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -59,8 +60,8 @@ type Deps struct {
 	// Report configures the compliance report run (handler/compliance.go).
 	Report ReportSettings
 	// Runs holds the objects of whole-organization runs: the stack's
-	// bucket (NewS3Store) deployed, a run.MemoryStore in tests.
-	Runs run.Store
+	// bucket (NewS3Store) deployed, a stepfn.MemoryStore in tests.
+	Runs stepfn.Store
 	// StateMachine is the ARN of the whole-organization state machine and
 	// Executions its client. With Executions set, whole-organization
 	// triggers (CloudFormation, the schedule) start an execution instead of
@@ -84,7 +85,7 @@ type Handler struct {
 	clock   run.Clock
 	http    *http.Client
 	store   configStore
-	runs    run.Store
+	runs    stepfn.Store
 }
 
 // New returns a Handler for deps.
@@ -110,7 +111,7 @@ func New(deps Deps) *Handler {
 	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name, stack: deps.Stack}
 	h.runs = deps.Runs
 	if h.runs == nil {
-		h.runs = run.NewMemoryStore()
+		h.runs = stepfn.NewMemoryStore()
 	}
 	return h
 }
