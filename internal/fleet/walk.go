@@ -17,7 +17,7 @@ import (
 // Defaults for the zero values of Walk.
 const (
 	// DefaultConcurrency bounds the targets worked on at once. Each target
-	// is a short chain of sequential HTTP calls, so the work is
+	// is a short chain of sequential HTTP calls (run.TargetCost), so the work is
 	// network bound: 64 keeps a 1,000-account x 17-region organization well
 	// inside a 15-minute Lambda even when every call takes 100 ms, while 64
 	// sockets and goroutines sit far below a Lambda's 1,024 file descriptors
