@@ -159,19 +159,9 @@ func newRunner(env Env, req Request) *runner {
 	return &runner{env: env, req: req, log: env.Logger.With("mode", string(req.Mode))}
 }
 
+// withDefaults fills in what run reads itself; the walk (fleet.Walk)
+// fills in its own bounds.
 func (env Env) withDefaults() Env {
-	if env.Concurrency <= 0 {
-		env.Concurrency = DefaultConcurrency
-	}
-	if env.TargetTimeout <= 0 {
-		env.TargetTimeout = DefaultTargetTimeout
-	}
-	if env.Reserve <= 0 {
-		env.Reserve = DefaultReserve
-	}
-	if env.RoleWait <= 0 {
-		env.RoleWait = DefaultRoleWait
-	}
 	if env.Logger == nil {
 		env.Logger = slog.Default()
 	}

@@ -2,7 +2,6 @@ package stepfn_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/run/runtest"
-	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
@@ -69,24 +67,14 @@ func summaryOf(rep report.Report) paritySummary {
 // account's role is missing, another is suspended, and none has opted in
 // to one of the regions.
 func TestPlainCoreAndStepsAgree(t *testing.T) {
-	data, err := os.ReadFile("../../testdata/rings.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := config.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := runtest.RingsConfig(t)
 	first.Regions = []string{"us-east-1", "eu-west-1", "af-south-1"} // none opted in to af-south-1
 	second := first
 	second.Regions = []string{"us-east-1"}
 	second.ExcludedAccounts = []string{"555555555555"}
 
 	start := func() *simtest.Env {
-		org, err := sim.LoadOrg("../../testdata/orgs/rings.json")
-		if err != nil {
-			t.Fatal(err)
-		}
+		org := runtest.RingsOrg(t)
 		org.Accounts[3].Status = "SUSPENDED"
 		sv := simtest.Start(t, org)
 		if err := sv.Server.RemoveRole("666666666666", runtest.Role); err != nil {

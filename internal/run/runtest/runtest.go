@@ -137,10 +137,24 @@ func AccountIDs(org *sim.Org) []string {
 // environment with testdata/rings.yaml.
 func RingsEnv(t *testing.T) (*simtest.Env, run.Env) {
 	t.Helper()
+	sv := simtest.Start(t, RingsOrg(t))
+	return sv, Env(sv, RingsConfig(t))
+}
+
+// RingsOrg is testdata/orgs/rings.json: accounts in OUs that select rings.
+func RingsOrg(t *testing.T) *sim.Org {
+	t.Helper()
 	org, err := sim.LoadOrg("../../testdata/orgs/rings.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return org
+}
+
+// RingsConfig is testdata/rings.yaml: a configuration with dev and prod
+// rings.
+func RingsConfig(t *testing.T) config.Config {
+	t.Helper()
 	data, err := os.ReadFile("../../testdata/rings.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +163,7 @@ func RingsEnv(t *testing.T) (*simtest.Env, run.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv := simtest.Start(t, org)
-	return sv, Env(sv, cfg)
+	return cfg
 }
 
 // RingView is what an account holds that its ring decides: the approval
