@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // parameterAPI is the part of SSM the configuration store uses, in the
@@ -120,7 +121,7 @@ func isParameterNotFound(err error) bool {
 
 // DefaultConfigParameter is the SSM parameter holding the configuration when
 // Deps.ConfigParameter is empty.
-const DefaultConfigParameter = "/orgpatch/configuration"
+const DefaultConfigParameter = names.DefaultConfigParameter
 
 // StoredConfig reads the configuration the stack's custom resource stored
 // in the parameter name (DefaultConfigParameter when empty) of the

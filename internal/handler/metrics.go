@@ -7,12 +7,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
-const MetricsNamespace = "orgpatch"
+const MetricsNamespace = names.MetricsNamespace
 
 // The metric names, as the dashboards and alarms know them.
 const (

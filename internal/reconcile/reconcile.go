@@ -10,13 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // Ownership tag: a window carrying it is ours to update and delete. The
 // reference solution tags its windows the same way, so they are adopted.
 const (
-	OwnerTagKey   = "createdBy"
-	OwnerTagValue = "SRA_Patch_Management"
+	OwnerTagKey   = names.OwnerTagKey
+	OwnerTagValue = names.OwnerTagValue
 )
 
 // Mode says what Reconcile makes of an account x region.
