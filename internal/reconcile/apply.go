@@ -43,7 +43,7 @@ func apply(ctx context.Context, client SSMAPI, taskRoleARN string, actions []Act
 	for _, act := range actions {
 		if err := ctx.Err(); err != nil {
 			res.Writes = a.writes
-			return res, fmt.Errorf("%s %s %s: %w", act.Kind, act.Resource, act.Name, context.Cause(ctx))
+			return res, fmt.Errorf("%s %s %s: %w", act.Op, act.Resource, act.Name, context.Cause(ctx))
 		}
 		if err := a.do(ctx, act); err != nil {
 			res.Writes = a.writes
@@ -66,13 +66,13 @@ func (a *applier) do(ctx context.Context, act Action) error {
 }
 
 func errNoSuchAction(act Action) error {
-	return fmt.Errorf("%s %s %s: no such action", act.Kind, act.Resource, act.Name)
+	return fmt.Errorf("%s %s %s: no such action", act.Op, act.Resource, act.Name)
 }
 
 // errCannotSend is the error of an update whose plan changed a field its
 // write cannot send: a kind that plans a Field must also apply it.
 func errCannotSend(act Action, c Change) error {
-	return fmt.Errorf("%s %s %s: the plan changes %s, which this write cannot send", act.Kind, act.Resource, act.Name, c.Field)
+	return fmt.Errorf("%s %s %s: the plan changes %s, which this write cannot send", act.Op, act.Resource, act.Name, c.Field)
 }
 
 // write makes one write call, counting it. When the call names a window or

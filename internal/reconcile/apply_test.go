@@ -65,13 +65,13 @@ func TestWriteRetriesOnlyJustCreated(t *testing.T) {
 // call, never silently dropped.
 func TestUpdateSendsOnlyFieldsItKnows(t *testing.T) {
 	tests := map[string]Action{
-		"task field on a window": {Kind: KindUpdate, Resource: ResourceWindow, Name: "w", Window: "w", ID: "mw-1",
+		"task field on a window": {Op: OpUpdate, Resource: ResourceWindow, Name: "w", Window: "w", ID: "mw-1",
 			Changes: []Change{{Field: TaskPriority, From: "2", To: "1"}}, spec: &spec{windowID: "mw-1"}},
-		"window field on a target": {Kind: KindUpdate, Resource: ResourceTarget, Name: "t", Window: "w", ID: "t-1",
+		"window field on a target": {Op: OpUpdate, Resource: ResourceTarget, Name: "t", Window: "w", ID: "t-1",
 			Changes: []Change{{Field: WindowSchedule, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1"}},
-		"DHMC field on a task": {Kind: KindUpdate, Resource: ResourceTask, Name: "k", Window: "w", ID: "k-1",
+		"DHMC field on a task": {Op: OpUpdate, Resource: ResourceTask, Name: "k", Window: "w", ID: "k-1",
 			Changes: []Change{{Field: DHMCValue, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1", targetID: "t-1"}},
-		"task field on DHMC": {Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID,
+		"task field on DHMC": {Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID,
 			Changes: []Change{{Field: TaskName, From: "a", To: "b"}}, spec: &spec{value: "r"}},
 	}
 	for name, act := range tests {

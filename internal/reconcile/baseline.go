@@ -274,9 +274,9 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 		case best != nil:
 			kept[want.Name] = best.ID
 			owned[best.ID] = want.Name
-			a := Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: s}
+			a := Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: s}
 			if len(bestChanges) > 0 {
-				a.Kind, a.Changes = KindUpdate, bestChanges
+				a.Op, a.Changes = OpUpdate, bestChanges
 			}
 			p.baselines = append(p.baselines, a)
 		case observed.ForeignBaselines[want.Name] != "":
@@ -284,10 +284,10 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 			id := observed.ForeignBaselines[want.Name]
 			s.baseline.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
 				want.Name, id, OwnerTagKey, OwnerTagValue)
-			p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: s})
+			p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: s})
 		default:
 			kept[want.Name] = ""
-			p.baselines = append(p.baselines, Action{Kind: KindCreate, Resource: ResourceBaseline, Name: want.Name,
+			p.baselines = append(p.baselines, Action{Op: OpCreate, Resource: ResourceBaseline, Name: want.Name,
 				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: s})
 		}
 	}
@@ -315,23 +315,23 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 		switch {
 		case !isOwned:
 			if wanted {
-				p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
 					Detail: "held by a baseline orgpatch does not own", spec: &spec{baseline: &baselineSpec{group: k,
 						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}}})
 				delete(wantGroups, k)
 			}
 		case wanted && kept[want] == id:
-			p.register = append(p.register, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+			p.register = append(p.register, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
 				Detail: "baseline " + want, spec: &spec{baseline: &baselineSpec{group: k, target: want, targetID: id}}})
 			delete(wantGroups, k)
 		default:
-			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
 				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
 		}
 	}
 	for _, k := range sortedKeys(wantGroups) {
 		name := wantGroups[k]
-		p.register = append(p.register, Action{Kind: KindCreate, Resource: ResourcePatchGroup, Name: groupName(k),
+		p.register = append(p.register, Action{Op: OpCreate, Resource: ResourcePatchGroup, Name: groupName(k),
 			Detail: "baseline " + name, spec: &spec{baseline: &baselineSpec{group: k, target: name, targetID: kept[name]}}})
 	}
 
@@ -346,9 +346,9 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 	for _, os := range slices.Sorted(maps.Keys(wantDefault)) {
 		name, cur := wantDefault[os], observed.DefaultBaselines[os]
 		s := &spec{baseline: &baselineSpec{target: name, targetID: kept[name]}}
-		a := Action{Kind: KindUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
+		a := Action{Op: OpUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
 		if kept[name] == "" || kept[name] != cur {
-			a.Kind, a.Detail = KindUpdate, ""
+			a.Op, a.Detail = OpUpdate, ""
 			a.Changes = []Change{{Field: DefaultBaseline, From: baselineLabel(cur, ownedIDs), To: name}}
 		}
 		p.defaults = append(p.defaults, a)
@@ -373,7 +373,7 @@ func resetDefaults(observed Observed, ownedIDs map[string]string, keep func(os s
 		if _, isOwned := ownedIDs[cur]; !isOwned || keep(os) {
 			continue
 		}
-		out = append(out, Action{Kind: KindReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
+		out = append(out, Action{Op: OpReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
 			Changes: []Change{{Field: DefaultBaseline, From: ownedIDs[cur], To: predefinedDefaults[os]}},
 			spec:    &spec{baseline: &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}}})
 	}
@@ -388,7 +388,7 @@ func deleteBaseline(b ObservedBaseline, desired Desired) Action {
 	if desired.Mode != Converge {
 		why = string(desired.Mode)
 	}
-	return Action{Kind: KindDelete, Resource: ResourceBaseline, Name: b.Name, ID: b.ID, Detail: why}
+	return Action{Op: OpDelete, Resource: ResourceBaseline, Name: b.Name, ID: b.ID, Detail: why}
 }
 
 // teardown deregisters every patch group from the owned baselines,
@@ -402,7 +402,7 @@ func (baselineKind) teardown(desired Desired, observed Observed) []Action {
 	}
 	for _, k := range sortedKeys(observed.PatchGroups) {
 		if id := observed.PatchGroups[k]; ownedIDs[id] != "" {
-			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
 				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
 		}
 	}
@@ -545,31 +545,31 @@ func (baselineKind) apply(ctx context.Context, a *applier, act Action) error {
 	switch {
 	case s != nil && s.clash != "":
 		return fmt.Errorf("%s %s: %s", act.Resource, act.Name, s.clash)
-	case act.Resource == ResourceBaseline && act.Kind == KindUnchanged:
+	case act.Resource == ResourceBaseline && act.Op == OpUnchanged:
 		a.ids[idKey{ResourceBaseline, act.Name}] = act.ID
 		return nil
-	case act.Kind == KindUnchanged:
+	case act.Op == OpUnchanged:
 		return nil
 	}
 	switch act.Resource {
 	case ResourceBaseline:
-		switch act.Kind {
-		case KindCreate:
+		switch act.Op {
+		case OpCreate:
 			return a.createBaseline(ctx, act)
-		case KindUpdate:
+		case OpUpdate:
 			return a.updateBaseline(ctx, act)
-		case KindDelete:
+		case OpDelete:
 			return a.deleteBaseline(ctx, act)
 		}
 	case ResourcePatchGroup:
-		switch act.Kind {
-		case KindCreate:
+		switch act.Op {
+		case OpCreate:
 			return a.registerPatchGroup(ctx, act)
-		case KindDelete:
+		case OpDelete:
 			return a.deregisterPatchGroup(ctx, act)
 		}
 	case ResourceDefaultBaseline:
-		if act.Kind == KindUpdate || act.Kind == KindReset {
+		if act.Op == OpUpdate || act.Op == OpReset {
 			return a.registerDefault(ctx, act)
 		}
 	}
@@ -586,7 +586,7 @@ func (a *applier) baselineID(act Action) (string, error) {
 	if id := a.ids[idKey{ResourceBaseline, s.target}]; id != "" {
 		return id, nil
 	}
-	return "", fmt.Errorf("%s %s %s: baseline %s has no id (it was neither observed nor created)", act.Kind, act.Resource, act.Name, s.target)
+	return "", fmt.Errorf("%s %s %s: baseline %s has no id (it was neither observed nor created)", act.Op, act.Resource, act.Name, s.target)
 }
 
 // createBaseline creates a baseline carrying the ownership tag, so that a

@@ -180,7 +180,7 @@ func TestRingMoveUpdatesBaselinesInPlace(t *testing.T) {
 		t.Errorf("baseline writes moving dev -> prod (-want +got):\n%s", diff)
 	}
 	for _, a := range res.Actions {
-		if a.Resource == reconcile.ResourceBaseline && a.Kind == reconcile.KindUpdate {
+		if a.Resource == reconcile.ResourceBaseline && a.Op == reconcile.OpUpdate {
 			if len(a.Changes) != 1 || a.Changes[0].Field != reconcile.BaselineApprovalRules {
 				t.Errorf("update %s changes %v, want the approval rules only", a.Name, a.Changes)
 			}
@@ -258,8 +258,8 @@ func TestBaselineNameClash(t *testing.T) {
 	if diff := cmp.Diff(want, h.baselines()); diff != "" {
 		t.Errorf("after (-want +got):\n%s", diff)
 	}
-	// Teardown leaves theirs alone too.
-	if _, err := h.run(reconcile.Teardown, cfg); err != nil {
+	// RemoveAndReset leaves theirs alone too.
+	if _, err := h.run(reconcile.RemoveAndReset, cfg); err != nil {
 		t.Fatal(err)
 	}
 	want.Baselines = []string{"orgpatch-windows WINDOWS days= owned=false", "team-al2 AMAZON_LINUX_2 days= owned=false"}
@@ -275,11 +275,11 @@ func TestBaselineTeardown(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
 	h.mustRun(reconcile.Converge, cfg)
-	h.mustRun(reconcile.Teardown, cfg)
+	h.mustRun(reconcile.RemoveAndReset, cfg)
 	if diff := cmp.Diff(awsDefaults, h.baselines()); diff != "" {
 		t.Errorf("after teardown (-want +got):\n%s", diff)
 	}
-	if _, writes := h.mustRun(reconcile.Teardown, cfg); writes != 0 {
+	if _, writes := h.mustRun(reconcile.RemoveAndReset, cfg); writes != 0 {
 		t.Errorf("second teardown: %d writes %v, want none", writes, h.writeOps())
 	}
 }
@@ -290,13 +290,13 @@ func TestBaselineTeardown(t *testing.T) {
 // default is a baseline that does not exist, and the rerun converges.
 func TestBaselineCrashThenRerun(t *testing.T) {
 	cfg := ringConfig(t, "dev")
-	for _, mode := range []reconcile.Mode{reconcile.Converge, reconcile.Teardown} {
+	for _, mode := range []reconcile.Mode{reconcile.Converge, reconcile.RemoveAndReset} {
 		for n := 1; n <= baselineWrites; n++ {
 			t.Run(fmt.Sprintf("%s after %d writes", mode, n), func(t *testing.T) {
 				h := newHarness(t)
 				cfg := cfg
 				cfg.Windows, cfg.ManageDHMC = nil, false // the baselines' writes only
-				if mode == reconcile.Teardown {
+				if mode == reconcile.RemoveAndReset {
 					h.mustRun(reconcile.Converge, cfg)
 				}
 				h.env.Server.FailAfterWrites(h.env.Server.Writes() + n)
@@ -308,7 +308,7 @@ func TestBaselineCrashThenRerun(t *testing.T) {
 				h.env.Server.FailAfterWrites(-1)
 				h.mustRun(mode, cfg)
 				want := convergedBaselines("0")
-				if mode == reconcile.Teardown {
+				if mode == reconcile.RemoveAndReset {
 					want = awsDefaults
 				}
 				if diff := cmp.Diff(want, h.baselines()); diff != "" {

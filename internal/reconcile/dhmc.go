@@ -25,8 +25,8 @@ type ServiceSetting struct {
 const StatusDefault = "Default"
 
 // dhmcKind is the Default Host Management Configuration service setting:
-// set to the DHMC role on Converge, reset to its default on Teardown, left
-// as it is on Remove (another configuration still governs the account),
+// set to the DHMC role on Converge, reset to its default on RemoveAndReset, left
+// as it is on RemoveKeepSettings (another configuration still governs the account),
 // and not touched at all unless Config.ManageDHMC.
 type dhmcKind struct{}
 
@@ -34,7 +34,7 @@ func (dhmcKind) resources() []Resource { return []Resource{ResourceDHMC} }
 
 // observe reads the setting: one GetServiceSetting, when the mode touches it.
 func (dhmcKind) observe(ctx context.Context, client SSMAPI, _ Input, desired Desired, obs *Observed) error {
-	if !desired.ManageDHMC || desired.Mode == Remove {
+	if !desired.ManageDHMC || desired.Mode == RemoveKeepSettings {
 		return nil
 	}
 	var err error
@@ -46,33 +46,33 @@ func (dhmcKind) diff(desired Desired, observed Observed) []Action {
 	if !desired.ManageDHMC {
 		return nil
 	}
-	a := Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID, spec: &spec{value: desired.DHMCRole}}
+	a := Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID, spec: &spec{value: desired.DHMCRole}}
 	if observed.DHMC.Value != desired.DHMCRole {
-		a.Kind = KindUpdate
+		a.Op = OpUpdate
 		a.Changes = []Change{{Field: DHMCValue, From: show(observed.DHMC.Value), To: show(desired.DHMCRole)}}
 	}
 	return []Action{a}
 }
 
 func (dhmcKind) teardown(desired Desired, observed Observed) []Action {
-	if !desired.ManageDHMC || desired.Mode != Teardown {
-		return nil // Remove keeps the setting as it is.
+	if !desired.ManageDHMC || desired.Mode != RemoveAndReset {
+		return nil // RemoveKeepSettings keeps the setting as it is.
 	}
-	a := Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID}
+	a := Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID}
 	if observed.DHMC.Status != StatusDefault {
-		a.Kind = KindReset
+		a.Op = OpReset
 		a.Changes = []Change{{Field: DHMCValue, From: show(observed.DHMC.Value), To: "default"}}
 	}
 	return []Action{a}
 }
 
 func (dhmcKind) apply(ctx context.Context, a *applier, act Action) error {
-	switch act.Kind {
-	case KindUnchanged:
+	switch act.Op {
+	case OpUnchanged:
 		return nil
-	case KindUpdate:
+	case OpUpdate:
 		return a.updateSetting(ctx, act)
-	case KindReset:
+	case OpReset:
 		return a.resetSetting(ctx, act)
 	}
 	return errNoSuchAction(act)

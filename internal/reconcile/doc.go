@@ -36,7 +36,7 @@
 //   - observe reads, into its own fields of Observed, what it needs (it runs
 //     side by side with the other kinds' observe);
 //   - diff is the pure plan for Converge, teardown the pure plan for
-//     Teardown and Remove (Desired.Mode says which);
+//     RemoveAndReset and RemoveKeepSettings (Desired.Mode says which);
 //   - apply makes the one idempotent write of each of its actions (and sees
 //     its unchanged actions too, without a write, to note ids);
 //   - resources lists the Resource values its actions carry, so apply hands

@@ -43,7 +43,7 @@ func TestCheckTask(t *testing.T) {
 // sent; apply stops there with no write.
 func TestApplyChecksTasksBeforeWriting(t *testing.T) {
 	task := desiredTask(Desired{TaskRoleARN: "arn:aws:iam::222222222222:role/evil"}, nil, config.Default().Windows[2], "target")
-	act := Action{Kind: KindCreate, Resource: ResourceTask, Window: "w", Name: task.Name, spec: &spec{task: task, windowID: "mw-0123456789abcdef0"}}
+	act := Action{Op: OpCreate, Resource: ResourceTask, Window: "w", Name: task.Name, spec: &spec{task: task, windowID: "mw-0123456789abcdef0"}}
 	res, err := apply(context.Background(), nil, "arn:aws:iam::222222222222:role/sra-patch-mgmt-automation", []Action{act})
 	if err == nil || !strings.Contains(err.Error(), "is not the task role") {
 		t.Errorf("apply() = %v, want the task refused", err)

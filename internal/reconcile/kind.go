@@ -22,8 +22,8 @@ type resourceKind interface {
 	observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error
 	// diff is the pure plan that makes observed hold desired (Converge).
 	diff(desired Desired, observed Observed) []Action
-	// teardown is the pure plan that takes the kind away (Teardown and
-	// Remove, desired.Mode says which).
+	// teardown is the pure plan that takes the kind away (RemoveAndReset and
+	// RemoveKeepSettings, desired.Mode says which).
 	teardown(desired Desired, observed Observed) []Action
 	// apply makes the one write of act, one of the kind's own actions.
 	// Every write is idempotent: re-running it, or the plan it came from,
@@ -51,7 +51,7 @@ func kindOf(r Resource) (resourceKind, bool) {
 
 // Desired is what one account x region should hold, resolved from an Input.
 type Desired struct {
-	// Mode is the effective mode: Converge with Config.Disabled is Teardown.
+	// Mode is the effective mode: Converge with Config.Disabled is RemoveAndReset.
 	Mode Mode
 	// Windows are the windows to hold, identified by name.
 	Windows []config.Window
@@ -95,7 +95,7 @@ type Observed struct {
 func desiredFor(in Input) Desired {
 	mode := in.Mode
 	if mode == Converge && in.Config.Disabled {
-		mode = Teardown
+		mode = RemoveAndReset
 	}
 	return Desired{
 		Mode:        mode,
@@ -123,8 +123,8 @@ func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Obs
 }
 
 // Plan decides, without any AWS call, what to do so that observed becomes
-// desired: each kind's diff (Converge) or teardown (Teardown, Remove), in
-// the kinds' order. Every action but KindUnchanged is exactly one write,
+// desired: each kind's diff (Converge) or teardown (RemoveAndReset, RemoveKeepSettings), in
+// the kinds' order. Every action but OpUnchanged is exactly one write,
 // and each kind chooses the fewest writes, in the order they are safe to
 // apply.
 func Plan(desired Desired, observed Observed) []Action {

@@ -96,7 +96,7 @@ var ignoreSpec = cmpopts.IgnoreUnexported(Action{})
 func writesOnly(actions []Action) []Action {
 	var w []Action
 	for _, a := range actions {
-		if a.Kind != KindUnchanged {
+		if a.Op != OpUnchanged {
 			w = append(w, a)
 		}
 	}
@@ -108,12 +108,12 @@ func TestPlanConvergedIsAllUnchanged(t *testing.T) {
 	var want []Action
 	for i, w := range testConfig().Windows {
 		want = append(want,
-			Action{Kind: KindUnchanged, Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: fmt.Sprintf("mw-%017d", i)},
-			Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: w.Target.Name, Window: w.Name, ID: fmt.Sprintf("target-%d", i)},
-			Action{Kind: KindUnchanged, Resource: ResourceTask, Name: w.Task.Name, Window: w.Name, ID: fmt.Sprintf("task-%d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: fmt.Sprintf("mw-%017d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceTarget, Name: w.Target.Name, Window: w.Name, ID: fmt.Sprintf("target-%d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceTask, Name: w.Task.Name, Window: w.Name, ID: fmt.Sprintf("task-%d", i)},
 		)
 	}
-	want = append(want, Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID})
+	want = append(want, Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID})
 	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
 		t.Errorf("Plan(converged) mismatch (-want +got):\n%s", diff)
 	}
@@ -123,16 +123,16 @@ func TestPlanFresh(t *testing.T) {
 	obs := Observed{DocumentHashes: convergedObserved().DocumentHashes, DHMC: ServiceSetting{Status: StatusDefault}}
 	got := Plan(testDesired(testConfig(), Converge), obs)
 	want := []Action{
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_ssm_agent_update", Window: "sra_ssm_agent_update", Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "tag:InstanceOS=Linux,Windows"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "AWS-UpdateSSMAgent"},
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_windows_maintenance", Window: "sra_windows_maintenance", Detail: "cron(0 0 1 ? * THU *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Windows", Window: "sra_windows_maintenance", Detail: "tag:InstanceOS=Windows"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Windows_Scan", Window: "sra_windows_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-		{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: `""`, To: dhmcRole}}},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_ssm_agent_update", Window: "sra_ssm_agent_update", Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "tag:InstanceOS=Linux,Windows"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "AWS-UpdateSSMAgent"},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_windows_maintenance", Window: "sra_windows_maintenance", Detail: "cron(0 0 1 ? * THU *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Windows", Window: "sra_windows_maintenance", Detail: "tag:InstanceOS=Windows"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Windows_Scan", Window: "sra_windows_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: `""`, To: dhmcRole}}},
 	}
 	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
 		t.Errorf("Plan(fresh) mismatch (-want +got):\n%s", diff)
@@ -156,44 +156,44 @@ func TestPlanDrift(t *testing.T) {
 		"window deleted": {
 			observe: func(o *Observed) { o.Windows = o.Windows[1:] },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceWindow, Name: agent, Window: agent, Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: agent, Detail: "tag:InstanceOS=Linux,Windows"},
-				{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: agent, Detail: "AWS-UpdateSSMAgent"},
+				{Op: OpCreate, Resource: ResourceWindow, Name: agent, Window: agent, Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: agent, Detail: "tag:InstanceOS=Linux,Windows"},
+				{Op: OpCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: agent, Detail: "AWS-UpdateSSMAgent"},
 			},
 		},
 		"schedule changed by hand": {
 			observe: func(o *Observed) { o.Windows[0].Schedule = "cron(0 0 1 ? * THU *)" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 1 ? * WED *)"}}}},
 		},
 		"schedule changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[1].Schedule = "cron(0 0 2 ? * SAT *)" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 2 ? * SAT *)"}}}},
 		},
 		"duration and cutoff changed": {
 			observe: func(o *Observed) { o.Windows[2].Duration, o.Windows[2].Cutoff = 4, 2 },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
 				Changes: []Change{{Field: WindowDuration, From: "4", To: "6"}, {Field: WindowCutoff, From: "2", To: "1"}}}},
 		},
 		"timezone changed": {
 			observe: func(o *Observed) { o.Windows[0].ScheduleTimezone = "Europe/Paris" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowTimezone, From: "Europe/Paris", To: "America/New_York"}}}},
 		},
 		"description removed by hand": {
 			observe: func(o *Observed) { o.Windows[0].Description = "" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowDescription, From: `""`, To: "Patching window sra_ssm_agent_update"}}}},
 		},
 		"window disabled by hand": {
 			observe: func(o *Observed) { o.Windows[1].Enabled = false },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Changes: []Change{{Field: WindowEnabled, From: "false", To: "true"}}}},
 		},
 		"target values changed": {
 			observe: func(o *Observed) { o.Windows[1].Targets[0].Targets[0].Values = []string{"Linux"} },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
 				Changes: []Change{{Field: TargetSelectors, From: "tag:InstanceOS=Linux", To: "tag:InstanceOS=Windows"}}}},
 		},
 		"target values in another order": {
@@ -201,35 +201,35 @@ func TestPlanDrift(t *testing.T) {
 		},
 		"operation changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[2].Task.Operation = "Install" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
 				Changes: []Change{{Field: TaskComment, From: "Run Scan for Linux_Scan", To: "Run Install for Linux_Scan"}, {Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}}},
 		},
 		"reboot option changed by hand": {
 			observe: func(o *Observed) {
 				o.Windows[1].Tasks[0].RunCommand.Parameters = map[string][]string{"Operation": {"Scan"}, "RebootOption": {"NoReboot"}}
 			},
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
 				Changes: []Change{{Field: TaskParameter, Key: "RebootOption", From: "NoReboot", To: "RebootIfNeeded"}}}},
 		},
 		"max concurrency changed": {
 			observe: func(o *Observed) { o.Windows[2].Tasks[0].MaxConcurrency = "10%" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
 				Changes: []Change{{Field: TaskMaxConcurrency, From: "10%", To: "100"}}}},
 		},
 		"document has a new version": {
 			observe: func(o *Observed) { o.DocumentHashes[patchDocument] = "cccc3333" },
 			want: []Action{
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
 			},
 		},
 		"DHMC reset by hand": {
 			observe: func(o *Observed) { o.DHMC = ServiceSetting{Value: "$None", Status: StatusDefault} },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "$None", To: dhmcRole}}}},
+			want:    []Action{{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "$None", To: dhmcRole}}}},
 		},
 		"DHMC holds another role": {
 			observe: func(o *Observed) { o.DHMC.Value = "service-role/Other" },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "service-role/Other", To: dhmcRole}}}},
+			want:    []Action{{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "service-role/Other", To: dhmcRole}}}},
 		},
 		"DHMC not managed": {
 			config:  func(c *config.Config) { c.ManageDHMC = false },
@@ -241,7 +241,7 @@ func TestPlanDrift(t *testing.T) {
 				dup.ID, dup.Schedule = "mw-00000000000000009", "cron(0 0 5 ? * THU *)"
 				o.Windows = append(o.Windows, dup)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000009",
+			want: []Action{{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000009",
 				Detail: "duplicate of mw-00000000000000001"}},
 		},
 		"identical duplicates keep the lowest id": {
@@ -250,7 +250,7 @@ func TestPlanDrift(t *testing.T) {
 				dup.ID = "mw-00000000000000000a"
 				o.Windows = append([]ObservedWindow{dup}, o.Windows...)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			want: []Action{{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Detail: "duplicate of mw-00000000000000000a"}},
 		},
 		"extra owned task": {
@@ -259,7 +259,7 @@ func TestPlanDrift(t *testing.T) {
 				extra.ID, extra.Name = "task-9", "Added_By_Hand"
 				o.Windows[0].Tasks = append(o.Windows[0].Tasks, extra)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTask, Name: "Added_By_Hand", Window: agent, ID: "task-9", Detail: "extra task"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTask, Name: "Added_By_Hand", Window: agent, ID: "task-9", Detail: "extra task"}},
 		},
 		"extra owned target": {
 			observe: func(o *Observed) {
@@ -267,7 +267,7 @@ func TestPlanDrift(t *testing.T) {
 				extra.ID, extra.Name = "target-9", "Update_Linux"
 				o.Windows[2].Targets = append(o.Windows[2].Targets, extra)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
 		},
 		"duplicate target the task runs on is kept": {
 			observe: func(o *Observed) {
@@ -276,61 +276,61 @@ func TestPlanDrift(t *testing.T) {
 				o.Windows[2].Targets = append(o.Windows[2].Targets, dup)
 				o.Windows[2].Tasks[0].Targets[0].Values = []string{"target-9"}
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-2", Detail: "extra target"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-2", Detail: "extra target"}},
 		},
 		"target deregistered by hand": {
 			observe: func(o *Observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskTargets, From: "[]", To: "WindowTargetIds=<new target>"}}},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskTargets, From: "[]", To: "WindowTargetIds=<new target>"}}},
 			},
 		},
 		"renamed window": {
 			config: func(c *config.Config) { c.Windows[2].Name = "linux_patching" },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceWindow, Name: "linux_patching", Window: "linux_patching", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "linux_patching", Detail: "tag:InstanceOS=Linux"},
-				{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "linux_patching", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "not in the configuration"},
+				{Op: OpCreate, Resource: ResourceWindow, Name: "linux_patching", Window: "linux_patching", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "linux_patching", Detail: "tag:InstanceOS=Linux"},
+				{Op: OpCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "linux_patching", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "not in the configuration"},
 			},
 		},
 		"teardown": {
-			mode: Teardown,
+			mode: RemoveAndReset,
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"disabled converges as teardown": {
 			config: func(c *config.Config) { c.Disabled = true },
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"teardown of a torn-down target": {
-			mode:    Teardown,
+			mode:    RemoveAndReset,
 			observe: func(o *Observed) { o.Windows, o.DHMC = nil, ServiceSetting{Value: "$None", Status: StatusDefault} },
 		},
 		"teardown without DHMC managed": {
-			mode:   Teardown,
+			mode:   RemoveAndReset,
 			config: func(c *config.Config) { c.ManageDHMC = false },
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
 			},
 		},
 		"remove keeps DHMC": {
-			mode: Remove,
+			mode: RemoveKeepSettings,
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "remove"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "remove"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "remove"},
 			},
 		},
 	}

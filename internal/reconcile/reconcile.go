@@ -24,16 +24,22 @@ type Mode string
 
 const (
 	// Converge makes the account x region hold exactly Config; with
-	// Config.Disabled it behaves as Teardown.
+	// Config.Disabled it behaves as RemoveAndReset.
 	Converge Mode = "converge"
-	// Teardown deletes every owned window and resets the DHMC setting.
-	Teardown Mode = "teardown"
-	// Remove deletes every owned window and keeps the DHMC setting.
-	Remove Mode = "remove"
+	// RemoveAndReset deletes everything orgpatch owns (windows, patch
+	// baselines and their registrations) and resets the account-wide
+	// settings it manages (DHMC) to their defaults: nothing of orgpatch is
+	// left. Its wire name is "teardown".
+	RemoveAndReset Mode = "teardown"
+	// RemoveKeepSettings deletes everything orgpatch owns but leaves the
+	// account-wide settings (DHMC) as they are, because another
+	// configuration still governs the account (a region or a previous
+	// configuration's windows dropped). Its wire name is "remove".
+	RemoveKeepSettings Mode = "remove"
 )
 
 // Modes lists the valid modes, for error messages and flags.
-var Modes = []Mode{Converge, Teardown, Remove}
+var Modes = []Mode{Converge, RemoveAndReset, RemoveKeepSettings}
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
@@ -45,15 +51,15 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("mode %q: must be one of %v", s, Modes)
 }
 
-// Kind is what an Action does.
-type Kind string
+// Op is the verb of an Action: what it does to its Resource.
+type Op string
 
 const (
-	KindCreate    Kind = "create"
-	KindUpdate    Kind = "update"
-	KindDelete    Kind = "delete"
-	KindUnchanged Kind = "unchanged"
-	KindReset     Kind = "reset"
+	OpCreate    Op = "create"
+	OpUpdate    Op = "update"
+	OpDelete    Op = "delete"
+	OpUnchanged Op = "unchanged"
+	OpReset     Op = "reset"
 )
 
 // Resource is what an Action acts on.
@@ -73,9 +79,9 @@ const (
 )
 
 // Action is one decision of the plan, and once applied, one line of the
-// report. Every Kind but KindUnchanged is exactly one write call.
+// report. Every Op but OpUnchanged is exactly one write call.
 type Action struct {
-	Kind     Kind
+	Op       Op
 	Resource Resource
 	// Name is the resource's name: the window's, the target's, the task's,
 	// or DHMCSettingID.
@@ -109,7 +115,7 @@ func (a Action) Describe() string {
 // Linux_Scan in window sra_linux_maintenance (id): Operation: Scan -> Install".
 func (a Action) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", a.Kind, a.Resource, a.Name)
+	fmt.Fprintf(&b, "%s %s %s", a.Op, a.Resource, a.Name)
 	if (a.Resource == ResourceTarget || a.Resource == ResourceTask) && a.Window != "" {
 		fmt.Fprintf(&b, " in window %s", a.Window)
 	}
@@ -148,7 +154,7 @@ type Input struct {
 type Result struct {
 	// Actions are the plan's actions that were applied (all of them when
 	// Reconcile returns no error; with DryRun, the whole plan, unapplied).
-	// Unchanged resources are listed with KindUnchanged.
+	// Unchanged resources are listed with OpUnchanged.
 	Actions []Action
 	// Writes counts the write calls made (0 with DryRun, and 0 on a
 	// converged account x region).
@@ -172,7 +178,7 @@ type Result struct {
 // orgpatch's and none is desired. They are issued three round trips deep
 // (four without); a fresh one takes 3 plus DescribeDocument. Applying then
 // makes exactly one call per action that is
-// not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
+// not OpUnchanged: 10 on a fresh account x region, 0 on a converged one.
 func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
 	if err := in.validate(); err != nil {
 		return Result{}, err

@@ -28,15 +28,15 @@ func TestActionString(t *testing.T) {
 		want   string
 	}{
 		"create window": {
-			action: Action{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+			action: Action{Op: OpCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
 			want:   "create window sra_linux_maintenance: cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h",
 		},
 		"update task": {
-			action: Action{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", ID: "4f1c", Changes: []Change{{Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}},
+			action: Action{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", ID: "4f1c", Changes: []Change{{Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}},
 			want:   "update task Linux_Scan in window sra_linux_maintenance (4f1c): Operation: Scan -> Install",
 		},
 		"unchanged DHMC": {
-			action: Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID},
+			action: Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID},
 			want:   "unchanged dhmc " + DHMCSettingID,
 		},
 	}

@@ -294,7 +294,7 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 		t.Errorf("fresh run: %d writes %v, want 10", writes, h.writeOps())
 	}
 	for _, a := range res.Actions {
-		if a.Kind != reconcile.KindCreate && !(a.Resource == reconcile.ResourceDHMC && a.Kind == reconcile.KindUpdate) {
+		if a.Op != reconcile.OpCreate && !(a.Resource == reconcile.ResourceDHMC && a.Op == reconcile.OpUpdate) {
 			t.Errorf("fresh run action %+v, want only creates and the DHMC update", a)
 		}
 	}
@@ -311,7 +311,7 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 		t.Errorf("second run: %d writes %v, want none", writes, h.writeOps())
 	}
 	for _, a := range res.Actions {
-		if a.Kind != reconcile.KindUnchanged {
+		if a.Op != reconcile.OpUnchanged {
 			t.Errorf("second run action %+v, want unchanged", a)
 		}
 	}
@@ -681,7 +681,7 @@ func TestReferenceWindowsAdopted(t *testing.T) {
 		t.Errorf("adopting the reference windows: %d writes, want at most one task update per task (-want +got):\n%s\nactions %+v", writes, diff, res.Actions)
 	}
 	for _, a := range res.Actions {
-		if a.Kind == reconcile.KindUpdate && a.Detail != "" && !strings.Contains(a.Detail, "service role") {
+		if a.Op == reconcile.OpUpdate && a.Detail != "" && !strings.Contains(a.Detail, "service role") {
 			t.Errorf("%s %s: %s, want only the service role changed", a.Resource, a.Name, a.Detail)
 		}
 	}
@@ -698,9 +698,9 @@ func TestTeardownAndRemove(t *testing.T) {
 		disabled  bool
 		wantReset bool
 	}{
-		"teardown":                          {mode: reconcile.Teardown, wantReset: true},
+		"teardown":                          {mode: reconcile.RemoveAndReset, wantReset: true},
 		"converge with the config disabled": {mode: reconcile.Converge, disabled: true, wantReset: true},
-		"remove":                            {mode: reconcile.Remove},
+		"remove":                            {mode: reconcile.RemoveKeepSettings},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -865,7 +865,7 @@ func TestCancelledRunStopsAndReports(t *testing.T) {
 	}
 	var done []string
 	for _, a := range res.Actions {
-		done = append(done, string(a.Kind)+" "+string(a.Resource)+" "+a.Name)
+		done = append(done, string(a.Op)+" "+string(a.Resource)+" "+a.Name)
 	}
 	if diff := cmp.Diff([]string{"create window sra_ssm_agent_update", "create target Update_SSMAgent"}, done); diff != "" {
 		t.Errorf("actions reported done (-want +got):\n%s", diff)

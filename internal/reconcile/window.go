@@ -166,7 +166,7 @@ func sortedOwned(windows []ObservedWindow) []ObservedWindow {
 }
 
 func deleteWindow(ow ObservedWindow, why string) Action {
-	return Action{Kind: KindDelete, Resource: ResourceWindow, Name: ow.Name, Window: ow.Name, ID: ow.ID, Detail: why}
+	return Action{Op: OpDelete, Resource: ResourceWindow, Name: ow.Name, Window: ow.Name, ID: ow.ID, Detail: why}
 }
 
 // planWindow plans one desired window against the owned windows.
@@ -199,7 +199,7 @@ func planWindow(desired Desired, hashes map[string]string, w config.Window, owne
 func writes(actions []Action) int {
 	n := 0
 	for _, a := range actions {
-		if a.Kind != KindUnchanged {
+		if a.Op != OpUnchanged {
 			n++
 		}
 	}
@@ -211,7 +211,7 @@ func createWindow(desired Desired, hashes map[string]string, w config.Window) []
 	tgt := desiredTarget(w)
 	task := desiredTask(desired, hashes, w, "")
 	return []Action{
-		{Kind: KindCreate, Resource: ResourceWindow, Name: w.Name, Window: w.Name,
+		{Op: OpCreate, Resource: ResourceWindow, Name: w.Name, Window: w.Name,
 			Detail: fmt.Sprintf("%s %s, %dh, cutoff %dh", w.Schedule, w.ScheduleTimezone, w.DurationHours, w.CutoffHours),
 			spec:   &spec{window: win}},
 		createTarget(w, tgt, ""),
@@ -220,7 +220,7 @@ func createWindow(desired Desired, hashes map[string]string, w config.Window) []
 }
 
 func createTarget(w config.Window, tgt ObservedTarget, windowID string) Action {
-	return Action{Kind: KindCreate, Resource: ResourceTarget, Name: tgt.Name, Window: w.Name,
+	return Action{Op: OpCreate, Resource: ResourceTarget, Name: tgt.Name, Window: w.Name,
 		Detail: showSelectors(tgt.Targets),
 		spec:   &spec{windowID: windowID, target: tgt}}
 }
@@ -232,7 +232,7 @@ func createTask(w config.Window, task ObservedTask, windowID, targetID string) A
 			detail += fmt.Sprintf(" %s=%s", k, strings.Join(rc.Parameters[k], ","))
 		}
 	}
-	return Action{Kind: KindCreate, Resource: ResourceTask, Name: task.Name, Window: w.Name,
+	return Action{Op: OpCreate, Resource: ResourceTask, Name: task.Name, Window: w.Name,
 		Detail: detail,
 		spec:   &spec{windowID: windowID, targetID: targetID, task: task}}
 }
@@ -241,9 +241,9 @@ func createTask(w config.Window, task ObservedTask, windowID, targetID string) A
 func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow ObservedWindow) []Action {
 	var actions []Action
 	want := desiredWindow(w)
-	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Kind: KindUnchanged}
+	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Op: OpUnchanged}
 	if changes, replace := diffWindow(want, ow); len(changes) > 0 {
-		a.Kind, a.Changes = KindUpdate, changes
+		a.Op, a.Changes = OpUpdate, changes
 		a.spec = &spec{windowID: ow.ID, window: want, replace: replace}
 	}
 	actions = append(actions, a)
@@ -272,9 +272,9 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 		actions = append(actions, createTarget(w, wantTarget, ow.ID))
 	} else {
 		targetID = keptTarget.ID
-		a := Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
+		a := Action{Op: OpUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
 		if len(target.changes) > 0 {
-			a.Kind, a.Changes = KindUpdate, target.changes
+			a.Op, a.Changes = OpUpdate, target.changes
 			a.spec = &spec{windowID: ow.ID, target: wantTarget, replace: target.replace}
 		}
 		actions = append(actions, a)
@@ -291,9 +291,9 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 	if keptTask == nil {
 		actions = append(actions, createTask(w, wantTask, ow.ID, targetID))
 	} else {
-		a := Action{Kind: KindUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
+		a := Action{Op: OpUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
 		if len(task.changes) > 0 {
-			a.Kind, a.Changes = KindUpdate, task.changes
+			a.Op, a.Changes = OpUpdate, task.changes
 			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, replace: task.replace}
 		}
 		actions = append(actions, a)
@@ -301,12 +301,12 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 
 	sort.Slice(extraTasks, func(i, j int) bool { return extraTasks[i].ID < extraTasks[j].ID })
 	for _, t := range extraTasks {
-		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTask, Name: t.Name, Window: w.Name, ID: t.ID,
+		actions = append(actions, Action{Op: OpDelete, Resource: ResourceTask, Name: t.Name, Window: w.Name, ID: t.ID,
 			Detail: "extra task", spec: &spec{windowID: ow.ID}})
 	}
 	sort.Slice(extraTargets, func(i, j int) bool { return extraTargets[i].ID < extraTargets[j].ID })
 	for _, t := range extraTargets {
-		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTarget, Name: t.Name, Window: w.Name, ID: t.ID,
+		actions = append(actions, Action{Op: OpDelete, Resource: ResourceTarget, Name: t.Name, Window: w.Name, ID: t.ID,
 			Detail: "extra target", spec: &spec{windowID: ow.ID}})
 	}
 	return actions

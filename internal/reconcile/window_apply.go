@@ -13,33 +13,33 @@ import (
 // actions make none; an unchanged target notes its id for the task.
 func (windowKind) apply(ctx context.Context, a *applier, act Action) error {
 	switch {
-	case act.Kind == KindUnchanged:
+	case act.Op == OpUnchanged:
 		if act.Resource == ResourceTarget {
 			a.ids[idKey{ResourceTarget, act.Window}] = act.ID
 		}
 		return nil
-	case act.Resource == ResourceWindow && act.Kind == KindCreate:
+	case act.Resource == ResourceWindow && act.Op == OpCreate:
 		return a.createWindow(ctx, act)
-	case act.Resource == ResourceWindow && act.Kind == KindUpdate:
+	case act.Resource == ResourceWindow && act.Op == OpUpdate:
 		return a.updateWindow(ctx, act)
-	case act.Resource == ResourceWindow && act.Kind == KindDelete:
+	case act.Resource == ResourceWindow && act.Op == OpDelete:
 		return a.deleteWindow(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindCreate:
+	case act.Resource == ResourceTarget && act.Op == OpCreate:
 		return a.registerTarget(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindUpdate:
+	case act.Resource == ResourceTarget && act.Op == OpUpdate:
 		a.ids[idKey{ResourceTarget, act.Window}] = act.ID
 		return a.updateTarget(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindDelete:
+	case act.Resource == ResourceTarget && act.Op == OpDelete:
 		return a.deregisterTarget(ctx, act)
-	case act.Resource == ResourceTask && (act.Kind == KindCreate || act.Kind == KindUpdate):
+	case act.Resource == ResourceTask && (act.Op == OpCreate || act.Op == OpUpdate):
 		if err := CheckTask(act.spec.task, a.taskRoleARN); err != nil {
 			return err
 		}
-		if act.Kind == KindCreate {
+		if act.Op == OpCreate {
 			return a.registerTask(ctx, act)
 		}
 		return a.updateTask(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindDelete:
+	case act.Resource == ResourceTask && act.Op == OpDelete:
 		return a.deregisterTask(ctx, act)
 	}
 	return errNoSuchAction(act)

@@ -342,17 +342,17 @@ func (r *runner) accounts(ctx context.Context, regions, previous []string) ([]*a
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: reason})
 		case a.Excluded != "" && r.removing() && !wasExcluded[a.ID]:
 			// Newly excluded: what the previous configuration made goes.
-			in(previous, reconcile.Teardown)
+			in(previous, reconcile.RemoveAndReset)
 		case a.Excluded != "" && !named:
 			acct.outcomes = append(acct.outcomes, report.Target{Account: a.ID, Status: report.Skipped, Reason: a.Excluded})
 		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
 			// Level-based: an account moved into an excluded OU, and named
 			// by its move event, loses what we own there.
-			in(regions, reconcile.Teardown)
+			in(regions, reconcile.RemoveAndReset)
 		default:
 			in(regions, r.req.Mode)
 			if !wasExcluded[a.ID] {
-				in(dropped, reconcile.Teardown)
+				in(dropped, reconcile.RemoveAndReset)
 			}
 		}
 		out = append(out, acct)
@@ -384,7 +384,7 @@ func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Acc
 // settings), one copy per ring for the whole run. ring is one of the
 // configuration's: ResolveRings chose it, or Work checked it.
 func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, string) {
-	if mode == reconcile.Teardown && r.removing() {
+	if mode == reconcile.RemoveAndReset && r.removing() {
 		return r.env.Previous, ""
 	}
 	if cfg, ok := r.ringConfigs[ring]; ok {
@@ -562,10 +562,10 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 		// What already matched is left out: kept for every target of a
 		// large organization, it would make the report (and the Lambda's
 		// memory) grow with the organization instead of with the changes.
-		if a.Kind == reconcile.KindUnchanged {
+		if a.Op == reconcile.OpUnchanged {
 			continue
 		}
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
+		out.Actions = append(out.Actions, report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
 		changed = true
 	}
 	if err != nil {
