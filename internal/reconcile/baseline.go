@@ -16,6 +16,20 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 )
 
+// The fields of the patch baselines and their registrations a plan can change, as "resource.label": plans
+// print the label (Field.String).
+const (
+	BaselineDescription             Field = "baseline.description"
+	BaselineGlobalFilters           Field = "baseline.global filters"
+	BaselineApprovalRules           Field = "baseline.approval rules"
+	BaselineApprovedPatches         Field = "baseline.approved patches"
+	BaselineApprovedComplianceLevel Field = "baseline.approved patches compliance level"
+	BaselineApprovedNonSecurity     Field = "baseline.approved patches non-security"
+	BaselineRejectedPatches         Field = "baseline.rejected patches"
+	BaselineRejectedAction          Field = "baseline.rejected patches action"
+	DefaultBaseline                 Field = "default.baseline" // the baseline registered as an operating system's default
+)
+
 // ObservedBaseline is a patch baseline orgpatch owns (it carries the
 // ownership tag), as GetPatchBaseline reads it. Default and PatchGroups of
 // the embedded Baseline are not used: registrations are observed apart.
@@ -29,6 +43,68 @@ type ObservedBaseline struct {
 type PatchGroupKey struct {
 	Group           string
 	OperatingSystem string
+}
+
+// baselinesAPI is the part of the Systems Manager client the baselines
+// kind calls.
+type baselinesAPI interface {
+	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
+	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
+	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
+	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
+	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
+	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
+	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
+	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
+	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
+	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
+}
+
+var _ baselinesAPI = (*ssm.Client)(nil)
+
+// baselinesDesired is what the account x region should hold of patch
+// baselines.
+type baselinesDesired struct {
+	Mode Mode
+	// Baselines are the patch baselines to hold, identified by name, with
+	// their default and patch group registrations.
+	Baselines []config.Baseline
+}
+
+// baselinesObserved is what the account x region holds of patch
+// baselines.
+type baselinesObserved struct {
+	// Baselines are the owned patch baselines; ForeignBaselines maps the
+	// names of the account's other baselines to their ids (name clashes).
+	Baselines        []ObservedBaseline
+	ForeignBaselines map[string]string
+	// PatchGroups are every patch group registration: -> baseline id.
+	PatchGroups map[PatchGroupKey]string
+	// DefaultBaselines are the default baseline ids of the operating
+	// systems the desired and owned baselines concern; PredefinedDefaults
+	// the ARNs of AWS's predefined defaults, read when one of those
+	// defaults is orgpatch's.
+	DefaultBaselines   map[string]string
+	PredefinedDefaults map[string]string
+}
+
+// baselineState is the patch baselines, desired and observed.
+type baselineState struct {
+	desired  baselinesDesired
+	observed baselinesObserved
+}
+
+func (s baselineState) plan() []Action {
+	if s.desired.Mode == Converge {
+		return s.diff()
+	}
+	return s.teardown()
+}
+
+func (baselineKind) checkClients(clients Clients) error {
+	_, err := clientOf[baselinesAPI](clients)
+	return err
 }
 
 // baselineSpec is what apply needs of a baseline action.
@@ -102,9 +178,21 @@ var predefinedDefaults = map[string]string{
 // nothing to keep, register or remove. (The index lags tag changes: a
 // baseline created moments before a configuration that drops every
 // baseline is removed by the next run, not this one.)
-func (baselineKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
-	if desired.Mode == Converge && len(desired.Baselines) == 0 && in.tagged != nil {
-		owned, err := in.tagged.owned(ctx, "patchbaseline")
+func (baselineKind) observe(ctx context.Context, clients Clients, in Input) (kindState, error) {
+	client, err := clientOf[baselinesAPI](clients)
+	if err != nil {
+		return nil, err
+	}
+	st := baselineState{desired: baselinesDesired{Mode: in.mode(), Baselines: in.Config.Baselines}}
+	if err := observeBaselines(ctx, client, in.tagged, st.desired, &st.observed); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func observeBaselines(ctx context.Context, client baselinesAPI, tagged *taggedIndex, desired baselinesDesired, obs *baselinesObserved) error {
+	if desired.Mode == Converge && len(desired.Baselines) == 0 && tagged != nil {
+		owned, err := tagged.owned(ctx, "patchbaseline")
 		if err != nil {
 			return err
 		}
@@ -187,7 +275,7 @@ func (baselineKind) observe(ctx context.Context, client SSMAPI, in Input, desire
 
 // observePredefined reads the ids (ARNs) of AWS's predefined default
 // baselines, which registering one again as a default needs.
-func observePredefined(ctx context.Context, client SSMAPI, obs *Observed) error {
+func observePredefined(ctx context.Context, client baselinesAPI, obs *baselinesObserved) error {
 	obs.PredefinedDefaults = map[string]string{}
 	aws_ := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"AWS"}}}
 	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: aws_, MaxResults: aws.Int32(100)})
@@ -248,7 +336,8 @@ func (p baselinePlan) actions() []Action {
 	return slices.Concat(p.baselines, p.deregister, p.register, p.defaults, p.resets, p.deletes, p.clashes)
 }
 
-func (baselineKind) diff(desired Desired, observed Observed) []Action {
+func (s baselineState) diff() []Action {
+	desired, observed := s.desired, s.observed
 	var p baselinePlan
 	owned := map[string]string{} // id -> name of the owned baselines kept
 	kept := map[string]string{}  // desired name -> id of the owned baseline kept ("" when created)
@@ -269,12 +358,12 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 				best, bestChanges = &b, changes
 			}
 		}
-		s := &spec{baseline: &baselineSpec{baseline: want}}
+		spec := &baselineSpec{baseline: want}
 		switch {
 		case best != nil:
 			kept[want.Name] = best.ID
 			owned[best.ID] = want.Name
-			a := Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: s}
+			a := Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: spec}
 			if len(bestChanges) > 0 {
 				a.Op, a.Changes = OpUpdate, bestChanges
 			}
@@ -282,13 +371,13 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 		case observed.ForeignBaselines[want.Name] != "":
 			clashing[want.Name] = true
 			id := observed.ForeignBaselines[want.Name]
-			s.baseline.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
+			spec.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
 				want.Name, id, OwnerTagKey, OwnerTagValue)
-			p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: s})
+			p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: spec})
 		default:
 			kept[want.Name] = ""
 			p.baselines = append(p.baselines, Action{Op: OpCreate, Resource: ResourceBaseline, Name: want.Name,
-				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: s})
+				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: spec})
 		}
 	}
 
@@ -316,23 +405,23 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 		case !isOwned:
 			if wanted {
 				p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-					Detail: "held by a baseline orgpatch does not own", spec: &spec{baseline: &baselineSpec{group: k,
-						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}}})
+					Detail: "held by a baseline orgpatch does not own", spec: &baselineSpec{group: k,
+						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}})
 				delete(wantGroups, k)
 			}
 		case wanted && kept[want] == id:
 			p.register = append(p.register, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "baseline " + want, spec: &spec{baseline: &baselineSpec{group: k, target: want, targetID: id}}})
+				Detail: "baseline " + want, spec: &baselineSpec{group: k, target: want, targetID: id}})
 			delete(wantGroups, k)
 		default:
 			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+				Detail: "from baseline " + ownedIDs[id], spec: &baselineSpec{group: k, targetID: id}})
 		}
 	}
 	for _, k := range sortedKeys(wantGroups) {
 		name := wantGroups[k]
 		p.register = append(p.register, Action{Op: OpCreate, Resource: ResourcePatchGroup, Name: groupName(k),
-			Detail: "baseline " + name, spec: &spec{baseline: &baselineSpec{group: k, target: name, targetID: kept[name]}}})
+			Detail: "baseline " + name, spec: &baselineSpec{group: k, target: name, targetID: kept[name]}})
 	}
 
 	// Defaults: each desired default is registered; an owned default that is
@@ -345,7 +434,7 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 	}
 	for _, os := range slices.Sorted(maps.Keys(wantDefault)) {
 		name, cur := wantDefault[os], observed.DefaultBaselines[os]
-		s := &spec{baseline: &baselineSpec{target: name, targetID: kept[name]}}
+		s := &baselineSpec{target: name, targetID: kept[name]}
 		a := Action{Op: OpUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
 		if kept[name] == "" || kept[name] != cur {
 			a.Op, a.Detail = OpUpdate, ""
@@ -366,7 +455,7 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 // resetDefaults registers AWS's predefined default again for every
 // operating system whose default is an owned baseline, unless keep says the
 // operating system gets another default of orgpatch's.
-func resetDefaults(observed Observed, ownedIDs map[string]string, keep func(os string) bool) []Action {
+func resetDefaults(observed baselinesObserved, ownedIDs map[string]string, keep func(os string) bool) []Action {
 	var out []Action
 	for _, os := range slices.Sorted(maps.Keys(observed.DefaultBaselines)) {
 		cur := observed.DefaultBaselines[os]
@@ -375,12 +464,12 @@ func resetDefaults(observed Observed, ownedIDs map[string]string, keep func(os s
 		}
 		out = append(out, Action{Op: OpReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
 			Changes: []Change{{Field: DefaultBaseline, From: ownedIDs[cur], To: predefinedDefaults[os]}},
-			spec:    &spec{baseline: &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}}})
+			spec:    &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}})
 	}
 	return out
 }
 
-func deleteBaseline(b ObservedBaseline, desired Desired) Action {
+func deleteBaseline(b ObservedBaseline, desired baselinesDesired) Action {
 	why := "not in the configuration"
 	if slices.ContainsFunc(desired.Baselines, func(d config.Baseline) bool { return d.Name == b.Name }) {
 		why = "replaced (another operating system, or a second baseline of the name)"
@@ -394,7 +483,8 @@ func deleteBaseline(b ObservedBaseline, desired Desired) Action {
 // teardown deregisters every patch group from the owned baselines,
 // registers AWS's predefined default again wherever an owned baseline is
 // the default, then deletes the owned baselines.
-func (baselineKind) teardown(desired Desired, observed Observed) []Action {
+func (s baselineState) teardown() []Action {
+	desired, observed := s.desired, s.observed
 	var p baselinePlan
 	ownedIDs := map[string]string{}
 	for _, b := range observed.Baselines {
@@ -403,7 +493,7 @@ func (baselineKind) teardown(desired Desired, observed Observed) []Action {
 	for _, k := range sortedKeys(observed.PatchGroups) {
 		if id := observed.PatchGroups[k]; ownedIDs[id] != "" {
 			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+				Detail: "from baseline " + ownedIDs[id], spec: &baselineSpec{group: k, targetID: id}})
 		}
 	}
 	p.resets = resetDefaults(observed, ownedIDs, func(string) bool { return false })
@@ -538,10 +628,7 @@ func sortedKeys[V any](m map[PatchGroupKey]V) []PatchGroupKey {
 }
 
 func (baselineKind) apply(ctx context.Context, a *applier, act Action) error {
-	var s *baselineSpec
-	if act.spec != nil {
-		s = act.spec.baseline
-	}
+	s, _ := act.spec.(*baselineSpec)
 	switch {
 	case s != nil && s.clash != "":
 		return fmt.Errorf("%s %s: %s", act.Resource, act.Name, s.clash)
@@ -551,35 +638,47 @@ func (baselineKind) apply(ctx context.Context, a *applier, act Action) error {
 	case act.Op == OpUnchanged:
 		return nil
 	}
+	client, err := clientOf[baselinesAPI](a.clients)
+	if err != nil {
+		return err
+	}
 	switch act.Resource {
 	case ResourceBaseline:
 		switch act.Op {
 		case OpCreate:
-			return a.createBaseline(ctx, act)
+			return a.createBaseline(ctx, client, act)
 		case OpUpdate:
-			return a.updateBaseline(ctx, act)
+			return a.updateBaseline(ctx, client, act)
 		case OpDelete:
-			return a.deleteBaseline(ctx, act)
+			return a.deleteBaseline(ctx, client, act)
 		}
 	case ResourcePatchGroup:
 		switch act.Op {
 		case OpCreate:
-			return a.registerPatchGroup(ctx, act)
+			return a.registerPatchGroup(ctx, client, act)
 		case OpDelete:
-			return a.deregisterPatchGroup(ctx, act)
+			return a.deregisterPatchGroup(ctx, client, act)
 		}
 	case ResourceDefaultBaseline:
 		if act.Op == OpUpdate || act.Op == OpReset {
-			return a.registerDefault(ctx, act)
+			return a.registerDefault(ctx, client, act)
 		}
 	}
 	return errNoSuchAction(act)
 }
 
+// bspec is the payload of a baseline, default or patch group action.
+func bspec(act Action) *baselineSpec {
+	if s, ok := act.spec.(*baselineSpec); ok {
+		return s
+	}
+	return &baselineSpec{}
+}
+
 // baselineID is the id a registration names: known at plan time, or the
 // one this run created.
 func (a *applier) baselineID(act Action) (string, error) {
-	s := act.spec.baseline
+	s := bspec(act)
 	if s.targetID != "" {
 		return s.targetID, nil
 	}
@@ -591,15 +690,15 @@ func (a *applier) baselineID(act Action) (string, error) {
 
 // createBaseline creates a baseline carrying the ownership tag, so that a
 // create whose answer is lost is adopted by the next run's observe.
-func (a *applier) createBaseline(ctx context.Context, act Action) error {
-	b := normalSend(act.spec.baseline.baseline)
+func (a *applier) createBaseline(ctx context.Context, client baselinesAPI, act Action) error {
+	b := normalSend(bspec(act).baseline)
 	in := &ssm.CreatePatchBaselineInput{
 		Name: aws.String(b.Name), OperatingSystem: types.OperatingSystem(b.OperatingSystem),
 		Tags: []types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(OwnerTagValue)}},
 	}
 	setBaselineFields(b, nil, func(f Field) bool { return true }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
 		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction)
-	out, err := send(ctx, a, false, a.client.CreatePatchBaseline, in)
+	out, err := send(ctx, a, false, client.CreatePatchBaseline, in)
 	if err != nil {
 		return fmt.Errorf("create patch baseline %s: %w", b.Name, err)
 	}
@@ -610,8 +709,8 @@ func (a *applier) createBaseline(ctx context.Context, act Action) error {
 // updateBaseline sends the changed members only; when the description is
 // to be cleared (which a partial update cannot do), it replaces the
 // baseline's members with the desired ones. Idempotent: it sets values.
-func (a *applier) updateBaseline(ctx context.Context, act Action) error {
-	b := normalSend(act.spec.baseline.baseline)
+func (a *applier) updateBaseline(ctx context.Context, client baselinesAPI, act Action) error {
+	b := normalSend(bspec(act).baseline)
 	changed := map[Field]bool{}
 	for _, c := range act.Changes {
 		changed[c.Field] = true
@@ -627,7 +726,7 @@ func (a *applier) updateBaseline(ctx context.Context, act Action) error {
 		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction); unsent != nil {
 		return errCannotSend(act, *unsent)
 	}
-	if _, err := send(ctx, a, false, a.client.UpdatePatchBaseline, in); err != nil {
+	if _, err := send(ctx, a, false, client.UpdatePatchBaseline, in); err != nil {
 		return fmt.Errorf("update patch baseline %s (%s): %w", b.Name, act.ID, err)
 	}
 	a.ids[idKey{ResourceBaseline, b.Name}] = act.ID
@@ -715,8 +814,8 @@ func nonNilStrings(s []string) []string {
 
 // deleteBaseline deletes an owned baseline. Idempotent: one that no longer
 // exists is done.
-func (a *applier) deleteBaseline(ctx context.Context, act Action) error {
-	_, err := send(ctx, a, false, a.client.DeletePatchBaseline, &ssm.DeletePatchBaselineInput{BaselineId: aws.String(act.ID)})
+func (a *applier) deleteBaseline(ctx context.Context, client baselinesAPI, act Action) error {
+	_, err := send(ctx, a, false, client.DeletePatchBaseline, &ssm.DeletePatchBaselineInput{BaselineId: aws.String(act.ID)})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete patch baseline %s (%s): %w", act.Name, act.ID, err)
 	}
@@ -725,13 +824,13 @@ func (a *applier) deleteBaseline(ctx context.Context, act Action) error {
 
 // registerPatchGroup registers the baseline for the patch group.
 // Idempotent: the same registration again succeeds.
-func (a *applier) registerPatchGroup(ctx context.Context, act Action) error {
+func (a *applier) registerPatchGroup(ctx context.Context, client baselinesAPI, act Action) error {
 	id, err := a.baselineID(act)
 	if err != nil {
 		return err
 	}
-	k := act.spec.baseline.group
-	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterPatchBaselineForPatchGroup, &ssm.RegisterPatchBaselineForPatchGroupInput{
+	k := bspec(act).group
+	if _, err := send(ctx, a, bspec(act).targetID == "", client.RegisterPatchBaselineForPatchGroup, &ssm.RegisterPatchBaselineForPatchGroupInput{
 		BaselineId: aws.String(id), PatchGroup: aws.String(k.Group),
 	}); err != nil {
 		return fmt.Errorf("register patch group %s with baseline %s: %w", groupName(k), id, err)
@@ -741,9 +840,9 @@ func (a *applier) registerPatchGroup(ctx context.Context, act Action) error {
 
 // deregisterPatchGroup removes a registration. Idempotent: one already
 // gone is done.
-func (a *applier) deregisterPatchGroup(ctx context.Context, act Action) error {
-	k := act.spec.baseline.group
-	_, err := send(ctx, a, false, a.client.DeregisterPatchBaselineForPatchGroup, &ssm.DeregisterPatchBaselineForPatchGroupInput{
+func (a *applier) deregisterPatchGroup(ctx context.Context, client baselinesAPI, act Action) error {
+	k := bspec(act).group
+	_, err := send(ctx, a, false, client.DeregisterPatchBaselineForPatchGroup, &ssm.DeregisterPatchBaselineForPatchGroupInput{
 		BaselineId: aws.String(act.ID), PatchGroup: aws.String(k.Group),
 	})
 	if err != nil && !isNotFound(err) {
@@ -754,12 +853,12 @@ func (a *applier) deregisterPatchGroup(ctx context.Context, act Action) error {
 
 // registerDefault makes the baseline its operating system's default (AWS's
 // predefined one for a reset). Idempotent: it sets a value.
-func (a *applier) registerDefault(ctx context.Context, act Action) error {
+func (a *applier) registerDefault(ctx context.Context, client baselinesAPI, act Action) error {
 	id, err := a.baselineID(act)
 	if err != nil {
 		return err
 	}
-	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterDefaultPatchBaseline, &ssm.RegisterDefaultPatchBaselineInput{BaselineId: aws.String(id)}); err != nil {
+	if _, err := send(ctx, a, bspec(act).targetID == "", client.RegisterDefaultPatchBaseline, &ssm.RegisterDefaultPatchBaselineInput{BaselineId: aws.String(id)}); err != nil {
 		return fmt.Errorf("register default patch baseline for %s (%s): %w", act.Name, id, err)
 	}
 	return nil

@@ -117,7 +117,7 @@ const baselineWrites = 5
 func TestBaselinesConvergeThenNoWrites(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
-	plan, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+	plan, err := reconcile.Reconcile(context.Background(), reconcile.Clients{h.client}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, DryRun: true, Documents: h.docs,
 	})
 	if err != nil {
@@ -346,7 +346,7 @@ func TestBaselineAdoptedAfterLostCreate(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
 	cfg.Windows = nil
-	_, err := reconcile.Reconcile(context.Background(), loseBaselineCreate{h.client}, reconcile.Input{
+	_, err := reconcile.Reconcile(context.Background(), reconcile.Clients{loseBaselineCreate{h.client}}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 	})
 	if err == nil || !strings.HasPrefix(err.Error(), "create patch baseline orgpatch-amazon-linux-2: ") {
@@ -369,10 +369,10 @@ func TestBaselineAdoptedAfterLostCreate(t *testing.T) {
 
 // loseBaselineCreate creates the first baseline and then answers as if the
 // answer was lost.
-type loseBaselineCreate struct{ reconcile.SSMAPI }
+type loseBaselineCreate struct{ *ssm.Client }
 
 func (l loseBaselineCreate) CreatePatchBaseline(ctx context.Context, in *ssm.CreatePatchBaselineInput, opts ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error) {
-	if _, err := l.SSMAPI.CreatePatchBaseline(ctx, in, opts...); err != nil {
+	if _, err := l.Client.CreatePatchBaseline(ctx, in, opts...); err != nil {
 		return nil, err
 	}
 	return nil, &smithy.GenericAPIError{Code: "RequestTimeout", Message: "the answer was lost"}

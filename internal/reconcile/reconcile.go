@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 )
@@ -98,8 +97,9 @@ type Action struct {
 	// task"); empty for updates, whose text comes from Changes.
 	Detail string
 
-	// What apply needs beyond the above; set by the kind's plan.
-	spec *spec
+	// spec is what the kind's apply needs beyond the above: the kind's
+	// own payload type, set by its plan.
+	spec any
 }
 
 // Describe is what the action changes, makes or why, on one line: the
@@ -161,10 +161,12 @@ type Result struct {
 	Writes int
 }
 
-// Reconcile observes in.Account x in.Region through client, plans against
+// Reconcile observes in.Account x in.Region through clients, plans against
 // in.Config and in.Mode, and applies the plan (unless in.DryRun).
 //
-// client must be bound to the account's credentials and in.Region. An error
+// clients must be bound to the account's credentials and in.Region, and
+// hold a client for every kind (for the kinds of today, the SSM client);
+// a missing one is an error before any call. An error
 // names the operation and the resource and wraps the SDK error, so
 // errors.As into smithy.APIError works; Result then holds the actions
 // applied before the failure. Re-running after any error converges.
@@ -179,24 +181,29 @@ type Result struct {
 // (four without); a fresh one takes 3 plus DescribeDocument. Applying then
 // makes exactly one call per action that is
 // not OpUnchanged: 10 on a fresh account x region, 0 on a converged one.
-func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
-	if err := in.validate(); err != nil {
+func Reconcile(ctx context.Context, clients Clients, in Input) (Result, error) {
+	if err := in.validate(clients); err != nil {
 		return Result{}, err
 	}
-	desired := desiredFor(in)
-	observed, err := observe(ctx, client, in, desired)
+	states, err := observe(ctx, clients, in)
 	if err != nil {
 		return Result{}, err
 	}
-	actions := Plan(desired, observed)
+	actions := plan(states)
 	if in.DryRun {
 		return Result{Actions: actions}, nil
 	}
-	return apply(ctx, client, desired.TaskRoleARN, actions)
+	return apply(ctx, clients, in, actions)
 }
 
-func (in Input) validate() error {
+// validate checks in, and that clients serve every kind, before any call.
+func (in Input) validate(clients Clients) error {
 	var errs []error
+	for _, k := range resourceKinds {
+		if err := k.checkClients(clients); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if in.Account == "" {
 		errs = append(errs, errors.New("account: must be a 12-digit account id, got empty"))
 	}
@@ -214,42 +221,6 @@ func (in Input) validate() error {
 	}
 	return nil
 }
-
-// SSMAPI is the part of the Systems Manager client Reconcile calls.
-type SSMAPI interface {
-	DescribeMaintenanceWindows(context.Context, *ssm.DescribeMaintenanceWindowsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowsOutput, error)
-	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
-	DescribeMaintenanceWindowTargets(context.Context, *ssm.DescribeMaintenanceWindowTargetsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error)
-	DescribeMaintenanceWindowTasks(context.Context, *ssm.DescribeMaintenanceWindowTasksInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTasksOutput, error)
-	GetMaintenanceWindowTask(context.Context, *ssm.GetMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.GetMaintenanceWindowTaskOutput, error)
-	GetServiceSetting(context.Context, *ssm.GetServiceSettingInput, ...func(*ssm.Options)) (*ssm.GetServiceSettingOutput, error)
-	DescribeDocument(context.Context, *ssm.DescribeDocumentInput, ...func(*ssm.Options)) (*ssm.DescribeDocumentOutput, error)
-
-	CreateMaintenanceWindow(context.Context, *ssm.CreateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindow(context.Context, *ssm.UpdateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowOutput, error)
-	DeleteMaintenanceWindow(context.Context, *ssm.DeleteMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeleteMaintenanceWindowOutput, error)
-	RegisterTargetWithMaintenanceWindow(context.Context, *ssm.RegisterTargetWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindowTarget(context.Context, *ssm.UpdateMaintenanceWindowTargetInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTargetOutput, error)
-	DeregisterTargetFromMaintenanceWindow(context.Context, *ssm.DeregisterTargetFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTargetFromMaintenanceWindowOutput, error)
-	RegisterTaskWithMaintenanceWindow(context.Context, *ssm.RegisterTaskWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTaskWithMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindowTask(context.Context, *ssm.UpdateMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTaskOutput, error)
-	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
-	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
-	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
-
-	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
-	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
-	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
-	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
-	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
-	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
-	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
-	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
-	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
-	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
-}
-
-var _ SSMAPI = (*ssm.Client)(nil)
 
 // TaggingAPI is the part of the Resource Groups Tagging API client
 // Reconcile calls.

@@ -41,7 +41,13 @@ import (
 // document cache (1 + 1 + 3 + 3 + 3 + 1), and a fresh one 3. Independent
 // calls run side by side (at most observeLimit at once per account x
 // region), so the converged case takes three round trips, not twelve.
-func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
+func (windowKind) observe(ctx context.Context, clients Clients, in Input) (kindState, error) {
+	client, err := clientOf[windowsAPI](clients)
+	if err != nil {
+		return nil, err
+	}
+	desired := windowsDesiredFor(in)
+	var obs windowsObserved
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
@@ -61,7 +67,10 @@ func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired 
 			})
 		}
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return windowState{desired: desired, observed: obs}, nil
 }
 
 // observeLimit bounds the calls one observe makes at once.
@@ -80,7 +89,7 @@ func documents(windows []config.Window) []string {
 
 // observeWindows lists the owned windows, with the targets and tasks of
 // those whose name is desired (in Converge).
-func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, desired Desired) ([]ObservedWindow, error) {
+func observeWindows(ctx context.Context, client windowsAPI, tagged *taggedIndex, desired windowsDesired) ([]ObservedWindow, error) {
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
@@ -165,7 +174,7 @@ func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, des
 // (created moments ago, or someone else's window of that name) and an
 // owned window the index reports under a name no longer desired (to be
 // deleted: it must really be ours). A converged region has neither.
-func ownedWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
+func ownedWindows(ctx context.Context, client windowsAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
 	var (
 		all     []ObservedWindow
 		indexed map[string]bool
@@ -276,7 +285,7 @@ func (x *taggedIndex) owned(ctx context.Context, typ string) (map[string]bool, e
 }
 
 // listWindows lists every window in the region, ours or not.
-func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
+func listWindows(ctx context.Context, client windowsAPI) ([]ObservedWindow, error) {
 	var windows []ObservedWindow
 	pages := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{MaxResults: aws.Int32(100)})
 	for pages.HasMorePages() {
@@ -303,10 +312,15 @@ func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	return windows, nil
 }
 
+// tagsAPI is the Systems Manager call that reads a resource's tags.
+type tagsAPI interface {
+	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+}
+
 // isOwned reports whether the resource (a window, a patch baseline)
 // carries the ownership tag. One deleted since it was listed is not ours to
 // act on.
-func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
+func isOwned(ctx context.Context, client tagsAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
 	out, err := client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
 		ResourceType: resourceType,
 		ResourceId:   aws.String(id),
@@ -325,7 +339,7 @@ func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceType
 	return false, nil
 }
 
-func windowTargets(ctx context.Context, client SSMAPI, w ObservedWindow) ([]ObservedTarget, error) {
+func windowTargets(ctx context.Context, client windowsAPI, w ObservedWindow) ([]ObservedTarget, error) {
 	var targets []ObservedTarget
 	pages := ssm.NewDescribeMaintenanceWindowTargetsPaginator(client, &ssm.DescribeMaintenanceWindowTargetsInput{
 		WindowId: aws.String(w.ID), MaxResults: aws.Int32(100),
@@ -349,7 +363,7 @@ func windowTargets(ctx context.Context, client SSMAPI, w ObservedWindow) ([]Obse
 	return targets, nil
 }
 
-func windowTasks(ctx context.Context, client SSMAPI, w ObservedWindow) ([]ObservedTask, error) {
+func windowTasks(ctx context.Context, client windowsAPI, w ObservedWindow) ([]ObservedTask, error) {
 	var tasks []ObservedTask
 	pages := ssm.NewDescribeMaintenanceWindowTasksPaginator(client, &ssm.DescribeMaintenanceWindowTasksInput{
 		WindowId: aws.String(w.ID), MaxResults: aws.Int32(100),
@@ -380,7 +394,7 @@ func windowTasks(ctx context.Context, client SSMAPI, w ObservedWindow) ([]Observ
 }
 
 // runCommand reads a task's Run Command parameters; nil when it has none.
-func runCommand(ctx context.Context, client SSMAPI, w ObservedWindow, taskID string) (*RunCommand, error) {
+func runCommand(ctx context.Context, client windowsAPI, w ObservedWindow, taskID string) (*RunCommand, error) {
 	out, err := client.GetMaintenanceWindowTask(ctx, &ssm.GetMaintenanceWindowTaskInput{
 		WindowId: aws.String(w.ID), WindowTaskId: aws.String(taskID),
 	})

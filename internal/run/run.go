@@ -546,7 +546,7 @@ func (r *runner) reconcileOne(ctx context.Context, t target, out *report.Target)
 	cfg := r.creds.Config(t.account)
 	client := ssm.NewFromConfig(cfg, awsconf.SSMIn(t.region))
 	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, awsconf.TaggingIn(t.region))
-	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
+	res, err := reconcile.Reconcile(tctx, reconcile.Clients{client}, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
 		Partition: fleet.Partition(t.region),
