@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // TestReconcileRejectsBadInput: bad input is refused before any call,
@@ -16,6 +18,22 @@ func TestReconcileRejectsBadInput(t *testing.T) {
 		t.Fatal("Reconcile accepted an empty account, region, partition and mode \"apply\"")
 	}
 	for _, want := range []string{"account:", "region:", "partition:", `mode "apply": must be one of [converge teardown remove]`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// TestReconcileRejectsMissingClients: clients that do not serve every kind
+// are refused before any call, naming each kind's missing calls and what
+// was given.
+func TestReconcileRejectsMissingClients(t *testing.T) {
+	in := Input{Account: "111111111111", Region: "us-east-1", Partition: "aws", Config: config.Default(), Mode: Converge}
+	_, err := Reconcile(context.Background(), Clients{"not a client"}, in)
+	if err == nil {
+		t.Fatal("Reconcile accepted clients without an SSM client")
+	}
+	for _, want := range []string{"windowsAPI (", "dhmcAPI (", "GetServiceSetting", "baselinesAPI (", "got [string]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
