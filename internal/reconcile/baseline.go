@@ -14,8 +14,18 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 )
 
-// The fields of the patch baselines and their registrations a plan can change, as "resource.label": plans
-// print the label (Field.String).
+// The resources of the baselines kind: a patch baseline; the default
+// baseline registration of an operating system (Name is the operating
+// system); a patch group registration (Name is "group for
+// OPERATING_SYSTEM").
+const (
+	ResourceBaseline        Resource = "baseline"
+	ResourceDefaultBaseline Resource = "default"
+	ResourcePatchGroup      Resource = "patchgroup"
+)
+
+// The fields of the patch baselines and their registrations that a plan
+// can change, as "resource.label": plans print the label (Field.String).
 const (
 	BaselineDescription             Field = "baseline.description"
 	BaselineGlobalFilters           Field = "baseline.global filters"

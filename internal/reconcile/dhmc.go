@@ -10,8 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// The fields of the DHMC setting a plan can change, as "resource.label": plans
-// print the label (Field.String).
+// ResourceDHMC is the DHMC setting (Name is DHMCSettingID).
+const ResourceDHMC Resource = "dhmc"
+
+// The fields of the DHMC setting that a plan can change, as
+// "resource.label": plans print the label (Field.String).
 const (
 	DHMCValue Field = "dhmc.value"
 )

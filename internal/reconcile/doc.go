@@ -53,8 +53,8 @@
 //     hands every action back to the kind that planned it.
 //
 // Reconcile, plan and apply only iterate resourceKinds, whose order is the
-// order actions are applied. A new kind is its file(s), its Resource
-// values, one entry in resourceKinds and its contract fixture
+// order actions are applied. A new kind is its file(s) (with its Resource
+// values), one entry in resourceKinds and its contract fixture
 // (testdata/kinds/RESOURCE.yaml, which TestKindContract runs: converge
 // then no writes, a crash after each write, teardown, a lost create
 // answer); plus its operations in the simulator and, for a new service,

@@ -61,21 +61,9 @@ const (
 	OpReset     Op = "reset"
 )
 
-// Resource is what an Action acts on.
+// Resource is what an Action acts on. Each kind declares its own beside
+// it (window.go, dhmc.go, baseline.go).
 type Resource string
-
-const (
-	ResourceWindow Resource = "window"
-	ResourceTarget Resource = "target"
-	ResourceTask   Resource = "task"
-	ResourceDHMC   Resource = "dhmc"
-	// A patch baseline; the default baseline registration of an operating
-	// system (Name is the operating system); a patch group registration
-	// (Name is "group for OPERATING_SYSTEM").
-	ResourceBaseline        Resource = "baseline"
-	ResourceDefaultBaseline Resource = "default"
-	ResourcePatchGroup      Resource = "patchgroup"
-)
 
 // Action is one decision of the plan, and once applied, one line of the
 // report. Every Op but OpUnchanged is exactly one write call.

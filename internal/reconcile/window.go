@@ -13,8 +13,15 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 )
 
-// The fields of the windows, their targets and tasks a plan can change, as "resource.label": plans
-// print the label (Field.String).
+// The resources of the windows kind.
+const (
+	ResourceWindow Resource = "window"
+	ResourceTarget Resource = "target"
+	ResourceTask   Resource = "task"
+)
+
+// The fields of the windows, their targets and tasks that a plan can
+// change, as "resource.label": plans print the label (Field.String).
 const (
 	WindowDescription      Field = "window.description"
 	WindowSchedule         Field = "window.schedule"
