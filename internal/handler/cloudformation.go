@@ -365,7 +365,7 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 	if req.Action == trigger.Remove {
 		cfg, err := config.FromProperties(req.Properties)
 		if err == nil {
-			return cfg, reconcile.Remove, nil
+			return cfg, reconcile.RemoveKeepSettings, nil
 		}
 		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
 		cfg, err = h.store.load(ctx)
@@ -373,7 +373,7 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 			log.Warn("delete: no usable stored configuration; using the defaults", "error", err)
 			cfg = config.Default()
 		}
-		return cfg, reconcile.Remove, nil
+		return cfg, reconcile.RemoveKeepSettings, nil
 	}
 	cfg, err := config.FromProperties(req.Properties)
 	if err != nil {

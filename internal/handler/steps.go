@@ -158,7 +158,7 @@ func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Ste
 // modeOf is the run's mode for a whole-organization action.
 func modeOf(a trigger.Action) reconcile.Mode {
 	if a == trigger.Remove {
-		return reconcile.Remove
+		return reconcile.RemoveKeepSettings
 	}
 	return reconcile.Converge
 }

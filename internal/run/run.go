@@ -337,17 +337,17 @@ func (r *runner) accounts(ctx context.Context, plan *Plan, regions, previous []s
 			skip(a.ID, reason)
 		case a.Excluded != "" && r.removing() && !wasExcluded[a.ID]:
 			// Newly excluded: what the previous configuration made goes.
-			in(previous, reconcile.Teardown)
+			in(previous, reconcile.RemoveAndReset)
 		case a.Excluded != "" && !named:
 			skip(a.ID, a.Excluded)
 		case a.Excluded != "" && r.req.Mode == reconcile.Converge:
 			// Level-based: an account moved into an excluded OU, and named
 			// by its move event, loses what we own there.
-			in(regions, reconcile.Teardown)
+			in(regions, reconcile.RemoveAndReset)
 		default:
 			in(regions, r.req.Mode)
 			if !wasExcluded[a.ID] {
-				in(dropped, reconcile.Teardown)
+				in(dropped, reconcile.RemoveAndReset)
 			}
 		}
 		if len(acct.Targets) > 0 {
@@ -381,7 +381,7 @@ func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Acc
 // settings), one copy per ring for the whole run. ring is one of the
 // configuration's: ResolveRings chose it, or the caller checked it.
 func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, string) {
-	if mode == reconcile.Teardown && r.removing() {
+	if mode == reconcile.RemoveAndReset && r.removing() {
 		return r.env.Previous, ""
 	}
 	if cfg, ok := r.ringConfigs[ring]; ok {
@@ -433,7 +433,7 @@ func (r *runner) reconcileOne(tctx context.Context, creds *fleet.Credentials, t 
 	cfg := creds.Config(t.account)
 	client := ssm.NewFromConfig(cfg, awsconf.SSMIn(t.region))
 	tagging := resourcegroupstaggingapi.NewFromConfig(cfg, awsconf.TaggingIn(t.region))
-	res, err := reconcile.Reconcile(tctx, client, reconcile.Input{
+	res, err := reconcile.Reconcile(tctx, reconcile.Clients{client}, reconcile.Input{
 		Account:   t.account,
 		Region:    t.region,
 		Partition: fleet.Partition(t.region),
@@ -449,10 +449,10 @@ func (r *runner) reconcileOne(tctx context.Context, creds *fleet.Credentials, t 
 		// What already matched is left out: kept for every target of a
 		// large organization, it would make the report (and the Lambda's
 		// memory) grow with the organization instead of with the changes.
-		if a.Kind == reconcile.KindUnchanged {
+		if a.Op == reconcile.OpUnchanged {
 			continue
 		}
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Kind), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
+		out.Actions = append(out.Actions, report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
 		changed = true
 	}
 	if err != nil {

@@ -295,10 +295,10 @@ func account(cfg config.Config, it Item, named bool) (run.Account, error) {
 }
 
 // modes are the modes a batch takes, as its errors name them.
-var modes = strings.Join([]string{string(reconcile.Converge), string(reconcile.Remove), string(reconcile.Teardown)}, ", ")
+var modes = strings.Join([]string{string(reconcile.Converge), string(reconcile.RemoveKeepSettings), string(reconcile.RemoveAndReset)}, ", ")
 
 func validMode(m reconcile.Mode) bool {
-	return m == reconcile.Converge || m == reconcile.Remove || m == reconcile.Teardown
+	return m == reconcile.Converge || m == reconcile.RemoveKeepSettings || m == reconcile.RemoveAndReset
 }
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
