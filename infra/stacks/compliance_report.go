@@ -1,14 +1,10 @@
 package stacks
 
 import (
-	"cmp"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsathena"
@@ -24,8 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/orgpatch/orgpatch/internal/compliance"
-	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // ComplianceReportProps wire the report run to the Lambda and the alarm
@@ -65,9 +60,9 @@ const reportBucketName = "orgpatch-compliance-${AWS::AccountId}-${AWS::Region}"
 // the previous run).
 func reportObjectARNs() []*string {
 	return []*string{
-		partitionARN("s3:::" + reportBucketName + "/" + handler.RecordsPrefix + "*"),
-		partitionARN("s3:::" + reportBucketName + "/" + handler.PagesPrefix + "*"),
-		partitionARN("s3:::" + reportBucketName + "/" + handler.StatePrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportRecordsPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportPagesPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportStatePrefix + "*"),
 	}
 }
 
@@ -84,67 +79,62 @@ const ReportView = "latest"
 // evidence and the month before it.
 const DefaultReportRetentionDays = 400
 
-// hiveType is the Glue (Hive) type of a record field, derived from
-// compliance.Record so that the table cannot fall behind it: the JSON SerDe
-// matches names case-insensitively; times are ISO 8601 strings.
-func hiveType(t reflect.Type) string {
-	return fieldType(t, "struct<%s>", "%s:%s", "array<%s>", "map<%s,%s>", map[reflect.Kind]string{
-		reflect.String: "string", reflect.Int: "int", reflect.Int32: "int", reflect.Bool: "boolean"})
-}
-
-// prestoType is the same field's type as an Athena view declares it.
-func prestoType(t reflect.Type) string {
-	return fieldType(t, "row(%s)", "%s %s", "array(%s)", "map(%s,%s)", map[reflect.Kind]string{
-		reflect.String: "varchar", reflect.Int: "integer", reflect.Int32: "integer", reflect.Bool: "boolean"})
-}
-
-func fieldType(t reflect.Type, structF, fieldF, arrayF, mapF string, scalars map[reflect.Kind]string) string {
-	rec := func(t reflect.Type) string { return fieldType(t, structF, fieldF, arrayF, mapF, scalars) }
-	switch {
-	case t == reflect.TypeFor[time.Time]():
-		return scalars[reflect.String]
-	case t.Kind() == reflect.Pointer:
-		return rec(t.Elem())
-	case t.Kind() == reflect.Slice:
-		return fmt.Sprintf(arrayF, rec(t.Elem()))
-	case t.Kind() == reflect.Map:
-		return fmt.Sprintf(mapF, rec(t.Key()), rec(t.Elem()))
-	case t.Kind() == reflect.Struct:
-		var fields []string
-		for _, c := range columnsOf(t) {
-			fields = append(fields, fmt.Sprintf(fieldF, c.name, rec(c.typ)))
-		}
-		return fmt.Sprintf(structF, strings.Join(fields, ","))
+// prestoType is a Hive column type (names.ReportColumns) as an Athena view
+// declares it: struct<a:t> is row(a t), array<t> array(t), map<k,v>
+// map(k,v), string varchar, int integer.
+func prestoType(hive string) string {
+	t, rest := parseHive(hive)
+	if rest != "" {
+		panic("column type " + hive + ": trailing " + rest)
 	}
-	if s, ok := scalars[t.Kind()]; ok {
-		return s
-	}
-	panic("no column type for " + t.String())
+	return t
 }
 
-type column struct {
-	name string
-	typ  reflect.Type
-}
-
-// columnsOf are a struct's JSON fields, lower-cased.
-func columnsOf(t reflect.Type) []column {
-	var out []column
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
+// parseHive converts the type at the start of s and returns the rest.
+func parseHive(s string) (string, string) {
+	for _, open := range []string{"struct<", "array<", "map<"} {
+		if !strings.HasPrefix(s, open) {
 			continue
 		}
-		out = append(out, column{strings.ToLower(cmp.Or(name, f.Name)), f.Type})
+		s = s[len(open):]
+		var parts []string
+		for {
+			name := ""
+			if open == "struct<" {
+				i := strings.IndexByte(s, ':')
+				name, s = s[:i]+" ", s[i+1:]
+			}
+			var t string
+			t, s = parseHive(s)
+			parts = append(parts, name+t)
+			sep := s[0]
+			s = s[1:]
+			if sep == '>' {
+				break
+			}
+		}
+		return strings.TrimSuffix(open, "<") + "(" + strings.Join(parts, ",") + ")", s
 	}
-	return out
+	end := strings.IndexAny(s, ",>")
+	if end < 0 {
+		end = len(s)
+	}
+	scalar := map[string]string{"string": "varchar", "int": "integer", "boolean": "boolean"}[s[:end]]
+	if scalar == "" {
+		panic("column type " + s[:end] + " has no view type")
+	}
+	return scalar, s[end:]
 }
 
-// reportColumns are the records' fields (compliance.Record) as columns.
-func reportColumns(typeOf func(reflect.Type) string) [][2]string {
-	var out [][2]string
-	for _, c := range columnsOf(reflect.TypeFor[compliance.Record]()) {
-		out = append(out, [2]string{c.name, typeOf(c.typ)})
+// reportColumns are the records' columns, with the view's types when
+// view is set.
+func reportColumns(view bool) [][2]string {
+	out := make([][2]string, 0, len(names.ReportColumns))
+	for _, c := range names.ReportColumns {
+		if view {
+			c[1] = prestoType(c[1])
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -215,13 +205,13 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 	})
 
 	r.SLAParam = awscdk.NewCfnParameter(stack, jsii.String("ReportSLADays"), &awscdk.CfnParameterProps{
-		Type: jsii.String("String"), Default: jsii.String(compliance.FormatSLADays(compliance.DefaultSLADays)),
+		Type: jsii.String("String"), Default: jsii.String(names.DefaultReportSLADays),
 		AllowedPattern:        jsii.String(`^none$|^(critical|high|medium|low|informational|unspecified)=[0-9]{1,4}(,(critical|high|medium|low|informational|unspecified)=[0-9]{1,4})*$`),
 		ConstraintDescription: jsii.String("must be severity=days pairs separated by commas, e.g. critical=7,high=30, or none"),
 		Description:           jsii.String("Days a non-compliant patch may stay before it is past its SLA, by severity (the vendor's severity where the baseline sets no compliance level)."),
 	})
 	r.OwnerTagsParam = awscdk.NewCfnParameter(stack, jsii.String("ReportOwnerTags"), &awscdk.CfnParameterProps{
-		Type: jsii.String("String"), Default: jsii.String(strings.Join(compliance.DefaultOwnerTagKeys, ",")),
+		Type: jsii.String("String"), Default: jsii.String(names.DefaultReportOwnerTags),
 		Description: jsii.String("EC2 tag keys copied into each node's record as its owner, separated by commas; none for no tag."),
 	})
 	r.SLAThresholdParam = awscdk.NewCfnParameter(stack, jsii.String("ReportSLAAlarmThreshold"), &awscdk.CfnParameterProps{
@@ -250,11 +240,11 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		Reason: jsii.String("The bucket holds reports the Lambda writes and admins read through IAM; CloudTrail records the access. A log bucket per report bucket would add a resource without a reader."),
 	}}, jsii.Bool(true))
 
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_BUCKET"), r.Bucket.BucketName(), nil)
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_STALE_DAYS"), r.StaleParam.ValueAsString(), nil)
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_SLA_DAYS"), r.SLAParam.ValueAsString(), nil)
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_OWNER_TAGS"), r.OwnerTagsParam.ValueAsString(), nil)
-	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", handler.RecordsPrefix))
+	p.Function.AddEnvironment(jsii.String(names.EnvReportBucket), r.Bucket.BucketName(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportStaleDays), r.StaleParam.ValueAsString(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportSLADays), r.SLAParam.ValueAsString(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportOwnerTags), r.OwnerTagsParam.ValueAsString(), nil)
+	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", names.ReportRecordsPrefix))
 	r.Database = awsglue.NewCfnDatabase(c, jsii.String("Database"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),
 		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
@@ -285,7 +275,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 				"storage.location.template":   awscdk.Fn_Join(jsii.String(""), jsii.Strings(*location, "dt=${dt}/")),
 			},
 			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
-				Columns:      glueColumns(reportColumns(hiveType)),
+				Columns:      glueColumns(reportColumns(false)),
 				Location:     location,
 				InputFormat:  jsii.String("org.apache.hadoop.mapred.TextInputFormat"),
 				OutputFormat: jsii.String("org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
@@ -298,8 +288,8 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 	})
 	r.Table.AddDependency(r.Database)
 
-	viewColumns := append(reportColumns(hiveType), [2]string{"dt", "string"})
-	prestoColumns := append(reportColumns(prestoType), [2]string{"dt", "varchar"})
+	viewColumns := append(reportColumns(false), [2]string{"dt", "string"})
+	prestoColumns := append(reportColumns(true), [2]string{"dt", "varchar"})
 	r.Latest = awsglue.NewCfnTable(c, jsii.String("LatestRun"), &awsglue.CfnTableProps{
 		CatalogId:    awscdk.Aws_ACCOUNT_ID(),
 		DatabaseName: jsii.String(ReportDatabase),
@@ -376,7 +366,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		return &awscloudwatch.CfnAlarm_MetricDataQueryProperty{
 			Id: jsii.String(id), ReturnData: jsii.Bool(false),
 			MetricStat: &awscloudwatch.CfnAlarm_MetricStatProperty{
-				Metric: &awscloudwatch.CfnAlarm_MetricProperty{Namespace: jsii.String(handler.MetricsNamespace), MetricName: jsii.String(name)},
+				Metric: &awscloudwatch.CfnAlarm_MetricProperty{Namespace: jsii.String(names.MetricsNamespace), MetricName: jsii.String(name)},
 				Period: jsii.Number(86400), Stat: jsii.String("Maximum"),
 			},
 		}
@@ -389,8 +379,8 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		TreatMissingData:   jsii.String("ignore"),
 		AlarmActions:       &[]interface{}{p.Topic.TopicArn()},
 		Metrics: &[]interface{}{
-			metric("noncompliant", handler.MetricNonCompliant),
-			metric("unmonitored", handler.MetricUnmonitored),
+			metric("noncompliant", names.MetricNonCompliant),
+			metric("unmonitored", names.MetricUnmonitored),
 			&awscloudwatch.CfnAlarm_MetricDataQueryProperty{Id: jsii.String("atrisk"), Expression: jsii.String("noncompliant + unmonitored"),
 				Label: jsii.String("non-compliant and unmonitored nodes"), ReturnData: jsii.Bool(true)},
 		},
@@ -407,8 +397,8 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		EvaluationPeriods:  jsii.Number(1),
 		TreatMissingData:   jsii.String("ignore"),
 		AlarmActions:       &[]interface{}{p.Topic.TopicArn()},
-		Namespace:          jsii.String(handler.MetricsNamespace),
-		MetricName:         jsii.String(handler.MetricPastSLA),
+		Namespace:          jsii.String(names.MetricsNamespace),
+		MetricName:         jsii.String(names.MetricPastSLA),
 		Period:             jsii.Number(86400),
 		Statistic:          jsii.String("Maximum"),
 	})

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // mentioning returns the one resource of typ in tpl whose JSON contains marker.
@@ -125,7 +125,7 @@ func TestReportTableQueriesAndSchedule(t *testing.T) {
 	}
 	sla := 0
 	for _, a := range alarm {
-		if a["Condition"] == "HasReportSLAAlarm" && a["Properties"].(map[string]any)["MetricName"] == handler.MetricPastSLA {
+		if a["Condition"] == "HasReportSLAAlarm" && a["Properties"].(map[string]any)["MetricName"] == names.MetricPastSLA {
 			sla++
 		}
 	}

@@ -49,7 +49,7 @@ type Parameters struct {
 
 // Defaults of the map's parameters. Ten batches at once, 64 targets each,
 // keep 640 account x region targets in flight: a 10,000-account x
-// 17-region organization in about 15 rounds of batches (README, "Scale").
+// 17-region organization in about 15 rounds of batches (docs/benchmarks.md).
 // A tenth of the batches may fail before the map stops: enough to ride out
 // a few workers lost to Lambda, few enough to stop a broken deployment
 // early.

@@ -26,6 +26,9 @@
 //     becomes record fields at once, so memory holds the targets in flight,
 //     not the organization; the summary keeps counts and the page's list of
 //     non-compliant nodes keeps the worst MaxListed.
+//   - Targets are walked as a converge run walks them (fleet.Walk): bounded,
+//     AssumeRole throttling retried, nothing started within the deadline
+//     reserve (such a target's coverage is failed, not started).
 //   - A target that cannot be read (role, throttling, access) is a failed
 //     coverage record and in the summary; the others are still read. EC2
 //     refusing DescribeInstances only loses the unmanaged-instance count

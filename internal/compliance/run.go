@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,21 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
 )
 
-// Defaults of Env.
+// Defaults of Env: the walk's, as in a converge run (the work is a short
+// chain of network calls per target there too).
 const (
-	// DefaultConcurrency bounds the targets read at once (and, separately,
-	// the accounts being prepared); as in a converge run, the work is a
-	// short chain of network calls per target.
-	DefaultConcurrency = 64
-	// DefaultTargetTimeout bounds one account x region.
-	DefaultTargetTimeout = 3 * time.Minute
+	DefaultConcurrency   = fleet.DefaultConcurrency
+	DefaultTargetTimeout = fleet.DefaultTargetTimeout
 )
 
 // Env is what a report run works with; Management, Config and Sink are
@@ -54,9 +48,13 @@ type Env struct {
 	// Previous, when set, is an earlier run's records: patch lists of nodes
 	// not scanned since are reused, first-seen dates kept, the trend
 	// extended.
-	Previous      *Previous
+	Previous *Previous
+	// Concurrency, TargetTimeout and Reserve bound the walk (fleet.Walk):
+	// targets read at once, one target's time, and the time kept free
+	// before the context's deadline, where no target starts.
 	Concurrency   int
 	TargetTimeout time.Duration
+	Reserve       time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -106,100 +104,79 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	suspended := notActive(ous, env.Config)
 	creds := fleet.NewCredentials(mgmt, env.Config.ConfigurationRoleName)
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// Every account the report reads, each in every region; what the walk
+	// reads there goes to outcomes, read by this goroutine alone.
+	// The accounts not walked are in scope too: their coverage says why.
+	var walk []fleet.WalkAccount
+	var where []Target // walk[i]'s account, OU and ring
 	type outcome struct {
 		target Target
 		res    targetResult
-		// cover is the target's coverage outcome; err is why it failed.
+		// cover is the target's coverage outcome; err is why it was not
+		// read.
 		cover string
 		err   error
 	}
+	var skipped []outcome
+	for _, a := range accounts {
+		ou := ous[a.ID]
+		ring, _ := rings.Of(a.ID)
+		tg := Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}
+		if a.Excluded != "" {
+			for _, r := range regions {
+				tg.Region = r
+				skipped = append(skipped, outcome{target: tg, cover: OutcomeExcluded, err: errors.New(a.Excluded)})
+			}
+			continue
+		}
+		walk = append(walk, fleet.WalkAccount{ID: a.ID, Regions: regions})
+		where = append(where, tg)
+	}
+	for _, a := range suspended {
+		ou := ous[a.ID]
+		for _, r := range regions {
+			skipped = append(skipped, outcome{target: Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id},
+				cover: OutcomeSuspended, err: fmt.Errorf("account %s", strings.ToLower(a.State))})
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	// A finished target waits for the sink with its records; the buffer
 	// is small so that memory holds the targets being read, not a queue.
 	outcomes := make(chan outcome, 4)
-	targets := make(chan Target)
-	go func() { // accounts: assume the role, find the opted-in regions
-		var g errgroup.Group
-		g.SetLimit(env.Concurrency)
-		for _, a := range accounts {
-			g.Go(func() error {
-				ou := ous[a.ID]
-				ring, _ := rings.Of(a.ID)
-				log := env.Logger.With("account", a.ID)
-				tg := Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}
-				each := func(cover string, err error, skip map[string]bool) {
-					for _, r := range regions {
-						if !skip[r] {
-							tg.Region = r
-							outcomes <- outcome{target: tg, cover: cover, err: err}
-						}
-					}
-				}
-				if a.Excluded != "" {
-					each(OutcomeExcluded, errors.New(a.Excluded), nil)
-					return nil
-				}
-				fail := func(err error) {
-					log.Error("account not readable", "error", err)
-					each(OutcomeFailed, err, nil)
-				}
-				actx, done := context.WithTimeout(ctx, env.TargetTimeout)
-				defer done()
-				if err := creds.Retrieve(actx, a.ID); err != nil {
-					fail(err)
-					return nil
-				}
-				optedOut, err := fleet.NotOptedIn(actx, ec2.NewFromConfig(creds.Config(a.ID)))
-				if err != nil {
-					fail(err)
-					return nil
-				}
-				for _, r := range regions {
-					if optedOut[r] {
-						tg.Region = r
-						outcomes <- outcome{target: tg, cover: OutcomeRegionNotEnabled, err: errors.New("the account has not opted in to the region")}
-						continue
-					}
-					tg.Region = r
-					select {
-					case targets <- tg:
-					case <-ctx.Done():
-						return nil
-					}
-				}
-				return nil
-			})
+	go func() {
+		for _, o := range skipped {
+			outcomes <- o
 		}
-		for _, a := range suspended {
-			ou := ous[a.ID]
-			for _, r := range regions {
-				outcomes <- outcome{target: Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id},
-					cover: OutcomeSuspended, err: fmt.Errorf("account %s", strings.ToLower(a.State))}
-			}
-		}
-		_ = g.Wait() // every task returns nil
-		close(targets)
-	}()
-	var readers sync.WaitGroup
-	readers.Go(func() { // targets: read each, bounded
-		var g errgroup.Group
-		g.SetLimit(env.Concurrency)
-		for tg := range targets {
-			g.Go(func() error {
+		fleet.Walk{
+			Credentials: creds, Concurrency: env.Concurrency, TargetTimeout: env.TargetTimeout,
+			Reserve: env.Reserve, Logger: env.Logger,
+		}.Run(ctx, walk, fleet.Visitor{
+			Visit: func(ctx context.Context, a, r int) {
+				tg := where[a]
+				tg.Region = walk[a].Regions[r]
 				res, err := readTarget(ctx, env, creds, tg, now)
 				cover := OutcomeRead
 				if err != nil {
 					cover = OutcomeFailed
 				}
 				outcomes <- outcome{target: tg, res: res, cover: cover, err: err}
-				return nil
-			})
-		}
-		_ = g.Wait()
-	})
-	go func() {
-		readers.Wait()
+			},
+			Stop: func(a int, regions []int, s fleet.Stop) {
+				cover, err := OutcomeFailed, s.Err
+				switch s.Why {
+				case fleet.RegionNotOptedIn:
+					cover, err = OutcomeRegionNotEnabled, errRegionNotEnabled
+				case fleet.DeadlineNear:
+					err = errDeadlineNear
+				}
+				for _, r := range regions {
+					tg := where[a]
+					tg.Region = walk[a].Regions[r]
+					outcomes <- outcome{target: tg, cover: cover, err: err}
+				}
+			},
+		})
 		close(outcomes)
 	}()
 
@@ -297,40 +274,40 @@ func accountRings(ctx context.Context, api fleet.RingsAPI, env Env, accounts []f
 	return rings, nil
 }
 
-// readTarget reads one target with its own deadline and logger; a panic
-// becomes the target's error.
+// readTarget reads one target under ctx, the walk's context for it, with
+// its own logger; a panic becomes the target's error.
 func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target, now time.Time) (res targetResult, err error) {
 	log := env.Logger.With("account", t.Account, "region", t.Region)
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("target panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", p)
+			err = fleet.PanicError(log, "target", p)
 		}
 		if err != nil {
 			log.Error("target not readable", "error", err)
 		}
 	}()
-	tctx, cancel := context.WithTimeoutCause(ctx, env.TargetTimeout, errTargetTimeout)
-	defer cancel()
 	prev, err := env.Previous.target(t.Account, t.Region)
 	if err != nil {
 		return res, err
 	}
 	cfg := creds.Config(t.Account)
-	res, err = collect(tctx, t,
+	res, err = collect(ctx, t,
 		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
 		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), env.Settings.OwnerTagKeys, prev)
-	if err != nil && errors.Is(context.Cause(tctx), errTargetTimeout) {
-		err = fmt.Errorf("%w: %w", errTargetTimeout, err)
-	}
 	for i := range res.records {
 		r := &res.records[i]
 		derive(r, env.Settings, env.RunId, now, prev[r.ResourceId])
 	}
-	return res, err
+	return res, fleet.WithCause(ctx, err)
 }
 
-var errTargetTimeout = errors.New("target deadline exceeded")
+// errDeadlineNear is the failure of a target the report did not start
+// because its deadline reserve had begun; errRegionNotEnabled the reason
+// of a region the account has not opted in to.
+var (
+	errDeadlineNear     = errors.New("not started: run deadline near")
+	errRegionNotEnabled = errors.New("the account has not opted in to the region")
+)
 
 // ou is where an account sits: its parent's id and the path of names, with
 // the account's name and state.

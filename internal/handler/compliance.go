@@ -18,6 +18,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
+	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
@@ -37,11 +38,11 @@ type ReportSettings struct {
 // its first attempt; the page and the full CSV export beside it, dated and
 // as the latest; and the latest complete run, which the next run reads.
 const (
-	RecordsPrefix = "records/"
-	PagesPrefix   = "pages/"
-	StatePrefix   = "state/"
-	LatestPage    = "pages/latest.html"
-	LatestRun     = "state/latest-run.json"
+	RecordsPrefix = names.ReportRecordsPrefix
+	PagesPrefix   = names.ReportPagesPrefix
+	StatePrefix   = names.ReportStatePrefix
+	LatestPage    = PagesPrefix + "latest.html"
+	LatestRun     = StatePrefix + "latest-run.json"
 )
 
 // ReportKeys are the object keys of report run runID started at t.
@@ -207,18 +208,18 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 const (
 	MetricComplianceNodes      = "ComplianceNodes"
 	MetricComplianceCompliant  = "ComplianceCompliant"
-	MetricNonCompliant         = "ComplianceNonCompliant"
+	MetricNonCompliant         = names.MetricNonCompliant
 	MetricNonCompliantCritical = "ComplianceNonCompliantCritical"
 	MetricNonCompliantHigh     = "ComplianceNonCompliantHigh"
 	MetricSecurity             = "ComplianceNonCompliantSecurity"
-	MetricPastSLA              = "CompliancePastSLA"
+	MetricPastSLA              = names.MetricPastSLA
 	MetricPastSLAPatches       = "CompliancePastSLAPatches"
 	MetricCompliantCurrent     = "ComplianceCompliantCurrent"
 	MetricNotScanned           = "ComplianceNotScanned"
 	MetricOldAgent             = "ComplianceOldAgent"
 	MetricConnectionLost       = "ComplianceConnectionLost"
 	MetricUnmanaged            = "ComplianceUnmanaged"
-	MetricUnmonitored          = "ComplianceUnmonitored"
+	MetricUnmonitored          = names.MetricUnmonitored
 	MetricReportTargetsFailed  = "ComplianceTargetsFailed"
 )
 

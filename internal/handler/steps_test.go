@@ -17,8 +17,8 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
-	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 const stateMachine = "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"
@@ -59,11 +59,11 @@ func (e *executions) ListExecutions(_ context.Context, in *sfn.ListExecutionsInp
 type machine struct {
 	*harness
 	exec  *executions
-	store *run.MemoryStore
+	store *stepfn.MemoryStore
 }
 
 func newMachine(t *testing.T) *machine {
-	m := &machine{exec: &executions{}, store: run.NewMemoryStore()}
+	m := &machine{exec: &executions{}, store: stepfn.NewMemoryStore()}
 	m.harness = newHarness(t, nil, func(d *handler.Deps) {
 		d.StateMachine, d.Executions, d.Runs = stateMachine, m.exec, m.store
 	}).withAllRoles(t)
@@ -106,7 +106,7 @@ func (m *machine) execute(t *testing.T, fail func(batch int) bool) handler.Summa
 	}
 	var mu sync.Mutex
 	n := 0
-	mapOut, err := run.MapBatches(ctx, m.store, d.Discovery, 2, 0, nil, func(ctx context.Context, batch []byte) ([]byte, error) {
+	mapOut, err := stepfn.MapBatches(ctx, m.store, d.Discovery, 2, 0, nil, func(ctx context.Context, batch []byte) ([]byte, error) {
 		mu.Lock()
 		i := n
 		n++

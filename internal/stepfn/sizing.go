@@ -1,6 +1,10 @@
-package run
+package stepfn
 
-import "time"
+import (
+	"time"
+
+	"github.com/orgpatch/orgpatch/internal/run"
+)
 
 // Sizing decides how many accounts one batch (one worker invocation) holds,
 // so that a batch finishes well inside a worker's time and its result fits
@@ -24,20 +28,19 @@ type Sizing struct {
 	MaxAccounts int
 }
 
-// Sizing defaults. They come from `orgpatch bench` (README, "Scale"): a
-// target takes about 13 calls when it is created and 12 when it is
-// unchanged (patch baselines and the tagging API's ownership index
-// included); DefaultTargetCost allows 15 calls at the pessimistic 100 ms
-// per call that the issue measured against, twice over, for throttling
-// retries.
-// A target's record without actions measured at most 150 bytes (an error
-// message makes a failed one longer): DefaultTargetResultBytes allows 256.
+// Sizing defaults. DefaultTargetCost is the time the cost model budgets a
+// target (run.TargetCost.Wall: its calls at a pessimistic latency, twice
+// over for throttling retries). A target's record without actions measured
+// at most 150 bytes (an error message makes a failed one longer):
+// DefaultTargetResultBytes allows 256.
 const (
 	DefaultWorkerTimeout     = 15 * time.Minute
-	DefaultTargetCost        = 3 * time.Second
 	DefaultTargetResultBytes = 256
 	DefaultOutputBytes       = 192 << 10
 )
+
+// DefaultTargetCost is run.TargetCost.Wall().
+var DefaultTargetCost = run.TargetCost.Wall()
 
 func (s Sizing) withDefaults() Sizing {
 	if s.WorkerTimeout <= 0 {
