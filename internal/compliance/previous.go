@@ -31,9 +31,9 @@ type span struct{ off, n int64 }
 // large baseline missing stays well below it.
 const maxRecordLine = 16 << 20
 
-// LoadPrevious copies the records r holds (JSON Lines, gzip-compressed or
-// not) into a temporary file in dir (os.TempDir when empty) and indexes
-// them. A stream without a Run record is not a complete run and is refused.
+// LoadPrevious copies the records of non-compliant nodes that r holds
+// (JSON Lines, gzip-compressed or not) into a temporary file in dir
+// (os.TempDir when empty) and indexes them: only they are read again. A stream without a Run record is not a complete run and is refused.
 // Close removes the file.
 func LoadPrevious(r io.Reader, dir string) (*Previous, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -59,7 +59,7 @@ func LoadPrevious(r io.Reader, dir string) (*Previous, error) {
 func (p *Previous) index(br *bufio.Reader) error {
 	w := bufio.NewWriterSize(p.f, 64<<10)
 	var off int64
-	var head struct{ RecordType, Account, Region, RunId string }
+	var head struct{ RecordType, Account, Region, RunId, Status string }
 	complete := false
 	for line := 1; ; line++ {
 		b, err := br.ReadSlice('\n')
@@ -73,12 +73,18 @@ func (p *Previous) index(br *bufio.Reader) error {
 			}
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			head.RecordType, head.Account, head.Region = "", "", ""
+			head.RecordType, head.Account, head.Region, head.Status = "", "", "", ""
 			if jerr := json.Unmarshal(b, &head); jerr != nil {
 				return fmt.Errorf("line %d: %w", line, jerr)
 			}
+			keep := false
 			switch head.RecordType {
 			case NodeRecord:
+				// Only a non-compliant node's record is read again (its
+				// patch lists and first-seen dates); the rest is not kept.
+				if keep = head.Status == NonCompliant; !keep {
+					break
+				}
 				k := [2]string{head.Account, head.Region}
 				spans := p.spans[k]
 				if n := len(spans); n > 0 && spans[n-1].off+spans[n-1].n == off {
@@ -93,10 +99,12 @@ func (p *Previous) index(br *bufio.Reader) error {
 				}
 				p.RunId, p.Trend, complete = run.RunId, run.Trend, true
 			}
-			if _, werr := w.Write(b); werr != nil {
-				return werr
+			if keep {
+				if _, werr := w.Write(b); werr != nil {
+					return werr
+				}
+				off += int64(len(b))
 			}
-			off += int64(len(b))
 		}
 		if err == io.EOF {
 			break
@@ -111,8 +119,8 @@ func (p *Previous) index(br *bufio.Reader) error {
 	return w.Flush()
 }
 
-// target returns the previous node records of account x region, by node
-// id; none when the previous run did not read it.
+// target returns the previous records of account x region's non-compliant
+// nodes, by node id; none when the previous run did not read it.
 func (p *Previous) target(account, region string) (map[string]*Record, error) {
 	if p == nil {
 		return nil, nil
