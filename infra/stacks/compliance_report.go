@@ -113,7 +113,7 @@ func parseHive(s string) (string, string) {
 				break
 			}
 		}
-		return strings.TrimSuffix(open, "<") + "(" + strings.Join(parts, ",") + ")", s
+		return map[string]string{"struct<": "row", "array<": "array", "map<": "map"}[open] + "(" + strings.Join(parts, ",") + ")", s
 	}
 	end := strings.IndexAny(s, ",>")
 	if end < 0 {
