@@ -247,7 +247,14 @@ func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
 		accounts = append(accounts, a)
 	}
 	r.log.Info("batch started", "run", b.BatchInput.Run, "accounts", len(accounts))
-	return BatchResult{Targets: r.work(ctx, accounts)}, nil
+	res := BatchResult{Targets: r.work(ctx, accounts)}
+	limit := r.env.Sizing.TargetResultBytes
+	for i := range res.Targets {
+		if !FitRecord(&res.Targets[i], limit) {
+			return BatchResult{}, fmt.Errorf("batch: the record of %s does not fit %d bytes", res.Targets[i].Name(), limit)
+		}
+	}
+	return res, nil
 }
 
 // batchRunner is the runner of a batch's shared input: its configurations
