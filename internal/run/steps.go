@@ -257,6 +257,23 @@ func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
 	return res, nil
 }
 
+// Superseded is the result of a batch whose run no longer carries the
+// stack's configuration (a stack Update landed during the run): every
+// target of its items skipped with reason, nothing read or written. The
+// update's own run, which waits its turn behind this one, converges them.
+func Superseded(b Batch, reason string) BatchResult {
+	var res BatchResult
+	for _, it := range b.Items {
+		for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
+			for _, region := range it.Regions[mode] {
+				res.Targets = append(res.Targets, report.Target{Account: it.Account, Region: region, Mode: string(mode),
+					Ring: it.Ring, Status: report.Skipped, Reason: reason})
+			}
+		}
+	}
+	return res
+}
+
 // batchRunner is the runner of a batch's shared input: its configurations
 // and request. A field that does not decode is an error naming it.
 func batchRunner(env Env, in BatchInput) (*runner, error) {
