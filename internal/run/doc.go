@@ -32,7 +32,8 @@
 //     back into its report, equal lists of changes kept once.
 //   - Batches are sized from the cost of a target (Sizing) so that one
 //     finishes well inside a worker's time and its result fits Step
-//     Functions' payload limit.
+//     Functions' payload limit whatever its targets' outcomes: sized from
+//     the worst-case record, which Work holds every record to (FitRecord).
 //   - Nothing starves: every target of the items is in the report, and a
 //     target no batch reached (its batch failed, or its worker ran out of
 //     time) is not started; a run with any target not started fails with a

@@ -122,4 +122,3 @@ func resolve(t *testing.T, part any, refs map[string]string, function string) st
 }
 
 const managementAccount = "111111111111"
-

@@ -31,7 +31,16 @@ not listed stays the interpreter's own. The supplements:
                       set; any failure when neither is) fails the Map state
                       with States.ExceedToleratedFailureThreshold; a failed
                       batch counts all its items. The interpreter never fails
-                      a Map Run for its children.
+                      a Map Run for its children, and its grammar takes a
+                      literal ToleratedFailurePercentage only as a decimal
+                      number (100.0, not 100).
+  concurrent-executions
+                      StartExecution while another execution runs: moto
+                      copies the state machine for the new execution, and the
+                      copy reached, through its backend, every running
+                      execution's locks (TypeError: cannot pickle
+                      '_thread.RLock' object). The copy now shares the backend
+                      and the executions list instead.
   clock               Wait states and Retry intervals pass ORGPATCH_TIME_SCALE
                       times as long (e.g. 0.02): a test's time, no AWS feature.
 
@@ -47,7 +56,8 @@ import sys
 import threading
 import time
 
-ALL = ["lambda-endpoint", "lambda-error-names", "item-batcher", "result-files", "tolerated-failure", "clock"]
+ALL = ["lambda-endpoint", "lambda-error-names", "item-batcher", "result-files", "tolerated-failure",
+       "concurrent-executions", "clock"]
 SUPPLEMENTS = [s for s in os.environ.get("ORGPATCH_SUPPLEMENTS", ",".join(ALL)).split(",") if s]
 for s in SUPPLEMENTS:
     if s not in ALL:
@@ -162,6 +172,10 @@ def parse_supplemented():
         doc = json.loads(definition)
         extra = {}
         for name, state in _map_states(doc.get("States", {})):
+            # The grammar takes only a decimal number here (100.0), where
+            # AWS takes any number (100).
+            if "tolerated-failure" in SUPPLEMENTS and isinstance(state.get("ToleratedFailurePercentage"), int):
+                state["ToleratedFailurePercentage"] = float(state["ToleratedFailurePercentage"])
             extra[name] = {
                 "batcher": state.pop("ItemBatcher", None) if "item-batcher" in SUPPLEMENTS else None,
                 "count": "ToleratedFailureCount" in state or "ToleratedFailureCountPath" in state,
@@ -230,7 +244,6 @@ def map_run():
             env.stack[-1] = _batches(env, extra["batcher"], items)
         record = eval_input.map_run_record
         record.orgpatch_results = []
-        record.orgpatch_lock = threading.Lock()
         original(self, env, eval_input)
         if "tolerated-failure" not in SUPPLEMENTS:
             return
@@ -250,6 +263,11 @@ def map_run():
             ))
 
     DistributedIterationComponent._map_run = _map_run
+
+
+# Guards the results' lists (a lock on the record itself would break the
+# interpreter's deep copies of it).
+_results_lock = threading.Lock()
 
 
 def child_results():
@@ -276,7 +294,7 @@ def child_results():
                 r["Cause"] = state.error.get("cause", "")
             else:
                 r["Error"], r["Cause"] = "States.Runtime", "the child execution did not end"
-        with record.orgpatch_lock:
+        with _results_lock:
             record.orgpatch_results.append(r)
 
     DistributedItemProcessorWorker._eval_job = _eval_job
@@ -310,6 +328,26 @@ def result_files():
     ResourceEvalS3._handle_put_object = staticmethod(_handle_put_object)
 
 
+def concurrent_executions():
+    import copy as _copy
+
+    from moto.stepfunctions.parser import models as parser_models
+
+    class _Copy:
+        copy = staticmethod(_copy.copy)
+
+        @staticmethod
+        def deepcopy(x, memo=None):
+            memo = {} if memo is None else memo
+            for attr in ("backend", "executions"):
+                shared = getattr(x, attr, None)
+                if shared is not None:
+                    memo[id(shared)] = shared
+            return _copy.deepcopy(x, memo)
+
+    parser_models.copy = _Copy
+
+
 def clock():
     scale = float(os.environ.get("ORGPATCH_TIME_SCALE", "1"))
     real_sleep = time.sleep
@@ -334,6 +372,8 @@ map_run()
 child_results()
 if "result-files" in SUPPLEMENTS:
     result_files()
+if "concurrent-executions" in SUPPLEMENTS:
+    concurrent_executions()
 if "clock" in SUPPLEMENTS:
     clock()
 
