@@ -137,6 +137,11 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 		}
 	default:
 		if want, err = h.store.load(ctx); err != nil {
+			if errors.Is(err, errNotTheStacks) {
+				// The stack's Update has updated the function, and its
+				// custom resource has not yet stored the new configuration.
+				return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errSuperseded, s.Name, err)
+			}
 			return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errUntrusted, s.Name, err)
 		}
 	}

@@ -331,11 +331,16 @@ func validMode(m reconcile.Mode) bool {
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // NotAttemptedError is a run's failure to attempt every target: the
-// accounts it names keep whatever they had.
+// accounts it names keep whatever they had, for the reasons Why names (a
+// batch's error and its cause, at most maxWhy of them).
 type NotAttemptedError struct {
 	Accounts []string
 	Targets  int
+	Why      []string
 }
+
+// maxWhy bounds the distinct reasons a NotAttemptedError names.
+const maxWhy = 3
 
 // maxNamed bounds the accounts an error message names; the report names
 // every target.
@@ -347,7 +352,11 @@ func (e *NotAttemptedError) Error() string {
 	if len(names) > maxNamed {
 		names, more = names[:maxNamed], fmt.Sprintf(" and %d more", len(e.Accounts)-maxNamed)
 	}
-	return fmt.Sprintf("%d targets in %d accounts not attempted: %s%s", e.Targets, len(e.Accounts), strings.Join(names, ", "), more)
+	why := ""
+	if len(e.Why) > 0 {
+		why = " (" + strings.Join(e.Why, "; ") + ")"
+	}
+	return fmt.Sprintf("%d targets in %d accounts not attempted: %s%s%s", e.Targets, len(e.Accounts), strings.Join(names, ", "), more, why)
 }
 
 // Summarize is the last step: it reads the run's record, the items and
@@ -428,6 +437,9 @@ func Summarize(ctx context.Context, env Env, store Store, in SummarizeInput) (re
 		for _, t := range rep.Targets {
 			if t.Status == report.NotStarted && !slices.Contains(na.Accounts, t.Account) {
 				na.Accounts = append(na.Accounts, t.Account)
+				if len(na.Why) < maxWhy && t.Reason != "" && !slices.Contains(na.Why, t.Reason) {
+					na.Why = append(na.Why, t.Reason)
+				}
 			}
 		}
 		rep.Fail(na)
