@@ -120,12 +120,6 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer reportPeak(stderr)
 	}
 	res, isResult := out.(handler.Result)
-	if req.Step != nil && !isResult {
-		// A state machine step returns its step's payload: printed as
-		// the state machine would receive it.
-		return printStep(stdout, stderr, out, invokeErr)
-	}
-
 	var answer *cfn.Response
 	if capture != nil {
 		got, refused := capture.Responses()
@@ -135,6 +129,16 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if len(got) > 0 {
 			answer = &got[len(got)-1]
 		}
+	}
+	if req.Step != nil && !isResult {
+		// A state machine step returns its step's payload: printed as
+		// the state machine would receive it, then what CloudFormation
+		// received from a step that answers it.
+		code := printStep(stdout, stderr, out, invokeErr)
+		if answer != nil {
+			fmt.Fprintf(stdout, "CloudFormation received: %s, PhysicalResourceId %q, RequestId %s\n  Reason: %s\n", answer.Status, answer.PhysicalResourceID, answer.RequestID, answer.Reason)
+		}
+		return code
 	}
 	if err := printInvoke(stdout, *output, res, answer, invokeErr); err != nil {
 		fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
