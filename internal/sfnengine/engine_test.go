@@ -1,7 +1,6 @@
 package sfnengine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -108,7 +106,7 @@ type deployment struct {
 	capture *demo.Capture
 	props   map[string]any
 	stack   *handler.Stack
-	logs    *logBuffer
+	logs    *simtest.LockedBuffer
 }
 
 // stackID is the stack of the events/cfn-*.json requests.
@@ -120,8 +118,13 @@ func (e *engine) deploy(t *testing.T, name string, org *sim.Org, cfg config.Conf
 	t.Helper()
 	ctx := context.Background()
 	d := &deployment{e: e, name: name, sv: simtest.Start(t, org, opts...), bucket: "orgpatch-runs-" + name,
-		sfn: sfn.NewFromConfig(e.motoConfig), capture: demo.NewCapture(), logs: &logBuffer{}}
+		sfn: sfn.NewFromConfig(e.motoConfig), capture: demo.NewCapture(), logs: &simtest.LockedBuffer{}}
 	t.Cleanup(d.capture.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the function's last log lines:\n%s", d.logs.Tail(8000))
+		}
+	})
 	s3c := compliance.NewS3Client(e.motoConfig)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(d.bucket)}); err != nil {
 		t.Fatalf("create the runs bucket: %v", err)
@@ -375,16 +378,4 @@ func (d *deployment) batches(t *testing.T) []run.Batch {
 		out = append(out, b)
 	}
 	return out
-}
-
-// logBuffer keeps the function's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }

@@ -71,24 +71,14 @@ func members(n int) []string {
 	return out
 }
 
-// summary is the summarize step's answer.
-func summaryOf(t *testing.T, inv invocation) handler.SummarizeResult {
+// answerOf decodes a step's answer.
+func answerOf[T any](t *testing.T, inv invocation) T {
 	t.Helper()
-	var s handler.SummarizeResult
-	if err := json.Unmarshal(inv.Response, &s); err != nil {
-		t.Fatalf("summarize answered %.300s: %v", inv.Response, err)
+	var v T
+	if err := json.Unmarshal(inv.Response, &v); err != nil {
+		t.Fatalf("%s answered %.300s: %v", inv.Step, inv.Response, err)
 	}
-	return s
-}
-
-// discoveryOf is a discover step's answer.
-func discoveryOf(t *testing.T, inv invocation) handler.DiscoverResult {
-	t.Helper()
-	var d handler.DiscoverResult
-	if err := json.Unmarshal(inv.Response, &d); err != nil {
-		t.Fatalf("discover answered %.300s: %v", inv.Response, err)
-	}
-	return d
+	return v
 }
 
 // only returns the one invocation of step, failing otherwise.
@@ -138,7 +128,7 @@ func cleanSchedule(t *testing.T, e *engine) {
 		t.Fatalf("executions %+v, want one SUCCEEDED", runs)
 	}
 
-	disc := discoveryOf(t, only(t, d, "discover"))
+	disc := answerOf[handler.DiscoverResult](t, only(t, d, "discover"))
 	var discoverIn struct {
 		Step, Run string
 		Request   struct{ Source, Action string }
@@ -199,7 +189,7 @@ func cleanSchedule(t *testing.T, e *engine) {
 		t.Errorf("the manifest lists %d succeeded batches and %d failed files, want 10 and none", len(children), len(manifest.ResultFiles[run.ChildFailed]))
 	}
 	want := fmt.Sprintf("%d targets: %d converged", (n+1)*len(regions), (n+1)*len(regions))
-	if s := summaryOf(t, sum); s.Failed || !strings.HasPrefix(s.Summary, want) {
+	if s := answerOf[handler.SummarizeResult](t, sum); s.Failed || !strings.HasPrefix(s.Summary, want) {
 		t.Errorf("summary %+v, want not failed, %q", s, want)
 	}
 	noFunctionErrors(t, d)
@@ -300,7 +290,7 @@ func roleLessBatch(t *testing.T, e *engine) {
 			t.Errorf("a worker answered %d bytes (%s), want at most %d", len(w.Response), w.FunctionError, payloadLimit)
 		}
 	}
-	sum := summaryOf(t, only(t, d, "summarize"))
+	sum := answerOf[handler.SummarizeResult](t, only(t, d, "summarize"))
 	ok := (n + 1 - lacking) * len(regions)
 	want := fmt.Sprintf("%d targets: %d converged, %d failed", (n+1)*len(regions), ok, lacking*len(regions))
 	if !sum.Failed || !strings.HasPrefix(sum.Summary, want) || strings.Contains(sum.Summary, "not attempted") {
@@ -353,7 +343,7 @@ func crashedWorker(t *testing.T, e *engine) {
 	if !strings.Contains(reason, wantNamed) || !strings.Contains(reason, "Runtime.ExitError") && !strings.Contains(runs[0].Cause, "Runtime.ExitError") {
 		t.Errorf("the answer's reason %q does not name the crashed batch's accounts (%s) and why", reason, wantNamed)
 	}
-	sum := summaryOf(t, only(t, d, "summarize"))
+	sum := answerOf[handler.SummarizeResult](t, only(t, d, "summarize"))
 	converged := (n + 1 - len(lost)) * len(regions)
 	if !sum.Failed || !strings.Contains(sum.Summary, fmt.Sprintf("%d converged", converged)) {
 		t.Errorf("summary %+v, want failed with the other %d targets converged", sum, converged)
@@ -395,7 +385,7 @@ func throttledWorker(t *testing.T, e *engine) {
 	if len(works) != 7 {
 		t.Errorf("%d worker invocations, want 7 (1 + MaxAttempts 6), all throttled:%s", len(works), d.steps())
 	}
-	sum := summaryOf(t, only(t, d, "summarize"))
+	sum := answerOf[handler.SummarizeResult](t, only(t, d, "summarize"))
 	want := fmt.Sprintf("%d targets in %d accounts not attempted: %s", (n+1)*2, n+1, strings.Join(members(n), ", "))
 	if !sum.Failed || !strings.Contains(sum.Summary, want) || !strings.Contains(sum.Summary, "Lambda.TooManyRequestsException") {
 		t.Errorf("summary %q, want it to name %q and Lambda.TooManyRequestsException", sum.Summary, want)
@@ -433,7 +423,7 @@ func queuedRuns(t *testing.T, e *engine) {
 		run := p.Run + p.BatchInput.Run
 		switch {
 		case inv.Step == "discover" && run == second:
-			if dr := discoveryOf(t, inv); dr.Wait && strings.HasSuffix(dr.Behind, ":"+first) {
+			if dr := answerOf[handler.DiscoverResult](t, inv); dr.Wait && strings.HasSuffix(dr.Behind, ":"+first) {
 				waited = true
 			}
 		case inv.Step == "work" && run == second && secondWork.IsZero():
@@ -450,7 +440,7 @@ func queuedRuns(t *testing.T, e *engine) {
 	}
 	// The second run found everything converged.
 	sums := d.fn.invocations("summarize")
-	if s := summaryOf(t, sums[len(sums)-1]); s.Failed || !strings.Contains(s.Summary, fmt.Sprintf("%d unchanged", (n+1)*2)) {
+	if s := answerOf[handler.SummarizeResult](t, sums[len(sums)-1]); s.Failed || !strings.Contains(s.Summary, fmt.Sprintf("%d unchanged", (n+1)*2)) {
 		t.Errorf("the second run's summary %+v, want every target unchanged", s)
 	}
 	noFunctionErrors(t, d)
@@ -515,7 +505,7 @@ func updateDuringRun(t *testing.T, e *engine) {
 	}
 	// The superseded run reported its blocked batch skipped.
 	sums := d.fn.invocations("summarize")
-	if s := summaryOf(t, sums[0]); s.Failed || !strings.Contains(s.Summary, "skipped") {
+	if s := answerOf[handler.SummarizeResult](t, sums[0]); s.Failed || !strings.Contains(s.Summary, "skipped") {
 		t.Errorf("the superseded run's summary %+v, want its targets skipped, not failed", s)
 	}
 }

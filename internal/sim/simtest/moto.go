@@ -29,7 +29,7 @@ func StartMoto(t testing.TB, env []string, command ...string) string {
 	cmd := exec.Command(command[0], append(command[1:], "-H", "127.0.0.1", "-p", fmt.Sprint(port))...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logs := &lockedBuffer{}
+	logs := &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", command[0], err)
@@ -46,7 +46,7 @@ func StartMoto(t testing.TB, env []string, command ...string) string {
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("moto server's output:\n%s", logs.tail(20000))
+			t.Logf("moto server's output:\n%s", logs.Tail(20000))
 		}
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -59,30 +59,30 @@ func StartMoto(t testing.TB, env []string, command ...string) string {
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("moto server exited: %v\n%s", err, logs.tail(20000))
+			t.Fatalf("moto server exited: %v\n%s", err, logs.Tail(20000))
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("moto server did not answer on %s within a minute: %v\n%s", url, err, logs.tail(20000))
+			t.Fatalf("moto server did not answer on %s within a minute: %v\n%s", url, err, logs.Tail(20000))
 		}
 	}
 }
 
-// lockedBuffer is a server's output, written by its process while the
-// test reads it.
-type lockedBuffer struct {
+// LockedBuffer is output written by one party (a server's process, a
+// handler's goroutines) while the test reads it.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-// tail is the last n bytes written.
-func (l *lockedBuffer) tail(n int) string {
+// Tail is the last n bytes written.
+func (l *LockedBuffer) Tail(n int) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.b.Bytes()
