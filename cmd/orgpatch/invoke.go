@@ -100,9 +100,12 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	deps := handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics, LoopbackAnswers: true}
 	if *endpoint != "" {
-		// The simulator's S3 holds the report and the runs' objects.
-		*reportBucket, err = simBucket(ctx, mgmt, *reportBucket, simReportBucket)
-		if err == nil {
+		// The simulator's S3 holds the report and the runs' objects, for
+		// the events that write or read them (a worker's batch does not).
+		if req.Action == trigger.Report {
+			*reportBucket, err = simBucket(ctx, mgmt, *reportBucket, simReportBucket)
+		}
+		if err == nil && req.Step != nil && req.Step.Name != trigger.StepWork {
 			*runsBucket, err = simBucket(ctx, mgmt, *runsBucket, simRunsBucket)
 		}
 		if err != nil {
