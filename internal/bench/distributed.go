@@ -220,8 +220,8 @@ func WriteDistributedTable(out io.Writer, opts Options, r DistributedResult, pro
 			projected[i] = median
 		}
 		pc := CostOf(projected)
-		fmt.Fprintf(tw, "%d accounts' cost\t%.0f Lambda GB-seconds and %d state transitions at the median batch wall: $%.2f\n",
-			project, pc.LambdaGBSeconds, pc.StateTransitions, pc.Dollars())
+		fmt.Fprintf(tw, "its cost\t%.0f Lambda GB-seconds and %d state transitions for %d accounts at the median batch wall: $%.2f\n",
+			pc.LambdaGBSeconds, pc.StateTransitions, project, pc.Dollars())
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write bench table: %w", err)
