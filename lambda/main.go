@@ -38,7 +38,9 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 func main() {
@@ -62,21 +64,21 @@ type settings struct {
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
-	s := settings{parameter: getenv("ORGPATCH_CONFIG_PARAMETER"), stack: handler.Stack{ID: getenv("ORGPATCH_STACK_ID")},
-		machine: getenv("ORGPATCH_STATE_MACHINE_ARN"), bucket: getenv("ORGPATCH_RUNS_BUCKET")}
+	s := settings{parameter: getenv(names.EnvConfigParameter), stack: handler.Stack{ID: getenv(names.EnvStackID)},
+		machine: getenv(names.EnvStateMachineARN), bucket: getenv(names.EnvRunsBucket)}
 	if s.machine != "" && s.bucket == "" {
 		return settings{}, fmt.Errorf("ORGPATCH_RUNS_BUCKET is empty: the state machine's steps need the runs' bucket")
 	}
 	if !strings.HasPrefix(s.stack.ID, "arn:") {
 		return settings{}, fmt.Errorf("ORGPATCH_STACK_ID %q: want the stack's ARN (AWS::StackId); without it no request or configuration can be trusted", s.stack.ID)
 	}
-	props, err := handler.ParseStackProperties(getenv("ORGPATCH_STACK_PROPERTIES"))
+	props, err := handler.ParseStackProperties(getenv(names.EnvStackProperties))
 	if err != nil {
 		return settings{}, fmt.Errorf("ORGPATCH_STACK_PROPERTIES: %w", err)
 	}
 	s.stack.Properties = props
-	s.report.Bucket = getenv("ORGPATCH_REPORT_BUCKET")
-	if v := getenv("ORGPATCH_REPORT_STALE_DAYS"); v != "" {
+	s.report.Bucket = getenv(names.EnvReportBucket)
+	if v := getenv(names.EnvReportStaleDays); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 365 {
 			return settings{}, fmt.Errorf("ORGPATCH_REPORT_STALE_DAYS %q: want a whole number from 1 to 365", v)
@@ -88,7 +90,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 			return settings{}, fmt.Errorf("LOG_LEVEL %q: want DEBUG, INFO, WARN or ERROR", v)
 		}
 	}
-	if v := getenv("ORGPATCH_CONCURRENCY"); v != "" {
+	if v := getenv(names.EnvConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			return settings{}, fmt.Errorf("ORGPATCH_CONCURRENCY %q: want a whole number from 1 to 1000", v)
@@ -121,7 +123,7 @@ func start() error {
 		Report:          s.report,
 	}
 	if s.bucket != "" {
-		deps.Runs = handler.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
+		deps.Runs = stepfn.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
 	}
 	if s.machine != "" {
 		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)

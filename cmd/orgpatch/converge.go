@@ -147,7 +147,7 @@ func applyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func teardownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return convergeCmd(ctx, "teardown", teardownSummary, reconcile.Teardown, false, args, stdout, stderr)
+	return convergeCmd(ctx, "teardown", teardownSummary, reconcile.RemoveAndReset, false, args, stdout, stderr)
 }
 
 // convergeCmd is plan, apply and teardown: exit 0 when every target
@@ -156,7 +156,7 @@ func teardownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode, dryRun bool, args []string, stdout, stderr io.Writer) int {
 	var f convergeFlags
 	fs := newFlagSet(name, "", summary, stdout)
-	f.register(fs, mode == reconcile.Teardown)
+	f.register(fs, mode == reconcile.RemoveAndReset)
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -169,7 +169,7 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
 		return 2
 	}
-	if mode == reconcile.Teardown && !f.yes && !stdinIsTerminal() {
+	if mode == reconcile.RemoveAndReset && !f.yes && !stdinIsTerminal() {
 		fmt.Fprintf(stderr, "orgpatch teardown: refusing to tear down without --yes: stdin is not a terminal to confirm on\n")
 		return 2
 	}
@@ -180,7 +180,7 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 	env := runs.Env{Management: s.mgmt, Config: s.cfg, Previous: s.previous, Concurrency: f.concurrency, Logger: logger}
 	req := runs.Request{Mode: mode, Accounts: s.accounts, DryRun: dryRun}
 
-	if mode == reconcile.Teardown && !f.yes {
+	if mode == reconcile.RemoveAndReset && !f.yes {
 		// The conversation goes to the person; with --output json,
 		// stdout is kept for the report alone.
 		talk := stdout

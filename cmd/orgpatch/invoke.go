@@ -20,6 +20,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/demo"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	runs "github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -115,7 +116,7 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	deps.Report.Bucket = *reportBucket
 	if *runsBucket != "" {
-		deps.Runs = handler.NewS3Store(compliance.NewS3Client(mgmt), *runsBucket)
+		deps.Runs = stepfn.NewS3Store(compliance.NewS3Client(mgmt), *runsBucket)
 	}
 	h := handler.New(deps)
 	out, invokeErr := h.Invoke(ctx, raw)

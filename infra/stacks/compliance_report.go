@@ -17,7 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // ComplianceReportProps wire the report run to the Lambda and the alarm
@@ -51,8 +51,8 @@ const reportBucketName = "orgpatch-compliance-${AWS::AccountId}-${AWS::Region}"
 // reportObjectARNs are the keys the report run writes.
 func reportObjectARNs() []*string {
 	return []*string{
-		partitionARN("s3:::" + reportBucketName + "/" + handler.RecordsPrefix + "*"),
-		partitionARN("s3:::" + reportBucketName + "/" + handler.PagesPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportRecordsPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportPagesPrefix + "*"),
 	}
 }
 
@@ -128,13 +128,13 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		Reason: jsii.String("The bucket holds reports the Lambda writes and admins read through IAM; CloudTrail records the access. A log bucket per report bucket would add a resource without a reader."),
 	}}, jsii.Bool(true))
 
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_BUCKET"), r.Bucket.BucketName(), nil)
-	p.Function.AddEnvironment(jsii.String("ORGPATCH_REPORT_STALE_DAYS"), r.StaleParam.ValueAsString(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportBucket), r.Bucket.BucketName(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportStaleDays), r.StaleParam.ValueAsString(), nil)
 	columns := make([]interface{}, len(reportColumns))
 	for i, col := range reportColumns {
 		columns[i] = &awsglue.CfnTable_ColumnProperty{Name: jsii.String(col[0]), Type: jsii.String(col[1])}
 	}
-	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", handler.RecordsPrefix))
+	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", names.ReportRecordsPrefix))
 	r.Database = awsglue.NewCfnDatabase(c, jsii.String("Database"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),
 		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
@@ -216,7 +216,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		return &awscloudwatch.CfnAlarm_MetricDataQueryProperty{
 			Id: jsii.String(id), ReturnData: jsii.Bool(false),
 			MetricStat: &awscloudwatch.CfnAlarm_MetricStatProperty{
-				Metric: &awscloudwatch.CfnAlarm_MetricProperty{Namespace: jsii.String(handler.MetricsNamespace), MetricName: jsii.String(name)},
+				Metric: &awscloudwatch.CfnAlarm_MetricProperty{Namespace: jsii.String(names.MetricsNamespace), MetricName: jsii.String(name)},
 				Period: jsii.Number(86400), Stat: jsii.String("Maximum"),
 			},
 		}
@@ -229,8 +229,8 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		TreatMissingData:   jsii.String("ignore"),
 		AlarmActions:       &[]interface{}{p.Topic.TopicArn()},
 		Metrics: &[]interface{}{
-			metric("noncompliant", handler.MetricNonCompliant),
-			metric("unmonitored", handler.MetricUnmonitored),
+			metric("noncompliant", names.MetricNonCompliant),
+			metric("unmonitored", names.MetricUnmonitored),
 			&awscloudwatch.CfnAlarm_MetricDataQueryProperty{Id: jsii.String("atrisk"), Expression: jsii.String("noncompliant + unmonitored"),
 				Label: jsii.String("non-compliant and unmonitored nodes"), ReturnData: jsii.Bool(true)},
 		},

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // PatchFunctionProps configure the orgpatch Lambda.
@@ -118,12 +120,12 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		// that names it, so an Update's properties meet the environment
 		// of the same deployment (and a rollback's the previous one's).
 		Environment: &map[string]*string{
-			"ORGPATCH_CONFIG_PARAMETER":  jsii.String(s.ConfigParameterName),
-			"ORGPATCH_STACK_ID":          awscdk.Aws_STACK_ID(),
-			"ORGPATCH_STACK_PROPERTIES":  p.StackProperties,
-			"LOG_LEVEL":                  p.LogLevel,
-			"ORGPATCH_STATE_MACHINE_ARN": StateMachineARN(p.StateMachineName),
-			"ORGPATCH_RUNS_BUCKET":       p.RunsBucket.BucketName(),
+			names.EnvConfigParameter: jsii.String(s.ConfigParameterName),
+			names.EnvStackID:         awscdk.Aws_STACK_ID(),
+			names.EnvStackProperties: p.StackProperties,
+			"LOG_LEVEL":              p.LogLevel,
+			names.EnvStateMachineARN: StateMachineARN(p.StateMachineName),
+			names.EnvRunsBucket:      p.RunsBucket.BucketName(),
 		},
 	}
 	if s.ReservedConcurrency > 0 {

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // MemberRolesProps say who may configure the account.
@@ -155,7 +155,7 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	windows := func(kind string) *string {
 		return partitionARN("ssm:*:${AWS::AccountId}:" + kind + "/*")
 	}
-	owned := map[string]interface{}{"aws:ResourceTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue}
+	owned := map[string]interface{}{"aws:ResourceTag/" + names.OwnerTagKey: names.OwnerTagValue}
 	// The ownership tag (reconcile's): the configuration role writes only
 	// windows that carry it. Windows are created only with the ownership tag, and tagged with
 	// nothing else.
@@ -163,8 +163,8 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 		"ssm:AddTagsToResource",
 		"ssm:CreateMaintenanceWindow",
 	}, windows("maintenancewindow"))
-	createWindows.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue})
-	createWindows.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{reconcile.OwnerTagKey}})
+	createWindows.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + names.OwnerTagKey: names.OwnerTagValue})
+	createWindows.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{names.OwnerTagKey}})
 	// Every write to a window, its targets or its tasks names the window
 	// (maintenancewindow resource); only windows carrying the tag match.
 	writeOwned := stmt("WriteOwnedWindows", windowWrites, windows("maintenancewindow"))
@@ -176,8 +176,8 @@ func NewMemberRoles(scope constructs.Construct, id string, p MemberRolesProps) *
 	// it.
 	baselines := windows("patchbaseline")
 	createBaselines := stmt("CreateOwnedPatchBaselines", []string{"ssm:AddTagsToResource", "ssm:CreatePatchBaseline"}, baselines)
-	createBaselines.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + reconcile.OwnerTagKey: reconcile.OwnerTagValue})
-	createBaselines.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{reconcile.OwnerTagKey}})
+	createBaselines.AddCondition(jsii.String("StringEquals"), map[string]interface{}{"aws:RequestTag/" + names.OwnerTagKey: names.OwnerTagValue})
+	createBaselines.AddCondition(jsii.String("ForAllValues:StringEquals"), map[string]interface{}{"aws:TagKeys": []string{names.OwnerTagKey}})
 	writeBaselines := stmt("WriteOwnedPatchBaselines", []string{
 		"ssm:DeletePatchBaseline",
 		"ssm:DeregisterPatchBaselineForPatchGroup",

@@ -34,7 +34,7 @@ type MemberStackSetProps struct {
 // excluded OU cannot be left out the same way: the API filters accounts,
 // never OUs (no OU can be subtracted from its parent), and the OUs beside
 // it are not known at synth time. Accounts under an excluded OU still get
-// the roles, and the Lambda skips them (see the README's limits).
+// the roles, and the Lambda skips them (see docs/deploy.md, "Known limits").
 type MemberStackSet struct {
 	StackSet awscloudformation.CfnStackSet
 }

@@ -50,7 +50,7 @@ type Parameters struct {
 }
 
 // Defaults of the runs' parameters. Ten batches at once, 64 targets each,
-// keep 640 account x region targets in flight (README, "Scale").
+// keep 640 account x region targets in flight (docs/benchmarks.md).
 // A Create or Update may leave the larger of 1 account and 5% of the
 // accounts failed and still answer SUCCESS (naming them, the runs alarm
 // raised): some account always lacks the member role in a real

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // Settings are the synth-time choices: names other things depend on, sizes,
@@ -59,7 +61,7 @@ func DefaultSettings() Settings {
 		TaskRoleName:          "sra-patch-mgmt-automation",
 		DHMCRoleName:          "AWSSystemsManagerDefaultEC2InstanceManagementRoleCustom",
 		StackSetName:          "orgpatch-member-roles",
-		ConfigParameterName:   "/orgpatch/configuration",
+		ConfigParameterName:   names.DefaultConfigParameter,
 		MemorySize:            512,
 		LogRetentionDays:      14,
 		ReservedConcurrency:   DefaultMapMaxConcurrency + reservedForSteps,

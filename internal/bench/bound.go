@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
 )
 
@@ -15,8 +16,8 @@ type Bound struct {
 	Fanout time.Duration
 	Calls  int
 	// Chain: the calls of one target that must follow one another (each
-	// needs an answer of the one before) x latency, for the target with the
-	// longest such chain.
+	// needs an answer of the one before: run.TargetCost.Stage) x latency,
+	// for the target with the longest such chain.
 	Chain      time.Duration
 	ChainCalls int
 	ChainOf    string // account/region
@@ -56,25 +57,6 @@ func (b Bound) Terms(latency time.Duration, concurrency int) string {
 
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
-// stages orders the reads of one target that depend on one another
-// (internal/reconcile's observe): the windows are listed (and the owned
-// ones found through the Resource Groups Tagging API beside it), then the
-// tags of any window the two disagree on are read, then the owned windows'
-// targets and tasks, then each Run Command task's parameters. Any write
-// comes after all the reads (the plan is computed from them), one stage
-// more. Reads not listed (the service setting, documents) run beside the
-// first stage.
-var stages = map[string]int{
-	"DescribeMaintenanceWindows":       1,
-	"GetResources":                     1,
-	"ListTagsForResource":              2,
-	"DescribeMaintenanceWindowTargets": 3,
-	"DescribeMaintenanceWindowTasks":   3,
-	"GetMaintenanceWindowTask":         4,
-}
-
-const writeStage = 5
-
 // computeBound derives the bound from the calls a run made.
 func computeBound(calls []sim.Call, latency time.Duration, concurrency int, quota func(service, op string) (sim.Quota, bool)) Bound {
 	b := Bound{Calls: len(calls)}
@@ -84,11 +66,7 @@ func computeBound(calls []sim.Call, latency time.Duration, concurrency int, quot
 	passed := map[bucket]int{}        // calls each bucket let through
 	for _, c := range calls {
 		if c.Service == sim.ServiceSSM || c.Service == sim.ServiceTagging {
-			stage := stages[c.Operation]
-			if c.Write {
-				stage = writeStage
-			}
-			if stage > 0 {
+			if stage := run.TargetCost.Stage(c.Operation, c.Write); stage > 0 {
 				key := c.Account + "/" + c.Region
 				if seen[key] == nil {
 					seen[key] = map[int]bool{}

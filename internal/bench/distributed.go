@@ -24,6 +24,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 // The limits of one worker: a Lambda invocation at orgpatch's settings.
@@ -83,8 +84,8 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 		return DistributedResult{}, err
 	}
 	start := time.Now()
-	store := run.NewMemoryStore()
-	d, err := run.Discover(ctx, e.env, store, run.DiscoverInput{Run: "bench", Request: run.Request{Mode: reconcile.Converge}})
+	store := stepfn.NewMemoryStore()
+	d, err := stepfn.Discover(ctx, stepfn.Env{Env: e.env}, store, stepfn.DiscoverInput{Run: "bench", Request: run.Request{Mode: reconcile.Converge}})
 	if err != nil {
 		return DistributedResult{}, fmt.Errorf("bench: discover: %w", err)
 	}
@@ -92,8 +93,8 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 		mu      sync.Mutex
 		batches []Batch
 	)
-	out, err := run.MapBatches(ctx, store, d, mapConcurrency, 0, slog.New(slog.DiscardHandler), func(ctx context.Context, payload []byte) ([]byte, error) {
-		var b run.Batch
+	out, err := stepfn.MapBatches(ctx, store, d, mapConcurrency, 0, slog.New(slog.DiscardHandler), func(ctx context.Context, payload []byte) ([]byte, error) {
+		var b stepfn.Batch
 		if err := json.Unmarshal(payload, &b); err != nil {
 			return nil, err
 		}
@@ -123,7 +124,7 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 	if err != nil {
 		return DistributedResult{}, fmt.Errorf("bench: map: %w", err)
 	}
-	rep, err := run.Summarize(ctx, e.env, store, run.SummarizeInput{Discovery: d, Map: out})
+	rep, err := stepfn.Summarize(ctx, e.env, store, stepfn.SummarizeInput{Discovery: d, Map: out})
 	if err != nil {
 		return DistributedResult{}, fmt.Errorf("bench: summarize: %w", err)
 	}

@@ -16,6 +16,9 @@
 //   - Records stream to their Sink as targets finish, so memory grows with
 //     the concurrency, not with the organization; the summary keeps counts,
 //     and the page's list of non-compliant nodes keeps the worst MaxListed.
+//   - Targets are walked as a converge run walks them (fleet.Walk): bounded,
+//     AssumeRole throttling retried, nothing started within the deadline
+//     reserve (such a target is reported failed, not started).
 //   - A target that cannot be read (role, throttling, access) is reported
 //     as failed in the summary; the others are still read. EC2 refusing
 //     DescribeInstances only loses the unmanaged-instance count there.

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,21 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
 )
 
-// Defaults of Env.
+// Defaults of Env: the walk's, as in a converge run (the work is a short
+// chain of network calls per target there too).
 const (
-	// DefaultConcurrency bounds the targets read at once (and, separately,
-	// the accounts being prepared); as in a converge run, the work is a
-	// short chain of network calls per target.
-	DefaultConcurrency = 64
-	// DefaultTargetTimeout bounds one account x region.
-	DefaultTargetTimeout = 3 * time.Minute
+	DefaultConcurrency   = fleet.DefaultConcurrency
+	DefaultTargetTimeout = fleet.DefaultTargetTimeout
 )
 
 // Env is what a report run works with; Management, Config and Sink are
@@ -46,9 +40,13 @@ type Env struct {
 	// finishes. An error from it stops the run.
 	Sink func(*Record) error
 
-	Settings      Settings
+	Settings Settings
+	// Concurrency, TargetTimeout and Reserve bound the walk (fleet.Walk):
+	// targets read at once, one target's time, and the time kept free
+	// before the context's deadline, where no target starts.
 	Concurrency   int
 	TargetTimeout time.Duration
+	Reserve       time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -91,6 +89,19 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	}
 	creds := fleet.NewCredentials(mgmt, env.Config.ConfigurationRoleName)
 
+	// Every account the report reads, each in every region; what the walk
+	// reads there goes to outcomes, read by this goroutine alone.
+	var walk []fleet.WalkAccount
+	var where []Target // walk[i]'s account, OU and ring
+	for _, a := range accounts {
+		if a.Excluded != "" {
+			continue
+		}
+		ou := ous[a.ID]
+		ring, _ := rings.Of(a.ID)
+		walk = append(walk, fleet.WalkAccount{ID: a.ID, Regions: regions})
+		where = append(where, Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring})
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type outcome struct {
@@ -99,63 +110,31 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		err    error
 	}
 	outcomes := make(chan outcome, env.Concurrency)
-	targets := make(chan Target)
-	go func() { // accounts: assume the role, find the opted-in regions
-		var g errgroup.Group
-		g.SetLimit(env.Concurrency)
-		for _, a := range accounts {
-			if a.Excluded != "" {
-				continue
-			}
-			g.Go(func() error {
-				ou := ous[a.ID]
-				ring, _ := rings.Of(a.ID)
-				log := env.Logger.With("account", a.ID)
-				fail := func(err error) {
-					log.Error("account not readable", "error", err)
-					outcomes <- outcome{target: Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}, err: err}
-				}
-				actx, done := context.WithTimeout(ctx, env.TargetTimeout)
-				defer done()
-				if err := creds.Retrieve(actx, a.ID); err != nil {
-					fail(err)
-					return nil
-				}
-				optedOut, err := fleet.NotOptedIn(actx, ec2.NewFromConfig(creds.Config(a.ID)))
-				if err != nil {
-					fail(err)
-					return nil
-				}
-				for _, r := range regions {
-					if !optedOut[r] {
-						select {
-						case targets <- Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id, Ring: ring}:
-						case <-ctx.Done():
-							return nil
-						}
-					}
-				}
-				return nil
-			})
-		}
-		_ = g.Wait() // every task returns nil
-		close(targets)
-	}()
-	var readers sync.WaitGroup
-	readers.Go(func() { // targets: read each, bounded
-		var g errgroup.Group
-		g.SetLimit(env.Concurrency)
-		for tg := range targets {
-			g.Go(func() error {
+	go func() {
+		fleet.Walk{
+			Credentials: creds, Concurrency: env.Concurrency, TargetTimeout: env.TargetTimeout,
+			Reserve: env.Reserve, Logger: env.Logger,
+		}.Run(ctx, walk, fleet.Visitor{
+			Visit: func(ctx context.Context, a, r int) {
+				tg := where[a]
+				tg.Region = walk[a].Regions[r]
 				res, err := readTarget(ctx, env, creds, tg)
 				outcomes <- outcome{target: tg, res: res, err: err}
-				return nil
-			})
-		}
-		_ = g.Wait()
-	})
-	go func() {
-		readers.Wait()
+			},
+			Stop: func(a int, regions []int, s fleet.Stop) {
+				switch s.Why {
+				case fleet.RegionNotOptedIn:
+				case fleet.DeadlineNear:
+					for _, r := range regions {
+						tg := where[a]
+						tg.Region = walk[a].Regions[r]
+						outcomes <- outcome{target: tg, err: errDeadlineNear}
+					}
+				default: // the account as a whole could not be read
+					outcomes <- outcome{target: where[a], err: s.Err}
+				}
+			},
+		})
 		close(outcomes)
 	}()
 
@@ -209,32 +188,28 @@ func accountRings(ctx context.Context, api fleet.RingsAPI, env Env, accounts []f
 	return rings, nil
 }
 
-// readTarget reads one target with its own deadline and logger; a panic
-// becomes the target's error.
+// readTarget reads one target under ctx, the walk's context for it, with
+// its own logger; a panic becomes the target's error.
 func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target) (res targetResult, err error) {
 	log := env.Logger.With("account", t.Account, "region", t.Region)
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("target panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", p)
+			err = fleet.PanicError(log, "target", p)
 		}
 		if err != nil {
 			log.Error("target not readable", "error", err)
 		}
 	}()
-	tctx, cancel := context.WithTimeoutCause(ctx, env.TargetTimeout, errTargetTimeout)
-	defer cancel()
 	cfg := creds.Config(t.Account)
-	res, err = collect(tctx, t,
+	res, err = collect(ctx, t,
 		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
 		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)))
-	if err != nil && errors.Is(context.Cause(tctx), errTargetTimeout) {
-		err = fmt.Errorf("%w: %w", errTargetTimeout, err)
-	}
-	return res, err
+	return res, fleet.WithCause(ctx, err)
 }
 
-var errTargetTimeout = errors.New("target deadline exceeded")
+// errDeadlineNear is the failure of a target the report did not start
+// because its deadline reserve had begun.
+var errDeadlineNear = errors.New("not started: run deadline near")
 
 // ou is where an account sits: its parent's id and the path of names.
 type ou struct{ id, path string }

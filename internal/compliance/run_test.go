@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/config"
@@ -301,5 +303,34 @@ func TestOlderAgent(t *testing.T) {
 		if got := OlderAgent(v, DefaultMinAgentVersion); got != want {
 			t.Errorf("OlderAgent(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestThrottledAssumeRoleIsRetried: 20 accounts assume their role at once
+// from the management account, whose AssumeRole quota here is a burst of 5
+// then 10 a second, and the SDK gives up at the first throttle: the walk's
+// own retry (fleet.Walk, the converge run's) must carry every account, so
+// that the report reads every target and fails none.
+func TestThrottledAssumeRoleIsRetried(t *testing.T) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 19, Regions: []string{"us-east-1"}})
+	env := simtest.Start(t, org, sim.WithThrottle(10, 5), sim.WithNodesPerTarget(1))
+	cfg := config.Default()
+	cfg.Regions = []string{"us-east-1"}
+	mgmt := env.Config.Copy()
+	mgmt.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }
+	sum, err := Run(context.Background(), Env{
+		Management: mgmt, Config: cfg, Concurrency: 20,
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return testNow },
+		Sink: func(*Record) error { return nil },
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if sum.Failed != 0 || sum.Targets != 20 {
+		t.Errorf("%d targets read, %d failed %+v; want all 20 read", sum.Targets, sum.Failed, sum.Failures)
+	}
+	throttled := env.Server.CountCalls(func(c sim.Call) bool { return c.Operation == "AssumeRole" && c.ErrorCode != "" })
+	if throttled == 0 {
+		t.Error("no AssumeRole was throttled: the test does not test the retry")
 	}
 }

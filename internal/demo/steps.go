@@ -409,7 +409,7 @@ func (d *demo) rings(ctx context.Context) error {
 			mp.addf("%s planned in ring %q", t.Name(), t.Ring)
 		}
 		for _, a := range t.Actions {
-			if a.Kind != string(reconcile.KindUnchanged) && a.Kind != string(reconcile.KindUpdate) {
+			if a.Kind != string(reconcile.OpUnchanged) && a.Kind != string(reconcile.OpUpdate) {
 				mp.addf("%s: %s %s %s", t.Name(), a.Kind, a.Resource, a.Name)
 			}
 		}
@@ -604,7 +604,7 @@ func samePlan(planned, applied report.Report) string {
 		out := map[string][]string{}
 		for _, t := range rep.Targets {
 			for _, a := range t.Actions {
-				if a.Kind != string(reconcile.KindUnchanged) {
+				if a.Kind != string(reconcile.OpUnchanged) {
 					out[t.Name()] = append(out[t.Name()], a.Kind+" "+a.Resource+" "+a.Name)
 				}
 			}

@@ -15,4 +15,12 @@
 //     and the credentials are cached and refreshed by the SDK's cache; every
 //     client comes from the management aws.Config, so its endpoint and retry
 //     policy (internal/awsconf) hold for member accounts too.
+//   - Walk is the only fan-out over account x region targets, for converge,
+//     plan, teardown and the compliance report alike: accounts prepared
+//     (role assumed, a throttled AssumeRole tried again, a named account's
+//     missing role waited for, opted-in regions read) and targets visited,
+//     each stage at most Concurrency at once (errgroup SetLimit, never
+//     WithContext: one target's failure never cancels another), each target
+//     with its own deadline; within the reserve before the context's
+//     deadline nothing starts. Every target is visited or told why not.
 package fleet

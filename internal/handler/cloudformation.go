@@ -17,7 +17,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/reconcile"
+	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -231,4 +235,190 @@ func reasonBudget(ev *cfn.Event, data map[string]any) int {
 		return 0
 	}
 	return max(responseLimit-len(body)-len(`,"Reason":""`), 0)
+}
+
+// cloudFormation handles a custom resource request and answers it; with a
+// state machine, it starts the run's execution, whose last step answers.
+func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
+	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
+	started := false
+	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
+		cfg, mode, err := h.cloudFormationConfig(ctx, log, req)
+		if err != nil {
+			return nil, err
+		}
+		previous := h.previous(log, req, cfg)
+		if h.deps.Executions != nil {
+			started = true
+			return nil, h.startRun(ctx, log, req, cfg, previous)
+		}
+		env := h.env(log, cfg)
+		env.Previous = previous
+		return h.settle(ctx, log, req, h.converge(ctx, log, req, env, mode))
+	})
+	if started && err == nil {
+		res.Summary = "whole-organization run started; its last step answers CloudFormation"
+		h.emit(log, req.Source, nil, false, start)
+		return res, nil
+	}
+	return h.answerRun(ctx, log, req, res, rep, err, start)
+}
+
+// settle finishes a CloudFormation run: a Delete whose removal is complete
+// deletes the configuration parameter. The error is why the run failed
+// (for a Delete, why its removal is incomplete), nil when it did not.
+func (h *Handler) settle(ctx context.Context, log *slog.Logger, req trigger.Request, rep *report.Report) (*report.Report, error) {
+	if req.Action != trigger.Remove {
+		return rep, rep.Err()
+	}
+	if err := removalErr(rep); err != nil {
+		log.Warn("delete: removal incomplete; configuration parameter kept for the retried Delete", "parameter", h.store.name)
+		return rep, err
+	}
+	if err := h.store.remove(ctx); err != nil {
+		log.Error("delete: windows removed, configuration parameter not deleted", "error", err)
+		return rep, err
+	}
+	log.Info("delete: configuration parameter deleted", "parameter", h.store.name)
+	return rep, nil
+}
+
+// answerRun reports a CloudFormation run (rep nil when it never ran; err
+// why it failed) and answers CloudFormation.
+func (h *Handler) answerRun(ctx context.Context, log *slog.Logger, req trigger.Request, res Result, rep *report.Report, err error, start time.Time) (any, error) {
+	ev := req.CloudFormation
+	h.finish(log, &res, rep, err, start)
+
+	status := cfn.StatusSuccess
+	if err != nil {
+		status = cfn.StatusFailed
+	}
+	var data map[string]any
+	suffix := ""
+	if lambdacontext.LogStreamName != "" {
+		suffix = " (log stream " + lambdacontext.LogStreamName + ")"
+	}
+	var reason string
+	note := h.deleteNote(req, rep, err)
+	if rep != nil {
+		c := rep.Counts
+		data = map[string]any{"Targets": c.Targets, "Converged": c.Converged, "Failed": c.Failed, "Pending": c.Pending, "Writes": c.Writes}
+		if failed := failedAccounts(rep); len(failed) > 0 {
+			data["FailedAccounts"] = namedAccounts(failed)
+		}
+		// The counts, then as many failed targets as fit.
+		reason = res.tolerated + rep.Summary(reasonBudget(ev, data)-len(suffix)-len(note)-len(res.tolerated))
+	}
+	if err != nil && rep == nil {
+		reason = err.Error()
+	}
+	reason += note + suffix
+	res.Status = status
+	if aerr := h.answer(ctx, ev, status, reason, data); aerr != nil {
+		log.Error("could not answer CloudFormation", "error", aerr, "status", string(status))
+		return res, aerr
+	}
+	log.Info("answered CloudFormation", "status", string(status), "physicalResourceId", PhysicalResourceID)
+	return res, nil
+}
+
+// removalErr is why a Delete's removal is incomplete, nil when it is not:
+// its failures, and the targets the run did not reach, since no later run
+// removes their windows.
+func removalErr(rep *report.Report) error {
+	err := rep.Err()
+	if n := rep.Counts.NotStarted + rep.Counts.Pending; n > 0 {
+		err = errors.Join(err, fmt.Errorf("%d targets not reached; a retried Delete removes their windows", n))
+	}
+	return err
+}
+
+// maxNote bounds deleteNote, so the Reason keeps room for the counts.
+const maxNote = 1024
+
+// deleteNote tells, for a Delete's Reason, what became of the configuration
+// parameter: deleted with the removal, or kept (the removal is incomplete,
+// or the parameter's deletion failed) so the retried Delete finds it.
+func (h *Handler) deleteNote(req trigger.Request, rep *report.Report, err error) string {
+	if req.Action != trigger.Remove {
+		return ""
+	}
+	var note string
+	switch {
+	case err == nil:
+		note = "; configuration parameter " + h.store.name + " deleted"
+	case rep != nil && removalErr(rep) == nil:
+		// Everything was removed but the parameter: say why it is left.
+		note = "; windows removed, but " + err.Error()
+	default:
+		note = "; configuration parameter " + h.store.name + " kept for the retried Delete"
+	}
+	if len(note) > maxNote {
+		note = strings.ToValidUTF8(note[:maxNote], "") + " [...]"
+	}
+	return note
+}
+
+// cloudFormationConfig settles the configuration and mode of a custom
+// resource request. Create and Update decode the properties and store them
+// for every other trigger; Delete removes with whatever configuration it can
+// find (its properties, else the stored one, else the defaults), because a
+// Delete that fails on a bad property would leave the stack undeletable.
+func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, req trigger.Request) (config.Config, reconcile.Mode, error) {
+	if req.Action == trigger.Remove {
+		cfg, err := config.FromProperties(req.Properties)
+		if err == nil {
+			return cfg, reconcile.RemoveKeepSettings, nil
+		}
+		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
+		cfg, err = h.store.load(ctx)
+		if err != nil {
+			log.Warn("delete: no usable stored configuration; using the defaults", "error", err)
+			cfg = config.Default()
+		}
+		return cfg, reconcile.RemoveKeepSettings, nil
+	}
+	cfg, err := config.FromProperties(req.Properties)
+	if err != nil {
+		return config.Config{}, "", fmt.Errorf("custom resource properties: %w", err)
+	}
+	if err := h.store.store(ctx, req.Properties); err != nil {
+		return config.Config{}, "", err
+	}
+	if cfg.Disabled {
+		log.Info("configuration disabled: tearing down")
+	}
+	return cfg, reconcile.Converge, nil
+}
+
+// previous is the configuration an Update replaces, for the run to remove
+// what it made where cfg no longer applies; nil for other requests, and
+// for old properties that do not decode (the configuration they stood for
+// was never stored, so nothing was made from it). Windows that leave the
+// configuration are logged: convergence deletes them.
+func (h *Handler) previous(log *slog.Logger, req trigger.Request, cfg config.Config) *config.Config {
+	if req.OldProperties == nil || req.Action != trigger.Converge {
+		return nil
+	}
+	old, err := config.FromProperties(req.OldProperties)
+	if err != nil {
+		log.Warn("update: old properties do not decode; nothing to remove", "error", err)
+		return nil
+	}
+	if gone := leaving(old, cfg); len(gone) > 0 {
+		log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
+	}
+	return &old
+}
+
+// leaving names the windows of old that cfg no longer has (renamed or
+// removed). With cfg disabled, every window leaves.
+func leaving(old, cfg config.Config) []string {
+	var gone []string
+	for _, w := range old.Windows {
+		if cfg.Disabled || !slices.ContainsFunc(cfg.Windows, func(n config.Window) bool { return n.Name == w.Name }) {
+			gone = append(gone, w.Name)
+		}
+	}
+	return gone
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
+	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
@@ -27,9 +28,9 @@ type ReportSettings struct {
 // reads (dt=YYYY-MM-DD, projected by the Glue table), and the page, dated
 // and as the latest.
 const (
-	RecordsPrefix = "records/"
-	PagesPrefix   = "pages/"
-	LatestPage    = "pages/latest.html"
+	RecordsPrefix = names.ReportRecordsPrefix
+	PagesPrefix   = names.ReportPagesPrefix
+	LatestPage    = PagesPrefix + "latest.html"
 )
 
 // ReportKeys are the object keys of a report run started at t.
@@ -105,14 +106,14 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 const (
 	MetricComplianceNodes      = "ComplianceNodes"
 	MetricComplianceCompliant  = "ComplianceCompliant"
-	MetricNonCompliant         = "ComplianceNonCompliant"
+	MetricNonCompliant         = names.MetricNonCompliant
 	MetricNonCompliantCritical = "ComplianceNonCompliantCritical"
 	MetricNonCompliantHigh     = "ComplianceNonCompliantHigh"
 	MetricNotScanned           = "ComplianceNotScanned"
 	MetricOldAgent             = "ComplianceOldAgent"
 	MetricConnectionLost       = "ComplianceConnectionLost"
 	MetricUnmanaged            = "ComplianceUnmanaged"
-	MetricUnmonitored          = "ComplianceUnmonitored"
+	MetricUnmonitored          = names.MetricUnmonitored
 	MetricReportTargetsFailed  = "ComplianceTargetsFailed"
 )
 

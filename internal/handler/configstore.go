@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // parameterAPI is the part of SSM the configuration store uses, in the
@@ -116,4 +117,26 @@ func (s configStore) remove(ctx context.Context) error {
 func isParameterNotFound(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ParameterNotFound"
+}
+
+// DefaultConfigParameter is the SSM parameter holding the configuration when
+// Deps.ConfigParameter is empty.
+const DefaultConfigParameter = names.DefaultConfigParameter
+
+// StoredConfig reads the configuration the stack's custom resource stored
+// in the parameter name (DefaultConfigParameter when empty) of the
+// management account mgmt: the one every trigger converges to, and the
+// previous configuration of the next Update. found is false when none is
+// stored.
+func StoredConfig(ctx context.Context, mgmt aws.Config, name string) (cfg config.Config, found bool, err error) {
+	if name == "" {
+		name = DefaultConfigParameter
+	}
+	// No Stack: a workstation has no stack identity to hold the parameter
+	// to; it reads what the stack stored.
+	cfg, err = configStore{api: ssm.NewFromConfig(mgmt), name: name}.load(ctx)
+	if errors.Is(err, errNoConfiguration) {
+		return config.Config{}, false, nil
+	}
+	return cfg, err == nil, err
 }

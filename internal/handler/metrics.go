@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
+	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
-const MetricsNamespace = "orgpatch"
+const MetricsNamespace = names.MetricsNamespace
 
 // The metric names, as the dashboards and alarms know them.
 const (
@@ -126,4 +128,42 @@ func upperFirst(s string) string {
 		return s
 	}
 	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// finish fills res from the run, logs the summary line and the metrics.
+func (h *Handler) finish(log *slog.Logger, res *Result, rep *report.Report, err error, start time.Time) {
+	if rep != nil {
+		res.Report, res.Counts = rep, &rep.Counts
+		res.Summary = rep.Summary(reasonBudgetDefault)
+	}
+	if err != nil && rep == nil {
+		res.Summary = err.Error()
+	}
+	took := h.clock.Now().Sub(start)
+	attrs := []any{"reason", res.Reason, "duration", took}
+	if rep != nil {
+		c := rep.Counts
+		attrs = append(attrs, "targets", c.Targets, "converged", c.Converged, "unchanged", c.Unchanged,
+			"failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending, "notStarted", c.NotStarted, "writes", c.Writes)
+	}
+	switch {
+	case err != nil && rep != nil:
+		// Each failed target has its own log line; the summary names the first.
+		log.Error("invocation finished with failures", append(attrs, "summary", res.Summary)...)
+	case err != nil:
+		log.Error("invocation failed", append(attrs, "error", err)...)
+	default:
+		log.Info("invocation finished", attrs...)
+	}
+	h.emit(log, res.Trigger, rep, err != nil, start)
+}
+
+// reasonBudgetDefault bounds the summary kept in Result and logs.
+const reasonBudgetDefault = 3000
+
+func (h *Handler) emit(log *slog.Logger, src trigger.Source, rep *report.Report, failed bool, start time.Time) {
+	now := h.clock.Now()
+	if err := writeMetrics(h.metrics, now, src, rep, failed, now.Sub(start)); err != nil {
+		log.Warn("metrics not written", "error", err)
+	}
 }

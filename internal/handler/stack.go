@@ -16,7 +16,7 @@ import (
 // them from its parameters, the static Configuration property replaced by
 // its SHA-256. Only someone who can update the stack or the function can
 // change either, so a configuration that matches them is the stack's own,
-// wherever it was read from. See the README's threat model.
+// wherever it was read from. See docs/threat-model.md.
 type Stack struct {
 	// ID is the stack's id (AWS::StackId).
 	ID string

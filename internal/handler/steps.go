@@ -15,6 +15,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -28,7 +29,7 @@ type DiscoverResult struct {
 	Superseded bool   `json:"superseded"`
 	Wait       bool   `json:"wait"`
 	Behind     string `json:"behind,omitempty"`
-	run.Discovery
+	stepfn.Discovery
 }
 
 // SummarizeResult is the summarize step's output: the state machine ends
@@ -61,14 +62,14 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 		}
 		return h.discover(ctx, log, s)
 	case trigger.StepWork:
-		var b run.Batch
+		var b stepfn.Batch
 		if err := json.Unmarshal(s.Payload, &b); err != nil {
 			return nil, fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
 		}
 		if superseded {
-			return run.Superseded(b, supersededReason), nil
+			return stepfn.Superseded(b, supersededReason), nil
 		}
-		res, err := run.Work(ctx, h.env(log, config.Config{}), b)
+		res, err := stepfn.Work(ctx, h.env(log, config.Config{}), b)
 		if err != nil {
 			log.Error("batch failed", "error", err)
 			return nil, err
@@ -111,7 +112,7 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 	}
 	var raw json.RawMessage
 	if s.Name == trigger.StepWork {
-		var b run.Batch
+		var b stepfn.Batch
 		if err := json.Unmarshal(s.Payload, &b); err != nil {
 			return fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
 		}
@@ -179,7 +180,7 @@ func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Ste
 	}
 	env := h.env(log, s.Config)
 	env.Previous = s.Previous
-	d, err := run.Discover(ctx, env, h.runs, run.DiscoverInput{Run: s.Run, Request: run.Request{Mode: modeOf(s.Input.Action)}})
+	d, err := stepfn.Discover(ctx, stepfn.Env{Env: env}, h.runs, stepfn.DiscoverInput{Run: s.Run, Request: run.Request{Mode: modeOf(s.Input.Action)}})
 	if err != nil {
 		log.Error("discovery failed", "error", err)
 		return DiscoverResult{}, err
@@ -190,7 +191,7 @@ func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Ste
 // modeOf is the run's mode for a whole-organization action.
 func modeOf(a trigger.Action) reconcile.Mode {
 	if a == trigger.Remove {
-		return reconcile.Remove
+		return reconcile.RemoveKeepSettings
 	}
 	return reconcile.Converge
 }
@@ -200,7 +201,7 @@ func modeOf(a trigger.Action) reconcile.Mode {
 func (h *Handler) summarize(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	s := req.Step
 	var in struct {
-		run.SummarizeInput
+		stepfn.SummarizeInput
 		Limits Tolerance `json:"limits"`
 	}
 	if err := json.Unmarshal(s.Payload, &in); err != nil {
@@ -208,7 +209,7 @@ func (h *Handler) summarize(ctx context.Context, log *slog.Logger, req trigger.R
 	}
 	res := Result{Trigger: s.Input.Source, Action: s.Input.Action, Reason: s.Input.Reason}
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
-		rep, err := run.Summarize(ctx, h.env(log, s.Config), h.runs, in.SummarizeInput)
+		rep, err := stepfn.Summarize(ctx, h.env(log, s.Config), h.runs, in.SummarizeInput)
 		if err != nil {
 			return nil, err
 		}

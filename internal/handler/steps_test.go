@@ -18,8 +18,8 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/report"
-	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 const stateMachine = "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"
@@ -60,11 +60,11 @@ func (e *executions) ListExecutions(_ context.Context, in *sfn.ListExecutionsInp
 type machine struct {
 	*harness
 	exec  *executions
-	store *run.MemoryStore
+	store *stepfn.MemoryStore
 }
 
 func newMachine(t *testing.T) *machine {
-	m := &machine{exec: &executions{}, store: run.NewMemoryStore()}
+	m := &machine{exec: &executions{}, store: stepfn.NewMemoryStore()}
 	m.harness = newHarness(t, nil, func(d *handler.Deps) {
 		d.StateMachine, d.Executions, d.Runs = stateMachine, m.exec, m.store
 	}).withAllRoles(t)
@@ -107,7 +107,7 @@ func (m *machine) execute(t *testing.T, fail func(batch int) bool) handler.Summa
 	}
 	var mu sync.Mutex
 	n := 0
-	mapOut, err := run.MapBatches(ctx, m.store, d.Discovery, 2, 0, nil, func(ctx context.Context, batch []byte) ([]byte, error) {
+	mapOut, err := stepfn.MapBatches(ctx, m.store, d.Discovery, 2, 0, nil, func(ctx context.Context, batch []byte) ([]byte, error) {
 		mu.Lock()
 		i := n
 		n++
@@ -245,7 +245,7 @@ func TestStepsCarryOnlyTheStacksConfiguration(t *testing.T) {
 			handler.DiscoverResult{Superseded: true}},
 		"work": {map[string]any{"Items": []any{map[string]any{"account": "111111111111", "regions": map[string]any{"converge": []string{"us-east-1"}}}},
 			"BatchInput": map[string]any{"run": "schedule-forged", "mode": "converge", "config": json.RawMessage(cfg), "previous": nil, "dryRun": false, "named": false}},
-			run.BatchResult{Targets: []report.Target{{Account: "111111111111", Region: "us-east-1", Mode: "converge", Status: report.Skipped,
+			stepfn.BatchResult{Targets: []report.Target{{Account: "111111111111", Region: "us-east-1", Mode: "converge", Status: report.Skipped,
 				Reason: "superseded: the stack's configuration changed during the run; the update's run converges it"}}}},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 )
 
@@ -18,10 +17,11 @@ var createdBackoff = []time.Duration{100 * time.Millisecond, 200 * time.Millisec
 
 // applier executes a plan's actions in order against one account x region.
 type applier struct {
-	client SSMAPI
-	// taskRoleARN is the one role every task written may run as (CheckTask).
-	taskRoleARN string
-	writes      int
+	clients Clients
+	// in is what is reconciled, for what a kind's writes must hold
+	// whatever the plan says (the windows' task role, CheckTask).
+	in     Input
+	writes int
 	// ids holds the ids of resources this run created or kept, for the
 	// writes that follow (a task names its window and target).
 	ids map[idKey]string
@@ -34,16 +34,15 @@ type idKey struct {
 	name     string
 }
 
-// apply executes actions in order, stopping at the first failed write. The
-// Result holds the actions done before the failure.
-// Every task written must pass CheckTask with taskRoleARN.
-func apply(ctx context.Context, client SSMAPI, taskRoleARN string, actions []Action) (Result, error) {
-	a := &applier{client: client, taskRoleARN: taskRoleARN, ids: map[idKey]string{}}
+// apply executes actions in order through clients, stopping at the first
+// failed write. The Result holds the actions done before the failure.
+func apply(ctx context.Context, clients Clients, in Input, actions []Action) (Result, error) {
+	a := &applier{clients: clients, in: in, ids: map[idKey]string{}}
 	var res Result
 	for _, act := range actions {
 		if err := ctx.Err(); err != nil {
 			res.Writes = a.writes
-			return res, fmt.Errorf("%s %s %s: %w", act.Kind, act.Resource, act.Name, context.Cause(ctx))
+			return res, fmt.Errorf("%s %s %s: %w", act.Op, act.Resource, act.Name, context.Cause(ctx))
 		}
 		if err := a.do(ctx, act); err != nil {
 			res.Writes = a.writes
@@ -66,13 +65,13 @@ func (a *applier) do(ctx context.Context, act Action) error {
 }
 
 func errNoSuchAction(act Action) error {
-	return fmt.Errorf("%s %s %s: no such action", act.Kind, act.Resource, act.Name)
+	return fmt.Errorf("%s %s %s: no such action", act.Op, act.Resource, act.Name)
 }
 
 // errCannotSend is the error of an update whose plan changed a field its
 // write cannot send: a kind that plans a Field must also apply it.
 func errCannotSend(act Action, c Change) error {
-	return fmt.Errorf("%s %s %s: the plan changes %s, which this write cannot send", act.Kind, act.Resource, act.Name, c.Field)
+	return fmt.Errorf("%s %s %s: the plan changes %s, which this write cannot send", act.Op, act.Resource, act.Name, c.Field)
 }
 
 // write makes one write call, counting it. When the call names a window or
@@ -95,9 +94,9 @@ func (a *applier) write(ctx context.Context, justCreated bool, call func() error
 	}
 }
 
-// send makes the write call op(ctx, in) through a.write and returns its
-// answer.
-func send[In, Out any](ctx context.Context, a *applier, justCreated bool, op func(context.Context, In, ...func(*ssm.Options)) (Out, error), in In) (Out, error) {
+// send makes the write call op(ctx, in), of any service's client, through
+// a.write and returns its answer.
+func send[In, Out, Opt any](ctx context.Context, a *applier, justCreated bool, op func(context.Context, In, ...Opt) (Out, error), in In) (Out, error) {
 	var out Out
 	err := a.write(ctx, justCreated, func() (err error) {
 		out, err = op(ctx, in)

@@ -3,11 +3,15 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // TestWriteRetriesOnlyJustCreated: SSM is eventually consistent, so a
@@ -65,20 +69,21 @@ func TestWriteRetriesOnlyJustCreated(t *testing.T) {
 // call, never silently dropped.
 func TestUpdateSendsOnlyFieldsItKnows(t *testing.T) {
 	tests := map[string]Action{
-		"task field on a window": {Kind: KindUpdate, Resource: ResourceWindow, Name: "w", Window: "w", ID: "mw-1",
-			Changes: []Change{{Field: TaskPriority, From: "2", To: "1"}}, spec: &spec{windowID: "mw-1"}},
-		"window field on a target": {Kind: KindUpdate, Resource: ResourceTarget, Name: "t", Window: "w", ID: "t-1",
-			Changes: []Change{{Field: WindowSchedule, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1"}},
-		"DHMC field on a task": {Kind: KindUpdate, Resource: ResourceTask, Name: "k", Window: "w", ID: "k-1",
-			Changes: []Change{{Field: DHMCValue, From: "a", To: "b"}}, spec: &spec{windowID: "mw-1", targetID: "t-1"}},
-		"task field on DHMC": {Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID,
-			Changes: []Change{{Field: TaskName, From: "a", To: "b"}}, spec: &spec{value: "r"}},
+		"task field on a window": {Op: OpUpdate, Resource: ResourceWindow, Name: "w", Window: "w", ID: "mw-1",
+			Changes: []Change{{Field: TaskPriority, From: "2", To: "1"}}, spec: &windowSpec{windowID: "mw-1"}},
+		"window field on a target": {Op: OpUpdate, Resource: ResourceTarget, Name: "t", Window: "w", ID: "t-1",
+			Changes: []Change{{Field: WindowSchedule, From: "a", To: "b"}}, spec: &windowSpec{windowID: "mw-1"}},
+		"DHMC field on a task": {Op: OpUpdate, Resource: ResourceTask, Name: "k", Window: "w", ID: "k-1",
+			Changes: []Change{{Field: DHMCValue, From: "a", To: "b"}}, spec: &windowSpec{windowID: "mw-1", task: desiredTask("arn:aws:iam::111111111111:role/task", nil, config.Default().Windows[2], TaskTarget{ID: "t-1"})}},
+		"task field on DHMC": {Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID,
+			Changes: []Change{{Field: TaskName, From: "a", To: "b"}}, spec: dhmcValue("r")},
 	}
 	for name, act := range tests {
 		t.Run(name, func(t *testing.T) {
-			res, err := apply(context.Background(), nil, "arn:aws:iam::111111111111:role/task", []Action{act})
-			if err == nil {
-				t.Fatal("apply succeeded, want the unknown field refused")
+			in := Input{Account: "111111111111", Partition: "aws", Config: config.Config{TaskRoleName: "task"}}
+			res, err := apply(context.Background(), unusedClients(), in, []Action{act})
+			if err == nil || !strings.Contains(err.Error(), "which this write cannot send") {
+				t.Fatalf("apply() = %v, want the unknown field refused", err)
 			}
 			if res.Writes != 0 {
 				t.Errorf("writes = %d, want 0", res.Writes)
@@ -87,15 +92,20 @@ func TestUpdateSendsOnlyFieldsItKnows(t *testing.T) {
 	}
 }
 
-// TestEveryFieldHasALabel: plans print every Field by its own label.
-func TestEveryFieldHasALabel(t *testing.T) {
-	for f := Field(1); f <= DHMCValue; f++ {
-		if _, ok := fieldLabels[f]; !ok {
-			t.Errorf("Field(%d) has no label", int(f))
-		}
+// TestFieldsPrintTheirLabel: plans print a Field by its label, without
+// the resource it belongs to, and a map member by its key.
+func TestFieldsPrintTheirLabel(t *testing.T) {
+	if got, want := (Change{Field: WindowScheduleOffset, From: "0", To: "1"}).String(), "schedule offset: 0 -> 1"; got != want {
+		t.Errorf("Change.String() = %q, want %q", got, want)
 	}
 	c := Change{Field: TaskParameter, Key: "RebootOption", From: "NoReboot", To: "RebootIfNeeded"}
 	if got, want := c.String(), "RebootOption: NoReboot -> RebootIfNeeded"; got != want {
 		t.Errorf("Change.String() = %q, want %q", got, want)
 	}
+}
+
+// unusedClients are clients for every kind that no test call may reach:
+// an SSM client without credentials or endpoint.
+func unusedClients() Clients {
+	return Clients{ssm.New(ssm.Options{Region: "us-east-1"})}
 }

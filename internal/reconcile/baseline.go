@@ -9,11 +9,33 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+// The resources of the baselines kind: a patch baseline; the default
+// baseline registration of an operating system (Name is the operating
+// system); a patch group registration (Name is "group for
+// OPERATING_SYSTEM").
+const (
+	ResourceBaseline        Resource = "baseline"
+	ResourceDefaultBaseline Resource = "default"
+	ResourcePatchGroup      Resource = "patchgroup"
+)
+
+// The fields of the patch baselines and their registrations that a plan
+// can change, as "resource.label": plans print the label (Field.String).
+const (
+	BaselineDescription             Field = "baseline.description"
+	BaselineGlobalFilters           Field = "baseline.global filters"
+	BaselineApprovalRules           Field = "baseline.approval rules"
+	BaselineApprovedPatches         Field = "baseline.approved patches"
+	BaselineApprovedComplianceLevel Field = "baseline.approved patches compliance level"
+	BaselineApprovedNonSecurity     Field = "baseline.approved patches non-security"
+	BaselineRejectedPatches         Field = "baseline.rejected patches"
+	BaselineRejectedAction          Field = "baseline.rejected patches action"
+	DefaultBaseline                 Field = "default.baseline" // the baseline registered as an operating system's default
 )
 
 // ObservedBaseline is a patch baseline orgpatch owns (it carries the
@@ -29,6 +51,68 @@ type ObservedBaseline struct {
 type PatchGroupKey struct {
 	Group           string
 	OperatingSystem string
+}
+
+// baselinesAPI is the part of the Systems Manager client the baselines
+// kind calls.
+type baselinesAPI interface {
+	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
+	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
+	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
+	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
+	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
+	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
+	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
+	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
+	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
+	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
+}
+
+var _ baselinesAPI = (*ssm.Client)(nil)
+
+// baselinesDesired is what the account x region should hold of patch
+// baselines.
+type baselinesDesired struct {
+	Mode Mode
+	// Baselines are the patch baselines to hold, identified by name, with
+	// their default and patch group registrations.
+	Baselines []config.Baseline
+}
+
+// baselinesObserved is what the account x region holds of patch
+// baselines.
+type baselinesObserved struct {
+	// Baselines are the owned patch baselines; ForeignBaselines maps the
+	// names of the account's other baselines to their ids (name clashes).
+	Baselines        []ObservedBaseline
+	ForeignBaselines map[string]string
+	// PatchGroups are every patch group registration: -> baseline id.
+	PatchGroups map[PatchGroupKey]string
+	// DefaultBaselines are the default baseline ids of the operating
+	// systems the desired and owned baselines concern; PredefinedDefaults
+	// the ARNs of AWS's predefined defaults, read when one of those
+	// defaults is orgpatch's.
+	DefaultBaselines   map[string]string
+	PredefinedDefaults map[string]string
+}
+
+// baselineState is the patch baselines, desired and observed.
+type baselineState struct {
+	desired  baselinesDesired
+	observed baselinesObserved
+}
+
+func (s baselineState) plan() []Action {
+	if s.desired.Mode == Converge {
+		return s.diff()
+	}
+	return s.teardown()
+}
+
+func (baselineKind) checkClients(clients Clients) error {
+	_, err := clientOf[baselinesAPI](clients)
+	return err
 }
 
 // baselineSpec is what apply needs of a baseline action.
@@ -82,163 +166,6 @@ var predefinedDefaults = map[string]string{
 	"ALMA_LINUX":              "AWS-AlmaLinuxDefaultPatchBaseline",
 }
 
-// observe reads the account's own baselines and, when there is anything
-// to converge, the registrations. Calls, for B baselines of the account of
-// which O are owned:
-//
-//   - DescribePatchBaselines (OWNER Self): one per 100 baselines;
-//   - ListTagsForResource: B;
-//   - GetPatchBaseline: O;
-//   - DescribePatchGroups: one per 100 registrations, when O > 0 or a
-//     patch group is desired;
-//   - GetDefaultPatchBaseline: one per operating system of the desired
-//     defaults and of the owned baselines;
-//   - DescribePatchBaselines (OWNER AWS): one, when an owned baseline is a
-//     default that may have to give way to AWS's predefined one.
-//
-// An account without baselines that desires none costs one call, and none
-// at all when converging with in.Tagging: the ownership index the windows
-// read anyway then shows that no baseline is orgpatch's, so there is
-// nothing to keep, register or remove. (The index lags tag changes: a
-// baseline created moments before a configuration that drops every
-// baseline is removed by the next run, not this one.)
-func (baselineKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
-	if desired.Mode == Converge && len(desired.Baselines) == 0 && in.tagged != nil {
-		owned, err := in.tagged.owned(ctx, "patchbaseline")
-		if err != nil {
-			return err
-		}
-		if len(owned) == 0 {
-			return nil
-		}
-	}
-	self := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"Self"}}}
-	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: self, MaxResults: aws.Int32(100)})
-	obs.ForeignBaselines = map[string]string{}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("describe patch baselines: %w", err)
-		}
-		for _, b := range page.BaselineIdentities {
-			id := aws.ToString(b.BaselineId)
-			owned, err := isOwned(ctx, client, types.ResourceTypeForTaggingPatchBaseline, id)
-			if err != nil {
-				return err
-			}
-			if !owned {
-				obs.ForeignBaselines[aws.ToString(b.BaselineName)] = id
-				continue
-			}
-			got, err := client.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: aws.String(id)})
-			if isNotFound(err) {
-				continue // deleted since the listing
-			}
-			if err != nil {
-				return fmt.Errorf("get patch baseline %s: %w", id, err)
-			}
-			obs.Baselines = append(obs.Baselines, observedBaseline(got))
-		}
-	}
-	groups := len(obs.Baselines) > 0
-	oses := map[string]bool{}
-	for _, b := range obs.Baselines {
-		oses[b.OperatingSystem] = true
-	}
-	for _, b := range desired.Baselines {
-		groups = groups || len(b.PatchGroups) > 0
-		if b.Default {
-			oses[b.OperatingSystem] = true
-		}
-	}
-	obs.PatchGroups = map[PatchGroupKey]string{}
-	if groups {
-		gp := ssm.NewDescribePatchGroupsPaginator(client, &ssm.DescribePatchGroupsInput{MaxResults: aws.Int32(100)})
-		for gp.HasMorePages() {
-			page, err := gp.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("describe patch groups: %w", err)
-			}
-			for _, m := range page.Mappings {
-				if m.BaselineIdentity == nil {
-					continue
-				}
-				k := PatchGroupKey{aws.ToString(m.PatchGroup), string(m.BaselineIdentity.OperatingSystem)}
-				obs.PatchGroups[k] = aws.ToString(m.BaselineIdentity.BaselineId)
-			}
-		}
-	}
-	obs.DefaultBaselines = map[string]string{}
-	ownedDefault := false
-	for _, os := range slices.Sorted(maps.Keys(oses)) {
-		out, err := client.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: types.OperatingSystem(os)})
-		if err != nil {
-			return fmt.Errorf("get default patch baseline for %s: %w", os, err)
-		}
-		id := aws.ToString(out.BaselineId)
-		obs.DefaultBaselines[os] = id
-		ownedDefault = ownedDefault || slices.ContainsFunc(obs.Baselines, func(b ObservedBaseline) bool { return b.ID == id })
-	}
-	if ownedDefault {
-		return observePredefined(ctx, client, obs)
-	}
-	return nil
-}
-
-// observePredefined reads the ids (ARNs) of AWS's predefined default
-// baselines, which registering one again as a default needs.
-func observePredefined(ctx context.Context, client SSMAPI, obs *Observed) error {
-	obs.PredefinedDefaults = map[string]string{}
-	aws_ := []types.PatchOrchestratorFilter{{Key: aws.String("OWNER"), Values: []string{"AWS"}}}
-	p := ssm.NewDescribePatchBaselinesPaginator(client, &ssm.DescribePatchBaselinesInput{Filters: aws_, MaxResults: aws.Int32(100)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("describe AWS's patch baselines: %w", err)
-		}
-		for _, b := range page.BaselineIdentities {
-			os := string(b.OperatingSystem)
-			if predefinedDefaults[os] == aws.ToString(b.BaselineName) {
-				obs.PredefinedDefaults[os] = aws.ToString(b.BaselineId)
-			}
-		}
-	}
-	return nil
-}
-
-func observedBaseline(out *ssm.GetPatchBaselineOutput) ObservedBaseline {
-	b := config.Baseline{
-		Name: aws.ToString(out.Name), Description: aws.ToString(out.Description), OperatingSystem: string(out.OperatingSystem),
-		GlobalFilters:                    filtersOf(out.GlobalFilters),
-		ApprovedPatches:                  out.ApprovedPatches,
-		ApprovedPatchesComplianceLevel:   string(out.ApprovedPatchesComplianceLevel),
-		ApprovedPatchesEnableNonSecurity: aws.ToBool(out.ApprovedPatchesEnableNonSecurity),
-		RejectedPatches:                  out.RejectedPatches,
-		RejectedPatchesAction:            string(out.RejectedPatchesAction),
-	}
-	if out.ApprovalRules != nil {
-		for _, r := range out.ApprovalRules.PatchRules {
-			b.ApprovalRules = append(b.ApprovalRules, config.ApprovalRule{
-				Filters: filtersOf(r.PatchFilterGroup), ComplianceLevel: string(r.ComplianceLevel),
-				ApproveAfterDays: r.ApproveAfterDays, ApproveUntilDate: aws.ToString(r.ApproveUntilDate),
-				EnableNonSecurity: aws.ToBool(r.EnableNonSecurity),
-			})
-		}
-	}
-	return ObservedBaseline{ID: aws.ToString(out.BaselineId), Baseline: b}
-}
-
-func filtersOf(g *types.PatchFilterGroup) []config.PatchFilter {
-	if g == nil {
-		return nil
-	}
-	var out []config.PatchFilter
-	for _, f := range g.PatchFilters {
-		out = append(out, config.PatchFilter{Key: string(f.Key), Values: f.Values})
-	}
-	return out
-}
-
 // baselinePlan collects a plan's actions by the step they belong to.
 type baselinePlan struct {
 	baselines, deregister, register, defaults, resets, deletes, clashes []Action
@@ -248,7 +175,8 @@ func (p baselinePlan) actions() []Action {
 	return slices.Concat(p.baselines, p.deregister, p.register, p.defaults, p.resets, p.deletes, p.clashes)
 }
 
-func (baselineKind) diff(desired Desired, observed Observed) []Action {
+func (s baselineState) diff() []Action {
+	desired, observed := s.desired, s.observed
 	var p baselinePlan
 	owned := map[string]string{} // id -> name of the owned baselines kept
 	kept := map[string]string{}  // desired name -> id of the owned baseline kept ("" when created)
@@ -269,26 +197,26 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 				best, bestChanges = &b, changes
 			}
 		}
-		s := &spec{baseline: &baselineSpec{baseline: want}}
+		spec := &baselineSpec{baseline: want}
 		switch {
 		case best != nil:
 			kept[want.Name] = best.ID
 			owned[best.ID] = want.Name
-			a := Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: s}
+			a := Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: best.ID, spec: spec}
 			if len(bestChanges) > 0 {
-				a.Kind, a.Changes = KindUpdate, bestChanges
+				a.Op, a.Changes = OpUpdate, bestChanges
 			}
 			p.baselines = append(p.baselines, a)
 		case observed.ForeignBaselines[want.Name] != "":
 			clashing[want.Name] = true
 			id := observed.ForeignBaselines[want.Name]
-			s.baseline.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
+			spec.clash = fmt.Sprintf("baseline %s (%s) exists without orgpatch's ownership tag (%s=%s); orgpatch leaves it alone and does not create its own",
 				want.Name, id, OwnerTagKey, OwnerTagValue)
-			p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: s})
+			p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourceBaseline, Name: want.Name, ID: id, Detail: "name clash: not orgpatch's", spec: spec})
 		default:
 			kept[want.Name] = ""
-			p.baselines = append(p.baselines, Action{Kind: KindCreate, Resource: ResourceBaseline, Name: want.Name,
-				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: s})
+			p.baselines = append(p.baselines, Action{Op: OpCreate, Resource: ResourceBaseline, Name: want.Name,
+				Detail: fmt.Sprintf("%s, %d approval rules%s", want.OperatingSystem, len(want.ApprovalRules), delaySuffix(want)), spec: spec})
 		}
 	}
 
@@ -315,24 +243,24 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 		switch {
 		case !isOwned:
 			if wanted {
-				p.clashes = append(p.clashes, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-					Detail: "held by a baseline orgpatch does not own", spec: &spec{baseline: &baselineSpec{group: k,
-						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}}})
+				p.clashes = append(p.clashes, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+					Detail: "held by a baseline orgpatch does not own", spec: &baselineSpec{group: k,
+						clash: fmt.Sprintf("patch group %s is registered with baseline %s, which orgpatch does not own; orgpatch leaves it alone", groupName(k), id)}})
 				delete(wantGroups, k)
 			}
 		case wanted && kept[want] == id:
-			p.register = append(p.register, Action{Kind: KindUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "baseline " + want, spec: &spec{baseline: &baselineSpec{group: k, target: want, targetID: id}}})
+			p.register = append(p.register, Action{Op: OpUnchanged, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "baseline " + want, spec: &baselineSpec{group: k, target: want, targetID: id}})
 			delete(wantGroups, k)
 		default:
-			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "from baseline " + ownedIDs[id], spec: &baselineSpec{group: k, targetID: id}})
 		}
 	}
 	for _, k := range sortedKeys(wantGroups) {
 		name := wantGroups[k]
-		p.register = append(p.register, Action{Kind: KindCreate, Resource: ResourcePatchGroup, Name: groupName(k),
-			Detail: "baseline " + name, spec: &spec{baseline: &baselineSpec{group: k, target: name, targetID: kept[name]}}})
+		p.register = append(p.register, Action{Op: OpCreate, Resource: ResourcePatchGroup, Name: groupName(k),
+			Detail: "baseline " + name, spec: &baselineSpec{group: k, target: name, targetID: kept[name]}})
 	}
 
 	// Defaults: each desired default is registered; an owned default that is
@@ -345,10 +273,10 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 	}
 	for _, os := range slices.Sorted(maps.Keys(wantDefault)) {
 		name, cur := wantDefault[os], observed.DefaultBaselines[os]
-		s := &spec{baseline: &baselineSpec{target: name, targetID: kept[name]}}
-		a := Action{Kind: KindUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
+		s := &baselineSpec{target: name, targetID: kept[name]}
+		a := Action{Op: OpUnchanged, Resource: ResourceDefaultBaseline, Name: os, ID: cur, Detail: "baseline " + name, spec: s}
 		if kept[name] == "" || kept[name] != cur {
-			a.Kind, a.Detail = KindUpdate, ""
+			a.Op, a.Detail = OpUpdate, ""
 			a.Changes = []Change{{Field: DefaultBaseline, From: baselineLabel(cur, ownedIDs), To: name}}
 		}
 		p.defaults = append(p.defaults, a)
@@ -366,21 +294,21 @@ func (baselineKind) diff(desired Desired, observed Observed) []Action {
 // resetDefaults registers AWS's predefined default again for every
 // operating system whose default is an owned baseline, unless keep says the
 // operating system gets another default of orgpatch's.
-func resetDefaults(observed Observed, ownedIDs map[string]string, keep func(os string) bool) []Action {
+func resetDefaults(observed baselinesObserved, ownedIDs map[string]string, keep func(os string) bool) []Action {
 	var out []Action
 	for _, os := range slices.Sorted(maps.Keys(observed.DefaultBaselines)) {
 		cur := observed.DefaultBaselines[os]
 		if _, isOwned := ownedIDs[cur]; !isOwned || keep(os) {
 			continue
 		}
-		out = append(out, Action{Kind: KindReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
+		out = append(out, Action{Op: OpReset, Resource: ResourceDefaultBaseline, Name: os, ID: cur,
 			Changes: []Change{{Field: DefaultBaseline, From: ownedIDs[cur], To: predefinedDefaults[os]}},
-			spec:    &spec{baseline: &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}}})
+			spec:    &baselineSpec{targetID: observed.PredefinedDefaults[os], target: predefinedDefaults[os]}})
 	}
 	return out
 }
 
-func deleteBaseline(b ObservedBaseline, desired Desired) Action {
+func deleteBaseline(b ObservedBaseline, desired baselinesDesired) Action {
 	why := "not in the configuration"
 	if slices.ContainsFunc(desired.Baselines, func(d config.Baseline) bool { return d.Name == b.Name }) {
 		why = "replaced (another operating system, or a second baseline of the name)"
@@ -388,13 +316,14 @@ func deleteBaseline(b ObservedBaseline, desired Desired) Action {
 	if desired.Mode != Converge {
 		why = string(desired.Mode)
 	}
-	return Action{Kind: KindDelete, Resource: ResourceBaseline, Name: b.Name, ID: b.ID, Detail: why}
+	return Action{Op: OpDelete, Resource: ResourceBaseline, Name: b.Name, ID: b.ID, Detail: why}
 }
 
 // teardown deregisters every patch group from the owned baselines,
 // registers AWS's predefined default again wherever an owned baseline is
 // the default, then deletes the owned baselines.
-func (baselineKind) teardown(desired Desired, observed Observed) []Action {
+func (s baselineState) teardown() []Action {
+	desired, observed := s.desired, s.observed
 	var p baselinePlan
 	ownedIDs := map[string]string{}
 	for _, b := range observed.Baselines {
@@ -402,8 +331,8 @@ func (baselineKind) teardown(desired Desired, observed Observed) []Action {
 	}
 	for _, k := range sortedKeys(observed.PatchGroups) {
 		if id := observed.PatchGroups[k]; ownedIDs[id] != "" {
-			p.deregister = append(p.deregister, Action{Kind: KindDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
-				Detail: "from baseline " + ownedIDs[id], spec: &spec{baseline: &baselineSpec{group: k, targetID: id}}})
+			p.deregister = append(p.deregister, Action{Op: OpDelete, Resource: ResourcePatchGroup, Name: groupName(k), ID: id,
+				Detail: "from baseline " + ownedIDs[id], spec: &baselineSpec{group: k, targetID: id}})
 		}
 	}
 	p.resets = resetDefaults(observed, ownedIDs, func(string) bool { return false })
@@ -535,232 +464,4 @@ func sortedKeys[V any](m map[PatchGroupKey]V) []PatchGroupKey {
 	return slices.SortedFunc(maps.Keys(m), func(a, b PatchGroupKey) int {
 		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.OperatingSystem, b.OperatingSystem))
 	})
-}
-
-func (baselineKind) apply(ctx context.Context, a *applier, act Action) error {
-	var s *baselineSpec
-	if act.spec != nil {
-		s = act.spec.baseline
-	}
-	switch {
-	case s != nil && s.clash != "":
-		return fmt.Errorf("%s %s: %s", act.Resource, act.Name, s.clash)
-	case act.Resource == ResourceBaseline && act.Kind == KindUnchanged:
-		a.ids[idKey{ResourceBaseline, act.Name}] = act.ID
-		return nil
-	case act.Kind == KindUnchanged:
-		return nil
-	}
-	switch act.Resource {
-	case ResourceBaseline:
-		switch act.Kind {
-		case KindCreate:
-			return a.createBaseline(ctx, act)
-		case KindUpdate:
-			return a.updateBaseline(ctx, act)
-		case KindDelete:
-			return a.deleteBaseline(ctx, act)
-		}
-	case ResourcePatchGroup:
-		switch act.Kind {
-		case KindCreate:
-			return a.registerPatchGroup(ctx, act)
-		case KindDelete:
-			return a.deregisterPatchGroup(ctx, act)
-		}
-	case ResourceDefaultBaseline:
-		if act.Kind == KindUpdate || act.Kind == KindReset {
-			return a.registerDefault(ctx, act)
-		}
-	}
-	return errNoSuchAction(act)
-}
-
-// baselineID is the id a registration names: known at plan time, or the
-// one this run created.
-func (a *applier) baselineID(act Action) (string, error) {
-	s := act.spec.baseline
-	if s.targetID != "" {
-		return s.targetID, nil
-	}
-	if id := a.ids[idKey{ResourceBaseline, s.target}]; id != "" {
-		return id, nil
-	}
-	return "", fmt.Errorf("%s %s %s: baseline %s has no id (it was neither observed nor created)", act.Kind, act.Resource, act.Name, s.target)
-}
-
-// createBaseline creates a baseline carrying the ownership tag, so that a
-// create whose answer is lost is adopted by the next run's observe.
-func (a *applier) createBaseline(ctx context.Context, act Action) error {
-	b := normalSend(act.spec.baseline.baseline)
-	in := &ssm.CreatePatchBaselineInput{
-		Name: aws.String(b.Name), OperatingSystem: types.OperatingSystem(b.OperatingSystem),
-		Tags: []types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(OwnerTagValue)}},
-	}
-	setBaselineFields(b, nil, func(f Field) bool { return true }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
-		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction)
-	out, err := send(ctx, a, false, a.client.CreatePatchBaseline, in)
-	if err != nil {
-		return fmt.Errorf("create patch baseline %s: %w", b.Name, err)
-	}
-	a.ids[idKey{ResourceBaseline, b.Name}] = aws.ToString(out.BaselineId)
-	return nil
-}
-
-// updateBaseline sends the changed members only; when the description is
-// to be cleared (which a partial update cannot do), it replaces the
-// baseline's members with the desired ones. Idempotent: it sets values.
-func (a *applier) updateBaseline(ctx context.Context, act Action) error {
-	b := normalSend(act.spec.baseline.baseline)
-	changed := map[Field]bool{}
-	for _, c := range act.Changes {
-		changed[c.Field] = true
-	}
-	// Every member but the description can be cleared by sending it empty;
-	// the description (1-1024 characters) only by a replacement.
-	replace := changed[BaselineDescription] && b.Description == ""
-	in := &ssm.UpdatePatchBaselineInput{BaselineId: aws.String(act.ID)}
-	if replace {
-		in.Replace, in.Name = aws.Bool(true), aws.String(b.Name)
-	}
-	if unsent := setBaselineFields(b, act.Changes, func(f Field) bool { return replace || changed[f] }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
-		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction); unsent != nil {
-		return errCannotSend(act, *unsent)
-	}
-	if _, err := send(ctx, a, false, a.client.UpdatePatchBaseline, in); err != nil {
-		return fmt.Errorf("update patch baseline %s (%s): %w", b.Name, act.ID, err)
-	}
-	a.ids[idKey{ResourceBaseline, b.Name}] = act.ID
-	return nil
-}
-
-// setBaselineFields sets, of the create or update input members given, the
-// ones send says to send, from b. It returns a change whose Field it
-// cannot send (nil when every one is sent).
-func setBaselineFields(b config.Baseline, changes []Change, send func(Field) bool,
-	description **string, global **types.PatchFilterGroup, rules **types.PatchRuleGroup, approved *[]string,
-	approvedLevel *types.PatchComplianceLevel, nonSecurity **bool, rejected *[]string, action *types.PatchAction) *Change {
-	for _, c := range changes {
-		switch c.Field {
-		case BaselineDescription, BaselineGlobalFilters, BaselineApprovalRules, BaselineApprovedPatches,
-			BaselineApprovedComplianceLevel, BaselineApprovedNonSecurity, BaselineRejectedPatches, BaselineRejectedAction:
-		default:
-			return &c
-		}
-	}
-	if send(BaselineDescription) {
-		*description = optional(b.Description)
-	}
-	if send(BaselineGlobalFilters) {
-		*global = filterGroup(b.GlobalFilters)
-		if *global == nil {
-			*global = &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{}}
-		}
-	}
-	if send(BaselineApprovalRules) {
-		g := &types.PatchRuleGroup{PatchRules: []types.PatchRule{}}
-		for _, r := range b.ApprovalRules {
-			g.PatchRules = append(g.PatchRules, types.PatchRule{
-				PatchFilterGroup: filterGroup(r.Filters), ComplianceLevel: types.PatchComplianceLevel(r.ComplianceLevel),
-				ApproveAfterDays: r.ApproveAfterDays, ApproveUntilDate: optional(r.ApproveUntilDate),
-				EnableNonSecurity: aws.Bool(r.EnableNonSecurity),
-			})
-		}
-		*rules = g
-	}
-	if send(BaselineApprovedPatches) {
-		*approved = nonNilStrings(b.ApprovedPatches)
-	}
-	if send(BaselineApprovedComplianceLevel) {
-		*approvedLevel = types.PatchComplianceLevel(b.ApprovedPatchesComplianceLevel)
-	}
-	if send(BaselineApprovedNonSecurity) {
-		*nonSecurity = aws.Bool(b.ApprovedPatchesEnableNonSecurity)
-	}
-	if send(BaselineRejectedPatches) {
-		*rejected = nonNilStrings(b.RejectedPatches)
-	}
-	if send(BaselineRejectedAction) {
-		*action = types.PatchAction(b.RejectedPatchesAction)
-	}
-	return nil
-}
-
-// normalSend is b with AWS's defaults filled in, so that every member a
-// write sends is set (an empty enum would not be sent, leaving the old
-// value).
-func normalSend(b config.Baseline) config.Baseline {
-	n := normalBaseline(b)
-	n.Name, n.Default, n.PatchGroups = b.Name, b.Default, b.PatchGroups
-	return n
-}
-
-func filterGroup(fs []config.PatchFilter) *types.PatchFilterGroup {
-	if len(fs) == 0 {
-		return &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{}}
-	}
-	g := &types.PatchFilterGroup{}
-	for _, f := range fs {
-		g.PatchFilters = append(g.PatchFilters, types.PatchFilter{Key: types.PatchFilterKey(f.Key), Values: f.Values})
-	}
-	return g
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// deleteBaseline deletes an owned baseline. Idempotent: one that no longer
-// exists is done.
-func (a *applier) deleteBaseline(ctx context.Context, act Action) error {
-	_, err := send(ctx, a, false, a.client.DeletePatchBaseline, &ssm.DeletePatchBaselineInput{BaselineId: aws.String(act.ID)})
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete patch baseline %s (%s): %w", act.Name, act.ID, err)
-	}
-	return nil
-}
-
-// registerPatchGroup registers the baseline for the patch group.
-// Idempotent: the same registration again succeeds.
-func (a *applier) registerPatchGroup(ctx context.Context, act Action) error {
-	id, err := a.baselineID(act)
-	if err != nil {
-		return err
-	}
-	k := act.spec.baseline.group
-	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterPatchBaselineForPatchGroup, &ssm.RegisterPatchBaselineForPatchGroupInput{
-		BaselineId: aws.String(id), PatchGroup: aws.String(k.Group),
-	}); err != nil {
-		return fmt.Errorf("register patch group %s with baseline %s: %w", groupName(k), id, err)
-	}
-	return nil
-}
-
-// deregisterPatchGroup removes a registration. Idempotent: one already
-// gone is done.
-func (a *applier) deregisterPatchGroup(ctx context.Context, act Action) error {
-	k := act.spec.baseline.group
-	_, err := send(ctx, a, false, a.client.DeregisterPatchBaselineForPatchGroup, &ssm.DeregisterPatchBaselineForPatchGroupInput{
-		BaselineId: aws.String(act.ID), PatchGroup: aws.String(k.Group),
-	})
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("deregister patch group %s from baseline %s: %w", groupName(k), act.ID, err)
-	}
-	return nil
-}
-
-// registerDefault makes the baseline its operating system's default (AWS's
-// predefined one for a reset). Idempotent: it sets a value.
-func (a *applier) registerDefault(ctx context.Context, act Action) error {
-	id, err := a.baselineID(act)
-	if err != nil {
-		return err
-	}
-	if _, err := send(ctx, a, act.spec.baseline.targetID == "", a.client.RegisterDefaultPatchBaseline, &ssm.RegisterDefaultPatchBaselineInput{BaselineId: aws.String(id)}); err != nil {
-		return fmt.Errorf("register default patch baseline for %s (%s): %w", act.Name, id, err)
-	}
-	return nil
 }

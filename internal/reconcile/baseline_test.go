@@ -117,7 +117,7 @@ const baselineWrites = 5
 func TestBaselinesConvergeThenNoWrites(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
-	plan, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+	plan, err := reconcile.Reconcile(context.Background(), reconcile.Clients{h.client}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, DryRun: true, Documents: h.docs,
 	})
 	if err != nil {
@@ -180,7 +180,7 @@ func TestRingMoveUpdatesBaselinesInPlace(t *testing.T) {
 		t.Errorf("baseline writes moving dev -> prod (-want +got):\n%s", diff)
 	}
 	for _, a := range res.Actions {
-		if a.Resource == reconcile.ResourceBaseline && a.Kind == reconcile.KindUpdate {
+		if a.Resource == reconcile.ResourceBaseline && a.Op == reconcile.OpUpdate {
 			if len(a.Changes) != 1 || a.Changes[0].Field != reconcile.BaselineApprovalRules {
 				t.Errorf("update %s changes %v, want the approval rules only", a.Name, a.Changes)
 			}
@@ -258,8 +258,8 @@ func TestBaselineNameClash(t *testing.T) {
 	if diff := cmp.Diff(want, h.baselines()); diff != "" {
 		t.Errorf("after (-want +got):\n%s", diff)
 	}
-	// Teardown leaves theirs alone too.
-	if _, err := h.run(reconcile.Teardown, cfg); err != nil {
+	// RemoveAndReset leaves theirs alone too.
+	if _, err := h.run(reconcile.RemoveAndReset, cfg); err != nil {
 		t.Fatal(err)
 	}
 	want.Baselines = []string{"orgpatch-windows WINDOWS days= owned=false", "team-al2 AMAZON_LINUX_2 days= owned=false"}
@@ -275,11 +275,11 @@ func TestBaselineTeardown(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
 	h.mustRun(reconcile.Converge, cfg)
-	h.mustRun(reconcile.Teardown, cfg)
+	h.mustRun(reconcile.RemoveAndReset, cfg)
 	if diff := cmp.Diff(awsDefaults, h.baselines()); diff != "" {
 		t.Errorf("after teardown (-want +got):\n%s", diff)
 	}
-	if _, writes := h.mustRun(reconcile.Teardown, cfg); writes != 0 {
+	if _, writes := h.mustRun(reconcile.RemoveAndReset, cfg); writes != 0 {
 		t.Errorf("second teardown: %d writes %v, want none", writes, h.writeOps())
 	}
 }
@@ -290,13 +290,13 @@ func TestBaselineTeardown(t *testing.T) {
 // default is a baseline that does not exist, and the rerun converges.
 func TestBaselineCrashThenRerun(t *testing.T) {
 	cfg := ringConfig(t, "dev")
-	for _, mode := range []reconcile.Mode{reconcile.Converge, reconcile.Teardown} {
+	for _, mode := range []reconcile.Mode{reconcile.Converge, reconcile.RemoveAndReset} {
 		for n := 1; n <= baselineWrites; n++ {
 			t.Run(fmt.Sprintf("%s after %d writes", mode, n), func(t *testing.T) {
 				h := newHarness(t)
 				cfg := cfg
 				cfg.Windows, cfg.ManageDHMC = nil, false // the baselines' writes only
-				if mode == reconcile.Teardown {
+				if mode == reconcile.RemoveAndReset {
 					h.mustRun(reconcile.Converge, cfg)
 				}
 				h.env.Server.FailAfterWrites(h.env.Server.Writes() + n)
@@ -308,7 +308,7 @@ func TestBaselineCrashThenRerun(t *testing.T) {
 				h.env.Server.FailAfterWrites(-1)
 				h.mustRun(mode, cfg)
 				want := convergedBaselines("0")
-				if mode == reconcile.Teardown {
+				if mode == reconcile.RemoveAndReset {
 					want = awsDefaults
 				}
 				if diff := cmp.Diff(want, h.baselines()); diff != "" {
@@ -346,7 +346,7 @@ func TestBaselineAdoptedAfterLostCreate(t *testing.T) {
 	h := newHarness(t)
 	cfg := ringConfig(t, "dev")
 	cfg.Windows = nil
-	_, err := reconcile.Reconcile(context.Background(), loseBaselineCreate{h.client}, reconcile.Input{
+	_, err := reconcile.Reconcile(context.Background(), reconcile.Clients{loseBaselineCreate{h.client}}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 	})
 	if err == nil || !strings.HasPrefix(err.Error(), "create patch baseline orgpatch-amazon-linux-2: ") {
@@ -369,10 +369,10 @@ func TestBaselineAdoptedAfterLostCreate(t *testing.T) {
 
 // loseBaselineCreate creates the first baseline and then answers as if the
 // answer was lost.
-type loseBaselineCreate struct{ reconcile.SSMAPI }
+type loseBaselineCreate struct{ *ssm.Client }
 
 func (l loseBaselineCreate) CreatePatchBaseline(ctx context.Context, in *ssm.CreatePatchBaselineInput, opts ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error) {
-	if _, err := l.SSMAPI.CreatePatchBaseline(ctx, in, opts...); err != nil {
+	if _, err := l.Client.CreatePatchBaseline(ctx, in, opts...); err != nil {
 		return nil, err
 	}
 	return nil, &smithy.GenericAPIError{Code: "RequestTimeout", Message: "the answer was lost"}

@@ -37,7 +37,7 @@ type docEntry struct {
 
 // hash returns the current Sha256 hash of the document name, describing it
 // through client unless the cache has it.
-func (c *DocumentCache) hash(ctx context.Context, client SSMAPI, account, region, name string) (string, error) {
+func (c *DocumentCache) hash(ctx context.Context, client documentsAPI, account, region, name string) (string, error) {
 	if c == nil {
 		return describeDocument(ctx, client, name)
 	}
@@ -78,7 +78,12 @@ func (c *DocumentCache) hash(ctx context.Context, client SSMAPI, account, region
 	return e.hash, e.err
 }
 
-func describeDocument(ctx context.Context, client SSMAPI, name string) (string, error) {
+// documentsAPI is the Systems Manager call that reads a document's hash.
+type documentsAPI interface {
+	DescribeDocument(context.Context, *ssm.DescribeDocumentInput, ...func(*ssm.Options)) (*ssm.DescribeDocumentOutput, error)
+}
+
+func describeDocument(ctx context.Context, client documentsAPI, name string) (string, error) {
 	out, err := client.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String(name)})
 	if err != nil {
 		return "", fmt.Errorf("describe document %s: %w", name, err)

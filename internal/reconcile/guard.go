@@ -21,7 +21,7 @@ import (
 // UpdateMaintenanceWindowTask names the task's document or its parameters,
 // and iam:PassRole limits which roles can be passed but cannot require one.
 // apply calls it before every task write.
-func CheckTask(t ObservedTask, taskRoleARN string) error {
+func CheckTask(t DesiredTask, taskRoleARN string) error {
 	var bad []string
 	if t.Type != taskTypeRunCommand {
 		bad = append(bad, fmt.Sprintf("task type %s is not %s", t.Type, taskTypeRunCommand))

@@ -3,38 +3,49 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
-
-	"github.com/orgpatch/orgpatch/internal/config"
 )
 
 // resourceKind is one kind of resource reconcile keeps in an account x
-// region (see doc.go). Each kind lives in its own file(s) and has the same
-// four steps; Reconcile, Plan and apply only iterate the kinds.
+// region (see doc.go). Each kind lives in its own file(s) with its own
+// desired and observed types, its Fields, its action payloads and the
+// narrow interface of the client it calls; Reconcile, plan and apply only
+// iterate resourceKinds.
 type resourceKind interface {
 	// resources lists the Resource of every action the kind plans, so
 	// apply can hand each action back to its kind.
 	resources() []Resource
-	// observe reads, into its own fields of obs only, what diff and
-	// teardown need for desired. It runs concurrently with the other
-	// kinds' observe.
-	observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error
-	// diff is the pure plan that makes observed hold desired (Converge).
-	diff(desired Desired, observed Observed) []Action
-	// teardown is the pure plan that takes the kind away (Teardown and
-	// Remove, desired.Mode says which).
-	teardown(desired Desired, observed Observed) []Action
-	// apply makes the one write of act, one of the kind's own actions.
-	// Every write is idempotent: re-running it, or the plan it came from,
-	// after any failure converges.
+	// checkClients says, before any call, whether clients hold a client
+	// the kind can call (clientOf).
+	checkClients(clients Clients) error
+	// observe reads what the kind holds in the account x region of in and
+	// returns it with what in wants of the kind. It runs concurrently with
+	// the other kinds' observe.
+	observe(ctx context.Context, clients Clients, in Input) (kindState, error)
+	// apply makes the one write of act, one of the kind's own actions
+	// (unchanged actions come too, without a write, so a kind can note
+	// ids its later writes need). Every write is idempotent: re-running
+	// it, or the plan it came from, after any failure converges.
 	apply(ctx context.Context, a *applier, act Action) error
+}
+
+// kindState is one kind's desired and observed state in one account x
+// region.
+type kindState interface {
+	// plan is the pure plan, decided without any call: for Converge, the
+	// writes that make observed hold desired; for the remove modes, those
+	// that take the kind away (resetting its account-wide settings only
+	// with RemoveAndReset).
+	plan() []Action
 }
 
 // resourceKinds are the kinds in the order their actions are applied: the
 // windows first, then the DHMC setting, the patch baselines last (a
 // baseline name clash, which the baselines' apply reports as an error,
-// then stops nothing else).
+// then stops nothing else). A new kind is one more entry.
 var resourceKinds = []resourceKind{windowKind{}, dhmcKind{}, baselineKind{}}
 
 // kindOf is the kind whose actions act on r.
@@ -49,92 +60,66 @@ func kindOf(r Resource) (resourceKind, bool) {
 	return nil, false
 }
 
-// Desired is what one account x region should hold, resolved from an Input.
-type Desired struct {
-	// Mode is the effective mode: Converge with Config.Disabled is Teardown.
-	Mode Mode
-	// Windows are the windows to hold, identified by name.
-	Windows []config.Window
-	// TaskRoleARN is every task's ServiceRoleArn.
-	TaskRoleARN string
-	// ManageDHMC says whether the DHMC setting is converged (or reset) at all;
-	// DHMCRole is its desired value.
-	ManageDHMC bool
-	DHMCRole   string
-	// Baselines are the patch baselines to hold, identified by name, with
-	// their default and patch group registrations.
-	Baselines []config.Baseline
+// Clients are the service clients of one account x region, each bound to
+// the account's credentials and the region. A kind takes the one it calls
+// by the narrow interface it declares (clientOf), so a kind of another
+// service needs only its client passed here.
+type Clients []any
+
+// clientOf is the first of clients that has every call of T.
+func clientOf[T any](clients Clients) (T, error) {
+	for _, c := range clients {
+		if t, ok := c.(T); ok {
+			return t, nil
+		}
+	}
+	var zero T
+	typ := reflect.TypeFor[T]()
+	calls := make([]string, typ.NumMethod())
+	for i := range calls {
+		calls[i] = typ.Method(i).Name
+	}
+	got := make([]string, len(clients))
+	for i, c := range clients {
+		got[i] = fmt.Sprintf("%T", c)
+	}
+	return zero, fmt.Errorf("clients: none has every call of %s (%s); got [%s]", typ.Name(), strings.Join(calls, ", "), strings.Join(got, ", "))
 }
 
-// Observed is what one account x region holds now, as far as Plan cares.
-// Each kind's observe fills its own fields.
-type Observed struct {
-	// Windows are the owned windows only (carrying the ownership tag).
-	// Windows that will be deleted anyway may come without Targets and Tasks.
-	Windows []ObservedWindow
-	// DocumentHashes maps a task document's name to its current Sha256 hash.
-	DocumentHashes map[string]string
-	// DHMC is the DHMC service setting; zero when it was not read.
-	DHMC ServiceSetting
-
-	// Baselines are the owned patch baselines; ForeignBaselines maps the
-	// names of the account's other baselines to their ids (name clashes).
-	Baselines        []ObservedBaseline
-	ForeignBaselines map[string]string
-	// PatchGroups are every patch group registration: -> baseline id.
-	PatchGroups map[PatchGroupKey]string
-	// DefaultBaselines are the default baseline ids of the operating
-	// systems the desired and owned baselines concern; PredefinedDefaults
-	// the ARNs of AWS's predefined defaults, read when one of those
-	// defaults is orgpatch's.
-	DefaultBaselines   map[string]string
-	PredefinedDefaults map[string]string
-}
-
-// desiredFor resolves in into what the account x region should hold.
-func desiredFor(in Input) Desired {
-	mode := in.Mode
-	if mode == Converge && in.Config.Disabled {
-		mode = Teardown
+// mode is the effective mode: Converge with Config.Disabled is
+// RemoveAndReset.
+func (in Input) mode() Mode {
+	if in.Mode == Converge && in.Config.Disabled {
+		return RemoveAndReset
 	}
-	return Desired{
-		Mode:        mode,
-		Windows:     in.Config.Windows,
-		TaskRoleARN: fmt.Sprintf("arn:%s:iam::%s:role/%s", in.Partition, in.Account, in.Config.TaskRoleName),
-		ManageDHMC:  in.Config.ManageDHMC,
-		DHMCRole:    in.Config.DHMCRoleName,
-		Baselines:   in.Config.Baselines,
-	}
+	return in.Mode
 }
 
 // observe runs every kind's observe side by side; the first error cancels
-// the others.
-func observe(ctx context.Context, client SSMAPI, in Input, desired Desired) (Observed, error) {
-	var obs Observed
+// the others. The states are in the kinds' order.
+func observe(ctx context.Context, clients Clients, in Input) ([]kindState, error) {
 	in.tagged = newTaggedIndex(in.Tagging)
+	states := make([]kindState, len(resourceKinds))
 	g, gctx := errgroup.WithContext(ctx)
-	for _, k := range resourceKinds {
-		g.Go(func() error { return k.observe(gctx, client, in, desired, &obs) })
+	for i, k := range resourceKinds {
+		g.Go(func() (err error) {
+			states[i], err = k.observe(gctx, clients, in)
+			return err
+		})
 	}
 	if err := g.Wait(); err != nil {
-		return Observed{}, err
+		return nil, err
 	}
-	return obs, nil
+	return states, nil
 }
 
-// Plan decides, without any AWS call, what to do so that observed becomes
-// desired: each kind's diff (Converge) or teardown (Teardown, Remove), in
-// the kinds' order. Every action but KindUnchanged is exactly one write,
-// and each kind chooses the fewest writes, in the order they are safe to
-// apply.
-func Plan(desired Desired, observed Observed) []Action {
+// plan is every kind's plan, in the kinds' order. Every action but
+// OpUnchanged is exactly one write, and each kind chooses the fewest
+// writes, in the order they are safe to apply.
+func plan(states []kindState) []Action {
 	var actions []Action
-	for _, k := range resourceKinds {
-		if desired.Mode == Converge {
-			actions = append(actions, k.diff(desired, observed)...)
-		} else {
-			actions = append(actions, k.teardown(desired, observed)...)
-		}
+	for _, s := range states {
+		actions = append(actions, s.plan()...)
 	}
 	return actions
 }

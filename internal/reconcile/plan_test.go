@@ -49,16 +49,34 @@ func testConfig() config.Config {
 	}
 }
 
-func testDesired(cfg config.Config, mode Mode) Desired {
-	return desiredFor(Input{Account: testAccount, Region: "us-east-1", Partition: "aws", Config: cfg, Mode: mode})
+func testInput(cfg config.Config, mode Mode) Input {
+	return Input{Account: testAccount, Region: "us-east-1", Partition: "aws", Config: cfg, Mode: mode}
+}
+
+// observed is what the plan tests say an account x region holds, for the
+// windows and DHMC kinds (no patch baselines).
+type observed struct {
+	Windows        []ObservedWindow
+	DocumentHashes map[string]string
+	DHMC           ServiceSetting
+}
+
+// planOf is the plan of the windows, DHMC and baselines kinds for in over
+// obs, in the registry's order.
+func planOf(in Input, obs observed) []Action {
+	return plan([]kindState{
+		windowState{desired: windowsDesiredFor(in), observed: windowsObserved{Windows: obs.Windows, DocumentHashes: obs.DocumentHashes}},
+		dhmcState{desired: dhmcDesiredFor(in), observed: obs.DHMC},
+		baselineState{desired: baselinesDesired{Mode: in.mode(), Baselines: in.Config.Baselines}},
+	})
 }
 
 // convergedObserved is what an account holds after a successful run of
 // testConfig, written out by hand as the reference solution registers it
 // (same tag, names and fields): its windows are adopted with no write.
-func convergedObserved() Observed {
+func convergedObserved() observed {
 	cfg := testConfig()
-	obs := Observed{
+	obs := observed{
 		DHMC:           ServiceSetting{Value: dhmcRole, Status: "Customized"},
 		DocumentHashes: map[string]string{agentDocument: agentHash, patchDocument: baselineHash},
 	}
@@ -96,7 +114,7 @@ var ignoreSpec = cmpopts.IgnoreUnexported(Action{})
 func writesOnly(actions []Action) []Action {
 	var w []Action
 	for _, a := range actions {
-		if a.Kind != KindUnchanged {
+		if a.Op != OpUnchanged {
 			w = append(w, a)
 		}
 	}
@@ -104,35 +122,35 @@ func writesOnly(actions []Action) []Action {
 }
 
 func TestPlanConvergedIsAllUnchanged(t *testing.T) {
-	got := Plan(testDesired(testConfig(), Converge), convergedObserved())
+	got := planOf(testInput(testConfig(), Converge), convergedObserved())
 	var want []Action
 	for i, w := range testConfig().Windows {
 		want = append(want,
-			Action{Kind: KindUnchanged, Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: fmt.Sprintf("mw-%017d", i)},
-			Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: w.Target.Name, Window: w.Name, ID: fmt.Sprintf("target-%d", i)},
-			Action{Kind: KindUnchanged, Resource: ResourceTask, Name: w.Task.Name, Window: w.Name, ID: fmt.Sprintf("task-%d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: fmt.Sprintf("mw-%017d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceTarget, Name: w.Target.Name, Window: w.Name, ID: fmt.Sprintf("target-%d", i)},
+			Action{Op: OpUnchanged, Resource: ResourceTask, Name: w.Task.Name, Window: w.Name, ID: fmt.Sprintf("task-%d", i)},
 		)
 	}
-	want = append(want, Action{Kind: KindUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID})
+	want = append(want, Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID})
 	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
 		t.Errorf("Plan(converged) mismatch (-want +got):\n%s", diff)
 	}
 }
 
 func TestPlanFresh(t *testing.T) {
-	obs := Observed{DocumentHashes: convergedObserved().DocumentHashes, DHMC: ServiceSetting{Status: StatusDefault}}
-	got := Plan(testDesired(testConfig(), Converge), obs)
+	obs := observed{DocumentHashes: convergedObserved().DocumentHashes, DHMC: ServiceSetting{Status: StatusDefault}}
+	got := planOf(testInput(testConfig(), Converge), obs)
 	want := []Action{
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_ssm_agent_update", Window: "sra_ssm_agent_update", Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "tag:InstanceOS=Linux,Windows"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "AWS-UpdateSSMAgent"},
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_windows_maintenance", Window: "sra_windows_maintenance", Detail: "cron(0 0 1 ? * THU *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Windows", Window: "sra_windows_maintenance", Detail: "tag:InstanceOS=Windows"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Windows_Scan", Window: "sra_windows_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-		{Kind: KindCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
-		{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
-		{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-		{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: `""`, To: dhmcRole}}},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_ssm_agent_update", Window: "sra_ssm_agent_update", Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "tag:InstanceOS=Linux,Windows"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: "sra_ssm_agent_update", Detail: "AWS-UpdateSSMAgent"},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_windows_maintenance", Window: "sra_windows_maintenance", Detail: "cron(0 0 1 ? * THU *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Windows", Window: "sra_windows_maintenance", Detail: "tag:InstanceOS=Windows"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Windows_Scan", Window: "sra_windows_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Op: OpCreate, Resource: ResourceWindow, Name: "sra_linux_maintenance", Window: "sra_linux_maintenance", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+		{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "sra_linux_maintenance", Detail: "tag:InstanceOS=Linux"},
+		{Op: OpCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "sra_linux_maintenance", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+		{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: `""`, To: dhmcRole}}},
 	}
 	if diff := cmp.Diff(want, got, ignoreSpec); diff != "" {
 		t.Errorf("Plan(fresh) mismatch (-want +got):\n%s", diff)
@@ -149,188 +167,188 @@ func TestPlanDrift(t *testing.T) {
 	)
 	tests := map[string]struct {
 		config  func(*config.Config)
-		observe func(*Observed)
+		observe func(*observed)
 		mode    Mode
 		want    []Action
 	}{
 		"window deleted": {
-			observe: func(o *Observed) { o.Windows = o.Windows[1:] },
+			observe: func(o *observed) { o.Windows = o.Windows[1:] },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceWindow, Name: agent, Window: agent, Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: agent, Detail: "tag:InstanceOS=Linux,Windows"},
-				{Kind: KindCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: agent, Detail: "AWS-UpdateSSMAgent"},
+				{Op: OpCreate, Resource: ResourceWindow, Name: agent, Window: agent, Detail: "cron(0 0 1 ? * WED *) America/New_York, 6h, cutoff 1h"},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_SSMAgent", Window: agent, Detail: "tag:InstanceOS=Linux,Windows"},
+				{Op: OpCreate, Resource: ResourceTask, Name: "Update_SSMAgent", Window: agent, Detail: "AWS-UpdateSSMAgent"},
 			},
 		},
 		"schedule changed by hand": {
-			observe: func(o *Observed) { o.Windows[0].Schedule = "cron(0 0 1 ? * THU *)" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			observe: func(o *observed) { o.Windows[0].Schedule = "cron(0 0 1 ? * THU *)" },
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 1 ? * WED *)"}}}},
 		},
 		"schedule changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[1].Schedule = "cron(0 0 2 ? * SAT *)" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Changes: []Change{{Field: WindowSchedule, From: "cron(0 0 1 ? * THU *)", To: "cron(0 0 2 ? * SAT *)"}}}},
 		},
 		"duration and cutoff changed": {
-			observe: func(o *Observed) { o.Windows[2].Duration, o.Windows[2].Cutoff = 4, 2 },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
+			observe: func(o *observed) { o.Windows[2].Duration, o.Windows[2].Cutoff = 4, 2 },
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002",
 				Changes: []Change{{Field: WindowDuration, From: "4", To: "6"}, {Field: WindowCutoff, From: "2", To: "1"}}}},
 		},
 		"timezone changed": {
-			observe: func(o *Observed) { o.Windows[0].ScheduleTimezone = "Europe/Paris" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			observe: func(o *observed) { o.Windows[0].ScheduleTimezone = "Europe/Paris" },
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowTimezone, From: "Europe/Paris", To: "America/New_York"}}}},
 		},
 		"description removed by hand": {
-			observe: func(o *Observed) { o.Windows[0].Description = "" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
+			observe: func(o *observed) { o.Windows[0].Description = "" },
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000",
 				Changes: []Change{{Field: WindowDescription, From: `""`, To: "Patching window sra_ssm_agent_update"}}}},
 		},
 		"window disabled by hand": {
-			observe: func(o *Observed) { o.Windows[1].Enabled = false },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			observe: func(o *observed) { o.Windows[1].Enabled = false },
+			want: []Action{{Op: OpUpdate, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Changes: []Change{{Field: WindowEnabled, From: "false", To: "true"}}}},
 		},
 		"target values changed": {
-			observe: func(o *Observed) { o.Windows[1].Targets[0].Targets[0].Values = []string{"Linux"} },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
+			observe: func(o *observed) { o.Windows[1].Targets[0].Targets[0].Values = []string{"Linux"} },
+			want: []Action{{Op: OpUpdate, Resource: ResourceTarget, Name: "Update_Windows", Window: windows, ID: "target-1",
 				Changes: []Change{{Field: TargetSelectors, From: "tag:InstanceOS=Linux", To: "tag:InstanceOS=Windows"}}}},
 		},
 		"target values in another order": {
-			observe: func(o *Observed) { o.Windows[0].Targets[0].Targets[0].Values = []string{"Windows", "Linux"} },
+			observe: func(o *observed) { o.Windows[0].Targets[0].Targets[0].Values = []string{"Windows", "Linux"} },
 		},
 		"operation changed in the configuration": {
 			config: func(c *config.Config) { c.Windows[2].Task.Operation = "Install" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
 				Changes: []Change{{Field: TaskComment, From: "Run Scan for Linux_Scan", To: "Run Install for Linux_Scan"}, {Field: TaskParameter, Key: "Operation", From: "Scan", To: "Install"}}}},
 		},
 		"reboot option changed by hand": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				o.Windows[1].Tasks[0].RunCommand.Parameters = map[string][]string{"Operation": {"Scan"}, "RebootOption": {"NoReboot"}}
 			},
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1",
 				Changes: []Change{{Field: TaskParameter, Key: "RebootOption", From: "NoReboot", To: "RebootIfNeeded"}}}},
 		},
 		"max concurrency changed": {
-			observe: func(o *Observed) { o.Windows[2].Tasks[0].MaxConcurrency = "10%" },
-			want: []Action{{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
+			observe: func(o *observed) { o.Windows[2].Tasks[0].MaxConcurrency = "10%" },
+			want: []Action{{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2",
 				Changes: []Change{{Field: TaskMaxConcurrency, From: "10%", To: "100"}}}},
 		},
 		"document has a new version": {
-			observe: func(o *Observed) { o.DocumentHashes[patchDocument] = "cccc3333" },
+			observe: func(o *observed) { o.DocumentHashes[patchDocument] = "cccc3333" },
 			want: []Action{
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Windows_Scan", Window: windows, ID: "task-1", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskDocumentHash, From: "bbbb2222", To: "cccc3333"}}},
 			},
 		},
 		"DHMC reset by hand": {
-			observe: func(o *Observed) { o.DHMC = ServiceSetting{Value: "$None", Status: StatusDefault} },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "$None", To: dhmcRole}}}},
+			observe: func(o *observed) { o.DHMC = ServiceSetting{Value: "$None", Status: StatusDefault} },
+			want:    []Action{{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "$None", To: dhmcRole}}}},
 		},
 		"DHMC holds another role": {
-			observe: func(o *Observed) { o.DHMC.Value = "service-role/Other" },
-			want:    []Action{{Kind: KindUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "service-role/Other", To: dhmcRole}}}},
+			observe: func(o *observed) { o.DHMC.Value = "service-role/Other" },
+			want:    []Action{{Op: OpUpdate, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: "service-role/Other", To: dhmcRole}}}},
 		},
 		"DHMC not managed": {
 			config:  func(c *config.Config) { c.ManageDHMC = false },
-			observe: func(o *Observed) { o.DHMC = ServiceSetting{} },
+			observe: func(o *observed) { o.DHMC = ServiceSetting{} },
 		},
 		"duplicate owned window": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				dup := o.Windows[1]
 				dup.ID, dup.Schedule = "mw-00000000000000009", "cron(0 0 5 ? * THU *)"
 				o.Windows = append(o.Windows, dup)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000009",
+			want: []Action{{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000009",
 				Detail: "duplicate of mw-00000000000000001"}},
 		},
 		"identical duplicates keep the lowest id": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				dup := o.Windows[1]
 				dup.ID = "mw-00000000000000000a"
 				o.Windows = append([]ObservedWindow{dup}, o.Windows...)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
+			want: []Action{{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001",
 				Detail: "duplicate of mw-00000000000000000a"}},
 		},
 		"extra owned task": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				extra := o.Windows[0].Tasks[0]
 				extra.ID, extra.Name = "task-9", "Added_By_Hand"
 				o.Windows[0].Tasks = append(o.Windows[0].Tasks, extra)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTask, Name: "Added_By_Hand", Window: agent, ID: "task-9", Detail: "extra task"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTask, Name: "Added_By_Hand", Window: agent, ID: "task-9", Detail: "extra task"}},
 		},
 		"extra owned target": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				extra := o.Windows[2].Targets[0]
 				extra.ID, extra.Name = "target-9", "Update_Linux"
 				o.Windows[2].Targets = append(o.Windows[2].Targets, extra)
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-9", Detail: "extra target"}},
 		},
 		"duplicate target the task runs on is kept": {
-			observe: func(o *Observed) {
+			observe: func(o *observed) {
 				dup := o.Windows[2].Targets[0]
 				dup.ID = "target-9"
 				o.Windows[2].Targets = append(o.Windows[2].Targets, dup)
 				o.Windows[2].Tasks[0].Targets[0].Values = []string{"target-9"}
 			},
-			want: []Action{{Kind: KindDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-2", Detail: "extra target"}},
+			want: []Action{{Op: OpDelete, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, ID: "target-2", Detail: "extra target"}},
 		},
 		"target deregistered by hand": {
-			observe: func(o *Observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
+			observe: func(o *observed) { o.Windows[2].Targets = nil; o.Windows[2].Tasks[0].Targets = nil },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
-				{Kind: KindUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskTargets, From: "[]", To: "WindowTargetIds=<new target>"}}},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: linux, Detail: "tag:InstanceOS=Linux"},
+				{Op: OpUpdate, Resource: ResourceTask, Name: "Linux_Scan", Window: linux, ID: "task-2", Changes: []Change{{Field: TaskTargets, From: "[]", To: "WindowTargetIds=<new target>"}}},
 			},
 		},
 		"renamed window": {
 			config: func(c *config.Config) { c.Windows[2].Name = "linux_patching" },
 			want: []Action{
-				{Kind: KindCreate, Resource: ResourceWindow, Name: "linux_patching", Window: "linux_patching", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
-				{Kind: KindCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "linux_patching", Detail: "tag:InstanceOS=Linux"},
-				{Kind: KindCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "linux_patching", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "not in the configuration"},
+				{Op: OpCreate, Resource: ResourceWindow, Name: "linux_patching", Window: "linux_patching", Detail: "cron(0 0 1 ? * FRI *) America/New_York, 6h, cutoff 1h"},
+				{Op: OpCreate, Resource: ResourceTarget, Name: "Update_Linux", Window: "linux_patching", Detail: "tag:InstanceOS=Linux"},
+				{Op: OpCreate, Resource: ResourceTask, Name: "Linux_Scan", Window: "linux_patching", Detail: "AWS-RunPatchBaseline Operation=Scan RebootOption=RebootIfNeeded"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "not in the configuration"},
 			},
 		},
 		"teardown": {
-			mode: Teardown,
+			mode: RemoveAndReset,
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"disabled converges as teardown": {
 			config: func(c *config.Config) { c.Disabled = true },
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
-				{Kind: KindReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpReset, Resource: ResourceDHMC, Name: DHMCSettingID, Changes: []Change{{Field: DHMCValue, From: dhmcRole, To: "default"}}},
 			},
 		},
 		"teardown of a torn-down target": {
-			mode:    Teardown,
-			observe: func(o *Observed) { o.Windows, o.DHMC = nil, ServiceSetting{Value: "$None", Status: StatusDefault} },
+			mode:    RemoveAndReset,
+			observe: func(o *observed) { o.Windows, o.DHMC = nil, ServiceSetting{Value: "$None", Status: StatusDefault} },
 		},
 		"teardown without DHMC managed": {
-			mode:   Teardown,
+			mode:   RemoveAndReset,
 			config: func(c *config.Config) { c.ManageDHMC = false },
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "teardown"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "teardown"},
 			},
 		},
 		"remove keeps DHMC": {
-			mode: Remove,
+			mode: RemoveKeepSettings,
 			want: []Action{
-				{Kind: KindDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "remove"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "remove"},
-				{Kind: KindDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: linux, Window: linux, ID: "mw-00000000000000002", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: agent, Window: agent, ID: "mw-00000000000000000", Detail: "remove"},
+				{Op: OpDelete, Resource: ResourceWindow, Name: windows, Window: windows, ID: "mw-00000000000000001", Detail: "remove"},
 			},
 		},
 	}
@@ -348,7 +366,7 @@ func TestPlanDrift(t *testing.T) {
 			if mode == "" {
 				mode = Converge
 			}
-			got := writesOnly(Plan(testDesired(cfg, mode), obs))
+			got := writesOnly(planOf(testInput(cfg, mode), obs))
 			if diff := cmp.Diff(tc.want, got, ignoreSpec); diff != "" {
 				t.Errorf("Plan writes mismatch (-want +got):\n%s", diff)
 			}

@@ -7,16 +7,16 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // Ownership tag: a window carrying it is ours to update and delete. The
 // reference solution tags its windows the same way, so they are adopted.
 const (
-	OwnerTagKey   = "createdBy"
-	OwnerTagValue = "SRA_Patch_Management"
+	OwnerTagKey   = names.OwnerTagKey
+	OwnerTagValue = names.OwnerTagValue
 )
 
 // Mode says what Reconcile makes of an account x region.
@@ -24,16 +24,22 @@ type Mode string
 
 const (
 	// Converge makes the account x region hold exactly Config; with
-	// Config.Disabled it behaves as Teardown.
+	// Config.Disabled it behaves as RemoveAndReset.
 	Converge Mode = "converge"
-	// Teardown deletes every owned window and resets the DHMC setting.
-	Teardown Mode = "teardown"
-	// Remove deletes every owned window and keeps the DHMC setting.
-	Remove Mode = "remove"
+	// RemoveAndReset deletes everything orgpatch owns (windows, patch
+	// baselines and their registrations) and resets the account-wide
+	// settings it manages (DHMC) to their defaults: nothing of orgpatch is
+	// left. Its wire name is "teardown".
+	RemoveAndReset Mode = "teardown"
+	// RemoveKeepSettings deletes everything orgpatch owns but leaves the
+	// account-wide settings (DHMC) as they are, because another
+	// configuration still governs the account (a region or a previous
+	// configuration's windows dropped). Its wire name is "remove".
+	RemoveKeepSettings Mode = "remove"
 )
 
 // Modes lists the valid modes, for error messages and flags.
-var Modes = []Mode{Converge, Teardown, Remove}
+var Modes = []Mode{Converge, RemoveAndReset, RemoveKeepSettings}
 
 // ParseMode returns the Mode named s.
 func ParseMode(s string) (Mode, error) {
@@ -45,37 +51,25 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("mode %q: must be one of %v", s, Modes)
 }
 
-// Kind is what an Action does.
-type Kind string
+// Op is the verb of an Action: what it does to its Resource.
+type Op string
 
 const (
-	KindCreate    Kind = "create"
-	KindUpdate    Kind = "update"
-	KindDelete    Kind = "delete"
-	KindUnchanged Kind = "unchanged"
-	KindReset     Kind = "reset"
+	OpCreate    Op = "create"
+	OpUpdate    Op = "update"
+	OpDelete    Op = "delete"
+	OpUnchanged Op = "unchanged"
+	OpReset     Op = "reset"
 )
 
-// Resource is what an Action acts on.
+// Resource is what an Action acts on. Each kind declares its own beside
+// it (window.go, dhmc.go, baseline.go).
 type Resource string
 
-const (
-	ResourceWindow Resource = "window"
-	ResourceTarget Resource = "target"
-	ResourceTask   Resource = "task"
-	ResourceDHMC   Resource = "dhmc"
-	// A patch baseline; the default baseline registration of an operating
-	// system (Name is the operating system); a patch group registration
-	// (Name is "group for OPERATING_SYSTEM").
-	ResourceBaseline        Resource = "baseline"
-	ResourceDefaultBaseline Resource = "default"
-	ResourcePatchGroup      Resource = "patchgroup"
-)
-
 // Action is one decision of the plan, and once applied, one line of the
-// report. Every Kind but KindUnchanged is exactly one write call.
+// report. Every Op but OpUnchanged is exactly one write call.
 type Action struct {
-	Kind     Kind
+	Op       Op
 	Resource Resource
 	// Name is the resource's name: the window's, the target's, the task's,
 	// or DHMCSettingID.
@@ -92,8 +86,9 @@ type Action struct {
 	// task"); empty for updates, whose text comes from Changes.
 	Detail string
 
-	// What apply needs beyond the above; set by the kind's plan.
-	spec *spec
+	// spec is what the kind's apply needs beyond the above: the kind's
+	// own payload type, set by its plan.
+	spec any
 }
 
 // Describe is what the action changes, makes or why, on one line: the
@@ -109,7 +104,7 @@ func (a Action) Describe() string {
 // Linux_Scan in window sra_linux_maintenance (id): Operation: Scan -> Install".
 func (a Action) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", a.Kind, a.Resource, a.Name)
+	fmt.Fprintf(&b, "%s %s %s", a.Op, a.Resource, a.Name)
 	if (a.Resource == ResourceTarget || a.Resource == ResourceTask) && a.Window != "" {
 		fmt.Fprintf(&b, " in window %s", a.Window)
 	}
@@ -148,17 +143,19 @@ type Input struct {
 type Result struct {
 	// Actions are the plan's actions that were applied (all of them when
 	// Reconcile returns no error; with DryRun, the whole plan, unapplied).
-	// Unchanged resources are listed with KindUnchanged.
+	// Unchanged resources are listed with OpUnchanged.
 	Actions []Action
 	// Writes counts the write calls made (0 with DryRun, and 0 on a
 	// converged account x region).
 	Writes int
 }
 
-// Reconcile observes in.Account x in.Region through client, plans against
+// Reconcile observes in.Account x in.Region through clients, plans against
 // in.Config and in.Mode, and applies the plan (unless in.DryRun).
 //
-// client must be bound to the account's credentials and in.Region. An error
+// clients must be bound to the account's credentials and in.Region, and
+// hold a client for every kind (for the kinds of today, the SSM client);
+// a missing one is an error before any call. An error
 // names the operation and the resource and wraps the SDK error, so
 // errors.As into smithy.APIError works; Result then holds the actions
 // applied before the failure. Re-running after any error converges.
@@ -172,25 +169,30 @@ type Result struct {
 // orgpatch's and none is desired. They are issued three round trips deep
 // (four without); a fresh one takes 3 plus DescribeDocument. Applying then
 // makes exactly one call per action that is
-// not KindUnchanged: 10 on a fresh account x region, 0 on a converged one.
-func Reconcile(ctx context.Context, client SSMAPI, in Input) (Result, error) {
-	if err := in.validate(); err != nil {
+// not OpUnchanged: 10 on a fresh account x region, 0 on a converged one.
+func Reconcile(ctx context.Context, clients Clients, in Input) (Result, error) {
+	if err := in.validate(clients); err != nil {
 		return Result{}, err
 	}
-	desired := desiredFor(in)
-	observed, err := observe(ctx, client, in, desired)
+	states, err := observe(ctx, clients, in)
 	if err != nil {
 		return Result{}, err
 	}
-	actions := Plan(desired, observed)
+	actions := plan(states)
 	if in.DryRun {
 		return Result{Actions: actions}, nil
 	}
-	return apply(ctx, client, desired.TaskRoleARN, actions)
+	return apply(ctx, clients, in, actions)
 }
 
-func (in Input) validate() error {
+// validate checks in, and that clients serve every kind, before any call.
+func (in Input) validate(clients Clients) error {
 	var errs []error
+	for _, k := range resourceKinds {
+		if err := k.checkClients(clients); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if in.Account == "" {
 		errs = append(errs, errors.New("account: must be a 12-digit account id, got empty"))
 	}
@@ -208,42 +210,6 @@ func (in Input) validate() error {
 	}
 	return nil
 }
-
-// SSMAPI is the part of the Systems Manager client Reconcile calls.
-type SSMAPI interface {
-	DescribeMaintenanceWindows(context.Context, *ssm.DescribeMaintenanceWindowsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowsOutput, error)
-	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
-	DescribeMaintenanceWindowTargets(context.Context, *ssm.DescribeMaintenanceWindowTargetsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error)
-	DescribeMaintenanceWindowTasks(context.Context, *ssm.DescribeMaintenanceWindowTasksInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTasksOutput, error)
-	GetMaintenanceWindowTask(context.Context, *ssm.GetMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.GetMaintenanceWindowTaskOutput, error)
-	GetServiceSetting(context.Context, *ssm.GetServiceSettingInput, ...func(*ssm.Options)) (*ssm.GetServiceSettingOutput, error)
-	DescribeDocument(context.Context, *ssm.DescribeDocumentInput, ...func(*ssm.Options)) (*ssm.DescribeDocumentOutput, error)
-
-	CreateMaintenanceWindow(context.Context, *ssm.CreateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindow(context.Context, *ssm.UpdateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowOutput, error)
-	DeleteMaintenanceWindow(context.Context, *ssm.DeleteMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeleteMaintenanceWindowOutput, error)
-	RegisterTargetWithMaintenanceWindow(context.Context, *ssm.RegisterTargetWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindowTarget(context.Context, *ssm.UpdateMaintenanceWindowTargetInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTargetOutput, error)
-	DeregisterTargetFromMaintenanceWindow(context.Context, *ssm.DeregisterTargetFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTargetFromMaintenanceWindowOutput, error)
-	RegisterTaskWithMaintenanceWindow(context.Context, *ssm.RegisterTaskWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTaskWithMaintenanceWindowOutput, error)
-	UpdateMaintenanceWindowTask(context.Context, *ssm.UpdateMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTaskOutput, error)
-	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
-	UpdateServiceSetting(context.Context, *ssm.UpdateServiceSettingInput, ...func(*ssm.Options)) (*ssm.UpdateServiceSettingOutput, error)
-	ResetServiceSetting(context.Context, *ssm.ResetServiceSettingInput, ...func(*ssm.Options)) (*ssm.ResetServiceSettingOutput, error)
-
-	DescribePatchBaselines(context.Context, *ssm.DescribePatchBaselinesInput, ...func(*ssm.Options)) (*ssm.DescribePatchBaselinesOutput, error)
-	GetPatchBaseline(context.Context, *ssm.GetPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetPatchBaselineOutput, error)
-	DescribePatchGroups(context.Context, *ssm.DescribePatchGroupsInput, ...func(*ssm.Options)) (*ssm.DescribePatchGroupsOutput, error)
-	GetDefaultPatchBaseline(context.Context, *ssm.GetDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.GetDefaultPatchBaselineOutput, error)
-	CreatePatchBaseline(context.Context, *ssm.CreatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.CreatePatchBaselineOutput, error)
-	UpdatePatchBaseline(context.Context, *ssm.UpdatePatchBaselineInput, ...func(*ssm.Options)) (*ssm.UpdatePatchBaselineOutput, error)
-	DeletePatchBaseline(context.Context, *ssm.DeletePatchBaselineInput, ...func(*ssm.Options)) (*ssm.DeletePatchBaselineOutput, error)
-	RegisterDefaultPatchBaseline(context.Context, *ssm.RegisterDefaultPatchBaselineInput, ...func(*ssm.Options)) (*ssm.RegisterDefaultPatchBaselineOutput, error)
-	RegisterPatchBaselineForPatchGroup(context.Context, *ssm.RegisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.RegisterPatchBaselineForPatchGroupOutput, error)
-	DeregisterPatchBaselineForPatchGroup(context.Context, *ssm.DeregisterPatchBaselineForPatchGroupInput, ...func(*ssm.Options)) (*ssm.DeregisterPatchBaselineForPatchGroupOutput, error)
-}
-
-var _ SSMAPI = (*ssm.Client)(nil)
 
 // TaggingAPI is the part of the Resource Groups Tagging API client
 // Reconcile calls.

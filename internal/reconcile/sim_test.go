@@ -66,7 +66,7 @@ func newHarness(t *testing.T, opts ...sim.Option) *harness {
 
 func (h *harness) run(mode reconcile.Mode, cfg config.Config) (reconcile.Result, error) {
 	h.t.Helper()
-	return reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+	return reconcile.Reconcile(context.Background(), reconcile.Clients{h.client}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: mode, Documents: h.docs, Tagging: h.tagging,
 	})
 }
@@ -275,7 +275,7 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 	tagged := h.addUnowned("other_tool_window", types.Tag{Key: aws.String("createdBy"), Value: aws.String("someone-else")})
 
 	h.env.Server.ResetCalls()
-	plan, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+	plan, err := reconcile.Reconcile(context.Background(), reconcile.Clients{h.client}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, DryRun: true,
 	})
 	if err != nil {
@@ -294,7 +294,7 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 		t.Errorf("fresh run: %d writes %v, want 10", writes, h.writeOps())
 	}
 	for _, a := range res.Actions {
-		if a.Kind != reconcile.KindCreate && !(a.Resource == reconcile.ResourceDHMC && a.Kind == reconcile.KindUpdate) {
+		if a.Op != reconcile.OpCreate && !(a.Resource == reconcile.ResourceDHMC && a.Op == reconcile.OpUpdate) {
 			t.Errorf("fresh run action %+v, want only creates and the DHMC update", a)
 		}
 	}
@@ -311,7 +311,7 @@ func TestConvergeFreshThenNoWrites(t *testing.T) {
 		t.Errorf("second run: %d writes %v, want none", writes, h.writeOps())
 	}
 	for _, a := range res.Actions {
-		if a.Kind != reconcile.KindUnchanged {
+		if a.Op != reconcile.OpUnchanged {
 			t.Errorf("second run action %+v, want unchanged", a)
 		}
 	}
@@ -681,7 +681,7 @@ func TestReferenceWindowsAdopted(t *testing.T) {
 		t.Errorf("adopting the reference windows: %d writes, want at most one task update per task (-want +got):\n%s\nactions %+v", writes, diff, res.Actions)
 	}
 	for _, a := range res.Actions {
-		if a.Kind == reconcile.KindUpdate && a.Detail != "" && !strings.Contains(a.Detail, "service role") {
+		if a.Op == reconcile.OpUpdate && a.Detail != "" && !strings.Contains(a.Detail, "service role") {
 			t.Errorf("%s %s: %s, want only the service role changed", a.Resource, a.Name, a.Detail)
 		}
 	}
@@ -698,9 +698,9 @@ func TestTeardownAndRemove(t *testing.T) {
 		disabled  bool
 		wantReset bool
 	}{
-		"teardown":                          {mode: reconcile.Teardown, wantReset: true},
+		"teardown":                          {mode: reconcile.RemoveAndReset, wantReset: true},
 		"converge with the config disabled": {mode: reconcile.Converge, disabled: true, wantReset: true},
-		"remove":                            {mode: reconcile.Remove},
+		"remove":                            {mode: reconcile.RemoveKeepSettings},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -812,7 +812,7 @@ func TestDocumentsDescribedOncePerRegion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = reconcile.Reconcile(context.Background(), client, reconcile.Input{
+			_, errs[i] = reconcile.Reconcile(context.Background(), reconcile.Clients{client}, reconcile.Input{
 				Account: tg.account, Region: tg.region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: docs,
 			})
 		}()
@@ -836,13 +836,13 @@ func TestDocumentsDescribedOncePerRegion(t *testing.T) {
 // cancelAfterTarget cancels the run's context once the first target is
 // registered, as a Lambda deadline would at any moment.
 type cancelAfterTarget struct {
-	reconcile.SSMAPI
+	*ssm.Client
 	cancel context.CancelFunc
 }
 
 func (c cancelAfterTarget) RegisterTargetWithMaintenanceWindow(ctx context.Context, in *ssm.RegisterTargetWithMaintenanceWindowInput, opts ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error) {
 	defer c.cancel()
-	return c.SSMAPI.RegisterTargetWithMaintenanceWindow(ctx, in, opts...)
+	return c.Client.RegisterTargetWithMaintenanceWindow(ctx, in, opts...)
 }
 
 // TestCancelledRunStopsAndReports: a run whose context ends stops writing,
@@ -854,7 +854,7 @@ func TestCancelledRunStopsAndReports(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h.env.Server.ResetCalls()
-	res, err := reconcile.Reconcile(ctx, cancelAfterTarget{h.client, cancel}, reconcile.Input{
+	res, err := reconcile.Reconcile(ctx, reconcile.Clients{cancelAfterTarget{h.client, cancel}}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -865,7 +865,7 @@ func TestCancelledRunStopsAndReports(t *testing.T) {
 	}
 	var done []string
 	for _, a := range res.Actions {
-		done = append(done, string(a.Kind)+" "+string(a.Resource)+" "+a.Name)
+		done = append(done, string(a.Op)+" "+string(a.Resource)+" "+a.Name)
 	}
 	if diff := cmp.Diff([]string{"create window sra_ssm_agent_update", "create target Update_SSMAgent"}, done); diff != "" {
 		t.Errorf("actions reported done (-want +got):\n%s", diff)
@@ -884,18 +884,18 @@ func TestCancelledRunStopsAndReports(t *testing.T) {
 // deleteWhileObserved deletes each window, as a concurrent run would, just
 // before its targets are read.
 type deleteWhileObserved struct {
-	reconcile.SSMAPI
+	*ssm.Client
 	name    string
 	windows map[string]string // id -> name
 }
 
 func (d deleteWhileObserved) DescribeMaintenanceWindowTargets(ctx context.Context, in *ssm.DescribeMaintenanceWindowTargetsInput, opts ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error) {
 	if d.windows[aws.ToString(in.WindowId)] == d.name {
-		if _, err := d.SSMAPI.DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: in.WindowId}); err != nil {
+		if _, err := d.Client.DeleteMaintenanceWindow(ctx, &ssm.DeleteMaintenanceWindowInput{WindowId: in.WindowId}); err != nil {
 			return nil, err
 		}
 	}
-	return d.SSMAPI.DescribeMaintenanceWindowTargets(ctx, in, opts...)
+	return d.Client.DescribeMaintenanceWindowTargets(ctx, in, opts...)
 }
 
 // TestWindowDeletedWhileObserved: a window that disappears between being
@@ -909,7 +909,7 @@ func TestWindowDeletedWhileObserved(t *testing.T) {
 		ids[w.ID] = w.Name
 	}
 	h.env.Server.ResetCalls()
-	_, err := reconcile.Reconcile(context.Background(), deleteWhileObserved{h.client, "sra_windows_maintenance", ids}, reconcile.Input{
+	_, err := reconcile.Reconcile(context.Background(), reconcile.Clients{deleteWhileObserved{h.client, "sra_windows_maintenance", ids}}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 	})
 	if err != nil {
@@ -988,10 +988,10 @@ func TestOptionalSettingsRoundTrip(t *testing.T) {
 
 // loseCreateResponse makes the window creation succeed but its answer get
 // lost on the way back, as a dropped connection would.
-type loseCreateResponse struct{ reconcile.SSMAPI }
+type loseCreateResponse struct{ *ssm.Client }
 
 func (l loseCreateResponse) CreateMaintenanceWindow(ctx context.Context, in *ssm.CreateMaintenanceWindowInput, opts ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error) {
-	if _, err := l.SSMAPI.CreateMaintenanceWindow(ctx, in, opts...); err != nil {
+	if _, err := l.Client.CreateMaintenanceWindow(ctx, in, opts...); err != nil {
 		return nil, err
 	}
 	return nil, &smithy.GenericAPIError{Code: "RequestTimeout", Message: "the answer was lost"}
@@ -1003,7 +1003,7 @@ func TestLostCreateIsAdopted(t *testing.T) {
 	h := newHarness(t)
 	cfg := config.Default()
 	h.env.Server.ResetCalls()
-	_, err := reconcile.Reconcile(context.Background(), loseCreateResponse{h.client}, reconcile.Input{
+	_, err := reconcile.Reconcile(context.Background(), reconcile.Clients{loseCreateResponse{h.client}}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 	})
 	if err == nil || !strings.HasPrefix(err.Error(), "create window sra_ssm_agent_update: ") {
@@ -1136,7 +1136,7 @@ func TestStaleTaggingIndex(t *testing.T) {
 	arn := func(id string) string { return "arn:aws:ssm:" + region + ":" + account + ":maintenancewindow/" + id }
 
 	h.env.Server.ResetCalls()
-	_, err := reconcile.Reconcile(context.Background(), h.client, reconcile.Input{
+	_, err := reconcile.Reconcile(context.Background(), reconcile.Clients{h.client}, reconcile.Input{
 		Account: account, Region: region, Partition: "aws", Config: cfg, Mode: reconcile.Converge, Documents: h.docs,
 		Tagging: staleIndex{arns: []string{arn(disowned.ID)}}, // ours not indexed yet; the disowned one still
 	})

@@ -1,13 +1,66 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/orgpatch/orgpatch/internal/config"
+)
+
+// The resources of the windows kind.
+const (
+	ResourceWindow Resource = "window"
+	ResourceTarget Resource = "target"
+	ResourceTask   Resource = "task"
+)
+
+// The fields of the windows, their targets and tasks that a plan can
+// change, as "resource.label": plans print the label (Field.String).
+const (
+	WindowDescription      Field = "window.description"
+	WindowSchedule         Field = "window.schedule"
+	WindowScheduleOffset   Field = "window.schedule offset"
+	WindowTimezone         Field = "window.timezone"
+	WindowDuration         Field = "window.duration"
+	WindowCutoff           Field = "window.cutoff"
+	WindowEnabled          Field = "window.enabled"
+	WindowStartDate        Field = "window.start date"
+	WindowEndDate          Field = "window.end date"
+	TargetName             Field = "target.name"
+	TargetDescription      Field = "target.description"
+	TargetOwnerInformation Field = "target.owner information"
+	TargetSelectors        Field = "target.targets"
+	TaskName               Field = "task.name"
+	TaskDescription        Field = "task.description"
+	TaskDocument           Field = "task.document"
+	TaskPriority           Field = "task.priority"
+	TaskServiceRole        Field = "task.service role"
+	TaskMaxConcurrency     Field = "task.max concurrency"
+	TaskMaxErrors          Field = "task.max errors"
+	TaskCutoffBehavior     Field = "task.cutoff behavior"
+	TaskTargets            Field = "task.targets"
+	// The task's Run Command invocation parameters, which an update sends
+	// as one member (TaskInvocationParameters).
+	TaskComment               Field = "task.comment"
+	TaskDocumentVersion       Field = "task.document version"
+	TaskDocumentHash          Field = "task.document hash"
+	TaskDocumentHashType      Field = "task.document hash type"
+	TaskTimeout               Field = "task.timeout"
+	TaskParameter             Field = "task.parameter" // Change.Key names the document parameter
+	TaskOutputS3Bucket        Field = "task.output S3 bucket"
+	TaskOutputS3KeyPrefix     Field = "task.output S3 key prefix"
+	TaskCloudWatchLogGroup    Field = "task.CloudWatch log group"
+	TaskCloudWatchOutput      Field = "task.CloudWatch output"
+	TaskNotificationARN       Field = "task.notification ARN"
+	TaskNotificationEvents    Field = "task.notification events"
+	TaskNotificationType      Field = "task.notification type"
+	TaskRunCommandServiceRole Field = "task.run command service role"
 )
 
 // ObservedWindow is an owned maintenance window with its targets and tasks.
@@ -91,20 +144,116 @@ const (
 	maxCommentLength     = 100
 )
 
-// spec is what apply needs to make one write: the desired state of the
-// resource and, for updates, which fields differ.
-type spec struct {
+// DesiredWindow is a maintenance window as orgpatch registers it: enabled,
+// with no start or end date, allowing no unassociated targets.
+type DesiredWindow struct {
+	Name             string
+	Description      string
+	Schedule         string
+	ScheduleTimezone string
+	ScheduleOffset   int32
+	Duration         int32
+	Cutoff           int32
+}
+
+// DesiredTarget is a window target as orgpatch registers it: instances
+// chosen by tag, with no owner information.
+type DesiredTarget struct {
+	Name        string
+	Description string
+	Targets     []Selector
+}
+
+// DesiredTask is a window task as orgpatch registers it.
+type DesiredTask struct {
+	Name           string
+	Description    string
+	Type           string
+	TaskArn        string
+	Priority       int32
+	ServiceRoleArn string
+	MaxConcurrency string
+	MaxErrors      string
+	CutoffBehavior string
+	// Target is the window target the task runs on.
+	Target TaskTarget
+	// RunCommand holds the Run Command invocation parameters.
+	RunCommand *RunCommand
+}
+
+// TaskTarget is the window target a task runs on: one registered already
+// (ID), or the one the same plan registers (New), whose id apply learns.
+type TaskTarget struct {
+	ID  string
+	New bool
+}
+
+// windowsAPI is the part of the Systems Manager client the windows kind
+// calls.
+type windowsAPI interface {
+	DescribeMaintenanceWindows(context.Context, *ssm.DescribeMaintenanceWindowsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowsOutput, error)
+	ListTagsForResource(context.Context, *ssm.ListTagsForResourceInput, ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	DescribeMaintenanceWindowTargets(context.Context, *ssm.DescribeMaintenanceWindowTargetsInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTargetsOutput, error)
+	DescribeMaintenanceWindowTasks(context.Context, *ssm.DescribeMaintenanceWindowTasksInput, ...func(*ssm.Options)) (*ssm.DescribeMaintenanceWindowTasksOutput, error)
+	GetMaintenanceWindowTask(context.Context, *ssm.GetMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.GetMaintenanceWindowTaskOutput, error)
+	DescribeDocument(context.Context, *ssm.DescribeDocumentInput, ...func(*ssm.Options)) (*ssm.DescribeDocumentOutput, error)
+
+	CreateMaintenanceWindow(context.Context, *ssm.CreateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.CreateMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindow(context.Context, *ssm.UpdateMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowOutput, error)
+	DeleteMaintenanceWindow(context.Context, *ssm.DeleteMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeleteMaintenanceWindowOutput, error)
+	RegisterTargetWithMaintenanceWindow(context.Context, *ssm.RegisterTargetWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTargetWithMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindowTarget(context.Context, *ssm.UpdateMaintenanceWindowTargetInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTargetOutput, error)
+	DeregisterTargetFromMaintenanceWindow(context.Context, *ssm.DeregisterTargetFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTargetFromMaintenanceWindowOutput, error)
+	RegisterTaskWithMaintenanceWindow(context.Context, *ssm.RegisterTaskWithMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.RegisterTaskWithMaintenanceWindowOutput, error)
+	UpdateMaintenanceWindowTask(context.Context, *ssm.UpdateMaintenanceWindowTaskInput, ...func(*ssm.Options)) (*ssm.UpdateMaintenanceWindowTaskOutput, error)
+	DeregisterTaskFromMaintenanceWindow(context.Context, *ssm.DeregisterTaskFromMaintenanceWindowInput, ...func(*ssm.Options)) (*ssm.DeregisterTaskFromMaintenanceWindowOutput, error)
+}
+
+var _ windowsAPI = (*ssm.Client)(nil)
+
+// windowsDesired is what the account x region should hold of windows.
+type windowsDesired struct {
+	Mode Mode
+	// Windows are the windows to hold, identified by name.
+	Windows []config.Window
+	// TaskRoleARN is every task's ServiceRoleArn.
+	TaskRoleARN string
+}
+
+// windowsObserved is what the account x region holds of windows.
+type windowsObserved struct {
+	// Windows are the owned windows only (carrying the ownership tag).
+	// Windows that will be deleted anyway may come without Targets and Tasks.
+	Windows []ObservedWindow
+	// DocumentHashes maps a task document's name to its current Sha256 hash.
+	DocumentHashes map[string]string
+}
+
+// windowState is the windows, desired and observed.
+type windowState struct {
+	desired  windowsDesired
+	observed windowsObserved
+}
+
+func windowsDesiredFor(in Input) windowsDesired {
+	return windowsDesired{Mode: in.mode(), Windows: in.Config.Windows, TaskRoleARN: taskRoleARN(in)}
+}
+
+// taskRoleARN is the one role every task may run as (CheckTask).
+func taskRoleARN(in Input) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", in.Partition, in.Account, in.Config.TaskRoleName)
+}
+
+// windowSpec is what apply needs to make one window, target or task write:
+// the desired resource and, for updates, how to send it.
+type windowSpec struct {
 	windowID string // the window holding a target or task ("" = created earlier in the plan)
-	targetID string // the target a task runs on ("" = created earlier in the plan)
-	window   ObservedWindow
-	target   ObservedTarget
-	task     ObservedTask
+	window   DesiredWindow
+	target   DesiredTarget
+	task     DesiredTask
 	// replace asks for a full replacement because a field must be
 	// cleared; otherwise an update sends the Action's Changes only.
 	replace bool
-	value   string // the DHMC setting's desired value
-	// baseline is what a baseline, default or patch group action needs.
-	baseline *baselineSpec
 }
 
 // windowKind is the maintenance windows, each with its one target and one
@@ -126,7 +275,20 @@ func (windowKind) resources() []Resource {
 	return []Resource{ResourceWindow, ResourceTarget, ResourceTask}
 }
 
-func (windowKind) diff(desired Desired, observed Observed) []Action {
+func (windowKind) checkClients(clients Clients) error {
+	_, err := clientOf[windowsAPI](clients)
+	return err
+}
+
+func (s windowState) plan() []Action {
+	if s.desired.Mode == Converge {
+		return s.diff()
+	}
+	return s.teardown()
+}
+
+func (s windowState) diff() []Action {
+	desired, observed := s.desired, s.observed
 	var actions []Action
 	owned := sortedOwned(observed.Windows)
 	seen := map[string]bool{}
@@ -145,10 +307,10 @@ func (windowKind) diff(desired Desired, observed Observed) []Action {
 	return actions
 }
 
-func (windowKind) teardown(desired Desired, observed Observed) []Action {
+func (s windowState) teardown() []Action {
 	var actions []Action
-	for _, ow := range sortedOwned(observed.Windows) {
-		actions = append(actions, deleteWindow(ow, string(desired.Mode)))
+	for _, ow := range sortedOwned(s.observed.Windows) {
+		actions = append(actions, deleteWindow(ow, string(s.desired.Mode)))
 	}
 	return actions
 }
@@ -166,11 +328,11 @@ func sortedOwned(windows []ObservedWindow) []ObservedWindow {
 }
 
 func deleteWindow(ow ObservedWindow, why string) Action {
-	return Action{Kind: KindDelete, Resource: ResourceWindow, Name: ow.Name, Window: ow.Name, ID: ow.ID, Detail: why}
+	return Action{Op: OpDelete, Resource: ResourceWindow, Name: ow.Name, Window: ow.Name, ID: ow.ID, Detail: why}
 }
 
 // planWindow plans one desired window against the owned windows.
-func planWindow(desired Desired, hashes map[string]string, w config.Window, owned []ObservedWindow) []Action {
+func planWindow(desired windowsDesired, hashes map[string]string, w config.Window, owned []ObservedWindow) []Action {
 	var candidates []ObservedWindow
 	for _, ow := range owned {
 		if ow.Name == w.Name {
@@ -199,52 +361,52 @@ func planWindow(desired Desired, hashes map[string]string, w config.Window, owne
 func writes(actions []Action) int {
 	n := 0
 	for _, a := range actions {
-		if a.Kind != KindUnchanged {
+		if a.Op != OpUnchanged {
 			n++
 		}
 	}
 	return n
 }
 
-func createWindow(desired Desired, hashes map[string]string, w config.Window) []Action {
+func createWindow(desired windowsDesired, hashes map[string]string, w config.Window) []Action {
 	win := desiredWindow(w)
 	tgt := desiredTarget(w)
-	task := desiredTask(desired, hashes, w, "")
+	task := desiredTask(desired.TaskRoleARN, hashes, w, TaskTarget{New: true})
 	return []Action{
-		{Kind: KindCreate, Resource: ResourceWindow, Name: w.Name, Window: w.Name,
+		{Op: OpCreate, Resource: ResourceWindow, Name: w.Name, Window: w.Name,
 			Detail: fmt.Sprintf("%s %s, %dh, cutoff %dh", w.Schedule, w.ScheduleTimezone, w.DurationHours, w.CutoffHours),
-			spec:   &spec{window: win}},
+			spec:   &windowSpec{window: win}},
 		createTarget(w, tgt, ""),
-		createTask(w, task, "", ""),
+		createTask(w, task, ""),
 	}
 }
 
-func createTarget(w config.Window, tgt ObservedTarget, windowID string) Action {
-	return Action{Kind: KindCreate, Resource: ResourceTarget, Name: tgt.Name, Window: w.Name,
+func createTarget(w config.Window, tgt DesiredTarget, windowID string) Action {
+	return Action{Op: OpCreate, Resource: ResourceTarget, Name: tgt.Name, Window: w.Name,
 		Detail: showSelectors(tgt.Targets),
-		spec:   &spec{windowID: windowID, target: tgt}}
+		spec:   &windowSpec{windowID: windowID, target: tgt}}
 }
 
-func createTask(w config.Window, task ObservedTask, windowID, targetID string) Action {
+func createTask(w config.Window, task DesiredTask, windowID string) Action {
 	detail := task.TaskArn
 	if rc := task.RunCommand; rc != nil {
 		for _, k := range slices.Sorted(maps.Keys(rc.Parameters)) {
 			detail += fmt.Sprintf(" %s=%s", k, strings.Join(rc.Parameters[k], ","))
 		}
 	}
-	return Action{Kind: KindCreate, Resource: ResourceTask, Name: task.Name, Window: w.Name,
+	return Action{Op: OpCreate, Resource: ResourceTask, Name: task.Name, Window: w.Name,
 		Detail: detail,
-		spec:   &spec{windowID: windowID, targetID: targetID, task: task}}
+		spec:   &windowSpec{windowID: windowID, task: task}}
 }
 
 // keepWindow plans the writes that make the owned window ow hold w.
-func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow ObservedWindow) []Action {
+func keepWindow(desired windowsDesired, hashes map[string]string, w config.Window, ow ObservedWindow) []Action {
 	var actions []Action
 	want := desiredWindow(w)
-	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Kind: KindUnchanged}
+	a := Action{Resource: ResourceWindow, Name: w.Name, Window: w.Name, ID: ow.ID, Op: OpUnchanged}
 	if changes, replace := diffWindow(want, ow); len(changes) > 0 {
-		a.Kind, a.Changes = KindUpdate, changes
-		a.spec = &spec{windowID: ow.ID, window: want, replace: replace}
+		a.Op, a.Changes = OpUpdate, changes
+		a.spec = &windowSpec{windowID: ow.ID, window: want, replace: replace}
 	}
 	actions = append(actions, a)
 
@@ -267,21 +429,21 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 			ch, rep := diffTarget(wantTarget, t)
 			return choice{named: t.Name == wantTarget.Name, changes: ch, replace: rep, cost: !referenced[t.ID], id: t.ID}
 		})
-	targetID := ""
+	taskTarget := TaskTarget{New: true}
 	if keptTarget == nil {
 		actions = append(actions, createTarget(w, wantTarget, ow.ID))
 	} else {
-		targetID = keptTarget.ID
-		a := Action{Kind: KindUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
+		taskTarget = TaskTarget{ID: keptTarget.ID}
+		a := Action{Op: OpUnchanged, Resource: ResourceTarget, Name: wantTarget.Name, Window: w.Name, ID: keptTarget.ID}
 		if len(target.changes) > 0 {
-			a.Kind, a.Changes = KindUpdate, target.changes
-			a.spec = &spec{windowID: ow.ID, target: wantTarget, replace: target.replace}
+			a.Op, a.Changes = OpUpdate, target.changes
+			a.spec = &windowSpec{windowID: ow.ID, target: wantTarget, replace: target.replace}
 		}
 		actions = append(actions, a)
 	}
 
 	// The task: the best registered RUN_COMMAND task, else a new one.
-	wantTask := desiredTask(desired, hashes, w, targetID)
+	wantTask := desiredTask(desired.TaskRoleARN, hashes, w, taskTarget)
 	keptTask, task, extraTasks := pick(ow.Tasks,
 		func(t ObservedTask) bool { return t.Type == taskTypeRunCommand },
 		func(t ObservedTask) choice {
@@ -289,25 +451,25 @@ func keepWindow(desired Desired, hashes map[string]string, w config.Window, ow O
 			return choice{named: t.Name == wantTask.Name, changes: ch, replace: rep, id: t.ID}
 		})
 	if keptTask == nil {
-		actions = append(actions, createTask(w, wantTask, ow.ID, targetID))
+		actions = append(actions, createTask(w, wantTask, ow.ID))
 	} else {
-		a := Action{Kind: KindUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
+		a := Action{Op: OpUnchanged, Resource: ResourceTask, Name: wantTask.Name, Window: w.Name, ID: keptTask.ID}
 		if len(task.changes) > 0 {
-			a.Kind, a.Changes = KindUpdate, task.changes
-			a.spec = &spec{windowID: ow.ID, targetID: targetID, task: wantTask, replace: task.replace}
+			a.Op, a.Changes = OpUpdate, task.changes
+			a.spec = &windowSpec{windowID: ow.ID, task: wantTask, replace: task.replace}
 		}
 		actions = append(actions, a)
 	}
 
 	sort.Slice(extraTasks, func(i, j int) bool { return extraTasks[i].ID < extraTasks[j].ID })
 	for _, t := range extraTasks {
-		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTask, Name: t.Name, Window: w.Name, ID: t.ID,
-			Detail: "extra task", spec: &spec{windowID: ow.ID}})
+		actions = append(actions, Action{Op: OpDelete, Resource: ResourceTask, Name: t.Name, Window: w.Name, ID: t.ID,
+			Detail: "extra task", spec: &windowSpec{windowID: ow.ID}})
 	}
 	sort.Slice(extraTargets, func(i, j int) bool { return extraTargets[i].ID < extraTargets[j].ID })
 	for _, t := range extraTargets {
-		actions = append(actions, Action{Kind: KindDelete, Resource: ResourceTarget, Name: t.Name, Window: w.Name, ID: t.ID,
-			Detail: "extra target", spec: &spec{windowID: ow.ID}})
+		actions = append(actions, Action{Op: OpDelete, Resource: ResourceTarget, Name: t.Name, Window: w.Name, ID: t.ID,
+			Detail: "extra target", spec: &windowSpec{windowID: ow.ID}})
 	}
 	return actions
 }
@@ -360,8 +522,8 @@ func pick[T any](items []T, keepable func(T) bool, judge func(T) choice) (kept *
 	return kept, best, extra
 }
 
-func desiredWindow(w config.Window) ObservedWindow {
-	return ObservedWindow{
+func desiredWindow(w config.Window) DesiredWindow {
+	return DesiredWindow{
 		Name:             w.Name,
 		Description:      w.Description,
 		Schedule:         w.Schedule,
@@ -369,22 +531,20 @@ func desiredWindow(w config.Window) ObservedWindow {
 		ScheduleOffset:   w.ScheduleOffset,
 		Duration:         w.DurationHours,
 		Cutoff:           w.CutoffHours,
-		Enabled:          true,
 	}
 }
 
-func desiredTarget(w config.Window) ObservedTarget {
-	return ObservedTarget{
-		Name:         w.Target.Name,
-		Description:  w.Target.Description,
-		ResourceType: resourceTypeInstance,
-		Targets:      []Selector{{Key: "tag:" + w.Target.TagKey, Values: slices.Clone(w.Target.TagValues)}},
+func desiredTarget(w config.Window) DesiredTarget {
+	return DesiredTarget{
+		Name:        w.Target.Name,
+		Description: w.Target.Description,
+		Targets:     []Selector{{Key: "tag:" + w.Target.TagKey, Values: slices.Clone(w.Target.TagValues)}},
 	}
 }
 
-// desiredTask is the task w holds, running on the window target targetID
-// ("" when that target is yet to be created).
-func desiredTask(desired Desired, hashes map[string]string, w config.Window, targetID string) ObservedTask {
+// desiredTask is the task w holds, running as taskRoleARN on the window
+// target target.
+func desiredTask(taskRoleARN string, hashes map[string]string, w config.Window, target TaskTarget) DesiredTask {
 	t := w.Task
 	rc := &RunCommand{
 		Comment:            comment(t),
@@ -393,7 +553,7 @@ func desiredTask(desired Desired, hashes map[string]string, w config.Window, tar
 		Parameters:         t.DocumentParameters(),
 		OutputS3BucketName: t.OutputS3Bucket,
 		OutputS3KeyPrefix:  t.OutputS3KeyPrefix,
-		ServiceRoleArn:     desired.TaskRoleARN,
+		ServiceRoleArn:     taskRoleARN,
 	}
 	if h := hashes[t.Document]; h != "" {
 		rc.DocumentHash, rc.DocumentHashType = h, hashTypeSha256
@@ -406,17 +566,17 @@ func desiredTask(desired Desired, hashes map[string]string, w config.Window, tar
 		rc.NotificationEvents = slices.Clone(t.NotificationEvents)
 		rc.NotificationType = t.NotificationType
 	}
-	return ObservedTask{
+	return DesiredTask{
 		Name:           t.Name,
 		Description:    t.Description,
 		Type:           taskTypeRunCommand,
 		TaskArn:        t.Document,
 		Priority:       t.Priority,
-		ServiceRoleArn: desired.TaskRoleARN,
+		ServiceRoleArn: taskRoleARN,
 		MaxConcurrency: t.MaxConcurrency,
 		MaxErrors:      t.MaxErrors,
 		CutoffBehavior: cutoffContinueTask,
-		Targets:        []Selector{{Key: windowTargetIDsKey, Values: []string{targetID}}},
+		Target:         target,
 		RunCommand:     rc,
 	}
 }
@@ -485,7 +645,7 @@ func (d *differ) num(field Field, want, got int32, clearable bool) {
 	}
 }
 
-func diffWindow(want, got ObservedWindow) ([]Change, bool) {
+func diffWindow(want DesiredWindow, got ObservedWindow) ([]Change, bool) {
 	var d differ
 	d.str(WindowDescription, want.Description, got.Description)
 	d.str(WindowSchedule, want.Schedule, got.Schedule)
@@ -493,26 +653,26 @@ func diffWindow(want, got ObservedWindow) ([]Change, bool) {
 	d.str(WindowTimezone, want.ScheduleTimezone, got.ScheduleTimezone)
 	d.num(WindowDuration, want.Duration, got.Duration, false)
 	d.num(WindowCutoff, want.Cutoff, got.Cutoff, false)
-	if want.Enabled != got.Enabled {
-		d.add(WindowEnabled, fmt.Sprint(got.Enabled), fmt.Sprint(want.Enabled))
+	if !got.Enabled {
+		d.add(WindowEnabled, fmt.Sprint(got.Enabled), fmt.Sprint(true))
 	}
-	d.str(WindowStartDate, want.StartDate, got.StartDate)
-	d.str(WindowEndDate, want.EndDate, got.EndDate)
+	d.str(WindowStartDate, "", got.StartDate)
+	d.str(WindowEndDate, "", got.EndDate)
 	return d.changes, d.replace
 }
 
-func diffTarget(want, got ObservedTarget) ([]Change, bool) {
+func diffTarget(want DesiredTarget, got ObservedTarget) ([]Change, bool) {
 	var d differ
 	d.str(TargetName, want.Name, got.Name)
 	d.str(TargetDescription, want.Description, got.Description)
-	d.str(TargetOwnerInformation, want.OwnerInformation, got.OwnerInformation)
+	d.str(TargetOwnerInformation, "", got.OwnerInformation)
 	if !sameSelectors(want.Targets, got.Targets) {
 		d.add(TargetSelectors, showSelectors(got.Targets), showSelectors(want.Targets))
 	}
 	return d.changes, d.replace
 }
 
-func diffTask(want, got ObservedTask) ([]Change, bool) {
+func diffTask(want DesiredTask, got ObservedTask) ([]Change, bool) {
 	var d differ
 	d.str(TaskName, want.Name, got.Name)
 	d.str(TaskDescription, want.Description, got.Description)
@@ -522,11 +682,11 @@ func diffTask(want, got ObservedTask) ([]Change, bool) {
 	d.str(TaskMaxConcurrency, want.MaxConcurrency, got.MaxConcurrency)
 	d.str(TaskMaxErrors, want.MaxErrors, got.MaxErrors)
 	d.str(TaskCutoffBehavior, want.CutoffBehavior, got.CutoffBehavior)
-	if want.Targets[0].Values[0] == "" {
+	if want.Target.New {
 		// The target is created in this plan: the task must follow it.
 		d.add(TaskTargets, showSelectors(got.Targets), windowTargetIDsKey+"=<new target>")
-	} else if !sameSelectors(want.Targets, got.Targets) {
-		d.add(TaskTargets, showSelectors(got.Targets), showSelectors(want.Targets))
+	} else if wantTargets := want.Target.selectors(); !sameSelectors(wantTargets, got.Targets) {
+		d.add(TaskTargets, showSelectors(got.Targets), showSelectors(wantTargets))
 	}
 	gotRC := got.RunCommand
 	if gotRC == nil {
@@ -563,6 +723,11 @@ func diffTask(want, got ObservedTask) ([]Change, bool) {
 	rc.str(TaskRunCommandServiceRole, w.ServiceRoleArn, g.ServiceRoleArn)
 	d.changes = append(d.changes, rc.changes...)
 	return d.changes, d.replace || rc.replace
+}
+
+// selectors is how a task names its target: by window target id.
+func (t TaskTarget) selectors() []Selector {
+	return []Selector{{Key: windowTargetIDsKey, Values: []string{t.ID}}}
 }
 
 func unionKeys(a, b map[string][]string) map[string]bool {

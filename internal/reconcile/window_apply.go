@@ -12,44 +12,57 @@ import (
 // apply makes the write of one window, target or task action. Unchanged
 // actions make none; an unchanged target notes its id for the task.
 func (windowKind) apply(ctx context.Context, a *applier, act Action) error {
+	client, err := clientOf[windowsAPI](a.clients)
+	if err != nil {
+		return err
+	}
 	switch {
-	case act.Kind == KindUnchanged:
+	case act.Op == OpUnchanged:
 		if act.Resource == ResourceTarget {
 			a.ids[idKey{ResourceTarget, act.Window}] = act.ID
 		}
 		return nil
-	case act.Resource == ResourceWindow && act.Kind == KindCreate:
-		return a.createWindow(ctx, act)
-	case act.Resource == ResourceWindow && act.Kind == KindUpdate:
-		return a.updateWindow(ctx, act)
-	case act.Resource == ResourceWindow && act.Kind == KindDelete:
-		return a.deleteWindow(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindCreate:
-		return a.registerTarget(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindUpdate:
+	case act.Resource == ResourceWindow && act.Op == OpCreate:
+		return a.createWindow(ctx, client, act)
+	case act.Resource == ResourceWindow && act.Op == OpUpdate:
+		return a.updateWindow(ctx, client, act)
+	case act.Resource == ResourceWindow && act.Op == OpDelete:
+		return a.deleteWindow(ctx, client, act)
+	case act.Resource == ResourceTarget && act.Op == OpCreate:
+		return a.registerTarget(ctx, client, act)
+	case act.Resource == ResourceTarget && act.Op == OpUpdate:
 		a.ids[idKey{ResourceTarget, act.Window}] = act.ID
-		return a.updateTarget(ctx, act)
-	case act.Resource == ResourceTarget && act.Kind == KindDelete:
-		return a.deregisterTarget(ctx, act)
-	case act.Resource == ResourceTask && (act.Kind == KindCreate || act.Kind == KindUpdate):
-		if err := CheckTask(act.spec.task, a.taskRoleARN); err != nil {
+		return a.updateTarget(ctx, client, act)
+	case act.Resource == ResourceTarget && act.Op == OpDelete:
+		return a.deregisterTarget(ctx, client, act)
+	case act.Resource == ResourceTask && (act.Op == OpCreate || act.Op == OpUpdate):
+		if err := CheckTask(specOf(act).task, taskRoleARN(a.in)); err != nil {
 			return err
 		}
-		if act.Kind == KindCreate {
-			return a.registerTask(ctx, act)
+		if act.Op == OpCreate {
+			return a.registerTask(ctx, client, act)
 		}
-		return a.updateTask(ctx, act)
-	case act.Resource == ResourceTask && act.Kind == KindDelete:
-		return a.deregisterTask(ctx, act)
+		return a.updateTask(ctx, client, act)
+	case act.Resource == ResourceTask && act.Op == OpDelete:
+		return a.deregisterTask(ctx, client, act)
 	}
 	return errNoSuchAction(act)
+}
+
+// specOf is the window, target or task act writes; empty for an action
+// planned without one.
+func specOf(act Action) *windowSpec {
+	if s, ok := act.spec.(*windowSpec); ok {
+		return s
+	}
+	return &windowSpec{}
 }
 
 // windowID is the id of the window a target or task action belongs to, and
 // whether this run created it.
 func (a *applier) windowID(act Action) (string, bool) {
-	if act.spec.windowID != "" {
-		return act.spec.windowID, false
+	if specOf(act).windowID != "" {
+		return specOf(act).windowID, false
 	}
 	return a.ids[idKey{ResourceWindow, act.Window}], true
 }
@@ -59,8 +72,8 @@ func (a *applier) windowID(act Action) (string, bool) {
 // makes its own retries one creation, and a creation whose answer was lost
 // is observed, by its tag and name, by the next run, which adopts it (and
 // deletes any duplicate).
-func (a *applier) createWindow(ctx context.Context, act Action) error {
-	w := act.spec.window
+func (a *applier) createWindow(ctx context.Context, client windowsAPI, act Action) error {
+	w := specOf(act).window
 	in := &ssm.CreateMaintenanceWindowInput{
 		Name:                     aws.String(w.Name),
 		Schedule:                 aws.String(w.Schedule),
@@ -74,7 +87,7 @@ func (a *applier) createWindow(ctx context.Context, act Action) error {
 	if w.ScheduleOffset != 0 {
 		in.ScheduleOffset = aws.Int32(w.ScheduleOffset)
 	}
-	out, err := send(ctx, a, false, a.client.CreateMaintenanceWindow, in)
+	out, err := send(ctx, a, false, client.CreateMaintenanceWindow, in)
 	if err != nil {
 		return fmt.Errorf("create window %s: %w", w.Name, err)
 	}
@@ -84,8 +97,8 @@ func (a *applier) createWindow(ctx context.Context, act Action) error {
 
 // updateWindow sends only the fields that differ, or, when one must be
 // cleared, the whole window with Replace. Idempotent: it sets values.
-func (a *applier) updateWindow(ctx context.Context, act Action) error {
-	w, s := act.spec.window, act.spec
+func (a *applier) updateWindow(ctx context.Context, client windowsAPI, act Action) error {
+	w, s := specOf(act).window, specOf(act)
 	in := &ssm.UpdateMaintenanceWindowInput{WindowId: aws.String(act.ID)}
 	if s.replace {
 		in.Replace = aws.Bool(true)
@@ -99,7 +112,7 @@ func (a *applier) updateWindow(ctx context.Context, act Action) error {
 		in.Duration = aws.Int32(w.Duration)
 		in.Cutoff = aws.Int32(w.Cutoff)
 		in.AllowUnassociatedTargets = aws.Bool(false)
-		in.Enabled = aws.Bool(w.Enabled)
+		in.Enabled = aws.Bool(true)
 	} else {
 		for _, c := range act.Changes {
 			switch c.Field {
@@ -116,17 +129,17 @@ func (a *applier) updateWindow(ctx context.Context, act Action) error {
 			case WindowCutoff:
 				in.Cutoff = aws.Int32(w.Cutoff)
 			case WindowEnabled:
-				in.Enabled = aws.Bool(w.Enabled)
+				in.Enabled = aws.Bool(true)
 			case WindowStartDate:
-				in.StartDate = aws.String(w.StartDate)
+				in.StartDate = aws.String("") // cleared: orgpatch's windows have none
 			case WindowEndDate:
-				in.EndDate = aws.String(w.EndDate)
+				in.EndDate = aws.String("")
 			default:
 				return errCannotSend(act, c)
 			}
 		}
 	}
-	if _, err := send(ctx, a, false, a.client.UpdateMaintenanceWindow, in); err != nil {
+	if _, err := send(ctx, a, false, client.UpdateMaintenanceWindow, in); err != nil {
 		return fmt.Errorf("update window %s (%s): %w", act.Name, act.ID, err)
 	}
 	return nil
@@ -134,8 +147,8 @@ func (a *applier) updateWindow(ctx context.Context, act Action) error {
 
 // deleteWindow deletes the window with its targets and tasks. Idempotent:
 // a window already gone is success.
-func (a *applier) deleteWindow(ctx context.Context, act Action) error {
-	_, err := send(ctx, a, false, a.client.DeleteMaintenanceWindow, &ssm.DeleteMaintenanceWindowInput{WindowId: aws.String(act.ID)})
+func (a *applier) deleteWindow(ctx context.Context, client windowsAPI, act Action) error {
+	_, err := send(ctx, a, false, client.DeleteMaintenanceWindow, &ssm.DeleteMaintenanceWindowInput{WindowId: aws.String(act.ID)})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete window %s (%s): %w", act.Name, act.ID, err)
 	}
@@ -146,17 +159,17 @@ func (a *applier) deleteWindow(ctx context.Context, act Action) error {
 // client token makes its own retries one registration; a registration
 // whose answer was lost is observed by the next run, which keeps the best
 // target and deregisters the rest.
-func (a *applier) registerTarget(ctx context.Context, act Action) error {
-	t := act.spec.target
+func (a *applier) registerTarget(ctx context.Context, client windowsAPI, act Action) error {
+	t := specOf(act).target
 	windowID, created := a.windowID(act)
 	in := &ssm.RegisterTargetWithMaintenanceWindowInput{
 		WindowId:     aws.String(windowID),
-		ResourceType: types.MaintenanceWindowResourceType(t.ResourceType),
+		ResourceType: types.MaintenanceWindowResourceType(resourceTypeInstance),
 		Targets:      sdkTargets(t.Targets),
 		Name:         aws.String(t.Name),
 		Description:  optional(t.Description),
 	}
-	out, err := send(ctx, a, created, a.client.RegisterTargetWithMaintenanceWindow, in)
+	out, err := send(ctx, a, created, client.RegisterTargetWithMaintenanceWindow, in)
 	if err != nil {
 		return fmt.Errorf("register target %s in window %s: %w", t.Name, act.Window, err)
 	}
@@ -166,8 +179,8 @@ func (a *applier) registerTarget(ctx context.Context, act Action) error {
 
 // updateTarget sends only the fields that differ, or everything with
 // Replace when one must be cleared. Idempotent: it sets values.
-func (a *applier) updateTarget(ctx context.Context, act Action) error {
-	t, s := act.spec.target, act.spec
+func (a *applier) updateTarget(ctx context.Context, client windowsAPI, act Action) error {
+	t, s := specOf(act).target, specOf(act)
 	in := &ssm.UpdateMaintenanceWindowTargetInput{WindowId: aws.String(s.windowID), WindowTargetId: aws.String(act.ID)}
 	if s.replace {
 		in.Replace = aws.Bool(true)
@@ -182,7 +195,7 @@ func (a *applier) updateTarget(ctx context.Context, act Action) error {
 			case TargetDescription:
 				in.Description = aws.String(t.Description)
 			case TargetOwnerInformation:
-				in.OwnerInformation = aws.String(t.OwnerInformation)
+				in.OwnerInformation = aws.String("")
 			case TargetSelectors:
 				in.Targets = sdkTargets(t.Targets)
 			default:
@@ -190,7 +203,7 @@ func (a *applier) updateTarget(ctx context.Context, act Action) error {
 			}
 		}
 	}
-	if _, err := send(ctx, a, false, a.client.UpdateMaintenanceWindowTarget, in); err != nil {
+	if _, err := send(ctx, a, false, client.UpdateMaintenanceWindowTarget, in); err != nil {
 		return fmt.Errorf("update target %s in window %s: %w", act.Name, act.Window, err)
 	}
 	return nil
@@ -198,9 +211,9 @@ func (a *applier) updateTarget(ctx context.Context, act Action) error {
 
 // deregisterTarget removes an extra target. Idempotent: a target already
 // gone is success.
-func (a *applier) deregisterTarget(ctx context.Context, act Action) error {
-	_, err := send(ctx, a, false, a.client.DeregisterTargetFromMaintenanceWindow, &ssm.DeregisterTargetFromMaintenanceWindowInput{
-		WindowId: aws.String(act.spec.windowID), WindowTargetId: aws.String(act.ID), Safe: aws.Bool(true),
+func (a *applier) deregisterTarget(ctx context.Context, client windowsAPI, act Action) error {
+	_, err := send(ctx, a, false, client.DeregisterTargetFromMaintenanceWindow, &ssm.DeregisterTargetFromMaintenanceWindowInput{
+		WindowId: aws.String(specOf(act).windowID), WindowTargetId: aws.String(act.ID), Safe: aws.Bool(true),
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("deregister target %s (%s) from window %s: %w", act.Name, act.ID, act.Window, err)
@@ -209,10 +222,10 @@ func (a *applier) deregisterTarget(ctx context.Context, act Action) error {
 }
 
 // targetID is the window target a task runs on: the one the plan named, or
-// the one this run registered or kept in the same window.
+// the one this run registered (or kept) in the same window.
 func (a *applier) targetID(act Action) (string, bool) {
-	if act.spec.targetID != "" {
-		return act.spec.targetID, false
+	if t := specOf(act).task.Target; !t.New {
+		return t.ID, false
 	}
 	return a.ids[idKey{ResourceTarget, act.Window}], true
 }
@@ -224,8 +237,8 @@ func taskTargets(targetID string) []types.Target {
 
 // registerTask registers the window's Run Command task. Idempotent as
 // registerTarget is.
-func (a *applier) registerTask(ctx context.Context, act Action) error {
-	t := act.spec.task
+func (a *applier) registerTask(ctx context.Context, client windowsAPI, act Action) error {
+	t := specOf(act).task
 	windowID, createdWindow := a.windowID(act)
 	targetID, createdTarget := a.targetID(act)
 	in := &ssm.RegisterTaskWithMaintenanceWindowInput{
@@ -242,7 +255,7 @@ func (a *applier) registerTask(ctx context.Context, act Action) error {
 		Description:              optional(t.Description),
 		TaskInvocationParameters: invocationParameters(t.RunCommand),
 	}
-	if _, err := send(ctx, a, createdWindow || createdTarget, a.client.RegisterTaskWithMaintenanceWindow, in); err != nil {
+	if _, err := send(ctx, a, createdWindow || createdTarget, client.RegisterTaskWithMaintenanceWindow, in); err != nil {
 		return fmt.Errorf("register task %s in window %s: %w", t.Name, act.Window, err)
 	}
 	return nil
@@ -251,8 +264,8 @@ func (a *applier) registerTask(ctx context.Context, act Action) error {
 // updateTask sends only the fields that differ (the Run Command parameters
 // as one), or everything with Replace when one must be cleared.
 // Idempotent: it sets values.
-func (a *applier) updateTask(ctx context.Context, act Action) error {
-	t, s := act.spec.task, act.spec
+func (a *applier) updateTask(ctx context.Context, client windowsAPI, act Action) error {
+	t, s := specOf(act).task, specOf(act)
 	targetID, createdTarget := a.targetID(act)
 	in := &ssm.UpdateMaintenanceWindowTaskInput{WindowId: aws.String(s.windowID), WindowTaskId: aws.String(act.ID)}
 	if s.replace {
@@ -299,7 +312,7 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 			}
 		}
 	}
-	if _, err := send(ctx, a, createdTarget, a.client.UpdateMaintenanceWindowTask, in); err != nil {
+	if _, err := send(ctx, a, createdTarget, client.UpdateMaintenanceWindowTask, in); err != nil {
 		return fmt.Errorf("update task %s in window %s: %w", act.Name, act.Window, err)
 	}
 	return nil
@@ -307,9 +320,9 @@ func (a *applier) updateTask(ctx context.Context, act Action) error {
 
 // deregisterTask removes an extra task. Idempotent: a task already gone is
 // success.
-func (a *applier) deregisterTask(ctx context.Context, act Action) error {
-	_, err := send(ctx, a, false, a.client.DeregisterTaskFromMaintenanceWindow, &ssm.DeregisterTaskFromMaintenanceWindowInput{
-		WindowId: aws.String(act.spec.windowID), WindowTaskId: aws.String(act.ID),
+func (a *applier) deregisterTask(ctx context.Context, client windowsAPI, act Action) error {
+	_, err := send(ctx, a, false, client.DeregisterTaskFromMaintenanceWindow, &ssm.DeregisterTaskFromMaintenanceWindowInput{
+		WindowId: aws.String(specOf(act).windowID), WindowTaskId: aws.String(act.ID),
 	})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("deregister task %s (%s) from window %s: %w", act.Name, act.ID, act.Window, err)

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
-	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"golang.org/x/sync/errgroup"
@@ -41,7 +38,13 @@ import (
 // document cache (1 + 1 + 3 + 3 + 3 + 1), and a fresh one 3. Independent
 // calls run side by side (at most observeLimit at once per account x
 // region), so the converged case takes three round trips, not twelve.
-func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired Desired, obs *Observed) error {
+func (windowKind) observe(ctx context.Context, clients Clients, in Input) (kindState, error) {
+	client, err := clientOf[windowsAPI](clients)
+	if err != nil {
+		return nil, err
+	}
+	desired := windowsDesiredFor(in)
+	var obs windowsObserved
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
@@ -61,7 +64,10 @@ func (windowKind) observe(ctx context.Context, client SSMAPI, in Input, desired 
 			})
 		}
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return windowState{desired: desired, observed: obs}, nil
 }
 
 // observeLimit bounds the calls one observe makes at once.
@@ -80,7 +86,7 @@ func documents(windows []config.Window) []string {
 
 // observeWindows lists the owned windows, with the targets and tasks of
 // those whose name is desired (in Converge).
-func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, desired Desired) ([]ObservedWindow, error) {
+func observeWindows(ctx context.Context, client windowsAPI, tagged *taggedIndex, desired windowsDesired) ([]ObservedWindow, error) {
 	wanted := map[string]bool{}
 	if desired.Mode == Converge {
 		for _, w := range desired.Windows {
@@ -165,7 +171,7 @@ func observeWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, des
 // (created moments ago, or someone else's window of that name) and an
 // owned window the index reports under a name no longer desired (to be
 // deleted: it must really be ours). A converged region has neither.
-func ownedWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
+func ownedWindows(ctx context.Context, client windowsAPI, tagged *taggedIndex, wanted map[string]bool) ([]ObservedWindow, error) {
 	var (
 		all     []ObservedWindow
 		indexed map[string]bool
@@ -210,73 +216,8 @@ func ownedWindows(ctx context.Context, client SSMAPI, tagged *taggedIndex, wante
 	return windows, nil
 }
 
-// taggedIndex is what the Resource Groups Tagging API reports with the
-// ownership tag in one account x region: one GetResources listing (one call
-// per 100 owned resources) for every kind that asks, read once per observe.
-// The index follows tag changes with a delay; each kind says what it trusts
-// it for.
-type taggedIndex struct {
-	tagging TaggingAPI
-	once    sync.Once
-	ids     map[string]map[string]bool // resource type -> id -> tagged
-	err     error
-}
-
-// newTaggedIndex returns the index read through tagging; nil (no index)
-// when tagging is nil.
-func newTaggedIndex(tagging TaggingAPI) *taggedIndex {
-	if tagging == nil {
-		return nil
-	}
-	return &taggedIndex{tagging: tagging}
-}
-
-// taggedTypes are the resource types the index lists, as the Tagging API
-// names them (ssm:TYPE) and as they stand in an ARN (:TYPE/ID).
-var taggedTypes = []string{"maintenancewindow", "patchbaseline"}
-
-// owned returns the ids of the resources of type typ (one of taggedTypes)
-// that the index reports with the ownership tag.
-func (x *taggedIndex) owned(ctx context.Context, typ string) (map[string]bool, error) {
-	x.once.Do(func() {
-		filters := make([]string, len(taggedTypes))
-		for i, t := range taggedTypes {
-			filters[i] = "ssm:" + t
-		}
-		ids := map[string]map[string]bool{}
-		pages := resourcegroupstaggingapi.NewGetResourcesPaginator(x.tagging, &resourcegroupstaggingapi.GetResourcesInput{
-			TagFilters:          []taggingtypes.TagFilter{{Key: aws.String(OwnerTagKey), Values: []string{OwnerTagValue}}},
-			ResourceTypeFilters: filters,
-			ResourcesPerPage:    aws.Int32(100),
-		})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				x.err = fmt.Errorf("get resources tagged %s=%s: %w", OwnerTagKey, OwnerTagValue, err)
-				return
-			}
-			for _, r := range page.ResourceTagMappingList {
-				// arn:partition:ssm:region:account:TYPE/ID
-				for _, t := range taggedTypes {
-					if _, id, ok := strings.Cut(aws.ToString(r.ResourceARN), ":"+t+"/"); ok {
-						if ids[t] == nil {
-							ids[t] = map[string]bool{}
-						}
-						ids[t][id] = true
-					}
-				}
-			}
-		}
-		x.ids = ids
-	})
-	if x.ids[typ] == nil && x.err == nil {
-		return map[string]bool{}, nil
-	}
-	return x.ids[typ], x.err
-}
-
 // listWindows lists every window in the region, ours or not.
-func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
+func listWindows(ctx context.Context, client windowsAPI) ([]ObservedWindow, error) {
 	var windows []ObservedWindow
 	pages := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{MaxResults: aws.Int32(100)})
 	for pages.HasMorePages() {
@@ -303,29 +244,7 @@ func listWindows(ctx context.Context, client SSMAPI) ([]ObservedWindow, error) {
 	return windows, nil
 }
 
-// isOwned reports whether the resource (a window, a patch baseline)
-// carries the ownership tag. One deleted since it was listed is not ours to
-// act on.
-func isOwned(ctx context.Context, client SSMAPI, resourceType types.ResourceTypeForTagging, id string) (bool, error) {
-	out, err := client.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
-		ResourceType: resourceType,
-		ResourceId:   aws.String(id),
-	})
-	if isNotFound(err) || hasCode(err, "InvalidResourceId") { // deleted since listed
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("list tags of %s %s: %w", resourceType, id, err)
-	}
-	for _, t := range out.TagList {
-		if aws.ToString(t.Key) == OwnerTagKey && aws.ToString(t.Value) == OwnerTagValue {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func windowTargets(ctx context.Context, client SSMAPI, w ObservedWindow) ([]ObservedTarget, error) {
+func windowTargets(ctx context.Context, client windowsAPI, w ObservedWindow) ([]ObservedTarget, error) {
 	var targets []ObservedTarget
 	pages := ssm.NewDescribeMaintenanceWindowTargetsPaginator(client, &ssm.DescribeMaintenanceWindowTargetsInput{
 		WindowId: aws.String(w.ID), MaxResults: aws.Int32(100),
@@ -349,7 +268,7 @@ func windowTargets(ctx context.Context, client SSMAPI, w ObservedWindow) ([]Obse
 	return targets, nil
 }
 
-func windowTasks(ctx context.Context, client SSMAPI, w ObservedWindow) ([]ObservedTask, error) {
+func windowTasks(ctx context.Context, client windowsAPI, w ObservedWindow) ([]ObservedTask, error) {
 	var tasks []ObservedTask
 	pages := ssm.NewDescribeMaintenanceWindowTasksPaginator(client, &ssm.DescribeMaintenanceWindowTasksInput{
 		WindowId: aws.String(w.ID), MaxResults: aws.Int32(100),
@@ -380,7 +299,7 @@ func windowTasks(ctx context.Context, client SSMAPI, w ObservedWindow) ([]Observ
 }
 
 // runCommand reads a task's Run Command parameters; nil when it has none.
-func runCommand(ctx context.Context, client SSMAPI, w ObservedWindow, taskID string) (*RunCommand, error) {
+func runCommand(ctx context.Context, client windowsAPI, w ObservedWindow, taskID string) (*RunCommand, error) {
 	out, err := client.GetMaintenanceWindowTask(ctx, &ssm.GetMaintenanceWindowTaskInput{
 		WindowId: aws.String(w.ID), WindowTaskId: aws.String(taskID),
 	})

@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/orgpatch/orgpatch/internal/config"
-	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
@@ -22,12 +22,12 @@ import (
 // gets the actions back, equal lists shared, so that it grows with the
 // targets that changed by little more than a pointer each.
 func TestChangesLeaveAsEachTargetFinishes(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1", "eu-west-1"}
 	cfg.ExcludedAccounts = []string{"555555555555"} // no role there
 	var logged bytes.Buffer
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 	env.Logger = slog.New(slog.NewJSONHandler(&logged, nil))
 	var mu sync.Mutex
 	handed := map[string]int{} // changes handed to OnTarget, by target
@@ -89,40 +89,5 @@ func TestChangesLeaveAsEachTargetFinishes(t *testing.T) {
 		if len(got) != 10 || !strings.HasPrefix(got[0], "create ") {
 			t.Errorf("%s: logged changes %q, want its 10 changes, one line each", tg.Name(), got)
 		}
-	}
-}
-
-// A batch's records carry no actions, whatever changed.
-func TestWorkRecordsCarryNoActions(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
-	cfg := config.Default()
-	cfg.Regions = []string{"us-east-1"}
-	env := newEnv(sv, cfg)
-	var mu sync.Mutex
-	handed := 0
-	env.OnTarget = func(tg report.Target) {
-		mu.Lock()
-		defer mu.Unlock()
-		handed += tg.Changes()
-	}
-	raw, err := cfg.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := run.Batch{
-		Items:      []run.Item{{Account: "222222222222", Regions: map[reconcile.Mode][]string{reconcile.Converge: {"us-east-1"}}}},
-		BatchInput: run.BatchInput{Run: "t", Mode: reconcile.Converge, Config: raw, Previous: json.RawMessage("null")},
-	}
-	res, err := run.Work(context.Background(), env, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tg := range res.Targets {
-		if len(tg.Actions) != 0 {
-			t.Errorf("%s: the batch's record carries %d actions, want none", tg.Name(), len(tg.Actions))
-		}
-	}
-	if handed != 10 {
-		t.Errorf("OnTarget was handed %d changes, want 10", handed)
 	}
 }

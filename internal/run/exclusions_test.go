@@ -9,6 +9,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
@@ -16,7 +17,7 @@ import (
 // nestedOrg is small.json with prod (444444444444) one level deeper:
 // Workloads > Nested > prod.
 func nestedOrg(t *testing.T) *sim.Org {
-	org := loadSmall(t)
+	org := runtest.LoadSmall(t)
 	for i := range org.Root.OUs {
 		if org.Root.OUs[i].ID == "ou-sm01-workload" {
 			org.Root.OUs[i].OUs = append(org.Root.OUs[i].OUs, sim.OU{ID: "ou-sm01-nested01", Name: "Nested"})
@@ -49,7 +50,7 @@ func TestExclusions(t *testing.T) {
 	sv := simtest.Start(t, nestedOrg(t))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1"}
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 
 	// Everything converged first, so that exclusion has something to take away.
 	if err := run.Run(context.Background(), env, run.Request{Accounts: []string{"111111111111", "222222222222", "333333333333", "444444444444"}}).Err(); err != nil {
@@ -89,10 +90,10 @@ func TestExclusions(t *testing.T) {
 		if diff := cmp.Diff(want, modeOutcomes(rep)); diff != "" {
 			t.Errorf("outcomes (-want +got):\n%s", diff)
 		}
-		if got := windowNames(t, sv, "444444444444", "us-east-1"); len(got) != 0 {
+		if got := runtest.WindowNames(t, sv, "444444444444", "us-east-1"); len(got) != 0 {
 			t.Errorf("windows left in the excluded account: %v", got)
 		}
-		if diff := cmp.Diff(defaultWindowNames(), windowNames(t, sv, "222222222222", "us-east-1")); diff != "" {
+		if diff := cmp.Diff(runtest.DefaultWindowNames(), runtest.WindowNames(t, sv, "222222222222", "us-east-1")); diff != "" {
 			t.Errorf("an excluded account not named by the request was changed (-want +got):\n%s", diff)
 		}
 	})

@@ -18,33 +18,10 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
-
-// assertConverged checks every listed account x region holds the default
-// windows exactly once each (no duplicates, nothing missing).
-func assertConverged(t *testing.T, sv *simtest.Env, accounts, regions []string) {
-	t.Helper()
-	want := defaultWindowNames()
-	for _, account := range accounts {
-		cfg := sv.AccountConfig(t, account, role)
-		for _, region := range regions {
-			names := windowNamesAs(t, cfg, account, region)
-			if diff := cmp.Diff(want, names); diff != "" {
-				t.Errorf("%s/%s windows (-want +got):\n%s", account, region, diff)
-			}
-		}
-	}
-}
-
-func accountIDs(org *sim.Org) []string {
-	var ids []string
-	for _, a := range org.Accounts {
-		ids = append(ids, a.ID)
-	}
-	return ids
-}
 
 func TestFaultsKeepTargetsApartThenRecover(t *testing.T) {
 	regions := []string{"us-east-1", "eu-west-1", "af-south-1"}
@@ -56,11 +33,11 @@ func TestFaultsKeepTargetsApartThenRecover(t *testing.T) {
 		sim.WithInternalErrorRate(0.01, 7))
 	denied := []string{org.Accounts[3].ID, org.Accounts[20].ID} // 5% of 40
 	for _, a := range denied {
-		if err := sv.Server.RemoveRole(a, role); err != nil {
+		if err := sv.Server.RemoveRole(a, runtest.Role); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := newEnv(sv, config.Default())
+	env := runtest.Env(sv, config.Default())
 
 	first := run.Run(context.Background(), env, run.Request{})
 	if first.Counts.Targets != 40*3 {
@@ -90,7 +67,7 @@ func TestFaultsKeepTargetsApartThenRecover(t *testing.T) {
 	// The roles arrive; the next run converges the rest and leaves the
 	// converged ones alone.
 	for _, a := range denied {
-		if err := sv.Server.AddRole(a, role); err != nil {
+		if err := sv.Server.AddRole(a, runtest.Role); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,9 +87,9 @@ func TestFaultsKeepTargetsApartThenRecover(t *testing.T) {
 			t.Errorf("second run %s: %s, want %s", tg.Name(), tg.Status, want)
 		}
 	}
-	ids := accountIDs(org)
-	assertConverged(t, sv, slices.DeleteFunc(slices.Clone(ids), func(a string) bool { return a == optedOut }), regions)
-	assertConverged(t, sv, []string{optedOut}, regions[:2])
+	ids := runtest.AccountIDs(org)
+	runtest.AssertConverged(t, sv, slices.DeleteFunc(slices.Clone(ids), func(a string) bool { return a == optedOut }), regions)
+	runtest.AssertConverged(t, sv, []string{optedOut}, regions[:2])
 }
 
 func TestCrashAfterNWritesThenConverges(t *testing.T) {
@@ -122,7 +99,7 @@ func TestCrashAfterNWritesThenConverges(t *testing.T) {
 		t.Run(fmt.Sprintf("after %d writes", n), func(t *testing.T) {
 			org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 2})
 			sv := simtest.Start(t, org)
-			env := newEnv(sv, config.Default())
+			env := runtest.Env(sv, config.Default())
 			env.Config.Regions = regions
 			// The crash answers 500s: surface them instead of retrying.
 			env.Management.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }
@@ -145,7 +122,7 @@ func TestCrashAfterNWritesThenConverges(t *testing.T) {
 			if err := again.Err(); err != nil {
 				t.Fatalf("run after the crash: %v", err)
 			}
-			assertConverged(t, sv, accountIDs(org), regions)
+			runtest.AssertConverged(t, sv, runtest.AccountIDs(org), regions)
 			sv.Server.ResetCalls()
 			third := run.Run(context.Background(), env, run.Request{})
 			if w := sv.Server.WriteCalls(); w != 0 || third.Counts.Unchanged != 6 {
@@ -159,21 +136,21 @@ func TestNewAccountPendingThenConverges(t *testing.T) {
 	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 1})
 	// The configuration role arrives after two refused AssumeRole attempts,
 	// as a StackSet instance deploys it some time after the account exists.
-	sv := simtest.Start(t, org, sim.WithRoleArrival(role, 2))
+	sv := simtest.Start(t, org, sim.WithRoleArrival(runtest.Role, 2))
 	id, err := sv.Server.CreateAccount("fresh", "fresh@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := newEnv(sv, config.Default())
+	env := runtest.Env(sv, config.Default())
 	env.Config.Regions = []string{"us-east-1", "eu-west-1"}
 	env.RoleWait = time.Millisecond // gives up after the first attempt
 
 	first := run.Run(context.Background(), env, run.Request{Accounts: []string{id}})
-	want := []outcome{
+	want := []runtest.Outcome{
 		{Target: id + "/eu-west-1", Status: report.Pending},
 		{Target: id + "/us-east-1", Status: report.Pending},
 	}
-	if diff := cmp.Diff(want, outcomes(first)); diff != "" {
+	if diff := cmp.Diff(want, runtest.Outcomes(first)); diff != "" {
 		t.Errorf("first run (-want +got):\n%s", diff)
 	}
 	if err := first.Err(); err != nil {
@@ -183,21 +160,21 @@ func TestNewAccountPendingThenConverges(t *testing.T) {
 	// Waiting long enough: the second attempt is refused, the third works.
 	env.RoleWait = 30 * time.Second
 	second := run.Run(context.Background(), env, run.Request{Accounts: []string{id}})
-	want = []outcome{
+	want = []runtest.Outcome{
 		{Target: id + "/eu-west-1", Status: report.Converged},
 		{Target: id + "/us-east-1", Status: report.Converged},
 	}
-	if diff := cmp.Diff(want, outcomes(second)); diff != "" {
+	if diff := cmp.Diff(want, runtest.Outcomes(second)); diff != "" {
 		t.Errorf("second run (-want +got):\n%s", diff)
 	}
-	assertConverged(t, sv, []string{id}, env.Config.Regions)
+	runtest.AssertConverged(t, sv, []string{id}, env.Config.Regions)
 }
 
 func TestDeadlineStopsNewWork(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg := config.Default()
 	cfg.ExcludedAccounts = []string{"555555555555"} // no role there
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 	env.Concurrency = 1
 	env.Reserve = time.Second
 	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(150 * time.Millisecond) }
@@ -244,10 +221,10 @@ func TestDeadlineStopsNewWork(t *testing.T) {
 }
 
 func TestPanicFailsOnlyThatTarget(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg := config.Default()
 	cfg.ExcludedAccounts = []string{"555555555555"}
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 	var calls atomic.Int32
 	env.BeforeTarget = func(ctx context.Context, account, region string) {
 		calls.Add(1)
@@ -284,7 +261,7 @@ func TestThrottledAssumeRoleIsRetried(t *testing.T) {
 	// gives up at the first throttle, so the run's own retry must carry it.
 	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 19})
 	sv := simtest.Start(t, org, sim.WithThrottle(10, 5))
-	env := newEnv(sv, config.Default())
+	env := runtest.Env(sv, config.Default())
 	env.Config.Regions = []string{"us-east-1"}
 	env.Concurrency = 20
 	env.Management.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }

@@ -6,106 +6,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
-	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
-const role = sim.DefaultRoleName
-
-func loadSmall(t *testing.T) *sim.Org {
-	t.Helper()
-	org, err := sim.LoadOrg("../../testdata/orgs/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return org
-}
-
-func newEnv(sv *simtest.Env, cfg config.Config) run.Env {
-	return run.Env{
-		Management:  sv.Config,
-		Config:      cfg,
-		Concurrency: 8,
-		Logger:      slog.New(slog.DiscardHandler),
-	}
-}
-
-// outcome is the part of a target's record the tests compare.
-type outcome struct {
-	Target string
-	Status report.Status
-	Code   string // AWS error code of a failure
-	Op     string // AWS operation of a failure
-}
-
-func outcomes(r report.Report) []outcome {
-	var out []outcome
-	for _, t := range r.Targets {
-		o := outcome{Target: t.Name(), Status: t.Status}
-		if t.Error != nil {
-			o.Code, o.Op = t.Error.Code, t.Error.Operation
-		}
-		out = append(out, o)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
-	return out
-}
-
-// windowNames lists the maintenance windows of account x region by name,
-// read through the SDK as the account.
-func windowNames(t *testing.T, sv *simtest.Env, account, region string) []string {
-	t.Helper()
-	return windowNamesAs(t, sv.AccountConfig(t, account, role), account, region)
-}
-
-// windowNamesAs lists the maintenance windows of account x region by name,
-// read through the SDK with cfg, which holds the account's credentials (so
-// a caller reading many regions assumes the role once).
-func windowNamesAs(t *testing.T, cfg aws.Config, account, region string) []string {
-	t.Helper()
-	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Region = region })
-	var names []string
-	p := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("describe windows of %s/%s: %v", account, region, err)
-		}
-		for _, w := range page.WindowIdentities {
-			names = append(names, aws.ToString(w.Name))
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-func defaultWindowNames() []string {
-	var names []string
-	for _, w := range config.Default().Windows {
-		names = append(names, w.Name)
-	}
-	slices.Sort(names)
-	return names
-}
-
 func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
-	env := newEnv(sv, config.Default())
+	sv := simtest.Start(t, runtest.LoadSmall(t))
+	env := runtest.Env(sv, config.Default())
 
 	first := run.Run(context.Background(), env, run.Request{})
-	want := []outcome{
+	want := []runtest.Outcome{
 		{Target: "111111111111/af-south-1", Status: report.Skipped},
 		{Target: "111111111111/eu-west-1", Status: report.Converged},
 		{Target: "111111111111/us-east-1", Status: report.Converged},
@@ -122,7 +40,7 @@ func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
 		{Target: "555555555555/eu-west-1", Status: report.Failed, Code: "AccessDenied", Op: "AssumeRole"},
 		{Target: "555555555555/us-east-1", Status: report.Failed, Code: "AccessDenied", Op: "AssumeRole"},
 	}
-	if diff := cmp.Diff(want, outcomes(first)); diff != "" {
+	if diff := cmp.Diff(want, runtest.Outcomes(first)); diff != "" {
 		t.Errorf("first run outcomes (-want +got):\n%s", diff)
 	}
 	if got, want := first.RegionSource, "Control Tower landing zone"; got != want {
@@ -133,7 +51,7 @@ func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
 			continue
 		}
 		account, region, _ := strings.Cut(o.Target, "/")
-		if diff := cmp.Diff(defaultWindowNames(), windowNames(t, sv, account, region)); diff != "" {
+		if diff := cmp.Diff(runtest.DefaultWindowNames(), runtest.WindowNames(t, sv, account, region)); diff != "" {
 			t.Errorf("%s windows (-want +got):\n%s", o.Target, diff)
 		}
 	}
@@ -162,11 +80,11 @@ func TestSmallOrgConvergesThenNoWrites(t *testing.T) {
 }
 
 func TestDryRunPlansWithoutWriting(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1"}
 	cfg.ExcludedAccounts = []string{"555555555555"}
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 
 	rep := run.Run(context.Background(), env, run.Request{DryRun: true})
 	if n := sv.Server.WriteCalls(); n != 0 {
@@ -194,7 +112,7 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 			t.Errorf("%s: %d planned creates, want 9 (3 windows, targets, tasks)", tg.Name(), creates)
 		}
 	}
-	if got := windowNames(t, sv, "111111111111", "us-east-1"); len(got) != 0 {
+	if got := runtest.WindowNames(t, sv, "111111111111", "us-east-1"); len(got) != 0 {
 		t.Errorf("dry run created windows: %v", got)
 	}
 
@@ -210,11 +128,11 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 }
 
 func TestDisabledTearsDownEverywhere(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1", "eu-west-1"}
 	cfg.ExcludedAccounts = []string{"555555555555"}
-	env := newEnv(sv, cfg)
+	env := runtest.Env(sv, cfg)
 	if err := run.Run(context.Background(), env, run.Request{}).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +143,7 @@ func TestDisabledTearsDownEverywhere(t *testing.T) {
 	}
 	for _, account := range []string{"111111111111", "222222222222", "333333333333", "444444444444"} {
 		for _, region := range cfg.Regions {
-			if got := windowNames(t, sv, account, region); len(got) != 0 {
+			if got := runtest.WindowNames(t, sv, account, region); len(got) != 0 {
 				t.Errorf("%s/%s keeps windows %v after disabling", account, region, got)
 			}
 		}
@@ -233,8 +151,8 @@ func TestDisabledTearsDownEverywhere(t *testing.T) {
 }
 
 func TestLogsNameAccountAndRegion(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
-	env := newEnv(sv, config.Default())
+	sv := simtest.Start(t, runtest.LoadSmall(t))
+	env := runtest.Env(sv, config.Default())
 	var buf bytes.Buffer
 	env.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
 	run.Run(context.Background(), env, run.Request{})

@@ -28,9 +28,9 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/demo"
 	"github.com/orgpatch/orgpatch/internal/handler"
-	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 // The placeholders the definition is synthesized with; each scenario
@@ -169,7 +169,7 @@ func (d *deployment) handler(s3c *s3.Client) *handler.Handler {
 		Metrics:    io.Discard,
 		// The capture is on loopback.
 		LoopbackAnswers: true,
-		Runs:            handler.NewS3Store(s3c, d.bucket),
+		Runs:            stepfn.NewS3Store(s3c, d.bucket),
 		StateMachine:    d.machine,
 		Executions:      d.sfn,
 	})
@@ -367,11 +367,11 @@ func (d *deployment) answers(t *testing.T) []cfn.Response {
 }
 
 // batches are the work invocations' payloads, decoded.
-func (d *deployment) batches(t *testing.T) []run.Batch {
+func (d *deployment) batches(t *testing.T) []stepfn.Batch {
 	t.Helper()
-	var out []run.Batch
+	var out []stepfn.Batch
 	for _, inv := range d.fn.invocations("work") {
-		var b run.Batch
+		var b stepfn.Batch
 		if err := json.Unmarshal(inv.Payload, &b); err != nil {
 			t.Fatalf("a worker received %.200s: %v", inv.Payload, err)
 		}

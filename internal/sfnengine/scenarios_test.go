@@ -20,8 +20,8 @@ import (
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
-	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 // payloadLimit is Step Functions' limit on a state's input or output
@@ -104,7 +104,7 @@ func noFunctionErrors(t *testing.T, d *deployment) {
 
 // batchAccounts are the accounts of the batches, in the order received, and
 // whether any account came twice.
-func batchAccounts(batches []run.Batch) (accounts []string, twice bool) {
+func batchAccounts(batches []stepfn.Batch) (accounts []string, twice bool) {
 	for _, b := range batches {
 		for _, it := range b.Items {
 			twice = twice || slices.Contains(accounts, it.Account)
@@ -167,7 +167,7 @@ func cleanSchedule(t *testing.T, e *engine) {
 	// Summarize got the map's ResultWriter output, whose manifest lists
 	// every batch's result.
 	var sumIn struct {
-		Map run.MapOutput `json:"map"`
+		Map stepfn.MapOutput `json:"map"`
 	}
 	sum := only(t, d, "summarize")
 	if err := json.Unmarshal(sum.Payload, &sumIn); err != nil {
@@ -177,16 +177,16 @@ func cleanSchedule(t *testing.T, e *engine) {
 	if !strings.HasPrefix(key, "runs/results/") || !strings.HasSuffix(key, "/manifest.json") || sumIn.Map.ResultWriterDetails.Bucket != d.bucket {
 		t.Errorf("summarize received the manifest s3://%s/%s, want runs/results/<map run>/manifest.json in %s", sumIn.Map.ResultWriterDetails.Bucket, key, d.bucket)
 	}
-	var manifest run.Manifest
+	var manifest stepfn.Manifest
 	d.getJSON(t, key, &manifest)
-	var children []run.ChildResult
-	for _, f := range manifest.ResultFiles[run.ChildSucceeded] {
-		var part []run.ChildResult
+	var children []stepfn.ChildResult
+	for _, f := range manifest.ResultFiles[stepfn.ChildSucceeded] {
+		var part []stepfn.ChildResult
 		d.getJSON(t, f.Key, &part)
 		children = append(children, part...)
 	}
-	if len(children) != 10 || len(manifest.ResultFiles[run.ChildFailed]) != 0 {
-		t.Errorf("the manifest lists %d succeeded batches and %d failed files, want 10 and none", len(children), len(manifest.ResultFiles[run.ChildFailed]))
+	if len(children) != 10 || len(manifest.ResultFiles[stepfn.ChildFailed]) != 0 {
+		t.Errorf("the manifest lists %d succeeded batches and %d failed files, want 10 and none", len(children), len(manifest.ResultFiles[stepfn.ChildFailed]))
 	}
 	want := fmt.Sprintf("%d targets: %d converged", (n+1)*len(regions), (n+1)*len(regions))
 	if s := answerOf[handler.SummarizeResult](t, sum); s.Failed || !strings.HasPrefix(s.Summary, want) {
@@ -312,8 +312,8 @@ func crashedWorker(t *testing.T, e *engine) {
 	var lost []string
 	var mu sync.Mutex
 	d.fn.setFault(func(inv invocation) *lambdaFault {
-		var b run.Batch
-		if inv.Step != "work" || json.Unmarshal(inv.Payload, &b) != nil || !slices.ContainsFunc(b.Items, func(it run.Item) bool { return it.Account == victim }) {
+		var b stepfn.Batch
+		if inv.Step != "work" || json.Unmarshal(inv.Payload, &b) != nil || !slices.ContainsFunc(b.Items, func(it stepfn.Item) bool { return it.Account == victim }) {
 			return nil
 		}
 		mu.Lock()
@@ -456,7 +456,7 @@ func updateDuringRun(t *testing.T, e *engine) {
 	d.storeConfiguration(t)
 	release, arrived := make(chan struct{}), make(chan struct{}, 1)
 	d.fn.setFault(func(inv invocation) *lambdaFault {
-		var b run.Batch
+		var b stepfn.Batch
 		if inv.Step == "work" && json.Unmarshal(inv.Payload, &b) == nil && b.BatchInput.Run == "schedule-update-1" {
 			select {
 			case arrived <- struct{}{}:

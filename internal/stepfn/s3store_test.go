@@ -1,4 +1,4 @@
-package handler_test
+package stepfn_test
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
-	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 // The deployed store of a run's objects, against the simulator's S3: what
@@ -28,7 +28,7 @@ func TestS3StoreAgainstTheSimulatedS3(t *testing.T) {
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	store := handler.NewS3Store(client, bucket)
+	store := stepfn.NewS3Store(client, bucket)
 	const key = "runs/schedule-1/items.json"
 	first := []byte(`[{"accounts":["111111111111"]}]`)
 	if err := store.Put(ctx, key, first); err != nil {
@@ -56,16 +56,16 @@ func TestS3StoreAgainstTheSimulatedS3(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, bucket, key, code string
-		op                      func(handler.S3Store, string) error
+		op                      func(stepfn.S3Store, string) error
 	}{
 		{"get of a missing key", bucket, "runs/none.json", "NoSuchKey",
-			func(s handler.S3Store, k string) error { _, err := s.Get(ctx, k); return err }},
+			func(s stepfn.S3Store, k string) error { _, err := s.Get(ctx, k); return err }},
 		{"get from a missing bucket", "orgpatch-no-such-bucket", key, "NoSuchBucket",
-			func(s handler.S3Store, k string) error { _, err := s.Get(ctx, k); return err }},
+			func(s stepfn.S3Store, k string) error { _, err := s.Get(ctx, k); return err }},
 		{"put into a missing bucket", "orgpatch-no-such-bucket", key, "NoSuchBucket",
-			func(s handler.S3Store, k string) error { return s.Put(ctx, k, first) }},
+			func(s stepfn.S3Store, k string) error { return s.Put(ctx, k, first) }},
 	} {
-		err := tc.op(handler.NewS3Store(client, tc.bucket), tc.key)
+		err := tc.op(stepfn.NewS3Store(client, tc.bucket), tc.key)
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != tc.code {
 			t.Errorf("%s: %v, want S3's %s", tc.name, err, tc.code)

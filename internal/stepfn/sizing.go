@@ -1,4 +1,4 @@
-package run
+package stepfn
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 // Sizing decides how many accounts one batch (one worker invocation) holds,
@@ -32,12 +33,9 @@ type Sizing struct {
 	MaxAccounts int
 }
 
-// Sizing defaults. They come from `orgpatch bench` (README, "Scale"): a
-// target takes about 13 calls when it is created and 12 when it is
-// unchanged (patch baselines and the tagging API's ownership index
-// included); DefaultTargetCost allows 15 calls at the pessimistic 100 ms
-// per call that the issue measured against, twice over, for throttling
-// retries.
+// Sizing defaults. DefaultTargetCost is the time the cost model budgets a
+// target (run.TargetCost.Wall: its calls at a pessimistic latency, twice
+// over for throttling retries).
 // A converged target's record measured 150 bytes, but a failed one carries
 // AWS's message, the advice and the error's chain: a role that cannot be
 // assumed makes about 950 bytes in every region of its account. Sizing
@@ -45,13 +43,15 @@ type Sizing struct {
 // its output past Step Functions' limit (States.DataLimitExceeded, and the
 // whole batch, converged targets included, reported not attempted), so
 // batches are sized from DefaultTargetResultBytes, the most any record may
-// take.
+// take (Work holds every record to it: FitRecord).
 const (
 	DefaultWorkerTimeout     = 15 * time.Minute
-	DefaultTargetCost        = 3 * time.Second
 	DefaultTargetResultBytes = 1024
 	DefaultOutputBytes       = 255 << 10
 )
+
+// DefaultTargetCost is run.TargetCost.Wall().
+var DefaultTargetCost = run.TargetCost.Wall()
 
 func (s Sizing) withDefaults() Sizing {
 	if s.WorkerTimeout <= 0 {

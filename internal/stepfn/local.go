@@ -1,4 +1,4 @@
-package run
+package stepfn
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orgpatch/orgpatch/internal/fleet"
 	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 // MemoryStore is a Store in memory: what a run in this process keeps its
@@ -45,80 +45,29 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-// runInProcess is Run: the three steps in this process, the map being
-// LocalMap. The batches' records carry no actions; the report gets them
-// back from env.OnTarget (see actionLog).
-func runInProcess(ctx context.Context, env Env, req Request) report.Report {
+// Run is the three steps in this process, the map being LocalMap, over a
+// MemoryStore: what a deployed whole-organization run does, with the same
+// payloads. Local runs call run.Run instead; the parity test holds the two
+// to the same report. The batches' records carry no actions; the report
+// gets them back from env.OnTarget (run.Keep).
+func Run(ctx context.Context, env Env, req run.Request) report.Report {
 	env = env.withDefaults()
-	actions := &actionLog{byTarget: map[string][]report.Action{}, lists: map[string][]report.Action{}}
-	if next := env.OnTarget; next != nil {
-		env.OnTarget = func(t report.Target) { actions.add(t); next(t) }
-	} else {
-		env.OnTarget = actions.add
-	}
+	actions := run.Keep(&env.Env)
 	store := NewMemoryStore()
-	fail := func(err error) report.Report {
-		mode := req.Mode
-		if mode == "" {
-			mode = "converge"
-		}
-		rep := report.Report{Mode: string(mode), DryRun: req.DryRun, Started: env.Clock.Now()}
-		rep.Fail(err)
-		env.Logger.Error("run failed", "error", err)
-		return rep
-	}
 	d, err := Discover(ctx, env, store, DiscoverInput{Run: "local", Request: req})
 	if err != nil {
-		return fail(err)
+		return run.Failed(env.Env, req, err)
 	}
 	out, err := LocalMap(ctx, env, store, d)
 	if err != nil {
-		return fail(err)
+		return run.Failed(env.Env, req, err)
 	}
-	rep, err := Summarize(ctx, env, store, SummarizeInput{Discovery: d, Map: out})
+	rep, err := Summarize(ctx, env.Env, store, SummarizeInput{Discovery: d, Map: out})
 	if err != nil {
-		return fail(err)
+		return run.Failed(env.Env, req, err)
 	}
-	actions.attach(&rep)
+	actions.Attach(&rep)
 	return rep
-}
-
-// actionLog keeps the actions of the targets of a run in this process
-// that changed something, for its report. Equal lists of actions (every
-// new account's, say) are kept once and shared, so the report grows with
-// the targets that changed by a map entry each, not by their actions.
-// It is safe for concurrent use.
-type actionLog struct {
-	mu       sync.Mutex
-	byTarget map[string][]report.Action // by Target.Name
-	lists    map[string][]report.Action // the distinct lists, by their lines
-}
-
-func (l *actionLog) add(t report.Target) {
-	if t.Changes() == 0 {
-		return
-	}
-	var key strings.Builder
-	for _, a := range t.Actions {
-		key.WriteString(a.Kind + "\x00" + a.Resource + "\x00" + a.Name + "\x00" + a.Detail + "\x00")
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	list, ok := l.lists[key.String()]
-	if !ok {
-		list = slices.Clone(t.Actions)
-		l.lists[key.String()] = list
-	}
-	l.byTarget[t.Name()] = list
-}
-
-// attach gives each target of rep its actions, and counts them.
-func (l *actionLog) attach(rep *report.Report) {
-	for i := range rep.Targets {
-		t := &rep.Targets[i]
-		t.Actions = l.byTarget[t.Name()]
-	}
-	rep.Tally()
 }
 
 // LocalMap is the Distributed Map in this process over Work: MapBatches
@@ -133,7 +82,7 @@ func LocalMap(ctx context.Context, env Env, store Store, d Discovery) (MapOutput
 		if err := json.Unmarshal(payload, &b); err != nil {
 			return nil, err
 		}
-		res, err := Work(ctx, env, b)
+		res, err := Work(ctx, env.Env, b)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +171,7 @@ func runChild(ctx context.Context, log *slog.Logger, timeout time.Duration, name
 	c.Input = string(input)
 	defer func() {
 		if p := recover(); p != nil {
-			c.Status, c.Error, c.Cause = ChildFailed, "Panic", panicError(log, "batch "+name, p).Error()
+			c.Status, c.Error, c.Cause = ChildFailed, "Panic", fleet.PanicError(log, "batch "+name, p).Error()
 		}
 	}()
 	if timeout > 0 {

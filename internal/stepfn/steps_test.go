@@ -1,4 +1,4 @@
-package run_test
+package stepfn_test
 
 import (
 	"context"
@@ -18,56 +18,62 @@ import (
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
 
 // budgetEnv is a run over 20 members (+ management) x 2 regions whose
-// workers have a tiny budget: 800 ms each, 200 ms of it kept in reserve,
-// where every target takes at least delay.
-func budgetEnv(t *testing.T, delay time.Duration) (run.Env, *simtest.Env) {
+// workers have a tiny budget: 8 units each, 2 of them kept in reserve, a
+// target budgeted at 1 unit, where every target takes at least delay.
+// The unit sets how much room a loaded machine leaves the test: the batch
+// arithmetic is the same whatever it is.
+func budgetEnv(t *testing.T, unit, delay time.Duration) (stepfn.Env, *simtest.Env) {
 	t.Helper()
 	sv := simtest.Start(t, sim.GenerateOrg(sim.GenerateOptions{Accounts: 20}))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1", "eu-west-1"}
-	env := newEnv(sv, cfg)
+	env := stepfn.Env{Env: runtest.Env(sv, cfg)}
 	env.Concurrency = 4
-	env.Reserve = 200 * time.Millisecond
-	env.Sizing = run.Sizing{WorkerTimeout: 800 * time.Millisecond, TargetCost: 100 * time.Millisecond}
+	env.Reserve = 2 * unit
+	env.Sizing = stepfn.Sizing{WorkerTimeout: 8 * unit, TargetCost: unit}
 	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(delay) }
 	return env, sv
 }
 
 func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
-	env, sv := budgetEnv(t, 30*time.Millisecond)
+	// A unit of a second: each target's 30 ms and its dozen calls fit
+	// even on a loaded machine, so every batch completes.
+	env, sv := budgetEnv(t, time.Second, 30*time.Millisecond)
 	ctx := context.Background()
-	store := run.NewMemoryStore()
+	store := stepfn.NewMemoryStore()
 
-	d, err := run.Discover(ctx, env, store, run.DiscoverInput{Run: "tiny", Request: run.Request{}})
+	d, err := stepfn.Discover(ctx, env, store, stepfn.DiscoverInput{Run: "tiny", Request: run.Request{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half of (800 - 200) ms is 3 rounds of 100 ms, 4 targets a round:
+	// Half of (8 - 2) units is 3 rounds of 1 unit, 4 targets a round:
 	// 12 targets, 6 accounts of 2 regions.
 	if d.MaxItemsPerBatch != 6 || d.Accounts != 21 {
 		t.Fatalf("discovery: %d accounts, %d per batch; want 21 accounts, 6 per batch", d.Accounts, d.MaxItemsPerBatch)
 	}
-	out, err := run.LocalMap(ctx, env, store, d)
+	out, err := stepfn.LocalMap(ctx, env, store, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m run.Manifest
+	var m stepfn.Manifest
 	readJSON(t, store, out.ResultWriterDetails.Key, &m)
-	var children []run.ChildResult
-	for _, f := range m.ResultFiles[run.ChildSucceeded] {
-		var of []run.ChildResult
+	var children []stepfn.ChildResult
+	for _, f := range m.ResultFiles[stepfn.ChildSucceeded] {
+		var of []stepfn.ChildResult
 		readJSON(t, store, f.Key, &of)
 		children = append(children, of...)
 	}
-	if len(children) != 4 || len(m.ResultFiles[run.ChildFailed]) != 0 {
-		t.Fatalf("%d batches succeeded, failed files %v; want 4 batches (21 accounts, 6 a batch), none failed", len(children), m.ResultFiles[run.ChildFailed])
+	if len(children) != 4 || len(m.ResultFiles[stepfn.ChildFailed]) != 0 {
+		t.Fatalf("%d batches succeeded, failed files %v; want 4 batches (21 accounts, 6 a batch), none failed", len(children), m.ResultFiles[stepfn.ChildFailed])
 	}
-	rep, err := run.Summarize(ctx, env, store, run.SummarizeInput{Discovery: d, Map: out})
+	rep, err := stepfn.Summarize(ctx, env.Env, store, stepfn.SummarizeInput{Discovery: d, Map: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +83,15 @@ func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
 	if rep.Counts.Converged != 42 || rep.Counts.Targets != 42 {
 		t.Errorf("counts %+v, want all 42 targets converged", rep.Counts)
 	}
-	assertConverged(t, sv, accountIDs(sim.GenerateOrg(sim.GenerateOptions{Accounts: 20})), env.Config.Regions)
+	runtest.AssertConverged(t, sv, runtest.AccountIDs(sim.GenerateOrg(sim.GenerateOptions{Accounts: 20})), env.Config.Regions)
 }
 
 func TestRunThatCannotAttemptEveryAccountFailsNamingThem(t *testing.T) {
 	// One batch of every account: 42 targets, 4 at a time, 100 ms each,
 	// need 1.1 s of a worker that has 600 ms before its reserve.
-	env, _ := budgetEnv(t, 100*time.Millisecond)
+	env, _ := budgetEnv(t, 100*time.Millisecond, 100*time.Millisecond)
 	env.Sizing.MaxAccounts = 21
-	rep := run.Run(context.Background(), env, run.Request{})
+	rep := stepfn.Run(context.Background(), env, run.Request{})
 
 	notAttempted := map[string]bool{}
 	for _, tg := range rep.Targets {
@@ -112,36 +118,36 @@ func TestRunThatCannotAttemptEveryAccountFailsNamingThem(t *testing.T) {
 // a Distributed Map with an ItemBatcher passes a Lambda: {"Items": [...],
 // "BatchInput": {...}}.
 func TestWorkTakesTheDocumentedBatch(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	raw, err := os.ReadFile("../../events/stepfunctions-work.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b run.Batch
+	var b stepfn.Batch
 	if err := json.Unmarshal(raw, &b); err != nil {
 		t.Fatal(err)
 	}
-	res, err := run.Work(context.Background(), newEnv(sv, config.Config{}), b)
+	res, err := stepfn.Work(context.Background(), runtest.Env(sv, config.Config{}), b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []outcome
+	var got []runtest.Outcome
 	for _, tg := range res.Targets {
-		got = append(got, outcome{Target: tg.Name(), Status: tg.Status})
+		got = append(got, runtest.Outcome{Target: tg.Name(), Status: tg.Status})
 		if len(tg.Actions) != 0 {
 			t.Errorf("%s carries %d actions; a batch's records carry none (Env.OnTarget and the log get them)", tg.Name(), len(tg.Actions))
 		}
 	}
-	want := []outcome{
+	want := []runtest.Outcome{
 		{Target: "111111111111/us-east-1", Status: report.Converged},
 		{Target: "222222222222/us-east-1", Status: report.Converged},
 	}
-	slices.SortFunc(got, func(a, b outcome) int { return strings.Compare(a.Target, b.Target) })
+	slices.SortFunc(got, func(a, b runtest.Outcome) int { return strings.Compare(a.Target, b.Target) })
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
 	for _, account := range []string{"111111111111", "222222222222"} {
-		if diff := cmp.Diff(defaultWindowNames(), windowNames(t, sv, account, "us-east-1")); diff != "" {
+		if diff := cmp.Diff(runtest.DefaultWindowNames(), runtest.WindowNames(t, sv, account, "us-east-1")); diff != "" {
 			t.Errorf("%s/us-east-1 windows (-want +got):\n%s", account, diff)
 		}
 	}
@@ -150,23 +156,23 @@ func TestWorkTakesTheDocumentedBatch(t *testing.T) {
 // TestWorkRejectsBadBatches: a batch that does not decode is refused before
 // any call, naming the field.
 func TestWorkRejectsBadBatches(t *testing.T) {
-	sv := simtest.Start(t, loadSmall(t))
+	sv := simtest.Start(t, runtest.LoadSmall(t))
 	cfg, _ := config.Default().JSON()
 	for name, tc := range map[string]struct {
-		batch run.Batch
+		batch stepfn.Batch
 		want  string
 	}{
-		"no config":     {run.Batch{BatchInput: run.BatchInput{Mode: "converge"}}, "batch: BatchInput.config is missing"},
-		"unknown field": {run.Batch{BatchInput: run.BatchInput{Mode: "converge", Config: json.RawMessage(`{"windowz":[]}`)}}, `batch: BatchInput.config: json: unknown field "windowz"`},
-		"bad mode":      {run.Batch{BatchInput: run.BatchInput{Mode: "fix", Config: cfg}}, `batch: BatchInput.mode "fix" is not one of converge, remove, teardown`},
-		"bad account": {run.Batch{Items: []run.Item{{Account: "12", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
-			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].account "12" is not a 12-digit account id`},
-		"unknown ring": {run.Batch{Items: []run.Item{{Account: "222222222222", Ring: "canary", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
-			BatchInput: run.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].ring: "canary" is not a ring: the configuration has none`},
+		"no config":     {stepfn.Batch{BatchInput: stepfn.BatchInput{Mode: "converge"}}, "batch: BatchInput.config is missing"},
+		"unknown field": {stepfn.Batch{BatchInput: stepfn.BatchInput{Mode: "converge", Config: json.RawMessage(`{"windowz":[]}`)}}, `batch: BatchInput.config: json: unknown field "windowz"`},
+		"bad mode":      {stepfn.Batch{BatchInput: stepfn.BatchInput{Mode: "fix", Config: cfg}}, `batch: BatchInput.mode "fix" is not one of converge, remove, teardown`},
+		"bad account": {stepfn.Batch{Items: []stepfn.Item{{Account: "12", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
+			BatchInput: stepfn.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].account "12" is not a 12-digit account id`},
+		"unknown ring": {stepfn.Batch{Items: []stepfn.Item{{Account: "222222222222", Ring: "canary", Regions: map[reconcile.Mode][]string{"converge": {"us-east-1"}}}},
+			BatchInput: stepfn.BatchInput{Mode: "converge", Config: cfg}}, `batch: Items[0].ring: "canary" is not a ring: the configuration has none`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			sv.Server.ResetCalls()
-			_, err := run.Work(context.Background(), newEnv(sv, config.Config{}), tc.batch)
+			_, err := stepfn.Work(context.Background(), runtest.Env(sv, config.Config{}), tc.batch)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error %v, want %s", err, tc.want)
 			}
@@ -177,7 +183,7 @@ func TestWorkRejectsBadBatches(t *testing.T) {
 	}
 }
 
-func readJSON(t *testing.T, store run.Store, key string, v any) {
+func readJSON(t *testing.T, store stepfn.Store, key string, v any) {
 	t.Helper()
 	b, err := store.Get(context.Background(), key)
 	if err != nil {
@@ -195,7 +201,7 @@ func readJSON(t *testing.T, store run.Store, key string, v any) {
 // attempted, with the batch's error.
 func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
 	dir := "../../testdata/stepfunctions/"
-	store := run.NewMemoryStore()
+	store := stepfn.NewMemoryStore()
 	ctx := context.Background()
 	put := func(key, file string) {
 		b, err := os.ReadFile(dir + file)
@@ -206,7 +212,7 @@ func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var m run.Manifest
+	var m stepfn.Manifest
 	b, err := os.ReadFile(dir + "manifest.json")
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +220,8 @@ func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	var in run.SummarizeInput
-	in.Discovery = run.Discovery{Run: "orgpatch-schedule-3d1f0a", ItemsKey: "runs/x/items.json", RecordKey: "runs/x/record.json"}
+	var in stepfn.SummarizeInput
+	in.Discovery = stepfn.Discovery{Run: "orgpatch-schedule-3d1f0a", ItemsKey: "runs/x/items.json", RecordKey: "runs/x/record.json"}
 	in.Map.MapRunArn = m.MapRunArn
 	in.Map.ResultWriterDetails.Bucket, in.Map.ResultWriterDetails.Key = m.DestinationBucket, "results/6dbfba93-bcff-410b-9b5c-abf41ae9eddb/manifest.json"
 	put(in.Discovery.ItemsKey, "items.json")
@@ -225,7 +231,7 @@ func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
 	put(m.ResultFiles["FAILED"][0].Key, "FAILED_0.json")
 
 	env := run.Env{Logger: slog.New(slog.DiscardHandler)}
-	rep, err := run.Summarize(ctx, env, store, in)
+	rep, err := stepfn.Summarize(ctx, env, store, in)
 	if err != nil {
 		t.Fatal(err)
 	}

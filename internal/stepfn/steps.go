@@ -1,4 +1,4 @@
-package run
+package stepfn
 
 import (
 	"bytes"
@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/orgpatch/orgpatch/internal/config"
-	"github.com/orgpatch/orgpatch/internal/fleet"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
+	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 // The three steps of a run, with the JSON payloads a Step Functions state
@@ -28,7 +29,7 @@ import (
 //	  ResultWriter: manifest.json and the result files, in the Store
 //	Summarize(SummarizeInput{Discovery, Map}) -> report
 //
-// Run does the same in this process (local.go): no second implementation.
+// Run does the same in this process (local.go), with the same payloads.
 
 // Store holds a run's objects: the work items, the run's record, and the
 // map's results. Deployed, it is the stack's S3 bucket; in this process, a
@@ -91,8 +92,8 @@ type BatchResult struct {
 // DiscoverInput asks for a run: env's Config and Previous, in Mode.
 type DiscoverInput struct {
 	// Run names the run's objects in the Store (the execution's name).
-	Run     string  `json:"run"`
-	Request Request `json:"request"`
+	Run     string      `json:"run"`
+	Request run.Request `json:"request"`
 }
 
 // Discovery is Discover's output: where the items are, how many go in a
@@ -168,60 +169,54 @@ type record struct {
 	Report report.Report `json:"report"`
 }
 
-// Discover is the first step: it reads the regions and the organization,
-// decides what every account gets (converge here, remove there), writes the
-// items and the run's record to store and returns where they are. An error
-// means no target was decided (the organization or the regions could not be
-// read).
+// Discover is the first step: it decides the run (run.Decide), writes
+// the items and the run's record to store and returns where they are. An
+// error means no target was decided (the organization or the regions could
+// not be read).
 func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Discovery, error) {
-	r := newRunner(env, in.Request)
-	rep := report.Report{Mode: string(r.req.Mode), DryRun: r.req.DryRun, Started: r.env.Clock.Now()}
-	accounts, err := r.discover(ctx, &rep)
+	env = env.withDefaults()
+	plan, err := run.Decide(ctx, env.Env, in.Request)
 	if err != nil {
 		return Discovery{}, err
 	}
+	rep := plan.Report
 	d := Discovery{
 		Run:       in.Run,
 		ItemsKey:  "runs/" + in.Run + "/items.json",
 		RecordKey: "runs/" + in.Run + "/record.json",
 		BatchInput: BatchInput{
-			Run: in.Run, Mode: r.req.Mode, DryRun: r.req.DryRun, Named: len(r.req.Accounts) > 0,
+			Run: in.Run, Mode: reconcile.Mode(rep.Mode), DryRun: rep.DryRun, Named: len(in.Request.Accounts) > 0,
 		},
 	}
-	if d.BatchInput.Config, err = r.env.Config.JSON(); err != nil {
+	if d.BatchInput.Config, err = env.Config.JSON(); err != nil {
 		return Discovery{}, err
 	}
 	d.BatchInput.Previous = json.RawMessage("null")
-	if r.env.Previous != nil {
-		if d.BatchInput.Previous, err = r.env.Previous.JSON(); err != nil {
+	if env.Previous != nil {
+		if d.BatchInput.Previous, err = env.Previous.JSON(); err != nil {
 			return Discovery{}, err
 		}
 	}
-	items := make([]Item, 0, len(accounts))
+	items := make([]Item, 0, len(plan.Accounts))
 	widest := 0
-	for _, a := range accounts {
-		rep.Targets = append(rep.Targets, a.outcomes...)
-		if len(a.work) == 0 {
-			continue
-		}
-		it := Item{Account: a.ID, Regions: map[reconcile.Mode][]string{}}
-		for _, w := range a.work {
-			it.Regions[w.mode] = append(it.Regions[w.mode], w.region)
-			it.Ring = cmp.Or(it.Ring, w.ring)
+	for _, a := range plan.Accounts {
+		it := Item{Account: a.ID, Ring: a.Ring, Regions: map[reconcile.Mode][]string{}}
+		for _, t := range a.Targets {
+			it.Regions[t.Mode] = append(it.Regions[t.Mode], t.Region)
 		}
 		items = append(items, it)
-		d.Targets += len(a.work)
-		widest = max(widest, len(a.work))
+		d.Targets += len(a.Targets)
+		widest = max(widest, len(a.Targets))
 	}
 	d.Accounts = len(items)
-	d.MaxItemsPerBatch = r.env.Sizing.BatchSize(widest, r.env.Concurrency, r.env.Reserve)
+	d.MaxItemsPerBatch = env.Sizing.BatchSize(widest, env.Concurrency, env.Reserve)
 	if err := putJSON(ctx, store, d.ItemsKey, items); err != nil {
 		return Discovery{}, err
 	}
 	if err := putJSON(ctx, store, d.RecordKey, record{Report: rep}); err != nil {
 		return Discovery{}, err
 	}
-	r.log.Info("run discovered", "run", in.Run, "accounts", d.Accounts, "targets", d.Targets,
+	env.Logger.Info("run discovered", "mode", rep.Mode, "run", in.Run, "accounts", d.Accounts, "targets", d.Targets,
 		"skippedAccounts", len(rep.Targets), "maxItemsPerBatch", d.MaxItemsPerBatch)
 	return d, nil
 }
@@ -233,25 +228,27 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 // validated: a caller decoding a batch from outside validates them first
 // (the handler does). A batch that does not decode is an error naming the
 // field, before any AWS call.
-func Work(ctx context.Context, env Env, b Batch) (BatchResult, error) {
-	r, err := batchRunner(env, b.BatchInput)
+func Work(ctx context.Context, env run.Env, b Batch) (BatchResult, error) {
+	env, req, err := batchEnv(env, b.BatchInput)
 	if err != nil {
 		return BatchResult{}, err
 	}
-	accounts := make([]*account, 0, len(b.Items))
+	accounts := make([]run.Account, 0, len(b.Items))
 	for i, it := range b.Items {
-		a, err := r.item(it, b.BatchInput.Named)
+		a, err := account(env.Config, it, b.BatchInput.Named)
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("batch: Items[%d].%w", i, err)
 		}
 		accounts = append(accounts, a)
 	}
-	r.log.Info("batch started", "run", b.BatchInput.Run, "accounts", len(accounts))
-	res := BatchResult{Targets: r.work(ctx, accounts)}
-	limit := r.env.Sizing.TargetResultBytes
+	if env.Logger == nil {
+		env.Logger = slog.Default()
+	}
+	env.Logger.Info("batch started", "mode", string(req.Mode), "run", b.BatchInput.Run, "accounts", len(accounts))
+	res := BatchResult{Targets: run.Converge(ctx, env, req, accounts)}
 	for i := range res.Targets {
-		if !FitRecord(&res.Targets[i], limit) {
-			return BatchResult{}, fmt.Errorf("batch: the record of %s does not fit %d bytes", res.Targets[i].Name(), limit)
+		if !FitRecord(&res.Targets[i], DefaultTargetResultBytes) {
+			return BatchResult{}, fmt.Errorf("batch: the record of %s does not fit %d bytes", res.Targets[i].Name(), DefaultTargetResultBytes)
 		}
 	}
 	return res, nil
@@ -274,98 +271,67 @@ func Superseded(b Batch, reason string) BatchResult {
 	return res
 }
 
-// batchRunner is the runner of a batch's shared input: its configurations
-// and request. A field that does not decode is an error naming it.
-func batchRunner(env Env, in BatchInput) (*runner, error) {
+// batchEnv is env with a batch's configurations, and the batch's request.
+// A field that does not decode is an error naming it.
+func batchEnv(env run.Env, in BatchInput) (run.Env, run.Request, error) {
 	if len(in.Config) == 0 {
-		return nil, errors.New("batch: BatchInput.config is missing")
+		return env, run.Request{}, errors.New("batch: BatchInput.config is missing")
 	}
 	var cfg config.Config
 	if err := decodeStrict(in.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("batch: BatchInput.config: %w", err)
+		return env, run.Request{}, fmt.Errorf("batch: BatchInput.config: %w", err)
 	}
 	env.Config, env.Previous = cfg, nil
 	if present(in.Previous) {
 		var prev config.Config
 		if err := decodeStrict(in.Previous, &prev); err != nil {
-			return nil, fmt.Errorf("batch: BatchInput.previous: %w", err)
+			return env, run.Request{}, fmt.Errorf("batch: BatchInput.previous: %w", err)
 		}
 		env.Previous = &prev
 	}
 	if !validMode(in.Mode) {
-		return nil, fmt.Errorf("batch: BatchInput.mode %q is not one of %s", in.Mode, modes)
+		return env, run.Request{}, fmt.Errorf("batch: BatchInput.mode %q is not one of %s", in.Mode, modes)
 	}
-	return newRunner(env, Request{Mode: in.Mode, DryRun: in.DryRun}), nil
+	return env, run.Request{Mode: in.Mode, DryRun: in.DryRun}, nil
 }
 
-// item is the account of one item with its targets, each to the
-// configuration configFor gives it; named says the request named it. An
-// error names the item's field (the caller prefixes the item).
-func (r *runner) item(it Item, named bool) (*account, error) {
+// account is the account of one item, its targets by mode in the order of
+// the modes' names; named says the request named it. An error names the
+// item's field (the caller prefixes the item).
+func account(cfg config.Config, it Item, named bool) (run.Account, error) {
 	if !accountID.MatchString(it.Account) {
-		return nil, fmt.Errorf("account %q is not a 12-digit account id", it.Account)
+		return run.Account{}, fmt.Errorf("account %q is not a 12-digit account id", it.Account)
 	}
-	if err := r.env.Config.CheckRing(it.Ring); err != nil {
-		return nil, fmt.Errorf("ring: %w", err)
+	if err := cfg.CheckRing(it.Ring); err != nil {
+		return run.Account{}, fmt.Errorf("ring: %w", err)
 	}
-	a := &account{Account: fleet.Account{ID: it.Account}, named: named}
+	a := run.Account{ID: it.Account, Ring: it.Ring, Named: named}
 	for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
 		if !validMode(mode) {
-			return nil, fmt.Errorf("regions: mode %q is not one of %s", mode, modes)
+			return run.Account{}, fmt.Errorf("regions: mode %q is not one of %s", mode, modes)
 		}
-		cfg, ring := r.configFor(mode, it.Ring)
 		for _, region := range it.Regions[mode] {
-			a.work = append(a.work, target{account: it.Account, region: region, mode: mode, cfg: cfg, ring: ring})
+			a.Targets = append(a.Targets, run.Target{Region: region, Mode: mode})
 		}
 	}
 	return a, nil
 }
 
 // modes are the modes a batch takes, as its errors name them.
-var modes = strings.Join([]string{string(reconcile.Converge), string(reconcile.Remove), string(reconcile.Teardown)}, ", ")
+var modes = strings.Join([]string{string(reconcile.Converge), string(reconcile.RemoveKeepSettings), string(reconcile.RemoveAndReset)}, ", ")
 
 func validMode(m reconcile.Mode) bool {
-	return m == reconcile.Converge || m == reconcile.Remove || m == reconcile.Teardown
+	return m == reconcile.Converge || m == reconcile.RemoveKeepSettings || m == reconcile.RemoveAndReset
 }
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-// NotAttemptedError is a run's failure to attempt every target: the
-// accounts it names keep whatever they had, for the reasons Why names (a
-// batch's error and its cause, at most maxWhy of them).
-type NotAttemptedError struct {
-	Accounts []string
-	Targets  int
-	Why      []string
-}
-
-// maxWhy bounds the distinct reasons a NotAttemptedError names.
-const maxWhy = 3
-
-// maxNamed bounds the accounts an error message names; the report names
-// every target.
-const maxNamed = 50
-
-func (e *NotAttemptedError) Error() string {
-	names := e.Accounts
-	more := ""
-	if len(names) > maxNamed {
-		names, more = names[:maxNamed], fmt.Sprintf(" and %d more", len(e.Accounts)-maxNamed)
-	}
-	why := ""
-	if len(e.Why) > 0 {
-		why = " (" + strings.Join(e.Why, "; ") + ")"
-	}
-	return fmt.Sprintf("%d targets in %d accounts not attempted: %s%s%s", e.Targets, len(e.Accounts), strings.Join(names, ", "), more, why)
-}
 
 // Summarize is the last step: it reads the run's record, the items and
 // the map's results, and returns the report of the whole run. Every item's
 // targets are in it: a target that no successful batch reported (its batch
 // failed, or never ran) is not started, and a report with any target not
 // started fails with a NotAttemptedError naming the accounts.
-func Summarize(ctx context.Context, env Env, store Store, in SummarizeInput) (report.Report, error) {
-	env = env.withDefaults()
+func Summarize(ctx context.Context, env run.Env, store Store, in SummarizeInput) (report.Report, error) {
 	var rec record
 	if err := getJSON(ctx, store, in.Discovery.RecordKey, &rec); err != nil {
 		return report.Report{}, err
@@ -428,27 +394,7 @@ func Summarize(ctx context.Context, env Env, store Store, in SummarizeInput) (re
 			}
 		}
 	}
-	slices.SortStableFunc(rep.Targets, func(a, b report.Target) int {
-		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
-	})
-	rep.Tally()
-	if rep.Counts.NotStarted > 0 {
-		na := &NotAttemptedError{Targets: rep.Counts.NotStarted}
-		for _, t := range rep.Targets {
-			if t.Status == report.NotStarted && !slices.Contains(na.Accounts, t.Account) {
-				na.Accounts = append(na.Accounts, t.Account)
-				if len(na.Why) < maxWhy && t.Reason != "" && !slices.Contains(na.Why, t.Reason) {
-					na.Why = append(na.Why, t.Reason)
-				}
-			}
-		}
-		rep.Fail(na)
-	}
-	rep.Duration = env.Clock.Now().Sub(rep.Started)
-	c := rep.Counts
-	env.Logger.Info("run finished", "mode", rep.Mode, "targets", c.Targets, "willChange", c.WillChange, "noChange", c.NoChange, "converged", c.Converged,
-		"unchanged", c.Unchanged, "failed", c.Failed, "skipped", c.Skipped, "pending", c.Pending,
-		"notStarted", c.NotStarted, "writes", c.Writes, "duration", rep.Duration)
+	run.Complete(env, &rep)
 	return rep, nil
 }
 

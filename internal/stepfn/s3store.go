@@ -1,4 +1,4 @@
-package handler
+package stepfn
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/orgpatch/orgpatch/internal/run"
 )
 
 // objectsAPI is the part of the S3 API a S3Store uses.
@@ -20,14 +18,14 @@ type objectsAPI interface {
 
 var _ objectsAPI = (*s3.Client)(nil)
 
-// S3Store is the run.Store of a deployed stack: its bucket, where the
+// S3Store is the Store of a deployed stack: its bucket, where the
 // Distributed Map reads the items and writes its results.
 type S3Store struct {
 	api    objectsAPI
 	bucket string
 }
 
-var _ run.Store = S3Store{}
+var _ Store = S3Store{}
 
 // NewS3Store returns the store of bucket.
 func NewS3Store(api *s3.Client, bucket string) S3Store { return S3Store{api: api, bucket: bucket} }

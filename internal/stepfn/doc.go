@@ -1,0 +1,28 @@
+// Package stepfn is the Step Functions adapter of a whole-organization
+// run: the payloads a Distributed Map passes, the store of a run's
+// objects, and the map's emulation in this process. It exists so that the
+// wire protocol stays at the edge: the core (internal/run) knows no JSON,
+// and local runs and single-account events call it directly, while a run
+// too large for one Lambda invocation is cut into batches here.
+//
+// The contract:
+//   - Three steps over the core: Discover (run.Decide -> the work items,
+//     one per account with its regions by mode and its ring, and the run's
+//     record, in the Store), Work (one batch of items -> run.Converge -> one
+//     record per target) and Summarize (the map's manifest and result files
+//     -> the report, run.Complete). The JSON shapes are the state machine's
+//     (infra/stacks/state_machine.go) and the samples' (events/): they do
+//     not change without both.
+//   - A batch is refused, naming the field, before any AWS call when it
+//     does not decode (configuration, mode, account id, ring).
+//   - Batches are sized from the cost of a target (Sizing, from
+//     run.TargetCost) so that one finishes well inside a worker's time and
+//     its result fits Step Functions' payload limit.
+//   - Nothing starves: a target no successful batch reported (its batch
+//     failed, or never ran) is not started, and the run fails naming it.
+//   - Store: the stack's S3 bucket deployed (S3Store), a MemoryStore in
+//     this process. LocalMap and MapBatches do what the Distributed Map
+//     does (batches, concurrency, a worker's time limit, ResultWriter's
+//     files); Run chains the steps over them, which `bench -workers` and
+//     the parity test with run.Run use.
+package stepfn
