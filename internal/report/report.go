@@ -53,7 +53,7 @@ func (s Status) Label() string {
 
 // Action is one change applied (or planned, in a dry run) to a target.
 type Action struct {
-	Kind     string `json:"kind"`     // create | update | delete | unchanged | reset
+	Kind     string `json:"kind"`     // create | update | delete | unchanged | reset | kept
 	Resource string `json:"resource"` // window | target | task | dhmc
 	Name     string `json:"name"`
 	Detail   string `json:"detail,omitempty"`
@@ -182,7 +182,7 @@ func (t *Target) FailAccount(err error) {
 func (t Target) Changes() int {
 	n := 0
 	for _, a := range t.Actions {
-		if a.Kind != KindUnchanged {
+		if a.Changes() {
 			n++
 		}
 	}
@@ -235,11 +235,17 @@ const (
 	KindDelete    = "delete"
 	KindReset     = "reset"
 	KindUnchanged = "unchanged"
+	// KindKept is a resource left as it was because it is not orgpatch's
+	// to change (its Detail says why): shown, never counted as a change.
+	KindKept = "kept"
 )
+
+// Changes says whether the action changes something (not unchanged, not kept).
+func (a Action) Changes() bool { return a.Kind != KindUnchanged && a.Kind != KindKept }
 
 // add counts one action.
 func (c *Counts) add(a Action) {
-	if a.Kind == KindUnchanged {
+	if !a.Changes() {
 		return
 	}
 	i := slices.IndexFunc(c.Changes, func(r ResourceChanges) bool { return r.Resource == a.Resource })

@@ -394,3 +394,23 @@ func TestWriteJSONIsTheWholeEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptIsShownNotCounted: a resource left as it was (not orgpatch's to
+// change) is listed with its reason, but is no change and no write.
+func TestKeptIsShownNotCounted(t *testing.T) {
+	r := Report{Targets: []Target{{Account: "111111111111", Region: "eu-west-1", Mode: "teardown", Status: Converged, Writes: 1, Actions: []Action{
+		{Kind: KindDelete, Resource: "window", Name: "sra_linux_maintenance"},
+		{Kind: KindKept, Resource: "dhmc", Name: "dhmc", Detail: "left as it was: set by someone else: holds TeamRole"},
+	}}}}
+	r.Tally()
+	if got := r.Targets[0].Changes(); got != 1 {
+		t.Errorf("Changes() = %d, want 1 (the delete; kept is no change)", got)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, "kept dhmc dhmc: left as it was: set by someone else: holds TeamRole") || strings.Contains(got, "dhmc: 0 created") {
+		t.Errorf("table does not show the kept setting with its reason, or counts it as a change:\n%s", got)
+	}
+}

@@ -452,8 +452,9 @@ func (r *runner) reconcileOne(tctx context.Context, creds *fleet.Credentials, t 
 		if a.Op == reconcile.OpUnchanged {
 			continue
 		}
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
-		changed = true
+		ra := report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()}
+		out.Actions = append(out.Actions, ra)
+		changed = changed || ra.Changes()
 	}
 	if err != nil {
 		out.Fail(fleet.WithCause(tctx, err))
