@@ -336,6 +336,14 @@ func cloneBaselines(bs []Baseline) []Baseline {
 		b.ApprovedPatches = slices.Clone(b.ApprovedPatches)
 		b.RejectedPatches = slices.Clone(b.RejectedPatches)
 		b.PatchGroups = slices.Clone(b.PatchGroups)
+		if b.Sources != nil {
+			srcs := make([]PatchSource, len(b.Sources))
+			for j, src := range b.Sources {
+				src.Products = slices.Clone(src.Products)
+				srcs[j] = src
+			}
+			b.Sources = srcs
+		}
 		out[i] = b
 	}
 	return out

@@ -156,6 +156,7 @@ baselines:
     default: true
     patchGroups: [web]
     approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 400}]
+    sources: [{name: x, products: [], configuration: ""}]
 rings:
   - name: dev
     select: {}
@@ -164,7 +165,8 @@ rings:
       - {window: no-such-window, schedule: "cron(0 2 ? * TUE *)"}
       - {window: sra_linux_maintenance, schedule: "rate(7 days)", scheduleOffset: 2, operation: Patch}
     baselines:
-      - {name: a-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}]}
+      - {name: a-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}],
+         availableSecurityUpdatesComplianceStatus: MAYBE, sources: [{name: mirror, products: [WindowsServer2022], configuration: "[m]"}]}
       - {name: b-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}]}
   - name: dev
     select: {ous: [ou-bad], accounts: ["12345"], tags: [{key: ""}]}
@@ -186,9 +188,14 @@ rings:
 		"baselines[1].approvalRules[2].approveUntilDate",
 		"baselines[1].patchGroups[1]",
 		"baselines[2].approvalRules[0].approveAfterDays",
+		"baselines[2].sources[0].name",
+		"baselines[2].sources[0].products",
+		"baselines[2].sources[0].configuration",
 		"baselines[2].default",
 		"baselines[2].patchGroups[0]",
 		"rings[0].select",
+		"rings[0].baselines[0].availableSecurityUpdatesComplianceStatus",
+		"rings[0].baselines[0].sources",
 		"rings[0].baselines[1].default",
 		"rings[0].approveAfterDays",
 		"rings[0].windowOverrides[0].window",
@@ -208,6 +215,8 @@ rings:
 		"sets both approveAfterDays and approveUntilDate",
 		"baselines[1] is already the default for AMAZON_LINUX_2",
 		"is also registered with baselines[1] for AMAZON_LINUX_2",
+		"applies to Linux baselines only, not WINDOWS",
+		`"MAYBE": is not one of COMPLIANT, NON_COMPLIANT`,
 		"is not a window of this ring; its windows are sra_ssm_agent_update, sra_windows_maintenance, sra_linux_maintenance",
 	} {
 		if !strings.Contains(err.Error(), needle) {
