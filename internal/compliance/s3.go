@@ -30,8 +30,11 @@ type S3Upload struct {
 }
 
 // NewS3Upload starts the upload of bucket/key; write with Sink, then call
-// Close (or Abort). contentType is the object's Content-Type.
-func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket, key, contentType string) *S3Upload {
+// Close (or Abort). contentType is the object's Content-Type. owner, when
+// set, is the account that must own the bucket: every call of the upload
+// names it as ExpectedBucketOwner, so a bucket of that name held by anyone
+// else is refused (AccessDenied) and receives nothing.
+func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket, owner, key, contentType string) *S3Upload {
 	pr, pw := io.Pipe()
 	u := &S3Upload{pw: pw, buf: bufio.NewWriterSize(pw, 64<<10), done: make(chan error, 1)}
 	u.enc = json.NewEncoder(u.buf)
@@ -41,6 +44,7 @@ func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket
 	go func() {
 		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(contentType),
+			ExpectedBucketOwner: optional(owner),
 		})
 		if err != nil {
 			err = fmt.Errorf("upload s3://%s/%s: %w", bucket, key, err)
@@ -80,4 +84,12 @@ func NewS3Client(cfg aws.Config) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.BaseEndpoint != nil
 	})
+}
+
+// optional is s, or nil when empty (not sent).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }

@@ -20,6 +20,9 @@ type ReportSettings struct {
 	// Bucket receives the records and the page; the report run fails
 	// without one.
 	Bucket string
+	// BucketOwner is the account that must own Bucket (every write names
+	// it as ExpectedBucketOwner); empty names none.
+	BucketOwner string
 	// Settings are the summary's thresholds (compliance's defaults).
 	Settings compliance.Settings
 }
@@ -61,7 +64,7 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		}
 		client := compliance.NewS3Client(h.deps.Management)
 		recordsKey, pageKey := ReportKeys(h.clock.Now())
-		up := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, recordsKey, "application/x-ndjson")
+		up := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, h.deps.Report.BucketOwner, recordsKey, "application/x-ndjson")
 		s, err := compliance.Run(ctx, compliance.Env{
 			Management: h.deps.Management, Config: cfg, Sink: up.Sink, Settings: h.deps.Report.Settings,
 			Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Logger: log, Now: h.clock.Now,
@@ -73,7 +76,7 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 			return nil, err
 		}
 		for _, key := range []string{pageKey, LatestPage} {
-			page := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, key, "text/html; charset=utf-8")
+			page := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, h.deps.Report.BucketOwner, key, "text/html; charset=utf-8")
 			if err := s.WriteHTML(page); err != nil {
 				return nil, errors.Join(err, page.Abort(err))
 			}

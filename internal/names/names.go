@@ -23,6 +23,7 @@ const (
 	EnvReportStaleDays = "ORGPATCH_REPORT_STALE_DAYS"
 	EnvStateMachineARN = "ORGPATCH_STATE_MACHINE_ARN"
 	EnvRunsBucket      = "ORGPATCH_RUNS_BUCKET"
+	EnvBucketOwner     = "ORGPATCH_BUCKET_OWNER"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
