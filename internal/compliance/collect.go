@@ -57,21 +57,34 @@ type Target struct {
 type targetResult struct {
 	records    []Record
 	ec2Visible bool
+	// bounded says which reads stopped at a bound of Settings.
+	bounded []string
 }
 
 // collect reads one target: its managed nodes, their patch states and
 // compliance, the non-compliant nodes' patches, and the EC2 instances.
-func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetResult, error) {
+//
+// It reads at most s.MaxNodesPerTarget managed nodes and as many EC2
+// instances, and s.MaxPatchesPerNode patches of a node; a bound hit is
+// named in res.bounded.
+func collect(ctx context.Context, t Target, s Settings, ssmc SSMAPI, ec2c EC2API) (targetResult, error) {
 	var res targetResult
 	var infos []types.InstanceInformation
 	ip := ssm.NewDescribeInstanceInformationPaginator(ssmc, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(infoPageSize)})
-	for ip.HasMorePages() {
+	for ip.HasMorePages() && len(infos) <= s.MaxNodesPerTarget {
 		page, err := ip.NextPage(ctx)
 		if err != nil {
 			return res, fmt.Errorf("describe instance information: %w", err)
 		}
 		infos = append(infos, page.InstanceInformationList...)
 	}
+	if len(infos) > s.MaxNodesPerTarget {
+		infos = infos[:s.MaxNodesPerTarget]
+		res.bounded = append(res.bounded, fmt.Sprintf("more than %d managed nodes: the first %d are reported, and no EC2 instance as not managed (MaxNodesPerTarget)", s.MaxNodesPerTarget, s.MaxNodesPerTarget))
+	}
+	// Past the bound, an instance not among the nodes read may still be
+	// managed: none is reported as not managed.
+	nodesBounded := len(res.bounded) > 0
 
 	states := map[string]types.InstancePatchState{}
 	for start := 0; start < len(infos); start += patchStateBatch {
@@ -114,7 +127,12 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 	}
 	res.ec2Visible = true
 	ep := ec2.NewDescribeInstancesPaginator(ec2c, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(instancesPageSize)})
+	instances := 0
 	for ep.HasMorePages() {
+		if instances > s.MaxNodesPerTarget {
+			res.bounded = append(res.bounded, fmt.Sprintf("more than %d EC2 instances: the first %d or so are reported (MaxNodesPerTarget)", s.MaxNodesPerTarget, s.MaxNodesPerTarget))
+			break
+		}
 		page, err := ep.NextPage(ctx)
 		if isAccessDenied(err) {
 			res.ec2Visible = false
@@ -125,15 +143,17 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 		}
 		for _, r := range page.Reservations {
 			for _, inst := range r.Instances {
+				instances++
 				id := aws.ToString(inst.InstanceId)
 				names[id] = nameTag(inst.Tags)
-				if !managed[id] && inst.State != nil && inst.State.Name != ec2types.InstanceStateNameTerminated {
+				if !nodesBounded && !managed[id] && inst.State != nil && inst.State.Name != ec2types.InstanceStateNameTerminated {
 					unmanaged = append(unmanaged, inst)
 				}
 			}
 		}
 	}
 
+	patchBound := 0
 	for _, info := range infos {
 		id := aws.ToString(info.InstanceId)
 		r := baseRecord(t, id)
@@ -152,13 +172,20 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 			summarize(&r, s)
 		}
 		if r.Status == NonCompliant {
-			patches, err := nonCompliantPatches(ctx, ssmc, id)
+			patches, err := nonCompliantPatches(ctx, ssmc, id, s.MaxPatchesPerNode)
 			if err != nil {
 				return res, err
+			}
+			if len(patches) > s.MaxPatchesPerNode {
+				patches = patches[:s.MaxPatchesPerNode]
+				patchBound++
 			}
 			r.MissingPatches = patches
 		}
 		res.records = append(res.records, r)
+	}
+	if patchBound > 0 {
+		res.bounded = append(res.bounded, fmt.Sprintf("%d nodes with more than %d non-compliant patches: the first %d of each are reported (MaxPatchesPerNode)", patchBound, s.MaxPatchesPerNode, s.MaxPatchesPerNode))
 	}
 	for _, inst := range unmanaged {
 		id := aws.ToString(inst.InstanceId)
@@ -220,8 +247,9 @@ func severityOf(s *types.SeveritySummary) SeveritySummary {
 }
 
 // nonCompliantPatches lists a node's non-compliant patch items: one node
-// per call, as ListComplianceItems allows no more.
-func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, error) {
+// per call, as ListComplianceItems allows no more. It stops once it holds
+// more than max, so more than max means the bound was hit.
+func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string, max int) ([]Patch, error) {
 	var out []Patch
 	p := ssm.NewListComplianceItemsPaginator(ssmc, &ssm.ListComplianceItemsInput{
 		ResourceIds:   []string{id},
@@ -232,7 +260,7 @@ func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, 
 		},
 		MaxResults: aws.Int32(itemsPageSize),
 	})
-	for p.HasMorePages() {
+	for p.HasMorePages() && len(out) <= max {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list compliance items of %s: %w", id, err)

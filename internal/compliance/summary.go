@@ -17,6 +17,13 @@ const (
 	// DefaultMaxListed bounds the non-compliant nodes the summary keeps for
 	// the page (the worst ones); the records hold them all.
 	DefaultMaxListed = 1000
+	// DefaultMaxNodesPerTarget bounds the managed nodes, and apart the EC2
+	// instances, read of one account x region, and
+	// DefaultMaxPatchesPerNode the non-compliant patches read of one node:
+	// a target's reads cannot outgrow the Lambda's memory, and where a
+	// bound is hit the summary says so (Summary.Bounded).
+	DefaultMaxNodesPerTarget = 20000
+	DefaultMaxPatchesPerNode = 1000
 )
 
 // Settings are the summary's thresholds.
@@ -28,6 +35,9 @@ type Settings struct {
 	MinAgentVersion string
 	// MaxListed bounds Summary.Listed.
 	MaxListed int
+	// MaxNodesPerTarget and MaxPatchesPerNode bound what is read.
+	MaxNodesPerTarget int
+	MaxPatchesPerNode int
 }
 
 func (s Settings) withDefaults() Settings {
@@ -39,6 +49,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxListed == 0 {
 		s.MaxListed = DefaultMaxListed
+	}
+	if s.MaxNodesPerTarget == 0 {
+		s.MaxNodesPerTarget = DefaultMaxNodesPerTarget
+	}
+	if s.MaxPatchesPerNode == 0 {
+		s.MaxPatchesPerNode = DefaultMaxPatchesPerNode
 	}
 	return s
 }
@@ -112,6 +128,9 @@ type Summary struct {
 	Failed       int             `json:"failed"`
 	Failures     []TargetFailure `json:"failures,omitempty"` // the first maxFailures
 	EC2Invisible int             `json:"ec2Invisible"`       // targets where DescribeInstances was refused
+	// Bounded are the targets (the first maxFailures) where a read
+	// stopped at a bound of Settings; what it names was not all read.
+	Bounded []TargetFailure `json:"bounded,omitempty"`
 
 	// Listed are the worst non-compliant nodes (at most MaxListed), worst
 	// first; MoreNonCompliant is how many more the records hold.
