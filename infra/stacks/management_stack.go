@@ -93,6 +93,10 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		TrustedRoleARN: fn.Role.RoleArn(),
 		OrganizationID: params.OrganizationID.ValueAsString(),
 	})
+	// Only the Lambda writes work items, records and reports; the state
+	// machine writes the Distributed Map's results.
+	onlyWriters(bucket.Bucket, fn.Role, runs.Role)
+	onlyWriters(report.Bucket, fn.Role)
 	effective, err := s.EffectiveConfiguration()
 	if err != nil {
 		panic(fmt.Sprintf("stacks.NewManagementStack: %v", err)) // NewApp validated it
