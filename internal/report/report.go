@@ -151,10 +151,13 @@ func (e Error) Line() string {
 // Target is the outcome for one account x region. Region is empty when the
 // outcome covers the whole account (an excluded or suspended account).
 type Target struct {
-	Account  string        `json:"account"`
-	Region   string        `json:"region,omitempty"`
-	Mode     string        `json:"mode,omitempty"`
-	Ring     string        `json:"ring,omitempty"` // the account's ring, "" for none
+	Account string `json:"account"`
+	Region  string `json:"region,omitempty"`
+	Mode    string `json:"mode,omitempty"`
+	Ring    string `json:"ring,omitempty"` // the account's ring, "" for none
+	// RingWhy says what selected Ring: "account id", "OU ou-...", "tag
+	// KEY=VALUE"; empty where not known.
+	RingWhy  string        `json:"ringWhy,omitempty"`
 	Status   Status        `json:"status"`
 	Reason   string        `json:"reason,omitempty"` // why skipped, pending or not started
 	Writes   int           `json:"writes"`

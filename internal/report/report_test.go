@@ -414,3 +414,20 @@ func TestKeptIsShownNotCounted(t *testing.T) {
 		t.Errorf("table does not show the kept setting with its reason, or counts it as a change:\n%s", got)
 	}
 }
+
+// TestRingColumnSaysWhy: the RING column says what selected the ring.
+func TestRingColumnSaysWhy(t *testing.T) {
+	r := Report{Targets: []Target{
+		{Account: "111111111111", Region: "us-east-1", Mode: "converge", Status: WillChange, Ring: "dev", RingWhy: "tag ring=dev"},
+		{Account: "222222222222", Region: "us-east-1", Mode: "converge", Status: WillChange, Ring: "prod", RingWhy: "OU ou-ab12-prodacct"},
+	}}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"111111111111  us-east-1  dev (tag ring=dev)", "222222222222  us-east-1  prod (OU ou-ab12-prodacct)"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
