@@ -31,7 +31,9 @@ type ManagementStack struct {
 	Configuration *Configuration
 	Report        *ComplianceReport
 	RunsBucket    *RunsBucket
-	Runs          *RunStateMachine
+	// RingTagGuard is the optional ring tag SCP (nil unless configured).
+	RingTagGuard *RingTagGuard
+	Runs         *RunStateMachine
 }
 
 // NewManagementStack builds the management stack. The custom resource is
@@ -97,6 +99,12 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 	// machine writes the Distributed Map's results.
 	onlyWriters(bucket.Bucket, fn.Role, runs.Role)
 	onlyWriters(report.Bucket, fn.Role)
+	var guard *RingTagGuard
+	if s.RingTagGuardKey != "" {
+		guard = NewRingTagGuard(stack, "RingTagGuard", RingTagGuardProps{
+			TagKey: s.RingTagGuardKey, Principals: s.RingTagGuardPrincipals, RootID: params.OrganizationRootID.ValueAsString(),
+		})
+	}
 	effective, err := s.EffectiveConfiguration()
 	if err != nil {
 		panic(fmt.Sprintf("stacks.NewManagementStack: %v", err)) // NewApp validated it
@@ -142,5 +150,6 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Report:        report,
 		RunsBucket:    bucket,
 		Runs:          runs,
+		RingTagGuard:  guard,
 	}
 }
