@@ -374,7 +374,7 @@ func TestReadBounds(t *testing.T) {
 			t.Errorf("%s holds %d nodes but the summary does not name the bound: %q", target, n, bounded[target])
 		}
 	}
-	if len(sum.Bounded) == 0 || !strings.Contains(sum.Bounded[0].Error, "MaxPatchesPerNode") {
+	if !slices.ContainsFunc(sum.Bounded, func(b TargetFailure) bool { return strings.Contains(b.Error, "MaxPatchesPerNode") }) {
 		t.Errorf("bounded %v, want targets naming MaxPatchesPerNode too", sum.Bounded)
 	}
 	var page strings.Builder
