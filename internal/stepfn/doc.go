@@ -17,7 +17,11 @@
 //     does not decode (configuration, mode, account id, ring).
 //   - Batches are sized from the cost of a target (Sizing, from
 //     run.TargetCost) so that one finishes well inside a worker's time and
-//     its result fits Step Functions' payload limit.
+//     its result fits Step Functions' payload limit whatever its targets'
+//     outcomes: sized from the worst-case record, which Work holds every
+//     record to (FitRecord).
+//   - A batch of a run the stack's configuration change superseded does
+//     nothing (Superseded: its targets skipped); the handler decides.
 //   - Nothing starves: a target no successful batch reported (its batch
 //     failed, or never ran) is not started, and the run fails naming it.
 //   - Store: the stack's S3 bucket deployed (S3Store), a MemoryStore in
