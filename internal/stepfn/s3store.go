@@ -33,8 +33,9 @@ type S3Store struct {
 	// owner is the account that must own the bucket: every call passes
 	// it as ExpectedBucketOwner, so a bucket of the same name in another
 	// account (deleted and taken, or misnamed) is refused with
-	// AccessDenied instead of being written or trusted.
-	owner string
+	// AccessDenied instead of being written or trusted. Empty (a local
+	// invoke, which knows no account) names none.
+	owner *string
 	// MaxBytes bounds an object Get reads (DefaultMaxObjectBytes).
 	MaxBytes int64
 }
@@ -42,16 +43,20 @@ type S3Store struct {
 var _ Store = S3Store{}
 
 // NewS3Store returns the store of bucket, which owner (an account id)
-// must own.
+// must own; "" checks no owner.
 func NewS3Store(api *s3.Client, bucket, owner string) S3Store {
-	return S3Store{api: api, bucket: bucket, owner: owner, MaxBytes: DefaultMaxObjectBytes}
+	s := S3Store{api: api, bucket: bucket, MaxBytes: DefaultMaxObjectBytes}
+	if owner != "" {
+		s.owner = aws.String(owner)
+	}
+	return s
 }
 
 // Put writes body to key (the bucket's default encryption applies).
 func (s S3Store) Put(ctx context.Context, key string, body []byte) error {
 	_, err := s.api.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body),
-		ContentType: aws.String("application/json"), ExpectedBucketOwner: aws.String(s.owner),
+		ContentType: aws.String("application/json"), ExpectedBucketOwner: s.owner,
 	})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
@@ -62,7 +67,7 @@ func (s S3Store) Put(ctx context.Context, key string, body []byte) error {
 // Get reads key; an object larger than MaxBytes is an error, and no more
 // than MaxBytes+1 of it is read.
 func (s S3Store) Get(ctx context.Context, key string) ([]byte, error) {
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), ExpectedBucketOwner: aws.String(s.owner)})
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), ExpectedBucketOwner: s.owner})
 	if err != nil {
 		return nil, fmt.Errorf("get s3://%s/%s: %w", s.bucket, key, err)
 	}
