@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,9 @@ func main() {
 	}
 }
 
+// accountID is an AWS account id.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 // settings are what the environment configures.
 type settings struct {
 	level       slog.Level
@@ -62,13 +66,17 @@ type settings struct {
 	report      handler.ReportSettings
 	machine     string
 	bucket      string
+	owner       string // the buckets' expected owner
 }
 
 // readSettings reads the environment through getenv; a bad value is an
 // error naming the variable and what it takes.
 func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{parameter: getenv(names.EnvConfigParameter), stack: handler.Stack{ID: getenv(names.EnvStackID)},
-		machine: getenv(names.EnvStateMachineARN), bucket: getenv(names.EnvRunsBucket)}
+		machine: getenv(names.EnvStateMachineARN), bucket: getenv(names.EnvRunsBucket), owner: getenv(names.EnvBucketOwner)}
+	if (s.bucket != "" || getenv(names.EnvReportBucket) != "") && !accountID.MatchString(s.owner) {
+		return settings{}, fmt.Errorf("ORGPATCH_BUCKET_OWNER %q: want the 12-digit id of the account that owns the buckets (AWS::AccountId)", s.owner)
+	}
 	if s.machine != "" && s.bucket == "" {
 		return settings{}, fmt.Errorf("ORGPATCH_RUNS_BUCKET is empty: the state machine's steps need the runs' bucket")
 	}
@@ -80,7 +88,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		return settings{}, fmt.Errorf("ORGPATCH_STACK_PROPERTIES: %w", err)
 	}
 	s.stack.Properties = props
-	s.report.Bucket = getenv(names.EnvReportBucket)
+	s.report.Bucket, s.report.BucketOwner = getenv(names.EnvReportBucket), s.owner
 	if v := getenv(names.EnvReportStaleDays); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 365 {
@@ -142,7 +150,7 @@ func start() error {
 		Report:          s.report,
 	}
 	if s.bucket != "" {
-		deps.Runs = stepfn.NewS3Store(s3.NewFromConfig(cfg), s.bucket)
+		deps.Runs = stepfn.NewS3Store(s3.NewFromConfig(cfg), s.bucket, s.owner)
 	}
 	if s.machine != "" {
 		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)

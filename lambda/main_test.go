@@ -26,9 +26,13 @@ func TestReadSettings(t *testing.T) {
 			want: settings{level: slog.LevelDebug, concurrency: 16, parameter: "/orgpatch/configuration", stack: stack},
 		},
 		"state machine and bucket": {
-			env:  map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", "ORGPATCH_RUNS_BUCKET": "orgpatch-runs"},
-			want: settings{level: slog.LevelInfo, stack: stack, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs"},
+			env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", "ORGPATCH_RUNS_BUCKET": "orgpatch-runs",
+				"ORGPATCH_BUCKET_OWNER": "111111111111"},
+			want: settings{level: slog.LevelInfo, stack: stack, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs", owner: "111111111111",
+				report: handler.ReportSettings{BucketOwner: "111111111111"}},
 		},
+		"bucket without its owner":         {env: map[string]string{"ORGPATCH_RUNS_BUCKET": "orgpatch-runs"}, wantErr: "ORGPATCH_BUCKET_OWNER"},
+		"report bucket, owner not an id":   {env: map[string]string{"ORGPATCH_REPORT_BUCKET": "r", "ORGPATCH_BUCKET_OWNER": "me"}, wantErr: "12-digit"},
 		"state machine without its bucket": {env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"}, wantErr: "ORGPATCH_RUNS_BUCKET"},
 		// The simulator endpoint is a CLI setting: the function talks to AWS.
 		"ORGPATCH_ENDPOINT ignored":       {env: map[string]string{"ORGPATCH_ENDPOINT": "http://198.51.100.7:4566"}, want: settings{level: slog.LevelInfo, stack: stack}},

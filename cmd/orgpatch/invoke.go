@@ -116,7 +116,8 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	deps.Report.Bucket = *reportBucket
 	if *runsBucket != "" {
-		deps.Runs = stepfn.NewS3Store(compliance.NewS3Client(mgmt), *runsBucket)
+		// A local invoke knows no account to expect as the bucket's owner.
+		deps.Runs = stepfn.NewS3Store(compliance.NewS3Client(mgmt), *runsBucket, "")
 	}
 	h := handler.New(deps)
 	out, invokeErr := h.Invoke(ctx, raw)

@@ -246,3 +246,44 @@ func TestLambdaWritesOnlyTheReportPrefixes(t *testing.T) {
 		t.Errorf("bucket name (-want +got):\n%s", diff)
 	}
 }
+
+// TestBucketsOnlyOrgpatchWrites: each bucket's policy denies every object
+// write to any principal but orgpatch's roles: the runs bucket's to all but
+// the Lambda's and the state machine's, the report bucket's to all but the
+// Lambda's. Reads are left to IAM.
+func TestBucketsOnlyOrgpatchWrites(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	lambdaRole, _ := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
+	smRole, _ := only(t, b.mgmt, "AWS::IAM::Role", func(p map[string]any) bool {
+		return strings.Contains(fmt.Sprint(p["AssumeRolePolicyDocument"]), "states.amazonaws.com")
+	})
+	runsID, _ := only(t, b.mgmt, "AWS::S3::Bucket", runsBucket)
+	for _, tc := range []struct {
+		bucket  string
+		writers []any
+	}{
+		{runsID, []any{getAtt(lambdaRole, "Arn"), getAtt(smRole, "Arn")}},
+		{reportBucketID(t, b), []any{getAtt(lambdaRole, "Arn")}},
+	} {
+		_, policy := only(t, b.mgmt, "AWS::S3::BucketPolicy", func(p map[string]any) bool { return fmt.Sprint(p["Bucket"]) == fmt.Sprint(ref(tc.bucket)) })
+		var deny map[string]any
+		for _, st := range props(policy)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			if st := st.(map[string]any); st["Sid"] == "OnlyOrgpatchWrites" {
+				deny = st
+			}
+		}
+		if deny == nil {
+			t.Fatalf("%s: no OnlyOrgpatchWrites statement in its policy", tc.bucket)
+		}
+		diff(t, tc.bucket+" deny", map[string]any{
+			"Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+			"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": tc.writers}},
+			"Resource":  map[string]any{"Fn::Join": []any{"", []any{getAtt(tc.bucket, "Arn"), "/*"}}},
+		}, pick(deny, "Effect", "Principal", "Condition", "Resource"))
+		for _, a := range []string{"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} {
+			if !slices.Contains(deny["Action"].([]any), any(a)) {
+				t.Errorf("%s: the deny lacks %s: %v", tc.bucket, a, deny["Action"])
+			}
+		}
+	}
+}

@@ -127,6 +127,9 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 			"LOG_LEVEL":              p.LogLevel,
 			names.EnvStateMachineARN: StateMachineARN(p.StateMachineName),
 			names.EnvRunsBucket:      p.RunsBucket.BucketName(),
+			// Both buckets are the stack's own: every S3 call names
+			// this account as the ExpectedBucketOwner.
+			names.EnvBucketOwner: awscdk.Aws_ACCOUNT_ID(),
 		},
 	}
 	if s.ReservedConcurrency > 0 {

@@ -31,7 +31,9 @@ type ManagementStack struct {
 	Configuration *Configuration
 	Report        *ComplianceReport
 	RunsBucket    *RunsBucket
-	Runs          *RunStateMachine
+	// RingTagGuard is the optional ring tag SCP (nil unless configured).
+	RingTagGuard *RingTagGuard
+	Runs         *RunStateMachine
 }
 
 // NewManagementStack builds the management stack. The custom resource is
@@ -94,6 +96,16 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		TrustedRoleARN: fn.Role.RoleArn(),
 		OrganizationID: params.OrganizationID.ValueAsString(),
 	})
+	// Only the Lambda writes work items, records and reports; the state
+	// machine writes the Distributed Map's results.
+	onlyWriters(bucket.Bucket, fn.Role, runs.Role)
+	onlyWriters(report.Bucket, fn.Role)
+	var guard *RingTagGuard
+	if s.RingTagGuardKey != "" {
+		guard = NewRingTagGuard(stack, "RingTagGuard", RingTagGuardProps{
+			TagKey: s.RingTagGuardKey, Principals: s.RingTagGuardPrincipals, RootID: params.OrganizationRootID.ValueAsString(),
+		})
+	}
 	effective, err := s.EffectiveConfiguration()
 	if err != nil {
 		panic(fmt.Sprintf("stacks.NewManagementStack: %v", err)) // NewApp validated it
@@ -139,5 +151,6 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Report:        report,
 		RunsBucket:    bucket,
 		Runs:          runs,
+		RingTagGuard:  guard,
 	}
 }

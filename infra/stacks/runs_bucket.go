@@ -27,9 +27,12 @@ type RunsBucket struct {
 }
 
 // NewRunsBucket builds the bucket: encrypted (S3-managed keys), TLS only,
-// public access blocked, objects owned by the bucket owner, and a lifecycle
-// that expires every object (and abandoned multipart uploads) after
-// runsRetentionDays. It is retained when the stack is deleted: CloudFormation
+// public access blocked, objects owned by the bucket owner, versioned (an
+// object overwritten or deleted keeps its earlier version, so a rewrite of
+// a run's items can be seen), and a lifecycle that expires every object,
+// earlier versions and abandoned multipart uploads after
+// runsRetentionDays. Only orgpatch's roles may write it (onlyWriters, in
+// the management stack, once the roles exist). It is retained when the stack is deleted: CloudFormation
 // cannot delete a bucket that still holds objects, and the lifecycle
 // empties it within a month.
 func NewRunsBucket(scope constructs.Construct, id string) *RunsBucket {
@@ -39,10 +42,12 @@ func NewRunsBucket(scope constructs.Construct, id string) *RunsBucket {
 		EnforceSSL:        jsii.Bool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("ExpireRuns"),
 			Expiration:                          awscdk.Duration_Days(jsii.Number(runsRetentionDays)),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(runsRetentionDays)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 		}},
 	})

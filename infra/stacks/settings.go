@@ -50,6 +50,13 @@ type Settings struct {
 	// context), or "" to let the Lambda use its defaults. Either way it
 	// gives the defaults of the parameters that override it.
 	Configuration string
+	// RingTagGuardKey and RingTagGuardPrincipals, when set (both or
+	// neither; off by default), add a service control policy that lets
+	// only these principals (IAM ARNs, wildcards allowed) set or remove
+	// the account tag RingTagGuardKey (NewRingTagGuard): for rings
+	// selected by tag.
+	RingTagGuardKey        string
+	RingTagGuardPrincipals []string
 }
 
 // DefaultSettings are the values used when the context says nothing.
@@ -99,6 +106,12 @@ func SettingsFromContext(scope constructs.Construct) (Settings, error) {
 		StackSetName:          contextString(scope, "stackSetName", d.StackSetName),
 		ConfigParameterName:   contextString(scope, "configParameterName", d.ConfigParameterName),
 		LogKMSKeyARN:          contextString(scope, "logKmsKeyArn", ""),
+		RingTagGuardKey:       contextString(scope, "ringTagGuardKey", ""),
+	}
+	if v := contextString(scope, "ringTagGuardPrincipals", ""); v != "" {
+		for _, arn := range strings.Split(v, ",") {
+			s.RingTagGuardPrincipals = append(s.RingTagGuardPrincipals, strings.TrimSpace(arn))
+		}
 	}
 	var err error
 	if s.MemorySize, err = contextInt(scope, "memorySize", d.MemorySize); err != nil {
@@ -127,6 +140,7 @@ var (
 	regionPattern        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	stackSetNamePattern  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,127}$`)
 	parameterNamePattern = regexp.MustCompile(`^(/[a-zA-Z0-9_.-]+)+$`)
+	principalARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*?-]+$`)
 	kmsKeyARNPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$`)
 )
 
@@ -173,6 +187,19 @@ func (s Settings) Validate() error {
 	}
 	if s.LogKMSKeyARN != "" && !kmsKeyARNPattern.MatchString(s.LogKMSKeyARN) {
 		bad("logKmsKeyArn", s.LogKMSKeyARN, "empty or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)")
+	}
+	switch {
+	case s.RingTagGuardKey == "" && len(s.RingTagGuardPrincipals) > 0:
+		bad("ringTagGuardKey", "", "the account tag key that selects rings, since ringTagGuardPrincipals is set")
+	case s.RingTagGuardKey != "" && len(s.RingTagGuardPrincipals) == 0:
+		bad("ringTagGuardPrincipals", "", "a comma-separated list of the IAM ARNs who may tag accounts with "+s.RingTagGuardKey+", since ringTagGuardKey is set")
+	case len(s.RingTagGuardKey) > 128:
+		bad("ringTagGuardKey", s.RingTagGuardKey, "an account tag key of 1..128 characters")
+	}
+	for _, arn := range s.RingTagGuardPrincipals {
+		if !principalARNPattern.MatchString(arn) {
+			bad("ringTagGuardPrincipals", arn, "IAM ARNs such as arn:aws:iam::111122223333:role/PlatformAdmin (wildcards allowed), separated by commas")
+		}
 	}
 	// The configuration must be one the parameters' defaults deploy as
 	// written.

@@ -45,6 +45,21 @@ func TestSettingsFromContext(t *testing.T) {
 			},
 			errs: []string{`homeRegion "Ireland"`, `functionName "my function"`, `lambdaRoleName "bad/role"`, `memorySize "64"`, `logRetentionDays "10": want one of 1, 3, 5`, `reservedConcurrency "-1"`, `logKmsKeyArn "alias/mine"`, `configParameterName "/aws/mine"`},
 		},
+		"ring tag guard": {
+			context: map[string]any{"homeRegion": "eu-west-1", "ringTagGuardKey": "ring", "ringTagGuardPrincipals": "arn:aws:iam::111122223333:role/PlatformAdmin, arn:aws:iam::*:role/OrgAdmin*"},
+			want: func(s *Settings) {
+				s.HomeRegion, s.RingTagGuardKey = "eu-west-1", "ring"
+				s.RingTagGuardPrincipals = []string{"arn:aws:iam::111122223333:role/PlatformAdmin", "arn:aws:iam::*:role/OrgAdmin*"}
+			},
+		},
+		"ring tag guard without principals": {
+			context: map[string]any{"homeRegion": "eu-west-1", "ringTagGuardKey": "ring"},
+			errs:    []string{"ringTagGuardPrincipals", "IAM ARNs who may tag accounts with ring"},
+		},
+		"ring tag guard principal not an ARN": {
+			context: map[string]any{"homeRegion": "eu-west-1", "ringTagGuardKey": "ring", "ringTagGuardPrincipals": "PlatformAdmin"},
+			errs:    []string{`ringTagGuardPrincipals "PlatformAdmin"`},
+		},
 		"not a number": {
 			context: map[string]any{"homeRegion": "eu-west-1", "memorySize": "lots"},
 			errs:    []string{`memorySize "lots": want a whole number`},

@@ -315,6 +315,7 @@ func TestLambdaFunction(t *testing.T) {
 			"LOG_LEVEL":                  ref("LogLevel"),
 			"ORGPATCH_STATE_MACHINE_ARN": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
 			"ORGPATCH_RUNS_BUCKET":       ref(bucketID),
+			"ORGPATCH_BUCKET_OWNER":      ref("AWS::AccountId"),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
 		"LoggingConfig": map[string]any{"LogGroup": ref(logID)},

@@ -206,8 +206,10 @@ func TestRunsBucket(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
 		"LifecycleConfiguration": map[string]any{"Rules": []any{map[string]any{
 			"Id": "ExpireRuns", "Status": "Enabled", "ExpirationInDays": 30,
+			"NoncurrentVersionExpiration":    map[string]any{"NoncurrentDays": 30},
 			"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}}}},
-		"OwnershipControls": map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
+		"OwnershipControls":       map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
 	}, p)
 	if bucket["DeletionPolicy"] != "Retain" {
 		t.Errorf("bucket deletion policy %v, want Retain", bucket["DeletionPolicy"])

@@ -63,13 +63,19 @@ type targetResult struct {
 	records    []Record
 	ec2Visible bool
 	reused     int
+	// bounded says which reads stopped at a bound of Settings.
+	bounded []string
 }
 
 // collect reads one target: its managed nodes, their patch states and
 // compliance, the non-compliant nodes' patches, and the EC2 instances. A
 // node whose last patching run is the one prev (the previous run's records
 // of the target, by node id) saw takes its patch lists from there.
-func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys []string, prev map[string]*Record) (targetResult, error) {
+//
+// It reads at most s.MaxNodesPerTarget managed nodes and as many EC2
+// instances, and s.MaxPatchesPerNode patches of a node; a bound hit is
+// named in res.bounded.
+func collect(ctx context.Context, t Target, s Settings, ssmc SSMAPI, ec2c EC2API, prev map[string]*Record) (targetResult, error) {
 	// Each page becomes record fields at once, its strings copied (str):
 	// the SDK decodes a page's strings into one block, which any string
 	// kept from it would keep alive, so memory holds the records of the
@@ -77,12 +83,18 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 	var res targetResult
 	byID := map[string]int{} // index in res.records
 	ip := ssm.NewDescribeInstanceInformationPaginator(ssmc, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(infoPageSize)})
-	for ip.HasMorePages() {
+	nodesBounded := false
+	for ip.HasMorePages() && !nodesBounded {
 		page, err := ip.NextPage(ctx)
 		if err != nil {
 			return res, fmt.Errorf("describe instance information: %w", err)
 		}
 		for _, info := range page.InstanceInformationList {
+			if len(res.records) == s.MaxNodesPerTarget {
+				nodesBounded = true
+				res.bounded = append(res.bounded, fmt.Sprintf("more than %d managed nodes: the first %d are reported, and no EC2 instance as not managed (MaxNodesPerTarget)", s.MaxNodesPerTarget, s.MaxNodesPerTarget))
+				break
+			}
 			r := baseRecord(t, str(info.InstanceId))
 			r.ResourceType, r.NodeState = strings.Clone(string(info.ResourceType)), Unreported
 			r.Name = cmp.Or(str(info.Name), str(info.ComputerName))
@@ -135,7 +147,12 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 	managed := len(res.records)
 	res.ec2Visible = true
 	ep := ec2.NewDescribeInstancesPaginator(ec2c, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(instancesPageSize)})
+	instances := 0
 	for ep.HasMorePages() {
+		if instances > s.MaxNodesPerTarget {
+			res.bounded = append(res.bounded, fmt.Sprintf("more than %d EC2 instances: the first %d or so are reported (MaxNodesPerTarget)", s.MaxNodesPerTarget, s.MaxNodesPerTarget))
+			break
+		}
 		page, err := ep.NextPage(ctx)
 		if isAccessDenied(err) {
 			res.ec2Visible = false
@@ -146,6 +163,7 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 		}
 		for _, rv := range page.Reservations {
 			for _, inst := range rv.Instances {
+				instances++
 				id := aws.ToString(inst.InstanceId)
 				state := ""
 				if inst.State != nil {
@@ -154,15 +172,17 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 				if i, ok := byID[id]; ok {
 					r := &res.records[i]
 					r.Name = cmp.Or(strings.Clone(tag(inst.Tags, "Name")), r.Name)
-					r.InstanceState, r.OwnerTags = state, ownerTags(inst.Tags, ownerKeys)
+					r.InstanceState, r.OwnerTags = state, ownerTags(inst.Tags, s.OwnerTagKeys)
 					continue
 				}
-				if inst.State == nil || inst.State.Name == ec2types.InstanceStateNameTerminated {
+				// Past the node bound, an instance not among the nodes read
+				// may still be managed: none is reported as not managed.
+				if nodesBounded || inst.State == nil || inst.State.Name == ec2types.InstanceStateNameTerminated {
 					continue
 				}
 				r := baseRecord(t, strings.Clone(id))
 				r.ResourceType, r.NodeState, r.Name = "EC2Instance", Unmanaged, strings.Clone(tag(inst.Tags, "Name"))
-				r.OwnerTags, r.InstanceState = ownerTags(inst.Tags, ownerKeys), state
+				r.OwnerTags, r.InstanceState = ownerTags(inst.Tags, s.OwnerTagKeys), state
 				r.Platform = "Linux"
 				if strings.EqualFold(string(inst.Platform), "windows") { // the wire says "windows"
 					r.Platform = "Windows"
@@ -173,6 +193,7 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 		}
 	}
 
+	patchBound := 0
 	for i := range res.records[:managed] {
 		r := &res.records[i]
 		if r.Status != NonCompliant {
@@ -184,9 +205,13 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 			res.reused++
 			continue
 		}
-		patches, err := nonCompliantPatches(ctx, ssmc, r.ResourceId)
+		patches, err := nonCompliantPatches(ctx, ssmc, r.ResourceId, s.MaxPatchesPerNode)
 		if err != nil {
 			return res, err
+		}
+		if len(patches) > s.MaxPatchesPerNode {
+			patches = patches[:s.MaxPatchesPerNode]
+			patchBound++
 		}
 		for _, p := range patches {
 			l := r.patchList(p.State)
@@ -195,6 +220,9 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys 
 			}
 			*l = append(*l, p)
 		}
+	}
+	if patchBound > 0 {
+		res.bounded = append(res.bounded, fmt.Sprintf("%d nodes with more than %d non-compliant patches: the first %d of each are reported (MaxPatchesPerNode)", patchBound, s.MaxPatchesPerNode, s.MaxPatchesPerNode))
 	}
 	return res, nil
 }
@@ -278,8 +306,9 @@ func severityOf(s *types.SeveritySummary) SeveritySummary {
 // nonCompliantPatches lists a node's non-compliant patch items: one node
 // per call, as ListComplianceItems allows no more. The items' Details carry
 // the vendor's severity, the classification, the state, the install time
-// and the CVE ids (the Patch Manager guide's compliance data).
-func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, error) {
+// and the CVE ids (the Patch Manager guide's compliance data). It stops
+// once it holds more than max, so more than max means the bound was hit.
+func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string, max int) ([]Patch, error) {
 	var out []Patch
 	p := ssm.NewListComplianceItemsPaginator(ssmc, &ssm.ListComplianceItemsInput{
 		ResourceIds:   []string{id},
@@ -290,7 +319,7 @@ func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, 
 		},
 		MaxResults: aws.Int32(itemsPageSize),
 	})
-	for p.HasMorePages() {
+	for p.HasMorePages() && len(out) <= max {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list compliance items of %s: %w", id, err)

@@ -207,6 +207,9 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		if !o.res.ec2Visible {
 			t.sum.EC2Invisible++
 		}
+		if len(o.res.bounded) > 0 && len(t.sum.Bounded) < maxFailures {
+			t.sum.Bounded = append(t.sum.Bounded, TargetFailure{Account: o.target.Account, Region: o.target.Region, Error: strings.Join(o.res.bounded, "; ")})
+		}
 		for i := range o.res.records {
 			r := &o.res.records[i]
 			if sink(r); sinkErr != nil {
@@ -291,9 +294,9 @@ func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target
 		return res, err
 	}
 	cfg := creds.Config(t.Account)
-	res, err = collect(ctx, t,
+	res, err = collect(ctx, t, env.Settings,
 		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
-		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), env.Settings.OwnerTagKeys, prev)
+		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), prev)
 	for i := range res.records {
 		r := &res.records[i]
 		derive(r, env.Settings, env.RunId, now, prev[r.ResourceId])

@@ -426,3 +426,54 @@ func TestThrottledAssumeRoleIsRetried(t *testing.T) {
 		t.Error("no AssumeRole was throttled: the test does not test the retry")
 	}
 }
+
+// TestReadBounds: with bounds below what the targets hold, no target gives
+// more managed nodes than MaxNodesPerTarget nor a node more patches than
+// MaxPatchesPerNode, every target that hit a bound is named in the
+// summary with the bound, and the page says so; without them all is read.
+func TestReadBounds(t *testing.T) {
+	f := newFixture(t, 40)
+	all, allRecords := f.run(t, Settings{})
+	if len(all.Bounded) != 0 {
+		t.Fatalf("default bounds hit on a small organization: %v", all.Bounded)
+	}
+	const nodes, patches = 10, 1
+	sum, records := f.run(t, Settings{MaxNodesPerTarget: nodes, MaxPatchesPerNode: patches})
+	perTarget := map[string]int{}
+	for _, r := range records {
+		if r.ResourceType == "ManagedInstance" {
+			perTarget[r.Account+"/"+r.Region]++
+		}
+		if len(r.MissingPatches) > patches {
+			t.Errorf("%s: %d patches recorded, bound %d", r.ResourceId, len(r.MissingPatches), patches)
+		}
+	}
+	allPerTarget := map[string]int{}
+	for _, r := range allRecords {
+		if r.ResourceType == "ManagedInstance" {
+			allPerTarget[r.Account+"/"+r.Region]++
+		}
+	}
+	bounded := map[string]string{}
+	for _, b := range sum.Bounded {
+		bounded[b.Account+"/"+b.Region] = b.Error
+	}
+	for target, n := range allPerTarget {
+		if got := perTarget[target]; got != min(n, nodes) {
+			t.Errorf("%s: %d managed nodes reported, want %d (of %d)", target, got, min(n, nodes), n)
+		}
+		if n > nodes && !strings.Contains(bounded[target], "more than 10 managed nodes") {
+			t.Errorf("%s holds %d nodes but the summary does not name the bound: %q", target, n, bounded[target])
+		}
+	}
+	if !slices.ContainsFunc(sum.Bounded, func(b TargetFailure) bool { return strings.Contains(b.Error, "MaxPatchesPerNode") }) {
+		t.Errorf("bounded %v, want targets naming MaxPatchesPerNode too", sum.Bounded)
+	}
+	var page strings.Builder
+	if err := sum.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "Read only in part") || !strings.Contains(page.String(), "MaxNodesPerTarget") {
+		t.Error("the page does not say which reads stopped at a bound")
+	}
+}

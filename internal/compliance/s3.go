@@ -40,6 +40,11 @@ type Object struct {
 	// without, it is a .gz file (what Athena reads by its key's suffix).
 	Gzip            bool
 	ContentEncoding string
+	// Owner, when set, is the account that must own the bucket: every call
+	// of the upload names it as ExpectedBucketOwner, so a bucket of that
+	// name held by anyone else is refused (AccessDenied) and receives
+	// nothing.
+	Owner string
 }
 
 // NewS3Upload starts the upload of bucket/key; write with Sink or Write,
@@ -59,7 +64,7 @@ func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket
 	go func() {
 		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(o.ContentType),
-			ContentEncoding: nilIfEmpty(o.ContentEncoding),
+			ContentEncoding: nilIfEmpty(o.ContentEncoding), ExpectedBucketOwner: nilIfEmpty(o.Owner),
 		})
 		if err != nil {
 			err = fmt.Errorf("upload s3://%s/%s: %w", bucket, key, err)

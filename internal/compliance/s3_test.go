@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
@@ -23,7 +24,7 @@ func TestS3UploadStreamsInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 9000 // about 11 MiB of records: three parts
-	u := NewS3Upload(ctx, client, "reports", "records/part.jsonl", Object{ContentType: "application/x-ndjson"})
+	u := NewS3Upload(ctx, client, "reports", "records/part.jsonl", Object{ContentType: "application/x-ndjson", Owner: env.Server.ManagementAccount()})
 	rec := Record{ComplianceType: "Patch", ResourceType: "ManagedInstance", Status: NonCompliant, Account: "111111111111", Region: "eu-west-1",
 		MissingPatches: []Patch{{Id: "KB890830", Title: string(bytes.Repeat([]byte("t"), 1000)), Severity: "UNSPECIFIED"}}}
 	for i := range n {
@@ -68,5 +69,31 @@ func TestS3UploadStreamsInParts(t *testing.T) {
 	}
 	if _, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("records/aborted.jsonl")}); err == nil {
 		t.Errorf("the aborted object exists")
+	}
+}
+
+// TestS3UploadRefusesAnotherOwner: an upload naming an expected owner other
+// than the bucket's fails with S3's AccessDenied and leaves no object, in a
+// single put and in a multipart upload alike.
+func TestS3UploadRefusesAnotherOwner(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	client := NewS3Client(env.Config)
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
+		t.Fatal(err)
+	}
+	for name, size := range map[string]int{"put": 10, "multipart": 6 << 20} {
+		key := "pages/" + name + ".html"
+		u := NewS3Upload(ctx, client, "reports", key, Object{ContentType: "text/html", Owner: "999999999999"})
+		_, _ = u.Write(bytes.Repeat([]byte("x"), size))
+		err := u.Close()
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+			t.Errorf("%s with another expected owner: %v, want AccessDenied", name, err)
+		}
+		_, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String(key)})
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchKey" {
+			t.Errorf("%s: reading %s after the refused upload: %v, want NoSuchKey", name, key, err)
+		}
 	}
 }

@@ -17,6 +17,13 @@ const (
 	// DefaultMaxListed bounds the non-compliant nodes the summary keeps for
 	// the page (the worst ones); the records hold them all.
 	DefaultMaxListed = 1000
+	// DefaultMaxNodesPerTarget bounds the managed nodes, and apart the EC2
+	// instances, read of one account x region, and
+	// DefaultMaxPatchesPerNode the non-compliant patches read of one node:
+	// a target's reads cannot outgrow the Lambda's memory, and where a
+	// bound is hit the summary says so (Summary.Bounded).
+	DefaultMaxNodesPerTarget = 20000
+	DefaultMaxPatchesPerNode = 1000
 )
 
 // Settings are the report's thresholds.
@@ -35,6 +42,9 @@ type Settings struct {
 	// OwnerTagKeys name the EC2 tags copied into each record's OwnerTags;
 	// nil means DefaultOwnerTagKeys.
 	OwnerTagKeys []string
+	// MaxNodesPerTarget and MaxPatchesPerNode bound what is read.
+	MaxNodesPerTarget int
+	MaxPatchesPerNode int
 }
 
 // DefaultOwnerTagKeys are the owner tags a record carries unless the
@@ -54,6 +64,12 @@ func (s Settings) withDefaults() Settings {
 	s.SLADays = slaCopy(s.SLADays)
 	if s.OwnerTagKeys == nil {
 		s.OwnerTagKeys = DefaultOwnerTagKeys
+	}
+	if s.MaxNodesPerTarget == 0 {
+		s.MaxNodesPerTarget = DefaultMaxNodesPerTarget
+	}
+	if s.MaxPatchesPerNode == 0 {
+		s.MaxPatchesPerNode = DefaultMaxPatchesPerNode
 	}
 	return s
 }
@@ -211,6 +227,9 @@ type Summary struct {
 	// Calls are the API calls the run made, when its caller counted them
 	// (the CLI does).
 	Calls int `json:"calls,omitempty"`
+	// Bounded are the targets (the first maxFailures) where a read
+	// stopped at a bound of Settings; what it names was not all read.
+	Bounded []TargetFailure `json:"bounded,omitempty"`
 
 	// Listed are the worst non-compliant nodes (at most MaxListed), worst
 	// first; MoreNonCompliant is how many more the records hold.

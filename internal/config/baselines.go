@@ -32,6 +32,15 @@ type Baseline struct {
 	RejectedPatches                  []string `json:"rejectedPatches,omitempty"`
 	// RejectedPatchesAction is ALLOW_AS_DEPENDENCY (AWS's default) or BLOCK.
 	RejectedPatchesAction string `json:"rejectedPatchesAction,omitempty"`
+	// Sources are alternative repositories a Linux baseline patches from.
+	// None unless listed: a source added outside orgpatch is drift, and
+	// removed.
+	Sources []PatchSource `json:"sources,omitempty"`
+	// AvailableSecurityUpdatesComplianceStatus (Windows) is how nodes
+	// missing a security update that the baseline does not approve
+	// report: COMPLIANT or NON_COMPLIANT; unset is AWS's default (none),
+	// and a value set outside orgpatch is drift, and cleared.
+	AvailableSecurityUpdatesComplianceStatus string `json:"availableSecurityUpdatesComplianceStatus,omitempty"`
 
 	// Default registers the baseline as its operating system's default.
 	Default bool `json:"default,omitempty"`
@@ -47,6 +56,15 @@ type ApprovalRule struct {
 	ApproveAfterDays  *int32        `json:"approveAfterDays,omitempty"`
 	ApproveUntilDate  string        `json:"approveUntilDate,omitempty"`
 	EnableNonSecurity bool          `json:"enableNonSecurity,omitempty"`
+}
+
+// PatchSource is an alternative patch repository of a Linux baseline:
+// Configuration is the repository's configuration (a yum .repo section, a
+// sources.list line), for the Products (operating system versions) named.
+type PatchSource struct {
+	Name          string   `json:"name"`
+	Products      []string `json:"products"`
+	Configuration string   `json:"configuration"`
 }
 
 // PatchFilter selects patches by one property (Key) having one of Values.
@@ -75,6 +93,10 @@ const (
 	maxPatchIDLen           = 100
 	maxApproveAfterDays     = 360
 	maxPatchGroupNameLength = 256
+	maxSources              = 20 // PatchSourceList
+	maxSourceProducts       = 20 // PatchSourceProductList
+	maxSourceProductLen     = 128
+	maxSourceConfiguration  = 1024
 )
 
 var (
@@ -84,10 +106,14 @@ var (
 		"ROCKY_LINUX", "ALMA_LINUX", "AMAZON_LINUX_2023"}
 	complianceLevels = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", ComplianceUnspecified}
 	patchActions     = []string{AllowAsDependency, "BLOCK"}
+	// ssm PatchComplianceStatus.
+	complianceStatuses = []string{"COMPLIANT", "NON_COMPLIANT"}
 
 	// ssm BaselineName and PatchGroup.
 	baselineNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_\-.]{3,128}$`)
 	patchGroupPattern   = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
+	// ssm PatchSourceName.
+	sourceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_\-.]{3,50}$`)
 )
 
 // filterKeys are the patch filter keys each operating system takes in a
@@ -218,6 +244,11 @@ func (b Baseline) validate(p *problems, prefix string) {
 	checkPatchIDs(p, prefix+".rejectedPatches", b.RejectedPatches)
 	checkEnum(p, prefix+".approvedPatchesComplianceLevel", b.ApprovedPatchesComplianceLevel, complianceLevels)
 	checkEnum(p, prefix+".rejectedPatchesAction", b.RejectedPatchesAction, patchActions)
+	checkEnum(p, prefix+".availableSecurityUpdatesComplianceStatus", b.AvailableSecurityUpdatesComplianceStatus, complianceStatuses)
+	if b.AvailableSecurityUpdatesComplianceStatus != "" && known && b.OperatingSystem != "WINDOWS" {
+		p.add(prefix+".availableSecurityUpdatesComplianceStatus", b.AvailableSecurityUpdatesComplianceStatus, "applies to WINDOWS baselines only, not %s", b.OperatingSystem)
+	}
+	b.validateSources(p, prefix+".sources", known)
 	if len(b.PatchGroups) > maxPatchGroups {
 		p.add(prefix+".patchGroups", "", "has %d patch groups; a baseline takes at most %d", len(b.PatchGroups), maxPatchGroups)
 	}
@@ -256,4 +287,38 @@ func DefaultOperatingSystems(bs []Baseline) []string {
 		}
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// validateSources checks the alternative repositories against the SSM
+// model's PatchSource shape. AWS documents Sources as applying to Linux
+// nodes only but names no error for a Windows or macOS baseline carrying
+// them; refusing them here is an assumption that saves a silent no-op.
+func (b Baseline) validateSources(p *problems, field string, knownOS bool) {
+	if len(b.Sources) > 0 && knownOS && (b.OperatingSystem == "WINDOWS" || b.OperatingSystem == "MACOS") {
+		p.add(field, "", "applies to Linux baselines only, not %s", b.OperatingSystem)
+	}
+	if len(b.Sources) > maxSources {
+		p.add(field, "", "has %d sources; at most %d are allowed", len(b.Sources), maxSources)
+	}
+	seen := map[string]int{}
+	for i, src := range b.Sources {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		if !sourceNamePattern.MatchString(src.Name) {
+			p.add(at+".name", src.Name, "is not 3-50 letters, digits, _ - or .")
+		} else if j, dup := seen[src.Name]; dup {
+			p.add(at+".name", src.Name, "repeats %s[%d].name; each source has its own name", field, j)
+		}
+		seen[src.Name] = i
+		if n := len(src.Products); n < 1 || n > maxSourceProducts {
+			p.add(at+".products", "", "has %d products; 1-%d are allowed", n, maxSourceProducts)
+		}
+		for k, prod := range src.Products {
+			if n := utf8.RuneCountInString(prod); n < 1 || n > maxSourceProductLen {
+				p.add(fmt.Sprintf("%s.products[%d]", at, k), prod, "is %d characters long; 1-%d are allowed", n, maxSourceProductLen)
+			}
+		}
+		if n := utf8.RuneCountInString(src.Configuration); n < 1 || n > maxSourceConfiguration {
+			p.add(at+".configuration", "", "is %d characters long; 1-%d are allowed", n, maxSourceConfiguration)
+		}
+	}
 }

@@ -41,6 +41,12 @@ type Config struct {
 	// Rings configure sets of accounts apart (rings.go): each account takes
 	// the first ring that selects it, else the settings above.
 	Rings []Ring `json:"rings,omitempty"`
+	// RingsByTag allows rings to select accounts by Organizations account
+	// tag (Selector.Tags). It is a choice to make explicitly: whoever may
+	// tag accounts (organizations:TagResource, UntagResource) can then move
+	// an account between rings, prod onto dev's schedule and approvals.
+	// The stack's RingTagGuard option limits who may.
+	RingsByTag bool `json:"ringsByTag,omitempty"`
 }
 
 // Window is one maintenance window with its one target and one task.

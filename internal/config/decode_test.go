@@ -137,7 +137,7 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		"unknown top-level field, JSON": {
 			data: `{"regionz": ["us-east-1"]}`,
-			want: "decode configuration: invalid configuration:\n  regionz: is not a configuration field; allowed here: baselines, configurationRoleName, controlTowerRegionsOnly, dhmcRoleName, disabled, excludedAccounts, excludedOUs, manageDHMC, regions, rings, taskRoleName, windows",
+			want: "decode configuration: invalid configuration:\n  regionz: is not a configuration field; allowed here: baselines, configurationRoleName, controlTowerRegionsOnly, dhmcRoleName, disabled, excludedAccounts, excludedOUs, manageDHMC, regions, rings, ringsByTag, taskRoleName, windows",
 		},
 		"unknown nested fields, YAML, all at once": {
 			data: "windows:\n  - name: abc\n    cron: x\n    task: {name: t, timeout: 5}\n",

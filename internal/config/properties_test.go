@@ -184,7 +184,7 @@ func TestFromPropertiesRejects(t *testing.T) {
 		},
 		"Configuration with an unknown field": {
 			props: map[string]any{"Configuration": `{"windowz": []}`},
-			want:  []FieldError{{"Configuration.windowz", "", "is not a configuration field; allowed here: baselines, configurationRoleName, controlTowerRegionsOnly, dhmcRoleName, disabled, excludedAccounts, excludedOUs, manageDHMC, regions, rings, taskRoleName, windows"}},
+			want:  []FieldError{{"Configuration.windowz", "", "is not a configuration field; allowed here: baselines, configurationRoleName, controlTowerRegionsOnly, dhmcRoleName, disabled, excludedAccounts, excludedOUs, manageDHMC, regions, rings, ringsByTag, taskRoleName, windows"}},
 		},
 		"Configuration that does not parse": {
 			props: map[string]any{"Configuration": `{"disabled": tru}`},

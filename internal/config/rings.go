@@ -79,7 +79,7 @@ func (c Config) CheckRing(name string) error {
 // not have.
 func (c Config) ForRing(name string) (eff Config, ok bool) {
 	eff = c.clone()
-	eff.Rings = nil
+	eff.Rings, eff.RingsByTag = nil, false
 	if name == "" {
 		return eff, true
 	}
@@ -134,12 +134,19 @@ func (o WindowOverride) applyTo(w *Window) {
 // baselines (as the configuration's are checked), and that each override
 // names a window of the ring and leaves it valid.
 func (c Config) validateRings(p *problems) {
+	if c.RingsByTag && !slices.ContainsFunc(c.Rings, func(r Ring) bool { return len(r.Select.Tags) > 0 }) {
+		p.add("ringsByTag", "true", "is set but no ring selects by tag: remove it, or give a ring select.tags")
+	}
 	names := uniqueNames{}
 	for i, r := range c.Rings {
 		prefix := fmt.Sprintf("rings[%d]", i)
 		checkName(p, prefix+".name", r.Name)
 		names.add(p, "rings", i, r.Name, "ring")
 		r.Select.validate(p, prefix+".select")
+		if len(r.Select.Tags) > 0 && !c.RingsByTag {
+			p.add(prefix+".select.tags", "", "selects accounts by tag, so whoever may tag accounts in Organizations can move an account between rings; "+
+				"set ringsByTag: true to choose that (and see docs/rings-and-baselines.md for who may tag), or select by ous or accounts")
+		}
 		wnames := uniqueNames{}
 		for j, w := range r.Windows {
 			w.validate(p, fmt.Sprintf("%s.windows[%d]", prefix, j))
@@ -336,6 +343,14 @@ func cloneBaselines(bs []Baseline) []Baseline {
 		b.ApprovedPatches = slices.Clone(b.ApprovedPatches)
 		b.RejectedPatches = slices.Clone(b.RejectedPatches)
 		b.PatchGroups = slices.Clone(b.PatchGroups)
+		if b.Sources != nil {
+			srcs := make([]PatchSource, len(b.Sources))
+			for j, src := range b.Sources {
+				src.Products = slices.Clone(src.Products)
+				srcs[j] = src
+			}
+			b.Sources = srcs
+		}
 		out[i] = b
 	}
 	return out

@@ -156,6 +156,7 @@ baselines:
     default: true
     patchGroups: [web]
     approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 400}]
+    sources: [{name: x, products: [], configuration: ""}]
 rings:
   - name: dev
     select: {}
@@ -164,7 +165,8 @@ rings:
       - {window: no-such-window, schedule: "cron(0 2 ? * TUE *)"}
       - {window: sra_linux_maintenance, schedule: "rate(7 days)", scheduleOffset: 2, operation: Patch}
     baselines:
-      - {name: a-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}]}
+      - {name: a-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}],
+         availableSecurityUpdatesComplianceStatus: MAYBE, sources: [{name: mirror, products: [WindowsServer2022], configuration: "[m]"}]}
       - {name: b-win, operatingSystem: WINDOWS, default: true, approvalRules: [{filters: [{key: PRODUCT, values: ["*"]}], approveAfterDays: 0}]}
   - name: dev
     select: {ous: [ou-bad], accounts: ["12345"], tags: [{key: ""}]}
@@ -186,9 +188,14 @@ rings:
 		"baselines[1].approvalRules[2].approveUntilDate",
 		"baselines[1].patchGroups[1]",
 		"baselines[2].approvalRules[0].approveAfterDays",
+		"baselines[2].sources[0].name",
+		"baselines[2].sources[0].products",
+		"baselines[2].sources[0].configuration",
 		"baselines[2].default",
 		"baselines[2].patchGroups[0]",
 		"rings[0].select",
+		"rings[0].baselines[0].availableSecurityUpdatesComplianceStatus",
+		"rings[0].baselines[0].sources",
 		"rings[0].baselines[1].default",
 		"rings[0].approveAfterDays",
 		"rings[0].windowOverrides[0].window",
@@ -198,6 +205,7 @@ rings:
 		"rings[1].select.ous[0]",
 		"rings[1].select.accounts[0]",
 		"rings[1].select.tags[0].key",
+		"rings[1].select.tags",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("fields named (-want +got):\n%s\n%v", diff, err)
@@ -208,10 +216,37 @@ rings:
 		"sets both approveAfterDays and approveUntilDate",
 		"baselines[1] is already the default for AMAZON_LINUX_2",
 		"is also registered with baselines[1] for AMAZON_LINUX_2",
+		"applies to Linux baselines only, not WINDOWS",
+		"selects accounts by tag, so whoever may tag accounts in Organizations can move an account between rings; set ringsByTag: true",
+		`"MAYBE": is not one of COMPLIANT, NON_COMPLIANT`,
 		"is not a window of this ring; its windows are sra_ssm_agent_update, sra_windows_maintenance, sra_linux_maintenance",
 	} {
 		if !strings.Contains(err.Error(), needle) {
 			t.Errorf("the error does not say %q:\n%v", needle, err)
 		}
+	}
+}
+
+// TestRingsByTagIsExplicit: a ring selecting by tag needs ringsByTag, and
+// ringsByTag needs a ring that selects by tag; both are named up front.
+func TestRingsByTagIsExplicit(t *testing.T) {
+	for name, tc := range map[string]struct {
+		yaml, wantField string
+	}{
+		"tag without the choice":   {yaml: "rings: [{name: dev, select: {tags: [{key: ring, values: [dev]}]}}]", wantField: "rings[0].select.tags"},
+		"the choice without a tag": {yaml: "ringsByTag: true\nrings: [{name: dev, select: {ous: [ou-ab12-cd34ef56]}}]", wantField: "ringsByTag"},
+		"both":                     {yaml: "ringsByTag: true\nrings: [{name: dev, select: {tags: [{key: ring, values: [dev]}]}}]"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.yaml))
+			var ve *ValidationError
+			switch {
+			case tc.wantField == "" && err != nil:
+				t.Fatalf("Decode: %v, want it accepted", err)
+			case tc.wantField == "":
+			case !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != tc.wantField:
+				t.Errorf("Decode: %v, want one problem at %s", err, tc.wantField)
+			}
+		})
 	}
 }

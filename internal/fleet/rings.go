@@ -27,6 +27,7 @@ var _ RingsAPI = (*organizations.Client)(nil)
 type Rings struct {
 	cfg    config.Config
 	ringOf map[string]string // account -> ring name, "" for none
+	whyOf  map[string]string // account -> what selected it (Why)
 	// Warnings name selectors that select nothing that exists: an OU the
 	// organization does not have, a ring that selects none of the run's
 	// accounts. They do not stop the run.
@@ -44,7 +45,7 @@ type Rings struct {
 // by tag and no earlier ring took the account. With no rings it makes no
 // call.
 func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts []string, whole bool) (Rings, error) {
-	r := Rings{cfg: cfg, ringOf: make(map[string]string, len(accounts))}
+	r := Rings{cfg: cfg, ringOf: make(map[string]string, len(accounts)), whyOf: make(map[string]string, len(accounts))}
 	under := make([]map[string]string, len(cfg.Rings))
 	for i, ring := range cfg.Rings {
 		if !whole {
@@ -89,22 +90,30 @@ func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts
 			}
 		}
 		for i, ring := range cfg.Rings {
-			match := slices.Contains(ring.Select.Accounts, account)
-			if _, ok := under[i][account]; ok || slices.ContainsFunc(above, func(ou string) bool { return slices.Contains(ring.Select.OUs, ou) }) {
-				match = true
+			why := ""
+			if slices.Contains(ring.Select.Accounts, account) {
+				why = "account id"
 			}
-			if !match && len(ring.Select.Tags) > 0 {
+			if ou, ok := under[i][account]; ok && why == "" {
+				why = "OU " + ou
+			}
+			if j := slices.IndexFunc(above, func(ou string) bool { return slices.Contains(ring.Select.OUs, ou) }); j >= 0 && why == "" {
+				why = "OU " + above[j]
+			}
+			if why == "" && len(ring.Select.Tags) > 0 {
 				t, err := tagsOf(account)
 				if err != nil {
 					return Rings{}, err
 				}
-				match = slices.ContainsFunc(ring.Select.Tags, func(s config.TagSelector) bool {
-					v, ok := t[s.Key]
-					return ok && (len(s.Values) == 0 || slices.Contains(s.Values, v))
-				})
+				for _, s := range ring.Select.Tags {
+					if v, ok := t[s.Key]; ok && (len(s.Values) == 0 || slices.Contains(s.Values, v)) {
+						why = "tag " + s.Key + "=" + v
+						break
+					}
+				}
 			}
-			if match {
-				r.ringOf[account] = ring.Name
+			if why != "" {
+				r.ringOf[account], r.whyOf[account] = ring.Name, why
 				selected[i]++
 				break
 			}
@@ -121,6 +130,10 @@ func ResolveRings(ctx context.Context, api RingsAPI, cfg config.Config, accounts
 // Ring returns the ring of account: "" for none (the configuration's own
 // settings), else one of the configuration's rings.
 func (r Rings) Ring(account string) string { return r.ringOf[account] }
+
+// Why says what selected account's ring: "account id", "OU ou-...", or
+// "tag KEY=VALUE" (the account tag that matched); "" when no ring did.
+func (r Rings) Why(account string) string { return r.whyOf[account] }
 
 // Of returns the ring of account ("" for none: the configuration's own
 // settings) and the configuration the account converges to.

@@ -145,3 +145,34 @@ func TestRingSelectingNothingWarns(t *testing.T) {
 		t.Errorf("the other rings still resolve: 222222222222 in %q, want dev", got["222222222222"])
 	}
 }
+
+// TestRingsSayWhy: each account's ring comes with what selected it (an
+// OU, nested ones by the OU the ring names; an account tag, naming the
+// tag), the same whether the run covers the organization or names the
+// account alone; an account no ring selects has no reason.
+func TestRingsSayWhy(t *testing.T) {
+	env, cfg := ringsFixture(t)
+	cfg.Rings = append(cfg.Rings, config.Ring{Name: "mgmt", Select: config.Selector{Accounts: []string{"111111111111"}}})
+	api := organizations.NewFromConfig(env.Config)
+	want := map[string]string{
+		"111111111111": "account id",
+		"222222222222": "OU ou-rg01-devaccts",
+		"333333333333": "OU ou-rg01-prodacct",
+		"444444444444": "OU ou-rg01-prodacct",
+		"555555555555": "tag ring=dev",
+		"666666666666": "",
+	}
+	whole, err := fleet.ResolveRings(context.Background(), api, cfg, ringAccounts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range ringAccounts {
+		named, err := fleet.ResolveRings(context.Background(), api, cfg, []string{a}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Why(a) != want[a] || named.Why(a) != want[a] {
+			t.Errorf("%s: why %q (whole organization), %q (named), want %q", a, whole.Why(a), named.Why(a), want[a])
+		}
+	}
+}

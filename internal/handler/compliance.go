@@ -28,6 +28,9 @@ type ReportSettings struct {
 	// Bucket receives the records and the page; the report run fails
 	// without one.
 	Bucket string
+	// BucketOwner is the account that must own Bucket (every call names
+	// it as ExpectedBucketOwner); empty names none.
+	BucketOwner string
 	// Settings are the summary's thresholds (compliance's defaults).
 	Settings compliance.Settings
 }
@@ -81,10 +84,18 @@ type ReportS3API interface {
 
 var _ ReportS3API = (*s3.Client)(nil)
 
+// The bounds on what previousRun reads back: the state object is a few
+// hundred bytes; the records of 200,000 nodes are about 17 MiB compressed.
+const (
+	maxLatestRunBytes      = 64 << 10
+	maxPreviousRecordBytes = 512 << 20
+)
+
 // previousRun reads the latest complete run: its state object, then its
-// records into a temporary file. None on the first run.
-func previousRun(ctx context.Context, client ReportS3API, bucket string) (*latestRun, *compliance.Previous, error) {
-	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun)})
+// records into a temporary file. None on the first run. Every read names
+// owner as the bucket's expected owner and is bounded in size.
+func previousRun(ctx context.Context, client ReportS3API, bucket, owner string) (*latestRun, *compliance.Previous, error) {
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), ExpectedBucketOwner: ownerOrNil(owner)})
 	var nsk *s3types.NoSuchKey
 	if errors.As(err, &nsk) {
 		return nil, nil, nil
@@ -93,17 +104,20 @@ func previousRun(ctx context.Context, client ReportS3API, bucket string) (*lates
 		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
 	}
 	var last latestRun
-	err = json.NewDecoder(obj.Body).Decode(&last)
+	err = json.NewDecoder(io.LimitReader(obj.Body, maxLatestRunBytes)).Decode(&last)
 	obj.Body.Close()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
 	}
-	obj, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(last.Keys.Records)})
+	obj, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(last.Keys.Records), ExpectedBucketOwner: ownerOrNil(owner)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the previous run's records s3://%s/%s: %w", bucket, last.Keys.Records, err)
 	}
 	defer obj.Body.Close()
-	prev, err := compliance.LoadPrevious(obj.Body, "")
+	if n := aws.ToInt64(obj.ContentLength); n > maxPreviousRecordBytes {
+		return nil, nil, fmt.Errorf("the previous run's records s3://%s/%s hold %d bytes, more than the %d the report reads back", bucket, last.Keys.Records, n, maxPreviousRecordBytes)
+	}
+	prev, err := compliance.LoadPrevious(io.LimitReader(obj.Body, maxPreviousRecordBytes), "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("s3://%s/%s: %w", bucket, last.Keys.Records, err)
 	}
@@ -134,7 +148,7 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		client := compliance.NewS3Client(h.deps.Management)
 		now := h.clock.Now()
 		runID := reportRunID(req, now)
-		last, prev, err := previousRun(ctx, client, bucket)
+		last, prev, err := previousRun(ctx, client, bucket, h.deps.Report.BucketOwner)
 		if err != nil {
 			return nil, err
 		}
@@ -143,8 +157,8 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		if last != nil && last.RunId == runID {
 			keys = last.Keys // a retry: the same objects
 		}
-		records := compliance.NewS3Upload(ctx, client, bucket, keys.Records, compliance.Object{ContentType: "application/x-ndjson", Gzip: true})
-		export := compliance.NewS3Upload(ctx, client, bucket, keys.CSV, compliance.Object{ContentType: "text/csv; charset=utf-8", Gzip: true, ContentEncoding: "gzip"})
+		records := compliance.NewS3Upload(ctx, client, bucket, keys.Records, compliance.Object{Owner: h.deps.Report.BucketOwner, ContentType: "application/x-ndjson", Gzip: true})
+		export := compliance.NewS3Upload(ctx, client, bucket, keys.CSV, compliance.Object{Owner: h.deps.Report.BucketOwner, ContentType: "text/csv; charset=utf-8", Gzip: true, ContentEncoding: "gzip"})
 		csvSink, csvFlush := compliance.CSV(export)
 		abort := func(err error) error { return errors.Join(err, records.Abort(err), export.Abort(err)) }
 		s, err := compliance.Run(ctx, compliance.Env{
@@ -165,7 +179,7 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		}
 		for key, href := range map[string]string{keys.Page: path.Base(keys.CSV), LatestPage: strings.TrimPrefix(keys.CSV, PagesPrefix)} {
 			s.Export = href
-			page := compliance.NewS3Upload(ctx, client, bucket, key, compliance.Object{ContentType: "text/html; charset=utf-8"})
+			page := compliance.NewS3Upload(ctx, client, bucket, key, compliance.Object{Owner: h.deps.Report.BucketOwner, ContentType: "text/html; charset=utf-8"})
 			if err := s.WriteHTML(page); err != nil {
 				return nil, errors.Join(err, page.Abort(err))
 			}
@@ -252,4 +266,12 @@ func writeComplianceMetrics(w io.Writer, now time.Time, s compliance.Summary) er
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// ownerOrNil is the ExpectedBucketOwner to send: none for an empty owner.
+func ownerOrNil(owner string) *string {
+	if owner == "" {
+		return nil
+	}
+	return aws.String(owner)
 }

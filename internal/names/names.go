@@ -25,6 +25,7 @@ const (
 	EnvReportOwnerTags = "ORGPATCH_REPORT_OWNER_TAGS"
 	EnvStateMachineARN = "ORGPATCH_STATE_MACHINE_ARN"
 	EnvRunsBucket      = "ORGPATCH_RUNS_BUCKET"
+	EnvBucketOwner     = "ORGPATCH_BUCKET_OWNER"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.

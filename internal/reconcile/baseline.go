@@ -3,6 +3,7 @@ package reconcile
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"reflect"
@@ -35,6 +36,8 @@ const (
 	BaselineApprovedNonSecurity     Field = "baseline.approved patches non-security"
 	BaselineRejectedPatches         Field = "baseline.rejected patches"
 	BaselineRejectedAction          Field = "baseline.rejected patches action"
+	BaselineSources                 Field = "baseline.sources"
+	BaselineAvailableSecurity       Field = "baseline.available security updates compliance"
 	DefaultBaseline                 Field = "default.baseline" // the baseline registered as an operating system's default
 )
 
@@ -361,6 +364,8 @@ func baselineChanges(observed, want config.Baseline) []Change {
 	add(BaselineApprovedNonSecurity, o.ApprovedPatchesEnableNonSecurity, w.ApprovedPatchesEnableNonSecurity, str)
 	add(BaselineRejectedPatches, o.RejectedPatches, w.RejectedPatches, func(v any) string { return showPatches(v.([]string)) })
 	add(BaselineRejectedAction, o.RejectedPatchesAction, w.RejectedPatchesAction, str)
+	add(BaselineSources, o.Sources, w.Sources, func(v any) string { return showSources(v.([]config.PatchSource)) })
+	add(BaselineAvailableSecurity, o.AvailableSecurityUpdatesComplianceStatus, w.AvailableSecurityUpdatesComplianceStatus, str)
 	return out
 }
 
@@ -379,6 +384,7 @@ func normalBaseline(b config.Baseline) config.Baseline {
 	b.ApprovalRules = rules
 	b.ApprovedPatches = nilIfEmpty(b.ApprovedPatches)
 	b.RejectedPatches = nilIfEmpty(b.RejectedPatches)
+	b.Sources = nilIfEmpty(b.Sources)
 	b.Default, b.PatchGroups, b.Name = false, nil, ""
 	return b
 }
@@ -464,4 +470,19 @@ func sortedKeys[V any](m map[PatchGroupKey]V) []PatchGroupKey {
 	return slices.SortedFunc(maps.Keys(m), func(a, b PatchGroupKey) int {
 		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.OperatingSystem, b.OperatingSystem))
 	})
+}
+
+// showSources prints each source's name and products, and of its
+// configuration (sensitive in the SSM model: it may hold repository
+// credentials) only a digest, so a changed configuration still shows.
+func showSources(ss []config.PatchSource) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ss))
+	for i, src := range ss {
+		sum := sha256.Sum256([]byte(src.Configuration))
+		parts[i] = fmt.Sprintf("%s (%s; configuration sha256:%x)", src.Name, strings.Join(src.Products, ","), sum[:4])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -83,7 +83,8 @@ func (a *applier) createBaseline(ctx context.Context, client baselinesAPI, act A
 		Tags: []types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(OwnerTagValue)}},
 	}
 	setBaselineFields(b, nil, func(f Field) bool { return true }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
-		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction)
+		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction,
+		&in.Sources, &in.AvailableSecurityUpdatesComplianceStatus)
 	out, err := send(ctx, a, false, client.CreatePatchBaseline, in)
 	if err != nil {
 		return fmt.Errorf("create patch baseline %s: %w", b.Name, err)
@@ -101,15 +102,18 @@ func (a *applier) updateBaseline(ctx context.Context, client baselinesAPI, act A
 	for _, c := range act.Changes {
 		changed[c.Field] = true
 	}
-	// Every member but the description can be cleared by sending it empty;
-	// the description (1-1024 characters) only by a replacement.
-	replace := changed[BaselineDescription] && b.Description == ""
+	// Every member but the description and the available security
+	// updates status can be cleared by sending it empty; those two (a
+	// 1-1024 character string, an enum) only by a replacement.
+	replace := changed[BaselineDescription] && b.Description == "" ||
+		changed[BaselineAvailableSecurity] && b.AvailableSecurityUpdatesComplianceStatus == ""
 	in := &ssm.UpdatePatchBaselineInput{BaselineId: aws.String(act.ID)}
 	if replace {
 		in.Replace, in.Name = aws.Bool(true), aws.String(b.Name)
 	}
 	if unsent := setBaselineFields(b, act.Changes, func(f Field) bool { return replace || changed[f] }, &in.Description, &in.GlobalFilters, &in.ApprovalRules,
-		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction); unsent != nil {
+		&in.ApprovedPatches, &in.ApprovedPatchesComplianceLevel, &in.ApprovedPatchesEnableNonSecurity, &in.RejectedPatches, &in.RejectedPatchesAction,
+		&in.Sources, &in.AvailableSecurityUpdatesComplianceStatus); unsent != nil {
 		return errCannotSend(act, *unsent)
 	}
 	if _, err := send(ctx, a, false, client.UpdatePatchBaseline, in); err != nil {
@@ -124,11 +128,13 @@ func (a *applier) updateBaseline(ctx context.Context, client baselinesAPI, act A
 // cannot send (nil when every one is sent).
 func setBaselineFields(b config.Baseline, changes []Change, send func(Field) bool,
 	description **string, global **types.PatchFilterGroup, rules **types.PatchRuleGroup, approved *[]string,
-	approvedLevel *types.PatchComplianceLevel, nonSecurity **bool, rejected *[]string, action *types.PatchAction) *Change {
+	approvedLevel *types.PatchComplianceLevel, nonSecurity **bool, rejected *[]string, action *types.PatchAction,
+	sources *[]types.PatchSource, securityStatus *types.PatchComplianceStatus) *Change {
 	for _, c := range changes {
 		switch c.Field {
 		case BaselineDescription, BaselineGlobalFilters, BaselineApprovalRules, BaselineApprovedPatches,
-			BaselineApprovedComplianceLevel, BaselineApprovedNonSecurity, BaselineRejectedPatches, BaselineRejectedAction:
+			BaselineApprovedComplianceLevel, BaselineApprovedNonSecurity, BaselineRejectedPatches, BaselineRejectedAction,
+			BaselineSources, BaselineAvailableSecurity:
 		default:
 			return &c
 		}
@@ -167,6 +173,17 @@ func setBaselineFields(b config.Baseline, changes []Change, send func(Field) boo
 	}
 	if send(BaselineRejectedAction) {
 		*action = types.PatchAction(b.RejectedPatchesAction)
+	}
+	if send(BaselineSources) {
+		// A non-nil empty list is sent as [], which removes every source.
+		*sources = []types.PatchSource{}
+		for _, src := range b.Sources {
+			*sources = append(*sources, types.PatchSource{Name: aws.String(src.Name), Products: src.Products, Configuration: aws.String(src.Configuration)})
+		}
+	}
+	if send(BaselineAvailableSecurity) {
+		// Empty is not sent: only a replacement clears it.
+		*securityStatus = types.PatchComplianceStatus(b.AvailableSecurityUpdatesComplianceStatus)
 	}
 	return nil
 }

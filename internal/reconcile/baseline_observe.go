@@ -152,12 +152,16 @@ func observePredefined(ctx context.Context, client baselinesAPI, obs *baselinesO
 func observedBaseline(out *ssm.GetPatchBaselineOutput) ObservedBaseline {
 	b := config.Baseline{
 		Name: aws.ToString(out.Name), Description: aws.ToString(out.Description), OperatingSystem: string(out.OperatingSystem),
-		GlobalFilters:                    filtersOf(out.GlobalFilters),
-		ApprovedPatches:                  out.ApprovedPatches,
-		ApprovedPatchesComplianceLevel:   string(out.ApprovedPatchesComplianceLevel),
-		ApprovedPatchesEnableNonSecurity: aws.ToBool(out.ApprovedPatchesEnableNonSecurity),
-		RejectedPatches:                  out.RejectedPatches,
-		RejectedPatchesAction:            string(out.RejectedPatchesAction),
+		GlobalFilters:                            filtersOf(out.GlobalFilters),
+		ApprovedPatches:                          out.ApprovedPatches,
+		ApprovedPatchesComplianceLevel:           string(out.ApprovedPatchesComplianceLevel),
+		ApprovedPatchesEnableNonSecurity:         aws.ToBool(out.ApprovedPatchesEnableNonSecurity),
+		RejectedPatches:                          out.RejectedPatches,
+		RejectedPatchesAction:                    string(out.RejectedPatchesAction),
+		AvailableSecurityUpdatesComplianceStatus: string(out.AvailableSecurityUpdatesComplianceStatus),
+	}
+	for _, src := range out.Sources {
+		b.Sources = append(b.Sources, config.PatchSource{Name: aws.ToString(src.Name), Products: src.Products, Configuration: aws.ToString(src.Configuration)})
 	}
 	if out.ApprovalRules != nil {
 		for _, r := range out.ApprovalRules.PatchRules {

@@ -377,3 +377,82 @@ func (l loseBaselineCreate) CreatePatchBaseline(ctx context.Context, in *ssm.Cre
 	}
 	return nil, &smithy.GenericAPIError{Code: "RequestTimeout", Message: "the answer was lost"}
 }
+
+// TestBaselineOutOfBandFieldsAreDrift: an alternative patch source pointing
+// at an outside repository, or Windows' available security updates marked
+// compliant, set on orgpatch's baseline outside orgpatch, is planned as a
+// change, removed by one update, and the next run writes nothing. A source
+// the configuration lists is written and kept.
+func TestBaselineOutOfBandFieldsAreDrift(t *testing.T) {
+	ctx := context.Background()
+	outside := []types.PatchSource{{Name: aws.String("outside-repo"), Products: []string{"AmazonLinux2"},
+		Configuration: aws.String("[outside]\nname=outside\nbaseurl=https://repo.example.net/\nenabled=1")}}
+	tests := map[string]struct {
+		baseline  string
+		tamper    ssm.UpdatePatchBaselineInput
+		wantField reconcile.Field
+	}{
+		"sources": {baseline: "orgpatch-amazon-linux-2", tamper: ssm.UpdatePatchBaselineInput{Sources: outside}, wantField: reconcile.BaselineSources},
+		"available security updates compliant": {baseline: "orgpatch-windows",
+			tamper: ssm.UpdatePatchBaselineInput{AvailableSecurityUpdatesComplianceStatus: types.PatchComplianceStatusCompliant}, wantField: reconcile.BaselineAvailableSecurity},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			cfg := ringConfig(t, "dev")
+			h.mustRun(reconcile.Converge, cfg)
+			id := h.idOf(tc.baseline)
+			tamper := tc.tamper
+			tamper.BaselineId = aws.String(id)
+			must(h.client.UpdatePatchBaseline(ctx, &tamper))(t)
+
+			res, writes := h.mustRun(reconcile.Converge, cfg)
+			if writes != 1 {
+				t.Errorf("converge after tampering: %d writes %v, want 1", writes, h.writeOps())
+			}
+			i := slices.IndexFunc(res.Actions, func(a reconcile.Action) bool { return a.Op == reconcile.OpUpdate && a.Name == tc.baseline })
+			if i < 0 || len(res.Actions[i].Changes) != 1 || res.Actions[i].Changes[0].Field != tc.wantField {
+				t.Fatalf("actions %v, want one update of %s changing %s", res.Actions, tc.baseline, tc.wantField)
+			}
+			got := must(h.client.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: aws.String(id)}))(t)
+			if len(got.Sources) != 0 || got.AvailableSecurityUpdatesComplianceStatus != "" {
+				t.Errorf("after converge: sources %v, available security updates %q, want none", got.Sources, got.AvailableSecurityUpdatesComplianceStatus)
+			}
+			if diff := cmp.Diff(convergedBaselines("0"), h.baselines()); diff != "" {
+				t.Errorf("baselines (-want +got):\n%s", diff)
+			}
+			if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+				t.Errorf("next run: %d writes %v, want none", writes, h.writeOps())
+			}
+		})
+	}
+
+	t.Run("configured source", func(t *testing.T) {
+		h := newHarness(t)
+		cfg := ringConfig(t, "dev")
+		for i := range cfg.Baselines {
+			if cfg.Baselines[i].Name == "orgpatch-amazon-linux-2" {
+				cfg.Baselines[i].Sources = []config.PatchSource{{Name: "mirror", Products: []string{"AmazonLinux2"}, Configuration: "[mirror]\nbaseurl=https://mirror.example.com/\nenabled=1"}}
+			}
+		}
+		h.mustRun(reconcile.Converge, cfg)
+		got := must(h.client.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: aws.String(h.idOf("orgpatch-amazon-linux-2"))}))(t)
+		if len(got.Sources) != 1 || aws.ToString(got.Sources[0].Name) != "mirror" {
+			t.Errorf("sources %v, want the configured mirror", got.Sources)
+		}
+		if _, writes := h.mustRun(reconcile.Converge, cfg); writes != 0 {
+			t.Errorf("next run: %d writes %v, want none", writes, h.writeOps())
+		}
+	})
+}
+
+func (h *harness) idOf(name string) string {
+	h.t.Helper()
+	for _, b := range h.env.Server.SSM().Baselines(account, region) {
+		if b.Name == name {
+			return b.ID
+		}
+	}
+	h.t.Fatalf("no baseline %s", name)
+	return ""
+}

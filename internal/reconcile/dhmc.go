@@ -44,7 +44,8 @@ var _ dhmcAPI = (*ssm.Client)(nil)
 
 // dhmcKind is the Default Host Management Configuration service setting:
 // set to the DHMC role on Converge, reset to its default on
-// RemoveAndReset, left as it is on RemoveKeepSettings (another
+// RemoveAndReset only where it holds the role orgpatch configured (else
+// kept, OpKept, and reported so), left as it is on RemoveKeepSettings (another
 // configuration still governs the account), and not touched at all unless
 // Config.ManageDHMC.
 type dhmcKind struct{}
@@ -113,18 +114,29 @@ func (s dhmcState) teardown() []Action {
 		return nil // RemoveKeepSettings keeps the setting as it is.
 	}
 	a := Action{Op: OpUnchanged, Resource: ResourceDHMC, Name: DHMCSettingID}
-	if s.observed.Status != StatusDefault {
+	switch {
+	case s.observed.Status == StatusDefault:
+	case s.observed.Value != s.desired.Role:
+		// Someone else set the role since (or before) orgpatch did: a
+		// reset would take away their choice, so it stays and the
+		// report says why.
+		a.Op = OpKept
+		a.Detail = fmt.Sprintf("%s: holds %s, not the role orgpatch configured (%s)", KeptBySomeoneElse, show(s.observed.Value), show(s.desired.Role))
+	default:
 		a.Op = OpReset
 		a.Changes = []Change{{Field: DHMCValue, From: show(s.observed.Value), To: "default"}}
 	}
 	return []Action{a}
 }
 
+// KeptBySomeoneElse begins the Detail of an OpKept DHMC action.
+const KeptBySomeoneElse = "left as it was: set by someone else"
+
 // dhmcValue is the payload of a DHMC update: the setting's desired value.
 type dhmcValue string
 
 func (dhmcKind) apply(ctx context.Context, a *applier, act Action) error {
-	if act.Op == OpUnchanged {
+	if act.Op == OpUnchanged || act.Op == OpKept {
 		return nil
 	}
 	client, err := clientOf[dhmcAPI](a.clients)

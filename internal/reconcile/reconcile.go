@@ -60,6 +60,10 @@ const (
 	OpDelete    Op = "delete"
 	OpUnchanged Op = "unchanged"
 	OpReset     Op = "reset"
+	// OpKept is a resource the mode would change but that is not
+	// orgpatch's to change (the DHMC setting holding a role someone else
+	// set): it is left as it was, with no write, and reported with why.
+	OpKept Op = "kept"
 )
 
 // Resource is what an Action acts on. Each kind declares its own beside
@@ -67,7 +71,7 @@ const (
 type Resource string
 
 // Action is one decision of the plan, and once applied, one line of the
-// report. Every Op but OpUnchanged is exactly one write call.
+// report. Every Op but OpUnchanged and OpKept is exactly one write call.
 type Action struct {
 	Op       Op
 	Resource Resource

@@ -1158,3 +1158,32 @@ func TestStaleTaggingIndex(t *testing.T) {
 		t.Errorf("state (-want +got):\n%s", diff)
 	}
 }
+
+// TestTeardownKeepsDHMCSetBySomeoneElse: a teardown resets the DHMC
+// setting only where it holds the role orgpatch configured; a role someone
+// else set stays, with no write, and the plan says so.
+func TestTeardownKeepsDHMCSetBySomeoneElse(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	cfg := config.Default()
+	h.mustRun(reconcile.Converge, cfg)
+	const theirs = "service-role/TeamOwnDHMCRole"
+	must(h.client.UpdateServiceSetting(ctx, &ssm.UpdateServiceSettingInput{SettingId: aws.String(reconcile.DHMCSettingID),
+		SettingValue: aws.String(theirs)}))(t)
+
+	res, writes := h.mustRun(reconcile.RemoveAndReset, cfg)
+	if slices.Contains(h.writeOps(), "ResetServiceSetting") {
+		t.Errorf("teardown reset a DHMC setting orgpatch did not make: %v", h.writeOps())
+	}
+	if writes != 3 {
+		t.Errorf("teardown: %d writes %v, want 3 (the windows only)", writes, h.writeOps())
+	}
+	if value, _ := h.dhmc(); value != theirs {
+		t.Errorf("DHMC = %q, want left at %q", value, theirs)
+	}
+	i := slices.IndexFunc(res.Actions, func(a reconcile.Action) bool { return a.Resource == reconcile.ResourceDHMC })
+	if i < 0 || res.Actions[i].Op != reconcile.OpKept || !strings.HasPrefix(res.Actions[i].Detail, reconcile.KeptBySomeoneElse) ||
+		!strings.Contains(res.Actions[i].Detail, theirs) {
+		t.Errorf("DHMC action %+v, want kept: %s, naming %s", res.Actions, reconcile.KeptBySomeoneElse, theirs)
+	}
+}

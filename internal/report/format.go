@@ -48,14 +48,17 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 	}
 	// The RING column shows when the configuration has rings.
 	rings := slices.ContainsFunc(r.Targets, func(t Target) bool { return t.Ring != "" })
-	ringCol := func(ring string) string {
+	ringCol := func(ring, why string) string {
 		if !rings {
 			return ""
+		}
+		if why != "" {
+			ring += " (" + why + ")"
 		}
 		return cmp.Or(ring, "-") + "\t"
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "ACCOUNT\tREGION\t%sMODE\tSTATUS\tCHANGES\tDETAIL\n", ringCol("RING"))
+	fmt.Fprintf(tw, "ACCOUNT\tREGION\t%sMODE\tSTATUS\tCHANGES\tDETAIL\n", ringCol("RING", ""))
 	hidden, same := 0, 0
 	for _, row := range r.rows() {
 		t := row.Target
@@ -71,7 +74,7 @@ func (r Report) writeTable(w io.Writer, brief bool) error {
 		if regions == "" {
 			regions = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%d\t%s\n", t.Account, regions, ringCol(t.Ring), t.Mode, t.Status.Label(), t.Changes(), oneLine(t.detail()))
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%d\t%s\n", t.Account, regions, ringCol(t.Ring, t.RingWhy), t.Mode, t.Status.Label(), t.Changes(), oneLine(t.detail()))
 	}
 	tw.Flush() // into a strings.Builder: cannot fail
 	if hidden > 0 {

@@ -53,7 +53,7 @@ func (s Status) Label() string {
 
 // Action is one change applied (or planned, in a dry run) to a target.
 type Action struct {
-	Kind     string `json:"kind"`     // create | update | delete | unchanged | reset
+	Kind     string `json:"kind"`     // create | update | delete | unchanged | reset | kept
 	Resource string `json:"resource"` // window | target | task | dhmc
 	Name     string `json:"name"`
 	Detail   string `json:"detail,omitempty"`
@@ -151,10 +151,13 @@ func (e Error) Line() string {
 // Target is the outcome for one account x region. Region is empty when the
 // outcome covers the whole account (an excluded or suspended account).
 type Target struct {
-	Account  string        `json:"account"`
-	Region   string        `json:"region,omitempty"`
-	Mode     string        `json:"mode,omitempty"`
-	Ring     string        `json:"ring,omitempty"` // the account's ring, "" for none
+	Account string `json:"account"`
+	Region  string `json:"region,omitempty"`
+	Mode    string `json:"mode,omitempty"`
+	Ring    string `json:"ring,omitempty"` // the account's ring, "" for none
+	// RingWhy says what selected Ring: "account id", "OU ou-...", "tag
+	// KEY=VALUE"; empty where not known.
+	RingWhy  string        `json:"ringWhy,omitempty"`
 	Status   Status        `json:"status"`
 	Reason   string        `json:"reason,omitempty"` // why skipped, pending or not started
 	Writes   int           `json:"writes"`
@@ -182,7 +185,7 @@ func (t *Target) FailAccount(err error) {
 func (t Target) Changes() int {
 	n := 0
 	for _, a := range t.Actions {
-		if a.Kind != KindUnchanged {
+		if a.Changes() {
 			n++
 		}
 	}
@@ -235,11 +238,17 @@ const (
 	KindDelete    = "delete"
 	KindReset     = "reset"
 	KindUnchanged = "unchanged"
+	// KindKept is a resource left as it was because it is not orgpatch's
+	// to change (its Detail says why): shown, never counted as a change.
+	KindKept = "kept"
 )
+
+// Changes says whether the action changes something (not unchanged, not kept).
+func (a Action) Changes() bool { return a.Kind != KindUnchanged && a.Kind != KindKept }
 
 // add counts one action.
 func (c *Counts) add(a Action) {
-	if a.Kind == KindUnchanged {
+	if !a.Changes() {
 		return
 	}
 	i := slices.IndexFunc(c.Changes, func(r ResourceChanges) bool { return r.Resource == a.Resource })

@@ -394,3 +394,40 @@ func TestWriteJSONIsTheWholeEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptIsShownNotCounted: a resource left as it was (not orgpatch's to
+// change) is listed with its reason, but is no change and no write.
+func TestKeptIsShownNotCounted(t *testing.T) {
+	r := Report{Targets: []Target{{Account: "111111111111", Region: "eu-west-1", Mode: "teardown", Status: Converged, Writes: 1, Actions: []Action{
+		{Kind: KindDelete, Resource: "window", Name: "sra_linux_maintenance"},
+		{Kind: KindKept, Resource: "dhmc", Name: "dhmc", Detail: "left as it was: set by someone else: holds TeamRole"},
+	}}}}
+	r.Tally()
+	if got := r.Targets[0].Changes(); got != 1 {
+		t.Errorf("Changes() = %d, want 1 (the delete; kept is no change)", got)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, "kept dhmc dhmc: left as it was: set by someone else: holds TeamRole") || strings.Contains(got, "dhmc: 0 created") {
+		t.Errorf("table does not show the kept setting with its reason, or counts it as a change:\n%s", got)
+	}
+}
+
+// TestRingColumnSaysWhy: the RING column says what selected the ring.
+func TestRingColumnSaysWhy(t *testing.T) {
+	r := Report{Targets: []Target{
+		{Account: "111111111111", Region: "us-east-1", Mode: "converge", Status: WillChange, Ring: "dev", RingWhy: "tag ring=dev"},
+		{Account: "222222222222", Region: "us-east-1", Mode: "converge", Status: WillChange, Ring: "prod", RingWhy: "OU ou-ab12-prodacct"},
+	}}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"111111111111  us-east-1  dev (tag ring=dev)", "222222222222  us-east-1  prod (OU ou-ab12-prodacct)"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}

@@ -139,6 +139,8 @@ type Plan struct {
 type Account struct {
 	ID   string
 	Ring string // "" for none
+	// RingWhy says what selected Ring (fleet.Rings.Why): plans print it.
+	RingWhy string
 	// Named: the request named the account (its missing role is waited for).
 	Named   bool
 	Targets []Target
@@ -238,6 +240,9 @@ func Converge(ctx context.Context, env Env, req Request, accounts []Account) []r
 			cfg, ring := r.configFor(t.Mode, a.Ring)
 			work[i] = append(work[i], target{account: a.ID, region: t.Region, mode: t.Mode, cfg: cfg, ring: ring})
 			results[i][j] = report.Target{Account: a.ID, Region: t.Region, Mode: string(t.Mode), Ring: ring}
+			if ring != "" && ring == a.Ring {
+				results[i][j].RingWhy = a.RingWhy
+			}
 			walk[i].Regions = append(walk[i].Regions, t.Region)
 		}
 	}
@@ -323,7 +328,9 @@ func (r *runner) accounts(ctx context.Context, plan *Plan, regions, previous []s
 		acct := Account{ID: a.ID, Named: named}
 		in := func(regions []string, mode reconcile.Mode) {
 			_, ring := r.configFor(mode, rings.Ring(a.ID))
-			acct.Ring = cmp.Or(acct.Ring, ring)
+			if acct.Ring == "" && ring != "" {
+				acct.Ring, acct.RingWhy = ring, rings.Why(a.ID)
+			}
 			for _, region := range regions {
 				acct.Targets = append(acct.Targets, Target{Region: region, Mode: mode})
 			}
@@ -452,8 +459,9 @@ func (r *runner) reconcileOne(tctx context.Context, creds *fleet.Credentials, t 
 		if a.Op == reconcile.OpUnchanged {
 			continue
 		}
-		out.Actions = append(out.Actions, report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()})
-		changed = true
+		ra := report.Action{Kind: string(a.Op), Resource: string(a.Resource), Name: a.Name, Detail: a.Describe()}
+		out.Actions = append(out.Actions, ra)
+		changed = changed || ra.Changes()
 	}
 	if err != nil {
 		out.Fail(fleet.WithCause(tctx, err))

@@ -169,7 +169,7 @@ func (d *deployment) handler(s3c *s3.Client) *handler.Handler {
 		Metrics:    io.Discard,
 		// The capture is on loopback.
 		LoopbackAnswers: true,
-		Runs:            stepfn.NewS3Store(s3c, d.bucket),
+		Runs:            stepfn.NewS3Store(s3c, d.bucket, d.sv.Server.ManagementAccount()),
 		StateMachine:    d.machine,
 		Executions:      d.sfn,
 	})

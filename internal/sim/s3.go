@@ -36,7 +36,8 @@ import (
 // in a header or an aws-chunked trailer, or Content-MD5) must match the
 // bytes (BadDigest); objects are encrypted at rest (SSE-S3, AES256), as new
 // objects are by default. Only the owning account may use a bucket
-// (AccessDenied otherwise; the simulator has no bucket policies). Bodies are
+// (AccessDenied otherwise; the simulator has no bucket policies), and a
+// request naming another ExpectedBucketOwner is refused (AccessDenied). Bodies are
 // held in memory and bounded by s3MaxBody, far below S3's 5 GiB per part.
 
 // ServiceS3 is S3's signing name.
@@ -169,6 +170,12 @@ func (s *Server) s3(req *request) (any, error) {
 		return nil, apierr.New(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
 	}
 	if b.owner != req.caller.Account {
+		return nil, apierr.New(http.StatusForbidden, "AccessDenied", "Access Denied")
+	}
+	// ExpectedBucketOwner (every operation but CreateBucket takes it): a
+	// bucket owned by another account than the one named is refused with
+	// 403 AccessDenied, as S3 documents ("Verifying bucket ownership").
+	if want := r.Header.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != b.owner {
 		return nil, apierr.New(http.StatusForbidden, "AccessDenied", "Access Denied")
 	}
 	switch req.op {

@@ -42,6 +42,9 @@ func reportScenario(ids []string) []step {
 		{Name: "put page", Service: "s3", Operation: "PutObject", As: "member", Params: map[string]any{"Bucket": "crosstest-reports", "Key": "pages/latest.html"}},
 		{Name: "put compressed export", Service: "s3", Operation: "PutObject", As: "member", Params: map[string]any{"Bucket": "crosstest-reports", "Key": "pages/r.csv",
 			"ContentType": "text/csv; charset=utf-8", "ContentEncoding": "gzip"}},
+		{Name: "put, its owner expected", Service: "s3", Operation: "PutObject", As: "member", Params: obj(map[string]any{"ExpectedBucketOwner": memberAccount})},
+		{Name: "put, another owner expected", Service: "s3", Operation: "PutObject", As: "member", WantError: "AccessDenied", Params: obj(map[string]any{"ExpectedBucketOwner": "999999999999"})},
+		{Name: "upload, another owner expected", Service: "s3", Operation: "CreateMultipartUpload", As: "member", WantError: "AccessDenied", Params: obj(map[string]any{"ExpectedBucketOwner": "999999999999"})},
 		{Name: "start upload", Service: "s3", Operation: "CreateMultipartUpload", As: "member", Capture: []string{"UploadId"}, Params: obj(nil)},
 		{Name: "part 10001", Service: "s3", Operation: "UploadPart", As: "member", WantError: "InvalidArgument", Params: obj(map[string]any{"UploadId": "${UploadId}", "PartNumber": 10001})},
 		// An empty last part: its ETag is the MD5 of nothing.
