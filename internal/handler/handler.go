@@ -166,6 +166,11 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	if req.Action == trigger.Report {
 		return h.complianceReport(ctx, log, req, start)
 	}
+	if err := h.deps.Stack.checkEventAccount(req); err != nil {
+		log.Error("event refused; nothing done", "error", err)
+		h.emit(log, req.Source, nil, true, start)
+		return Result{Trigger: req.Source, Action: req.Action, Reason: err.Error()}, err
+	}
 	return h.event(ctx, log, req, start)
 }
 

@@ -110,10 +110,10 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 	switch p.Step {
 	case StepDiscover, StepSummarize, StepAbort:
 	default:
-		return Request{}, fieldErr("step", "%q is not one of %s, %s, %s (a worker's batch has Items and BatchInput)", p.Step, StepDiscover, StepSummarize, StepAbort)
+		return Request{}, fieldErr("step", "%s is not one of %s, %s, %s (a worker's batch has Items and BatchInput)", quoted(p.Step), StepDiscover, StepSummarize, StepAbort)
 	}
 	if !executionName.MatchString(p.Run) {
-		return Request{}, fieldErr("run", "%q is not an execution name (1 to 80 letters, digits, - and _)", p.Run)
+		return Request{}, fieldErr("run", "%s is not an execution name (1 to 80 letters, digits, - and _)", quoted(p.Run))
 	}
 	if p.Request == nil {
 		return Request{}, fieldErr("request", "missing: the run the execution carries")
@@ -122,7 +122,7 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 	switch in.Action {
 	case Converge, Remove:
 	default:
-		return Request{}, fieldErr("request.action", "%q is not one of %s, %s", in.Action, Converge, Remove)
+		return Request{}, fieldErr("request.action", "%s is not one of %s, %s", quoted(string(in.Action)), Converge, Remove)
 	}
 	step := Step{Name: p.Step, Run: p.Run, Started: p.Started, Input: in, Payload: raw}
 	var err error
@@ -181,12 +181,12 @@ func decodeBatch(raw json.RawMessage) (Request, error) {
 		}
 		for mode := range it.Regions {
 			if !knownMode(mode) {
-				return Request{}, fieldErr(fmt.Sprintf("Items[%d].regions", i), "mode %q is not one of converge, remove, teardown", mode)
+				return Request{}, fieldErr(fmt.Sprintf("Items[%d].regions", i), "mode %s is not one of converge, remove, teardown", quoted(mode))
 			}
 		}
 	}
 	if !knownMode(b.BatchInput.Mode) {
-		return Request{}, fieldErr("BatchInput.mode", "%q is not one of converge, remove, teardown", b.BatchInput.Mode)
+		return Request{}, fieldErr("BatchInput.mode", "%s is not one of converge, remove, teardown", quoted(b.BatchInput.Mode))
 	}
 	cfg, err := decodeConfig("BatchInput.config", b.BatchInput.Config)
 	if err != nil {
