@@ -54,7 +54,12 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 		if err := json.Unmarshal(s.Payload, &b); err != nil {
 			return nil, fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
 		}
-		res, err := stepfn.Work(ctx, h.env(log, config.Config{}), b)
+		env, err := h.workEnv(ctx, log, b)
+		if err != nil {
+			log.Error("batch refused; nothing done", "error", err)
+			return nil, err
+		}
+		res, err := stepfn.Work(ctx, env, b)
 		if err != nil {
 			log.Error("batch failed", "error", err)
 			return nil, err
@@ -132,6 +137,24 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 		return fmt.Errorf("%w: %s of run %s carries a configuration that is not the stack's", errUntrusted, s.Name, s.Run)
 	}
 	return nil
+}
+
+// workEnv is the environment a worker's batch runs in: the stored
+// configuration (the stack's own), and the previous one of the run.
+func (h *Handler) workEnv(ctx context.Context, log *slog.Logger, b stepfn.Batch) (run.Env, error) {
+	cfg, err := h.store.load(ctx)
+	if err != nil {
+		return run.Env{}, fmt.Errorf("%w: work's configuration cannot be checked: %w", errUntrusted, err)
+	}
+	env := h.env(log, cfg)
+	if p := b.BatchInput.Previous; len(p) > 0 && string(p) != "null" {
+		prev, err := config.Decode(p)
+		if err != nil {
+			return run.Env{}, fmt.Errorf("%w: batch: BatchInput.previous: %w", trigger.ErrMalformed, err)
+		}
+		env.Previous = &prev
+	}
+	return env, nil
 }
 
 func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Step) (DiscoverResult, error) {
