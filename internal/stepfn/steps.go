@@ -74,6 +74,10 @@ type BatchInput struct {
 	// Config and Previous are the configurations, as config.Config.JSON.
 	Config   json.RawMessage `json:"config"`
 	Previous json.RawMessage `json:"previous"`
+	// Origin names what started the run for the worker's caller to verify
+	// again (the handler: the key of the stored CloudFormation request);
+	// "" for none.
+	Origin string `json:"origin"`
 }
 
 // Batch is what a Distributed Map with an ItemBatcher gives each child
@@ -96,6 +100,8 @@ type DiscoverInput struct {
 	// Run names the run's objects in the Store (the execution's name).
 	Run     string      `json:"run"`
 	Request run.Request `json:"request"`
+	// Origin is BatchInput.Origin.
+	Origin string `json:"origin"`
 }
 
 // Discovery is Discover's output: where the items are, how many go in a
@@ -193,6 +199,7 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 		RecordKey: "runs/" + in.Run + "/record.json",
 		BatchInput: BatchInput{
 			Run: in.Run, Mode: reconcile.Mode(rep.Mode), DryRun: rep.DryRun, Named: len(in.Request.Accounts) > 0,
+			Origin: in.Origin,
 		},
 	}
 	if d.BatchInput.Config, err = env.Config.JSON(); err != nil {

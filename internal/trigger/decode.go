@@ -119,7 +119,7 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 	req := Request{
 		Source:         SourceCloudFormation,
 		CloudFormation: &ev,
-		Properties:     cleanProperties(ev.ResourceProperties),
+		Properties:     CleanProperties(ev.ResourceProperties),
 		Reason:         fmt.Sprintf("CloudFormation %s of %s in %s", ev.RequestType, ev.LogicalResourceID, ev.StackID),
 		ID:             ev.RequestID,
 	}
@@ -128,7 +128,7 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 		req.Action = Converge
 	case cfn.RequestUpdate:
 		req.Action = Converge
-		req.OldProperties = cleanProperties(ev.OldResourceProperties)
+		req.OldProperties = CleanProperties(ev.OldResourceProperties)
 	case cfn.RequestDelete:
 		req.Action = Remove
 	case "":
@@ -159,9 +159,9 @@ func answerable(prefix string, ev *cfn.Event) error {
 	return nil
 }
 
-// cleanProperties drops the properties CloudFormation adds to every custom
+// CleanProperties drops the properties CloudFormation adds to every custom
 // resource, leaving the configuration. It copies: the event stays intact.
-func cleanProperties(props map[string]any) map[string]any {
+func CleanProperties(props map[string]any) map[string]any {
 	if props == nil {
 		return nil
 	}

@@ -33,7 +33,7 @@ type outcome struct {
 // ignoreCFNEvent leaves the verbatim cfn.Event out of Request comparisons;
 // its routing fields are checked on their own.
 var ignoreCFNEvent = cmp.Options{cmpopts.IgnoreFields(Request{}, "CloudFormation"),
-	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.Previous", "Input.CloudFormation")}
+	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.CloudFormation")}
 
 func TestDecodeEventsFiles(t *testing.T) {
 	tests := map[string]outcome{
