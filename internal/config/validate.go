@@ -315,7 +315,7 @@ var snapshotIDPattern = regexp.MustCompile(`^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9
 // https URLs: those can point anywhere, so they are refused. Whether the
 // bucket belongs to the organization cannot be seen from its name; the
 // instance reads the list with its own credentials, so that is for the
-// instances' roles and the bucket's policy to enforce (see the README).
+// instances' roles and the bucket's policy to enforce (docs/threat-model.md).
 func installOverrideProblem(v string) string {
 	rest, ok := strings.CutPrefix(v, "s3://")
 	if !ok {

@@ -27,23 +27,28 @@ import (
 )
 
 // budgetEnv is a run over 20 members (+ management) x 2 regions whose
-// workers have a tiny budget: 800 ms each, 200 ms of it kept in reserve,
-// where every target takes at least delay.
-func budgetEnv(t *testing.T, delay time.Duration) (stepfn.Env, *simtest.Env) {
+// workers have a tiny budget: 8 units each, 2 of them kept in reserve, a
+// target budgeted at 1 unit and an account's derivation at a tenth of
+// one, where every target takes at least delay.
+// The unit sets how much room a loaded machine leaves the test: the batch
+// arithmetic is the same whatever it is.
+func budgetEnv(t *testing.T, unit, delay time.Duration) (stepfn.Env, *simtest.Env) {
 	t.Helper()
 	sv := simtest.Start(t, sim.GenerateOrg(sim.GenerateOptions{Accounts: 20}))
 	cfg := config.Default()
 	cfg.Regions = []string{"us-east-1", "eu-west-1"}
 	env := stepfn.Env{Env: runtest.Env(sv, cfg)}
 	env.Concurrency = 4
-	env.Reserve = 200 * time.Millisecond
-	env.Sizing = stepfn.Sizing{WorkerTimeout: 800 * time.Millisecond, TargetCost: 100 * time.Millisecond, AccountCost: 10 * time.Millisecond}
+	env.Reserve = 2 * unit
+	env.Sizing = stepfn.Sizing{WorkerTimeout: 8 * unit, TargetCost: unit, AccountCost: unit / 10}
 	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(delay) }
 	return env, sv
 }
 
 func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
-	env, sv := budgetEnv(t, 30*time.Millisecond)
+	// A unit of a second: each target's 30 ms and its dozen calls fit
+	// even on a loaded machine, so every batch completes.
+	env, sv := budgetEnv(t, time.Second, 30*time.Millisecond)
 	ctx := context.Background()
 	store := stepfn.NewMemoryStore()
 
@@ -51,9 +56,9 @@ func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half of (800 - 200) ms is 300 ms: 4 accounts of 2 regions derived
-	// in 40 ms, then 2 rounds of 100 ms, 4 targets a round (5 accounts
-	// would need 350 ms).
+	// Half of (8 - 2) units is 3 units: 4 accounts of 2 regions derived
+	// in 0.4 units, then 2 rounds of 1 unit, 4 targets a round (5
+	// accounts would need 3.5 units).
 	if d.MaxItemsPerBatch != 4 || d.Accounts != 21 {
 		t.Fatalf("discovery: %d accounts, %d per batch; want 21 accounts, 4 per batch", d.Accounts, d.MaxItemsPerBatch)
 	}
@@ -88,7 +93,7 @@ func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
 func TestRunThatCannotAttemptEveryAccountFailsNamingThem(t *testing.T) {
 	// One batch of every account: 42 targets, 4 at a time, 100 ms each,
 	// need 1.1 s of a worker that has 600 ms before its reserve.
-	env, _ := budgetEnv(t, 100*time.Millisecond)
+	env, _ := budgetEnv(t, 100*time.Millisecond, 100*time.Millisecond)
 	env.Sizing.MaxAccounts = 21
 	rep := stepfn.Run(context.Background(), env, run.Request{})
 

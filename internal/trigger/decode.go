@@ -481,7 +481,7 @@ func acceptHandshake(d cloudTrailDetail) (Request, error) {
 // account's rule may never see it). AWS documents the event's joinedMethod
 // and joinedTime fields but publishes no whole record; orgpatch reads the
 // account from serviceEventDetails.accountId, beside them (an assumption
-// the README names).
+// docs/deploy.md names, under its known limits).
 func accountJoined(d cloudTrailDetail) (Request, error) {
 	const field = "detail.serviceEventDetails"
 	var details struct {
