@@ -11,11 +11,16 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
+	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/demo"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	runs "github.com/orgpatch/orgpatch/internal/run"
+	"github.com/orgpatch/orgpatch/internal/stepfn"
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
@@ -31,6 +36,8 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	parameter := fs.String("config-parameter", handler.DefaultConfigParameter, "SSM `parameter` holding the configuration")
 	output := fs.String("output", "text", "`format` of the result: text or json")
 	concurrency := fs.Int("concurrency", runs.DefaultConcurrency, "targets worked on at once, and API calls in flight, as the Lambda's ORGPATCH_CONCURRENCY (1..1000)")
+	reportBucket := fs.String("report-bucket", os.Getenv("ORGPATCH_REPORT_BUCKET"), "`bucket` the compliance report writes to, as the Lambda's ORGPATCH_REPORT_BUCKET; with --endpoint and none, "+simReportBucket+", created there")
+	runsBucket := fs.String("runs-bucket", os.Getenv("ORGPATCH_RUNS_BUCKET"), "`bucket` of the state machine's runs, for its steps' events, as the Lambda's ORGPATCH_RUNS_BUCKET; with --endpoint and none, "+simRunsBucket+", created there")
 	peak := fs.Bool("max-memory", false, "print the process's peak resident memory on stderr at the end, as Lambda's REPORT line gives Max Memory Used (Linux)")
 	verbose := fs.Bool("v", false, "print the handler's JSON log lines and metrics on stderr")
 	// Flags may come before or after the event file.
@@ -92,18 +99,31 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *verbose {
 		logs, metrics = handler.NewLogger(stderr, slog.LevelInfo), stderr
 	}
-	h := handler.New(handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics, LoopbackAnswers: true})
+	deps := handler.Deps{Management: mgmt, ConfigParameter: *parameter, Concurrency: *concurrency, Logger: logs, Metrics: metrics, LoopbackAnswers: true}
+	if *endpoint != "" {
+		// The simulator's S3 holds the report and the runs' objects, for
+		// the events that write or read them (a worker's batch does not).
+		if req.Action == trigger.Report {
+			*reportBucket, err = simBucket(ctx, mgmt, *reportBucket, simReportBucket)
+		}
+		if err == nil && req.Step != nil && req.Step.Name != trigger.StepWork {
+			*runsBucket, err = simBucket(ctx, mgmt, *runsBucket, simRunsBucket)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
+			return 1
+		}
+	}
+	deps.Report.Bucket = *reportBucket
+	if *runsBucket != "" {
+		deps.Runs = stepfn.NewS3Store(compliance.NewS3Client(mgmt), *runsBucket)
+	}
+	h := handler.New(deps)
 	out, invokeErr := h.Invoke(ctx, raw)
 	if *peak {
 		defer reportPeak(stderr)
 	}
 	res, isResult := out.(handler.Result)
-	if req.Step != nil && !isResult {
-		// A state machine step returns its step's payload: printed as
-		// the state machine would receive it.
-		return printStep(stdout, stderr, out, invokeErr)
-	}
-
 	var answer *cfn.Response
 	if capture != nil {
 		got, refused := capture.Responses()
@@ -113,6 +133,16 @@ func invokeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if len(got) > 0 {
 			answer = &got[len(got)-1]
 		}
+	}
+	if req.Step != nil && !isResult {
+		// A state machine step returns its step's payload: printed as
+		// the state machine would receive it, then what CloudFormation
+		// received from a step that answers it.
+		code := printStep(stdout, stderr, out, invokeErr)
+		if answer != nil {
+			fmt.Fprintf(stdout, "CloudFormation received: %s, PhysicalResourceId %q, RequestId %s\n  Reason: %s\n", answer.Status, answer.PhysicalResourceID, answer.RequestID, answer.Reason)
+		}
+		return code
 	}
 	if err := printInvoke(stdout, *output, res, answer, invokeErr); err != nil {
 		fmt.Fprintf(stderr, "orgpatch invoke: %v\n", err)
@@ -159,11 +189,30 @@ func printStep(stdout, stderr io.Writer, out any, invokeErr error) int {
 }
 
 // withResponseURL returns the request with its ResponseURL replaced, every
-// other member as it was.
+// other member as it was: the CloudFormation request's own, or, for a step
+// of a run CloudFormation started, the one of the request the step carries
+// (request.cloudFormation).
 func withResponseURL(raw []byte, url string) ([]byte, error) {
 	var ev map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("CloudFormation request: %w", err)
+	}
+	if _, ok := ev["ResponseURL"]; !ok {
+		if _, ok := ev["request"]; ok {
+			var req map[string]json.RawMessage
+			if err := json.Unmarshal(ev["request"], &req); err != nil {
+				return nil, fmt.Errorf("step's request: %w", err)
+			}
+			inner, err := withResponseURL(req["cloudFormation"], url)
+			if err != nil {
+				return nil, err
+			}
+			req["cloudFormation"] = inner
+			if ev["request"], err = json.Marshal(req); err != nil {
+				return nil, fmt.Errorf("encode the step's request: %w", err)
+			}
+			return json.Marshal(ev)
+		}
 	}
 	u, err := json.Marshal(url)
 	if err != nil {
@@ -175,6 +224,26 @@ func withResponseURL(raw []byte, url string) ([]byte, error) {
 		return nil, fmt.Errorf("encode CloudFormation request: %w", err)
 	}
 	return out, nil
+}
+
+// The buckets invoke uses in a simulator when none is named.
+const (
+	simReportBucket = "orgpatch-report"
+	simRunsBucket   = "orgpatch-runs"
+)
+
+// simBucket is name, or else fallback created in the endpoint's S3 (an
+// existing one of ours is fine).
+func simBucket(ctx context.Context, cfg aws.Config, name, fallback string) (string, error) {
+	if name != "" {
+		return name, nil
+	}
+	_, err := compliance.NewS3Client(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fallback)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return "", fmt.Errorf("create bucket %s in the endpoint's S3: %w", fallback, err)
+	}
+	return fallback, nil
 }
 
 func printInvoke(w io.Writer, format string, res handler.Result, answer *cfn.Response, invokeErr error) error {

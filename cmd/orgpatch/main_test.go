@@ -127,6 +127,32 @@ func TestInvoke(t *testing.T) {
 	}
 }
 
+// TestInvokeEverySampleAgainstTheSimulator: the samples of the state
+// machine's steps and of the report run through invoke against a simulator:
+// a step's nested ResponseURL goes to the loopback capture, and the report
+// and the runs' objects go to the simulator's S3.
+func TestInvokeEverySampleAgainstTheSimulator(t *testing.T) {
+	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 2, Regions: []string{"us-east-1", "eu-west-1"}})
+	env := simtest.Start(t, org)
+	if code, out, errs := cli(t, "invoke", "../../events/cfn-create.json", "--endpoint", env.URL); code != 0 {
+		t.Fatalf("create: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"stepfunctions-abort.json", "CloudFormation received: FAILED"},
+		{"stepfunctions-discover.json", `"itemsKey":"runs/schedule-89d1a02d-5ec7-412e-82f5-13505f849b41/items.json"`},
+		{"compliance-report.json", "trigger report-schedule, action report"},
+	} {
+		code, out, errs := cli(t, "invoke", "--endpoint", env.URL, "../../events/"+tc.file)
+		if !strings.Contains(out, tc.want) || strings.Contains(errs+out, "amazonaws.com") {
+			t.Errorf("%s: exit %d, stderr %q, output:\n%s\nwant %q and nothing sent to AWS", tc.file, code, errs, out, tc.want)
+		}
+	}
+	objects := env.Server.CountCalls(func(c sim.Call) bool { return c.Service == "s3" && c.Operation == "PutObject" })
+	if objects == 0 {
+		t.Error("neither the discover step nor the report wrote to the simulator's S3")
+	}
+}
+
 func TestDemoCommand(t *testing.T) {
 	code, out, errs := cli(t, "demo")
 	if code != 0 {

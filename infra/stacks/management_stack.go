@@ -65,7 +65,8 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Function:                   fn.Function,
 		Bucket:                     bucket.Bucket,
 		MaxConcurrency:             params.MapMaxConcurrency.ValueAsNumber(),
-		ToleratedFailurePercentage: params.MapToleratedFailurePercentage.ValueAsNumber(),
+		FailureTolerancePercentage: params.FailureTolerancePercentage.ValueAsNumber(),
+		FailureToleranceCount:      params.FailureToleranceCount.ValueAsNumber(),
 		LogRetentionDays:           params.LogRetentionDays.ValueAsNumber(),
 	})
 	alarms := NewAlarms(stack, "Alarms", AlarmsProps{

@@ -35,10 +35,12 @@ type Parameters struct {
 	OrganizationRootID      awscdk.CfnParameter
 	LogLevel                awscdk.CfnParameter
 	LogRetentionDays        awscdk.CfnParameter
-	// MapMaxConcurrency and MapToleratedFailurePercentage bound the
-	// whole-organization runs' Distributed Map.
-	MapMaxConcurrency             awscdk.CfnParameter
-	MapToleratedFailurePercentage awscdk.CfnParameter
+	// MapMaxConcurrency bounds the whole-organization runs' Distributed
+	// Map; FailureTolerancePercentage and FailureToleranceCount decide how
+	// many accounts a Create or Update may leave failed and still succeed.
+	MapMaxConcurrency          awscdk.CfnParameter
+	FailureTolerancePercentage awscdk.CfnParameter
+	FailureToleranceCount      awscdk.CfnParameter
 
 	// HasAlarmEmail holds when AlarmEmail is not empty.
 	HasAlarmEmail awscdk.CfnCondition
@@ -47,15 +49,19 @@ type Parameters struct {
 	DailyCompliance awscdk.CfnCondition
 }
 
-// Defaults of the map's parameters. Ten batches at once, 64 targets each,
-// keep 640 account x region targets in flight: a 10,000-account x
-// 17-region organization in about 15 rounds of batches (docs/benchmarks.md).
-// A tenth of the batches may fail before the map stops: enough to ride out
-// a few workers lost to Lambda, few enough to stop a broken deployment
-// early.
+// Defaults of the runs' parameters. Ten batches at once, 64 targets each,
+// keep 640 account x region targets in flight (docs/benchmarks.md).
+// A Create or Update may leave the larger of 1 account and 5% of the
+// accounts failed and still answer SUCCESS (naming them, the runs alarm
+// raised): some account always lacks the member role in a real
+// organization (a StackSet instance an SCP blocks, an account closing), and
+// a FAILED Create rolls back, whose Delete would tear down every account
+// just converged. 5% of 1,000 accounts is 50: more than that failing is a
+// broken deployment, not a few odd accounts.
 const (
-	DefaultMapMaxConcurrency             = 10
-	DefaultMapToleratedFailurePercentage = 10
+	DefaultMapMaxConcurrency          = 10
+	DefaultFailureTolerancePercentage = 5
+	DefaultFailureToleranceCount      = 1
 	// reservedForSteps is the reserved concurrency beside the map's
 	// workers: a discover or summarize step, and an event about one account.
 	reservedForSteps = 2
@@ -292,12 +298,19 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 		MaxValue:    jsii.Number(maxMap),
 		Description: jsii.String(fmt.Sprintf("Account batches worked on at once in a whole-organization run (1..%d: the Lambda's reserved concurrency less %d). Each batch works on up to 64 account x region targets at a time.", int(maxMap), reservedForSteps)),
 	})
-	p.MapToleratedFailurePercentage = param("MapToleratedFailurePercentage", &awscdk.CfnParameterProps{
+	p.FailureTolerancePercentage = param("FailureTolerancePercentage", &awscdk.CfnParameterProps{
 		Type:        jsii.String("Number"),
-		Default:     jsii.String(strconv.Itoa(DefaultMapToleratedFailurePercentage)),
+		Default:     jsii.String(strconv.Itoa(DefaultFailureTolerancePercentage)),
 		MinValue:    jsii.Number(0),
 		MaxValue:    jsii.Number(100),
-		Description: jsii.String("Percentage of account batches that may fail before a whole-organization run stops starting new ones. Whatever the value, a run with any account not attempted ends failed, naming the accounts."),
+		Description: jsii.String("Percentage of the organization's accounts a stack Create or Update may leave failed or not attempted and still succeed (the larger of this and FailureToleranceCount); the answer names them and the runs alarm is raised. Beyond it the stack operation fails."),
+	})
+	p.FailureToleranceCount = param("FailureToleranceCount", &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.String(strconv.Itoa(DefaultFailureToleranceCount)),
+		MinValue:    jsii.Number(0),
+		MaxValue:    jsii.Number(100000),
+		Description: jsii.String("Number of accounts a stack Create or Update may leave failed or not attempted and still succeed (the larger of this and FailureTolerancePercentage's share)."),
 	})
 	p.HasAlarmEmail = awscdk.NewCfnCondition(stack, jsii.String("HasAlarmEmail"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.AlarmEmail.ValueAsString(), jsii.String(""))),
@@ -317,7 +330,7 @@ func NewParameters(stack awscdk.Stack, s Settings) *Parameters {
 			},
 			map[string]interface{}{
 				"Label":      map[string]interface{}{"default": "Scope and drift repair"},
-				"Parameters": []string{"EnabledRegions", "ControlTowerRegionsOnly", "ComplianceFrequency", "MapMaxConcurrency", "MapToleratedFailurePercentage"},
+				"Parameters": []string{"EnabledRegions", "ControlTowerRegionsOnly", "ComplianceFrequency", "MapMaxConcurrency", "FailureTolerancePercentage", "FailureToleranceCount"},
 			},
 			map[string]interface{}{
 				"Label":      map[string]interface{}{"default": "Operations"},

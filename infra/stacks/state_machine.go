@@ -20,9 +20,11 @@ type RunStateMachineProps struct {
 	Name     string
 	Function awslambda.IFunction
 	Bucket   awss3.IBucket
-	// MaxConcurrency and ToleratedFailurePercentage are parameter values.
+	// MaxConcurrency, FailureTolerancePercentage and FailureToleranceCount
+	// are parameter values.
 	MaxConcurrency             *float64
-	ToleratedFailurePercentage *float64
+	FailureTolerancePercentage *float64
+	FailureToleranceCount      *float64
 	LogRetentionDays           *float64
 }
 
@@ -36,10 +38,12 @@ type RunStateMachine struct {
 	Map          sfn.DistributedMap
 }
 
-// The retry of every Lambda step: Lambda's throttling and service errors,
-// with exponential backoff and jitter; orgpatch's own errors are not
-// retried (a worker's failure is the run's to report).
-var lambdaErrors = []string{"Lambda.TooManyRequestsException", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"}
+// The retry of every Lambda step: the Lambda service errors AWS recommends
+// retrying ("Handle transient Lambda service exceptions") and Lambda's
+// throttling, with exponential backoff and jitter; orgpatch's own errors
+// are not retried (a worker's failure is the run's to report).
+var lambdaErrors = []string{"Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
+	"Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
 
 // turnWait is how long a run that waits behind another waits before it asks
 // again.
@@ -54,8 +58,14 @@ func StateMachineARN(name string) *string {
 // NewRunStateMachine builds the state machine, its role and its log group.
 //
 //	Limits -> Discover -> Turn? --wait--> Wait 60 s -> Discover
-//	                 \--go----> Accounts (Distributed Map: work per batch) -> Summarize -> Done? -> Succeed | Fail
-//	any step's error -> Abort (answers CloudFormation FAILED) -> Fail
+//	                         \--superseded--> Superseded (succeeds: the stack's configuration changed)
+//	                         \--go----> Accounts (Distributed Map: work per batch) -> Summarize -> Done? -> Succeed | Fail
+//	Discover's, the map's or Summarize's own error -> Abort (answers CloudFormation FAILED) -> Fail
+//
+// The map tolerates every failed batch: Summarize names the accounts of
+// each (not attempted, and why) and applies the stack's failure tolerance
+// to the answer, so a run always ends with a summary; Abort is left for a
+// failure of the run's own steps.
 func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachineProps) *RunStateMachine {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	invoke := func(id string, payload map[string]any, resultPath string) awsstepfunctionstasks.LambdaInvoke {
@@ -81,7 +91,8 @@ func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachine
 		"step": "abort", "run": run, "request": request, "error": sfn.JsonPath_ObjectAt(jsii.String("$.error")),
 	}, "$.abort")
 	abortCause := sfn.NewPass(c, jsii.String("AbortCause"), &sfn.PassProps{
-		Parameters: &map[string]any{"cause": sfn.JsonPath_StringAt(jsii.String("$.error.Cause"))},
+		Parameters: &map[string]any{"cause": sfn.JsonPath_Format(jsii.String("{}: {}"),
+			sfn.JsonPath_StringAt(jsii.String("$.error.Error")), sfn.JsonPath_StringAt(jsii.String("$.error.Cause")))},
 	})
 	abort.Next(abortCause).Next(fail)
 	catch := func(s interface {
@@ -118,9 +129,8 @@ func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachine
 			BatchInput:           &batchInput,
 		}),
 		MaxConcurrency: p.MaxConcurrency,
-		// The percentage is a parameter: CDK checks a literal's range, so
-		// it reaches the map through the state (Limits).
-		ToleratedFailurePercentagePath: jsii.String("$.limits.toleratedFailurePercentage"),
+		// Every batch's outcome reaches Summarize, a crashed one too.
+		ToleratedFailurePercentage: jsii.Number(100),
 		ResultWriterV2: sfn.NewResultWriterV2(&sfn.ResultWriterV2Props{
 			Bucket: p.Bucket,
 			Prefix: jsii.String(RunsResultsPrefix),
@@ -134,6 +144,7 @@ func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachine
 	summarize := invoke("Summarize", map[string]any{
 		"step": "summarize", "run": run, "request": request,
 		"discovery": sfn.JsonPath_ObjectAt(jsii.String("$.discovery")), "map": sfn.JsonPath_ObjectAt(jsii.String("$.map")),
+		"limits": sfn.JsonPath_ObjectAt(jsii.String("$.limits")),
 	}, "$.summary")
 	catch(summarize)
 	summaryCause := sfn.NewPass(c, jsii.String("SummaryCause"), &sfn.PassProps{
@@ -147,12 +158,19 @@ func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachine
 		Comment: jsii.String("An older run is under way: ask again in a minute."),
 		Time:    sfn.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(turnWait))),
 	})
+	superseded := sfn.NewSucceed(c, jsii.String("Superseded"), &sfn.SucceedProps{
+		Comment: jsii.String("The stack's configuration changed before this run started: the update's own run converges it."),
+	})
 	turn := sfn.NewChoice(c, jsii.String("Turn"), nil).
+		When(sfn.Condition_BooleanEquals(jsii.String("$.discovery.superseded"), jsii.Bool(true)), superseded, nil).
 		When(sfn.Condition_BooleanEquals(jsii.String("$.discovery.wait"), jsii.Bool(true)), wait.Next(discover), nil).
 		Otherwise(accounts.Next(summarize).Next(done))
 	limits := sfn.NewPass(c, jsii.String("Limits"), &sfn.PassProps{
-		Comment:    jsii.String("The stack's parameters that bound the map."),
-		Parameters: &map[string]any{"toleratedFailurePercentage": p.ToleratedFailurePercentage},
+		Comment: jsii.String("The stack's failure tolerance, which Summarize applies to a Create's or Update's answer."),
+		Parameters: &map[string]any{
+			"failureTolerancePercentage": p.FailureTolerancePercentage,
+			"failureToleranceCount":      p.FailureToleranceCount,
+		},
 		ResultPath: jsii.String("$.limits"),
 	})
 	definition := limits.Next(discover).Next(turn)

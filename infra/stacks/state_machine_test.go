@@ -69,7 +69,7 @@ func TestRunStateMachine(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	diff(t, "states", []string{"Abort", "AbortCause", "Accounts", "Converged", "Discover", "Done", "Limits", "RunFailed", "Summarize", "SummaryCause", "Turn", "WaitTurn"}, names)
+	diff(t, "states", []string{"Abort", "AbortCause", "Accounts", "Converged", "Discover", "Done", "Limits", "RunFailed", "Summarize", "SummaryCause", "Superseded", "Turn", "WaitTurn"}, names)
 	if def["StartAt"] != "Limits" {
 		t.Errorf("StartAt = %v, want Limits", def["StartAt"])
 	}
@@ -93,8 +93,8 @@ func TestRunStateMachine(t *testing.T) {
 				"origin.$": "$.discovery.batchInput.origin",
 			},
 		},
-		"MaxConcurrency":                 token(ref("MapMaxConcurrency")),
-		"ToleratedFailurePercentagePath": "$.limits.toleratedFailurePercentage",
+		"MaxConcurrency":             token(ref("MapMaxConcurrency")),
+		"ToleratedFailurePercentage": 100,
 		"ResultWriter": map[string]any{
 			"Resource":   "arn:" + token(ref("AWS::Partition")) + ":states:::s3:putObject",
 			"Parameters": map[string]any{"Bucket": token(ref(bucketID)), "Prefix": "runs/results"},
@@ -106,10 +106,15 @@ func TestRunStateMachine(t *testing.T) {
 		"Type": m["Type"], "Label": m["Label"],
 		"ItemProcessor": m["ItemProcessor"].(map[string]any)["ProcessorConfig"],
 		"ItemReader":    m["ItemReader"], "ItemBatcher": m["ItemBatcher"],
-		"MaxConcurrency": m["MaxConcurrency"], "ToleratedFailurePercentagePath": m["ToleratedFailurePercentagePath"],
+		"MaxConcurrency": m["MaxConcurrency"], "ToleratedFailurePercentage": m["ToleratedFailurePercentage"],
 		"ResultWriter": m["ResultWriter"], "ResultPath": m["ResultPath"], "Next": m["Next"], "Catch": m["Catch"],
 	})
-	diff(t, "limits", map[string]any{"toleratedFailurePercentage": token(ref("MapToleratedFailurePercentage"))}, states["Limits"].(map[string]any)["Parameters"])
+	diff(t, "limits", map[string]any{
+		"failureTolerancePercentage": token(ref("FailureTolerancePercentage")), "failureToleranceCount": token(ref("FailureToleranceCount")),
+	}, states["Limits"].(map[string]any)["Parameters"])
+	if _, ok := m["ToleratedFailurePercentagePath"]; ok {
+		t.Error("the map stops on failed batches: Summarize must name their accounts, under any tolerance")
+	}
 
 	// Every Lambda step, the map's worker included, retries Lambda's
 	// throttling and service errors with backoff; the steps outside the
@@ -135,11 +140,20 @@ func TestRunStateMachine(t *testing.T) {
 		diff(t, n+" catch", []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": "Abort"}}, tasks[n]["Catch"])
 	}
 	diff(t, "abort then fail", "AbortCause", tasks["Abort"]["Next"])
+	diff(t, "abort's cause keeps the error's name", map[string]any{"cause.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
+		states["AbortCause"].(map[string]any)["Parameters"])
+	diff(t, "summarize payload", map[string]any{
+		"step": "summarize", "run.$": "$$.Execution.Name", "request.$": "$.request", "discovery.$": "$.discovery", "map.$": "$.map", "limits.$": "$.limits",
+	}, tasks["Summarize"]["Parameters"])
+	diff(t, "retried errors", []string{"Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
+		"Lambda.SdkClientException", "Lambda.TooManyRequestsException"}, lambdaErrors)
 	diff(t, "discover payload", map[string]any{
 		"step": "discover", "run.$": "$$.Execution.Name", "started.$": "$$.Execution.StartTime", "request.$": "$.request",
 	}, tasks["Discover"]["Parameters"])
-	diff(t, "turn", map[string]any{"Variable": "$.discovery.wait", "BooleanEquals": true, "Next": "WaitTurn"},
-		states["Turn"].(map[string]any)["Choices"].([]any)[0])
+	diff(t, "turn", []any{
+		map[string]any{"Variable": "$.discovery.superseded", "BooleanEquals": true, "Next": "Superseded"},
+		map[string]any{"Variable": "$.discovery.wait", "BooleanEquals": true, "Next": "WaitTurn"},
+	}, states["Turn"].(map[string]any)["Choices"])
 	diff(t, "wait", 60, states["WaitTurn"].(map[string]any)["Seconds"])
 
 	p := props(sm)
@@ -238,8 +252,13 @@ func TestRunsAlarmAndMapParameters(t *testing.T) {
 	params := b.mgmt["Parameters"].(map[string]any)
 	diff(t, "map concurrency", map[string]any{"Type": "Number", "Default": "10", "MinValue": 1, "MaxValue": 10},
 		pick(params["MapMaxConcurrency"].(map[string]any), "Type", "Default", "MinValue", "MaxValue"))
-	diff(t, "map tolerance", map[string]any{"Type": "Number", "Default": "10", "MinValue": 0, "MaxValue": 100},
-		pick(params["MapToleratedFailurePercentage"].(map[string]any), "Type", "Default", "MinValue", "MaxValue"))
+	diff(t, "failure tolerance percentage", map[string]any{"Type": "Number", "Default": "5", "MinValue": 0, "MaxValue": 100},
+		pick(params["FailureTolerancePercentage"].(map[string]any), "Type", "Default", "MinValue", "MaxValue"))
+	diff(t, "failure tolerance count", map[string]any{"Type": "Number", "Default": "1", "MinValue": 0, "MaxValue": 100000},
+		pick(params["FailureToleranceCount"].(map[string]any), "Type", "Default", "MinValue", "MaxValue"))
+	if _, ok := params["MapToleratedFailurePercentage"]; ok {
+		t.Error("MapToleratedFailurePercentage is still a parameter: the map tolerates every batch, the stack's tolerance is FailureTolerance*")
+	}
 
 	// The map's concurrency is bounded by the reserved concurrency.
 	wide := build(t, "eu-west-1", func(s *Settings) { s.ReservedConcurrency = 52 })

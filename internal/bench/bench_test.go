@@ -118,3 +118,16 @@ func TestSeparateProcess(t *testing.T) {
 	}
 	t.Log("\n" + buf.String())
 }
+
+// TestCostOf: the run's cost adds the batches' billed walls at a worker's
+// memory and counts one transition per batch besides the parent's.
+func TestCostOf(t *testing.T) {
+	c := CostOf([]time.Duration{1500 * time.Millisecond, 499*time.Millisecond + 1})
+	if c.StateTransitions != parentTransitions+2 {
+		t.Errorf("transitions = %d, want %d", c.StateTransitions, parentTransitions+2)
+	}
+	// 1.5 s + 0.5 s (0.499000001 s billed as 0.5 s) at 512 MB: 1 GB-second.
+	if c.LambdaGBSeconds != 1.0 {
+		t.Errorf("GB-seconds = %v, want 1", c.LambdaGBSeconds)
+	}
+}

@@ -52,6 +52,9 @@ type DistributedResult struct {
 	BatchSize, MapConcurrency        int
 	Batches                          []Batch
 	Wall                             time.Duration
+	// Bound is the least wall any run making these calls could take, every
+	// worker's calls in flight at once (MapConcurrency x Concurrency).
+	Bound Bound
 	// Operations are the distinct service/operation pairs called.
 	Operations []string
 }
@@ -129,6 +132,7 @@ func MeasureDistributed(ctx context.Context, opts Options, mapConcurrency int, w
 		Accounts: d.Accounts, Targets: rep.Counts.Targets, Calls: e.srv.CountCalls(nil), Writes: e.srv.Writes(),
 		BatchSize: d.MaxItemsPerBatch, MapConcurrency: mapConcurrency, Batches: batches, Wall: time.Since(start),
 	}
+	res.Bound = computeBound(e.srv.Calls(), opts.Latency, mapConcurrency*opts.Concurrency, e.srv.Quota)
 	ops := map[string]bool{}
 	e.srv.CountCalls(func(c sim.Call) bool { ops[c.Service+"/"+c.Operation] = true; return false })
 	res.Operations = slices.Sorted(maps.Keys(ops))
@@ -198,11 +202,27 @@ func WriteDistributedTable(out io.Writer, opts Options, r DistributedResult, pro
 		float64(rss)/(1<<20), WorkerMemoryMB, 100*float64(rss)/float64(WorkerMemoryMB<<20))
 	fmt.Fprintf(tw, "run wall\t%s for discover, %d batches %d at a time, summarize; %d calls, %d writes\n",
 		r.Wall.Round(time.Millisecond), len(r.Batches), r.MapConcurrency, r.Calls, r.Writes)
+	fmt.Fprintf(tw, "run bound\t%s (%s binds: %s); the run took %.1fx\n", round(r.Bound.Max()), r.Bound.Binds(),
+		r.Bound.Terms(opts.Latency, r.MapConcurrency*opts.Concurrency), float64(r.Wall)/float64(max(r.Bound.Max(), time.Millisecond)))
+	all := make([]time.Duration, len(r.Batches))
+	for i, b := range r.Batches {
+		all[i] = b.Wall
+	}
+	cost := CostOf(all)
+	fmt.Fprintf(tw, "run cost\t%.1f Lambda GB-seconds (batch walls at %d MB) and %d state transitions: $%.4f at $%g per GB-second (arm64) and $%g per transition\n",
+		cost.LambdaGBSeconds, WorkerMemoryMB, cost.StateTransitions, cost.Dollars(), PriceGBSecond, PriceTransition)
 	if project > 0 {
 		batches := (project + r.BatchSize - 1) / r.BatchSize
 		rounds := (batches + r.MapConcurrency - 1) / r.MapConcurrency
 		fmt.Fprintf(tw, "%d accounts\t%d batches of %d; at %d workers at once, %d rounds: about %s at the median batch wall measured here, at most %s at the slowest\n",
 			project, batches, r.BatchSize, r.MapConcurrency, rounds, (time.Duration(rounds) * median).Round(time.Second), (time.Duration(rounds) * slowest).Round(time.Second))
+		projected := make([]time.Duration, batches)
+		for i := range projected {
+			projected[i] = median
+		}
+		pc := CostOf(projected)
+		fmt.Fprintf(tw, "its cost\t%.0f Lambda GB-seconds and %d state transitions for %d accounts at the median batch wall: $%.2f\n",
+			pc.LambdaGBSeconds, pc.StateTransitions, project, pc.Dollars())
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write bench table: %w", err)

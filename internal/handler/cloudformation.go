@@ -303,8 +303,11 @@ func (h *Handler) answerRun(ctx context.Context, log *slog.Logger, req trigger.R
 	if rep != nil {
 		c := rep.Counts
 		data = map[string]any{"Targets": c.Targets, "Converged": c.Converged, "Failed": c.Failed, "Pending": c.Pending, "Writes": c.Writes}
+		if failed := failedAccounts(rep); len(failed) > 0 {
+			data["FailedAccounts"] = namedAccounts(failed)
+		}
 		// The counts, then as many failed targets as fit.
-		reason = rep.Summary(reasonBudget(ev, data) - len(suffix) - len(note))
+		reason = res.tolerated + rep.Summary(reasonBudget(ev, data)-len(suffix)-len(note)-len(res.tolerated))
 	}
 	if err != nil && rep == nil {
 		reason = err.Error()

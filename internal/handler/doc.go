@@ -19,7 +19,13 @@
 //     answers it FAILED with the step's error, so no stack waits for an
 //     answer that never comes. A discover step waits (the state machine
 //     asks again a minute later) while an older execution is running: at
-//     most one run works at a time and no trigger is lost. Events about one
+//     most one run works at a time and no trigger is lost. Summarize
+//     applies the stack's failure tolerance (Tolerance) to a Create's or
+//     Update's answer: within it SUCCESS naming the failed accounts, the
+//     execution still FAILED for the alarm. A step of a schedule run whose
+//     configuration stopped being the stack's (a stack Update landed) does
+//     nothing and fails nothing: the Update's own run, queued behind it,
+//     converges the organization. Events about one
 //     account (Control Tower, Organizations) run in the invocation.
 //   - Create and Update store the configuration in one SSM parameter of the
 //     management account; every other trigger reads it from there, so every

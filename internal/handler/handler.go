@@ -138,6 +138,9 @@ type Result struct {
 	// Report is the whole record of the run, for local callers; it is not
 	// part of the Lambda's response (a large organization would outgrow it).
 	Report *report.Report `json:"-"`
+	// tolerated starts the answer's Reason when its failed accounts were
+	// within the stack's failure tolerance (Tolerance).
+	tolerated string
 }
 
 // Invoke handles one Lambda input, for lambda.Start; the result is always a

@@ -19,12 +19,16 @@ import (
 	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
-// DiscoverResult is the discover step's output. Wait: another run is
-// under way (Behind), and the state machine waits and asks again;
-// otherwise the Discovery says where the map's items are.
+// DiscoverResult is the discover step's output. Superseded: the stack's
+// configuration changed since the run started, and the run ends without
+// doing anything (the update's own run converges the organization). Wait:
+// another run is under way (Behind), and the state machine waits and asks
+// again; otherwise the Discovery says where the map's items are. Both are
+// always present: the state machine's choice reads them.
 type DiscoverResult struct {
-	Wait   bool   `json:"wait"`
-	Behind string `json:"behind,omitempty"`
+	Superseded bool   `json:"superseded"`
+	Wait       bool   `json:"wait"`
+	Behind     string `json:"behind,omitempty"`
 	stepfn.Discovery
 }
 
@@ -45,18 +49,28 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 	if err == nil {
 		err = h.trusted(ctx, req)
 	}
-	if err != nil {
+	superseded := errors.Is(err, errSuperseded)
+	if err != nil && !superseded {
 		log.Error("step refused; nothing done", "error", err)
 		h.emit(log, req.Source, nil, true, start)
 		return nil, err
 	}
+	if superseded {
+		log.Warn("the stack's configuration changed since this run started: the step does nothing; the update's run converges the organization", "reason", err)
+	}
 	switch s.Name {
 	case trigger.StepDiscover:
+		if superseded {
+			return DiscoverResult{Superseded: true}, nil
+		}
 		return h.discover(ctx, log, s)
 	case trigger.StepWork:
 		var b stepfn.Batch
 		if err := json.Unmarshal(s.Payload, &b); err != nil {
 			return nil, fmt.Errorf("%w: batch: %w", trigger.ErrMalformed, err)
+		}
+		if superseded {
+			return stepfn.Superseded(b, supersededReason), nil
 		}
 		env, err := h.workEnv(ctx, log, b)
 		if err != nil {
@@ -107,6 +121,16 @@ func (h *Handler) origin(ctx context.Context, req *trigger.Request) error {
 // errUntrusted marks a step whose configuration is not the stack's.
 var errUntrusted = errors.New("step refused")
 
+// errSuperseded marks a step of a run the stack did not start (the
+// schedule's) whose configuration, the stored one when the run started, is
+// no longer the stack's: a stack Update landed. Such a step does nothing
+// and fails nothing: no alarm for a run the Update's own run replaces. A
+// forged step meets the same: it does nothing.
+var errSuperseded = errors.New("superseded by a change of the stack's configuration")
+
+// supersededReason is a superseded target's reason in the run's report.
+const supersededReason = "superseded: the stack's configuration changed during the run; the update's run converges it"
+
 // trusted holds a step to the stack, as every other input is: a run only
 // converges to the configuration the stack set. A run CloudFormation
 // started carries the stack's request (checked against the stack's
@@ -150,6 +174,11 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 		}
 	default:
 		if want, err = h.store.load(ctx); err != nil {
+			if errors.Is(err, errNotTheStacks) {
+				// The stack's Update has updated the function, and its
+				// custom resource has not yet stored the new configuration.
+				return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errSuperseded, s.Name, err)
+			}
 			return fmt.Errorf("%w: %s's configuration cannot be checked: %w", errUntrusted, s.Name, err)
 		}
 	}
@@ -166,6 +195,9 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 		return err
 	}
 	if !bytes.Equal(gotJSON, wantJSON) {
+		if s.Name == trigger.StepWork || req.CloudFormation == nil {
+			return fmt.Errorf("%w: %s of run %s carries a configuration that is not the stack's", errSuperseded, s.Name, s.Run)
+		}
 		return fmt.Errorf("%w: %s of run %s carries a configuration that is not the stack's", errUntrusted, s.Name, s.Run)
 	}
 	return nil
@@ -227,13 +259,16 @@ func modeOf(a trigger.Action) reconcile.Mode {
 // metrics, and answers CloudFormation when it started the run.
 func (h *Handler) summarize(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	s := req.Step
-	var in stepfn.SummarizeInput
+	var in struct {
+		stepfn.SummarizeInput
+		Limits Tolerance `json:"limits"`
+	}
 	if err := json.Unmarshal(s.Payload, &in); err != nil {
 		return nil, fmt.Errorf("%w: summarize: %w", trigger.ErrMalformed, err)
 	}
 	res := Result{Trigger: s.Input.Source, Action: s.Input.Action, Reason: s.Input.Reason}
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
-		rep, err := stepfn.Summarize(ctx, h.env(log, s.Config), h.runs, in)
+		rep, err := stepfn.Summarize(ctx, h.env(log, s.Config), h.runs, in.SummarizeInput)
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +281,16 @@ func (h *Handler) summarize(ctx context.Context, log *slog.Logger, req trigger.R
 		h.finish(log, &res, rep, err, start)
 		return SummarizeResult{Failed: err != nil, Summary: res.Summary}, nil
 	}
-	out, aerr := h.answerRun(ctx, log, runRequest(req), res, rep, err, start)
+	answerErr := err
+	if err != nil && rep != nil && s.Input.Action != trigger.Remove {
+		// A Create or Update within the stack's tolerance succeeds, naming
+		// its failed accounts; the execution still fails (the alarm).
+		if res.tolerated = in.Limits.tolerated(rep); res.tolerated != "" {
+			log.Warn("failed accounts within the stack's failure tolerance: answering SUCCESS", "failed", failedAccounts(rep))
+			answerErr = nil
+		}
+	}
+	out, aerr := h.answerRun(ctx, log, runRequest(req), res, rep, answerErr, start)
 	r := out.(Result)
 	return SummarizeResult{Failed: err != nil, Summary: r.Summary, Status: r.Status}, aerr
 }

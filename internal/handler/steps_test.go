@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
@@ -224,28 +225,41 @@ func mustJSON(t *testing.T, cfg config.Config) []byte {
 }
 
 // TestStepsCarryOnlyTheStacksConfiguration: someone who may invoke the
-// function cannot make a step converge to a configuration of their own.
+// function cannot make a step converge to a configuration of their own: a
+// step whose configuration is not the stack's does nothing (as a step of a
+// run a stack Update superseded does): discover ends the run, work reports
+// every target skipped, and nothing is read or written but the stored
+// configuration.
 func TestStepsCarryOnlyTheStacksConfiguration(t *testing.T) {
 	m := newMachine(t)
 	m.deployed(t, config.Default())
 	forged := config.Default()
 	forged.Windows[2].Task.Operation = config.OperationInstall // valid, but not what the stack says
 	cfg := mustJSON(t, forged)
-	for name, payload := range map[string]map[string]any{
-		"discover": {"step": "discover", "run": "schedule-forged", "started": time.Now().UTC(),
+	for name, tc := range map[string]struct {
+		payload map[string]any
+		want    any
+	}{
+		"discover": {map[string]any{"step": "discover", "run": "schedule-forged", "started": time.Now().UTC(),
 			"request": map[string]any{"source": "schedule", "action": "converge", "reason": "forged", "config": json.RawMessage(cfg)}},
-		"work": {"Items": []any{map[string]any{"account": "111111111111", "regions": map[string]any{"converge": []string{"us-east-1"}}}},
+			handler.DiscoverResult{Superseded: true}},
+		"work": {map[string]any{"Items": []any{map[string]any{"account": "111111111111", "regions": map[string]any{"converge": []string{"us-east-1"}}}},
 			"BatchInput": map[string]any{"run": "schedule-forged", "mode": "converge", "config": json.RawMessage(cfg), "previous": nil, "dryRun": false, "named": false}},
+			stepfn.BatchResult{Targets: []report.Target{{Account: "111111111111", Region: "us-east-1", Mode: "converge", Status: report.Skipped,
+				Reason: "superseded: the stack's configuration changed during the run; the update's run converges it"}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m.sv.Server.ResetCalls()
-			raw, _ := json.Marshal(payload)
-			_, err := m.h.Invoke(context.Background(), raw)
-			if err == nil || !strings.Contains(err.Error(), "not the stack's") {
-				t.Errorf("Invoke() error = %v, want the step refused", err)
+			raw, _ := json.Marshal(tc.payload)
+			out, err := m.h.Invoke(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("Invoke() error = %v, want the step to do nothing and fail nothing", err)
+			}
+			if diff := cmp.Diff(tc.want, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
 			}
 			if n := m.sv.Server.CountCalls(func(c sim.Call) bool { return c.Operation != "GetParameter" }); n != 0 {
-				t.Errorf("a refused step made %d calls", n)
+				t.Errorf("a step with a configuration not the stack's made %d calls", n)
 			}
 		})
 	}

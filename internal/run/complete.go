@@ -15,7 +15,13 @@ import (
 type NotAttemptedError struct {
 	Accounts []string
 	Targets  int
+	// Why are the distinct reasons the targets were not started (a batch's
+	// error and its cause), at most maxWhy of them.
+	Why []string
 }
+
+// maxWhy bounds the distinct reasons a NotAttemptedError names.
+const maxWhy = 3
 
 // maxNamed bounds the accounts an error message names; the report names
 // every target.
@@ -27,7 +33,11 @@ func (e *NotAttemptedError) Error() string {
 	if len(names) > maxNamed {
 		names, more = names[:maxNamed], fmt.Sprintf(" and %d more", len(e.Accounts)-maxNamed)
 	}
-	return fmt.Sprintf("%d targets in %d accounts not attempted: %s%s", e.Targets, len(e.Accounts), strings.Join(names, ", "), more)
+	why := ""
+	if len(e.Why) > 0 {
+		why = " (" + strings.Join(e.Why, "; ") + ")"
+	}
+	return fmt.Sprintf("%d targets in %d accounts not attempted: %s%s%s", e.Targets, len(e.Accounts), strings.Join(names, ", "), more, why)
 }
 
 // Complete closes the report of a run whose every target has its outcome:
@@ -46,6 +56,9 @@ func Complete(env Env, rep *report.Report) {
 		for _, t := range rep.Targets {
 			if t.Status == report.NotStarted && !slices.Contains(na.Accounts, t.Account) {
 				na.Accounts = append(na.Accounts, t.Account)
+				if len(na.Why) < maxWhy && t.Reason != "" && !slices.Contains(na.Why, t.Reason) {
+					na.Why = append(na.Why, t.Reason)
+				}
 			}
 		}
 		rep.Fail(na)

@@ -24,11 +24,14 @@
 //   - Batches are sized from the cost model (Sizing, from run.TargetCost:
 //     an account's derivation, then its targets) so that one finishes
 //     well inside a worker's time and its result fits Step Functions'
-//     payload limit.
+//     payload limit whatever its targets' outcomes: sized from the
+//     worst-case record, which Work holds every record to (FitRecord).
 //   - The run's coverage is Discover's: Discovery carries the items
 //     file's SHA-256 through the execution's own state, and Summarize
 //     refuses an items file that does not match it, and a result naming an
 //     account the run did not discover.
+//   - A batch of a run the stack's configuration change superseded does
+//     nothing (Superseded: its targets skipped); the handler decides.
 //   - Nothing starves: a target no successful batch reported (its batch
 //     failed, or never ran) is not started, and the run fails naming it.
 //   - Store: the stack's S3 bucket deployed (S3Store), a MemoryStore in

@@ -1,8 +1,11 @@
 package stepfn
 
 import (
+	"encoding/json"
+	"strings"
 	"time"
 
+	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
 )
 
@@ -19,12 +22,14 @@ type Sizing struct {
 	// AccountCost is the time a worker takes to derive one account of its
 	// batch again, before its targets (DefaultAccountCost).
 	AccountCost time.Duration
-	// TargetResultBytes is the size of one target's record in a worker's
-	// output, without its actions (DefaultTargetResultBytes).
+	// TargetResultBytes bounds one target's record in a worker's output,
+	// whatever its outcome: Work cuts a longer record's texts to fit
+	// (FitRecord), so a batch is sized from its worst case, not its usual
+	// one (DefaultTargetResultBytes).
 	TargetResultBytes int
 	// OutputBytes bounds a worker's output: Step Functions passes at most
 	// 256 KiB between states, a child execution's output included
-	// (DefaultOutputBytes keeps a quarter of it free).
+	// (DefaultOutputBytes keeps 1 KiB of it for the output's envelope).
 	OutputBytes int
 	// MaxAccounts, when positive, overrides the computed batch size (tests
 	// use it to build a batch too big for its worker).
@@ -33,13 +38,19 @@ type Sizing struct {
 
 // Sizing defaults. DefaultTargetCost is the time the cost model budgets a
 // target (run.TargetCost.Wall: its calls at a pessimistic latency, twice
-// over for throttling retries). A target's record without actions measured
-// at most 150 bytes (an error message makes a failed one longer):
-// DefaultTargetResultBytes allows 256.
+// over for throttling retries).
+// A converged target's record measured 150 bytes, but a failed one carries
+// AWS's message, the advice and the error's chain: a role that cannot be
+// assumed makes about 950 bytes in every region of its account. Sizing
+// from the usual record let 12 such accounts in a batch of 45 x 17 push
+// its output past Step Functions' limit (States.DataLimitExceeded, and the
+// whole batch, converged targets included, reported not attempted), so
+// batches are sized from DefaultTargetResultBytes, the most any record may
+// take (Work holds every record to it: FitRecord).
 const (
 	DefaultWorkerTimeout     = 15 * time.Minute
-	DefaultTargetResultBytes = 256
-	DefaultOutputBytes       = 192 << 10
+	DefaultTargetResultBytes = 1024
+	DefaultOutputBytes       = 255 << 10
 )
 
 // DefaultTargetCost is run.TargetCost.Wall(), DefaultAccountCost
@@ -84,7 +95,8 @@ func (s Sizing) BatchSize(targets, concurrency int, reserve time.Duration) int {
 	// Targets run concurrency at a time: rounds of TargetCost each.
 	budget := (s.WorkerTimeout - reserve) / 2
 	rounds := int(budget / s.TargetCost)
-	n := min(rounds*concurrency/targets, s.OutputBytes/(targets*s.TargetResultBytes))
+	// Each record is followed by a comma in the output's array.
+	n := min(rounds*concurrency/targets, s.OutputBytes/(targets*(s.TargetResultBytes+1)))
 	// Less the time the accounts take to derive.
 	need := func(n int) time.Duration {
 		return time.Duration(n)*s.AccountCost + time.Duration((n*targets+concurrency-1)/concurrency)*s.TargetCost
@@ -93,4 +105,38 @@ func (s Sizing) BatchSize(targets, concurrency int, reserve time.Duration) int {
 		n--
 	}
 	return max(n, 1)
+}
+
+// FitRecord cuts t's texts (reason, error message, advice, chain) until its
+// JSON takes at most limit bytes, the longest first, each to half its
+// length, and says whether it fits; the status, counts and names stay.
+func FitRecord(t *report.Target, limit int) bool {
+	for {
+		b, err := json.Marshal(t)
+		if err != nil || len(b) <= limit {
+			return err == nil
+		}
+		texts := []*string{&t.Reason}
+		if t.Error != nil {
+			texts = append(texts, &t.Error.Message, &t.Error.Advice, &t.Error.Chain, &t.Error.Operation, &t.Error.Service, &t.Error.Code)
+		}
+		longest := texts[0]
+		for _, p := range texts[1:] {
+			if len(*p) > len(*longest) {
+				longest = p
+			}
+		}
+		if len(*longest) == 0 {
+			return false
+		}
+		*longest = cut(*longest, len(*longest)/2)
+	}
+}
+
+// cut is s's first n bytes, valid UTF-8, marked as cut.
+func cut(s string, n int) string {
+	if n < 4 {
+		return ""
+	}
+	return strings.ToValidUTF8(s[:n-3], "") + "..."
 }

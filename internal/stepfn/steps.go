@@ -284,7 +284,30 @@ func Work(ctx context.Context, env run.Env, b Batch) (BatchResult, error) {
 		return BatchResult{}, err
 	}
 	env.Logger.Info("batch started", "mode", string(req.Mode), "run", b.BatchInput.Run, "accounts", len(accounts))
-	return BatchResult{Targets: run.Converge(ctx, env, req, accounts)}, nil
+	res := BatchResult{Targets: run.Converge(ctx, env, req, accounts)}
+	for i := range res.Targets {
+		if !FitRecord(&res.Targets[i], DefaultTargetResultBytes) {
+			return BatchResult{}, fmt.Errorf("batch: the record of %s does not fit %d bytes", res.Targets[i].Name(), DefaultTargetResultBytes)
+		}
+	}
+	return res, nil
+}
+
+// Superseded is the result of a batch whose run no longer carries the
+// stack's configuration (a stack Update landed during the run): every
+// target of its items skipped with reason, nothing read or written. The
+// update's own run, which waits its turn behind this one, converges them.
+func Superseded(b Batch, reason string) BatchResult {
+	var res BatchResult
+	for _, it := range b.Items {
+		for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
+			for _, region := range it.Regions[mode] {
+				res.Targets = append(res.Targets, report.Target{Account: it.Account, Region: region, Mode: string(mode),
+					Ring: it.Ring, Status: report.Skipped, Reason: reason})
+			}
+		}
+	}
+	return res
 }
 
 // matching is plan's accounts when every item of b is exactly what plan
