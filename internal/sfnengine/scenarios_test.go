@@ -461,6 +461,11 @@ func updateDuringRun(t *testing.T, e *engine) {
 	d := e.deploy(t, "update", sim.GenerateOrg(sim.GenerateOptions{Accounts: n}), regionalConfig(regions))
 	d.storeConfiguration(t)
 	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	// The blocked worker is let go however the scenario ends, so that a
+	// failure reports instead of holding the engine's server open.
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
 	d.fn.setFault(func(inv invocation) *lambdaFault {
 		var b stepfn.Batch
 		if inv.Step == "work" && json.Unmarshal(inv.Payload, &b) == nil && b.BatchInput.Run == "schedule-update-1" {
@@ -489,7 +494,7 @@ func updateDuringRun(t *testing.T, e *engine) {
 	if err := d.deliver(t, d.update(t, changed)); err != nil {
 		t.Fatalf("Update's trigger: %v", err)
 	}
-	close(release)
+	free()
 	runs := d.waitAll(t, 3*time.Minute)
 	if len(runs) != 3 {
 		t.Fatalf("%d executions, want 3", len(runs))
