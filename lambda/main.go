@@ -14,6 +14,8 @@
 //	ORGPATCH_CONCURRENCY       targets worked on at once, and API calls in flight (default 64)
 //	ORGPATCH_REPORT_BUCKET     bucket the compliance report run writes to (the stack's)
 //	ORGPATCH_REPORT_STALE_DAYS a node not scanned within this many days counts as not scanned (default 7)
+//	ORGPATCH_REPORT_SLA_DAYS   days a non-compliant patch may stay, by severity: critical=7,high=30, or none (default compliance's)
+//	ORGPATCH_REPORT_OWNER_TAGS EC2 tag keys copied into each node's record, comma-separated, or none (default compliance's)
 //	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
 //	                           an execution of it (default: none, they run in the invocation)
 //	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
@@ -37,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
+	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/run"
@@ -84,6 +87,22 @@ func readSettings(getenv func(string) string) (settings, error) {
 			return settings{}, fmt.Errorf("ORGPATCH_REPORT_STALE_DAYS %q: want a whole number from 1 to 365", v)
 		}
 		s.report.Settings.StaleAfterDays = n
+	}
+	if v := getenv(names.EnvReportSLADays); v != "" {
+		sla, err := compliance.ParseSLADays(v)
+		if err != nil {
+			return settings{}, fmt.Errorf("ORGPATCH_REPORT_SLA_DAYS %w", err)
+		}
+		s.report.Settings.SLADays = sla
+	}
+	if v := getenv(names.EnvReportOwnerTags); v != "" {
+		keys := []string{}
+		for k := range strings.SplitSeq(v, ",") {
+			if k = strings.TrimSpace(k); k != "" && k != "none" {
+				keys = append(keys, k)
+			}
+		}
+		s.report.Settings.OwnerTagKeys = keys
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {

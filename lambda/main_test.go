@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/handler"
 )
 
@@ -39,6 +40,17 @@ func TestReadSettings(t *testing.T) {
 		"no stack id":                     {env: map[string]string{"ORGPATCH_STACK_ID": ""}, wantErr: "ORGPATCH_STACK_ID"},
 		"no stack properties":             {env: map[string]string{"ORGPATCH_STACK_PROPERTIES": ""}, wantErr: "ORGPATCH_STACK_PROPERTIES"},
 		"stack properties not strings":    {env: map[string]string{"ORGPATCH_STACK_PROPERTIES": `{"Disabled": false}`}, wantErr: "ORGPATCH_STACK_PROPERTIES"},
+		"report SLA and owner tags": {
+			env: map[string]string{"ORGPATCH_REPORT_SLA_DAYS": "critical=3,high=14", "ORGPATCH_REPORT_OWNER_TAGS": "Owner, Squad"},
+			want: settings{level: slog.LevelInfo, stack: stack, report: handler.ReportSettings{Settings: compliance.Settings{
+				SLADays: map[string]int{"CRITICAL": 3, "HIGH": 14}, OwnerTagKeys: []string{"Owner", "Squad"}}}},
+		},
+		"no SLA, no owner tags": {
+			env: map[string]string{"ORGPATCH_REPORT_SLA_DAYS": "none", "ORGPATCH_REPORT_OWNER_TAGS": "none"},
+			want: settings{level: slog.LevelInfo, stack: stack, report: handler.ReportSettings{Settings: compliance.Settings{
+				SLADays: map[string]int{}, OwnerTagKeys: []string{}}}},
+		},
+		"SLA of an unknown severity": {env: map[string]string{"ORGPATCH_REPORT_SLA_DAYS": "urgent=1"}, wantErr: "ORGPATCH_REPORT_SLA_DAYS \"urgent=1\": want severity=days"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

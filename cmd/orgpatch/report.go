@@ -1,18 +1,25 @@
 package main
 
 import (
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+
 	"bufio"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
 )
 
-const reportSummary = "report the organization's patch compliance: a table, JSON, JSON Lines records, an HTML page"
+const reportSummary = "report the organization's patch compliance: a table, JSON, JSON Lines records, CSV, an HTML page"
 
 var agentVersionPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
 
@@ -22,8 +29,15 @@ type reportFlags struct {
 	output    string
 	htmlFile  string
 	records   string
+	csvFile   string
+	previous  string
+	runID     string
 	staleDays int
 	minAgent  string
+	sla       string
+	ownerTags string
+
+	slaDays map[string]int // parsed from sla by check
 }
 
 func (f *reportFlags) register(fs *flagSet) {
@@ -34,7 +48,12 @@ func (f *reportFlags) register(fs *flagSet) {
 	fs.BoolVar(&f.conn.verbose, "v", false, "log every target as JSON lines on stderr")
 	fs.StringVar(&f.output, "output", "text", "`format` on stdout: text (the summary table), json (the summary) or jsonl (one record per node)")
 	fs.StringVar(&f.htmlFile, "html", "", "also write the summary as a self-contained HTML page to `file`")
-	fs.StringVar(&f.records, "records", "", "also write one JSON record per node (JSON Lines) to `file`")
+	fs.StringVar(&f.records, "records", "", "also write the run's records (JSON Lines: coverage, one per node, the run) to `file`, gzip-compressed when it ends in .gz")
+	fs.StringVar(&f.csvFile, "csv", "", "also write one CSV row per node to `file` (the full export)")
+	fs.StringVar(&f.previous, "previous", "", "an earlier run's records `file` (--records of that run): reuse the patch lists of nodes not scanned since, keep first-seen dates, extend the trend")
+	fs.StringVar(&f.runID, "run-id", "", "the run's `id` in every record; the capture time when empty")
+	fs.StringVar(&f.sla, "sla", compliance.FormatSLADays(compliance.DefaultSLADays), "days a non-compliant patch may stay, by severity (`severity=days,...`); none: no SLA")
+	fs.StringVar(&f.ownerTags, "owner-tags", strings.Join(compliance.DefaultOwnerTagKeys, ","), "EC2 tag `keys` copied into each record's OwnerTags, comma-separated")
 	fs.IntVar(&f.staleDays, "stale-days", compliance.DefaultStaleAfterDays, "a node not scanned within this many `days` counts as not scanned (1..365)")
 	fs.StringVar(&f.minAgent, "min-agent", compliance.DefaultMinAgentVersion, "SSM Agent `version` below which an agent counts as old")
 }
@@ -52,8 +71,41 @@ func (f *reportFlags) check() error {
 	if !agentVersionPattern.MatchString(f.minAgent) {
 		return fmt.Errorf("--min-agent %q: want a dotted version such as 3.0.502", f.minAgent)
 	}
+	var err error
+	if f.slaDays, err = compliance.ParseSLADays(f.sla); err != nil {
+		return fmt.Errorf("--sla %w", err)
+	}
+	if f.runID != "" && !compliance.ValidRunID(f.runID) {
+		return fmt.Errorf("--run-id %q: want 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", f.runID)
+	}
 	f.conn.output = "text" // converge's check of its own --output
 	return nil
+}
+
+// reportMemoryLimit is the report's soft memory limit: what 64 targets of
+// 250 nodes in flight hold, and room for the collector.
+const reportMemoryLimit = 60 << 20
+
+// countingClient counts the requests an HTTP client sends.
+type countingClient struct {
+	aws.HTTPClient
+	n atomic.Int64
+}
+
+func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.HTTPClient.Do(r)
+}
+
+// ownerKeys splits the --owner-tags list; empty names no tag.
+func ownerKeys(s string) []string {
+	keys := []string{}
+	for k := range strings.SplitSeq(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -79,11 +131,24 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(2, err)
 	}
 	// The files are opened before any AWS call, so a bad path costs nothing.
-	var page, records *os.File
+	var prev *compliance.Previous
+	if f.previous != "" {
+		in, err := os.Open(f.previous)
+		if err != nil {
+			return fail(2, fmt.Errorf("--previous: %w", err))
+		}
+		prev, err = compliance.LoadPrevious(in, "")
+		in.Close()
+		if err != nil {
+			return fail(2, fmt.Errorf("--previous %s: %w", f.previous, err))
+		}
+		defer prev.Close()
+	}
+	var page, records, csvOut *os.File
 	for _, o := range []struct {
 		flag, path string
 		file       **os.File
-	}{{"--html", f.htmlFile, &page}, {"--records", f.records, &records}} {
+	}{{"--html", f.htmlFile, &page}, {"--records", f.records, &records}, {"--csv", f.csvFile, &csvOut}} {
 		if o.path == "" {
 			continue
 		}
@@ -93,25 +158,46 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer (*o.file).Close()
 	}
 
+	// Each sink writes through a buffer; flushes run in order at the end,
+	// a compressor's before the buffer under it.
 	var sinks []func(*compliance.Record) error
-	var buffers []*bufio.Writer
+	var flushes []func() error
 	if f.output == "jsonl" {
 		b := bufio.NewWriter(stdout)
-		buffers = append(buffers, b)
-		sinks = append(sinks, compliance.JSONLines(b))
+		sinks, flushes = append(sinks, compliance.JSONLines(b)), append(flushes, b.Flush)
 	}
 	if records != nil {
 		b := bufio.NewWriter(records)
-		buffers = append(buffers, b)
-		sinks = append(sinks, compliance.JSONLines(b))
+		if strings.HasSuffix(f.records, ".gz") {
+			gz := gzip.NewWriter(b)
+			sinks, flushes = append(sinks, compliance.JSONLines(gz)), append(flushes, gz.Close, b.Flush)
+		} else {
+			sinks, flushes = append(sinks, compliance.JSONLines(b)), append(flushes, b.Flush)
+		}
+	}
+	if csvOut != nil {
+		b := bufio.NewWriter(csvOut)
+		sink, flush := compliance.CSV(b)
+		sinks, flushes = append(sinks, sink), append(flushes, flush, b.Flush)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if f.conn.verbose {
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
+	// What a report holds live is bounded by the targets in flight (their
+	// responses and records); a soft limit keeps the collector from letting
+	// garbage grow to twice that. GOMEMLIMIT, when set, decides instead.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(reportMemoryLimit)
+	}
+	// Every client derives from the management configuration, so counting
+	// its HTTP client's requests counts the run's calls (retries included).
+	calls := &countingClient{HTTPClient: s.mgmt.HTTPClient}
+	s.mgmt.HTTPClient = calls
 	sum, err := compliance.Run(ctx, compliance.Env{
 		Management: s.mgmt, Config: s.cfg, Concurrency: f.conn.concurrency, Logger: logger,
-		Settings: compliance.Settings{StaleAfterDays: f.staleDays, MinAgentVersion: f.minAgent},
+		Settings: compliance.Settings{StaleAfterDays: f.staleDays, MinAgentVersion: f.minAgent, SLADays: f.slaDays, OwnerTagKeys: ownerKeys(f.ownerTags)},
+		RunId:    f.runID, Previous: prev,
 		Sink: func(r *compliance.Record) error {
 			for _, sink := range sinks {
 				if err := sink(r); err != nil {
@@ -121,14 +207,15 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return nil
 		},
 	})
-	for _, b := range buffers {
-		if ferr := b.Flush(); ferr != nil && err == nil {
+	for _, flush := range flushes {
+		if ferr := flush(); ferr != nil && err == nil {
 			err = ferr
 		}
 	}
 	if err != nil {
 		return fail(1, err)
 	}
+	sum.Calls = int(calls.n.Load())
 	switch f.output {
 	case "text":
 		err = sum.WriteTable(stdout)
@@ -143,8 +230,10 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stdout, "\nHTML page: %s\n", f.htmlFile)
 		}
 	}
-	if err == nil && records != nil {
-		err = records.Close()
+	for _, f := range []*os.File{records, csvOut} {
+		if err == nil && f != nil {
+			err = f.Close()
+		}
 	}
 	if err != nil {
 		return fail(1, err)

@@ -1,6 +1,9 @@
 package stacks
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -35,12 +38,17 @@ type ComplianceReport struct {
 	Bucket   awss3.Bucket
 	Database awsglue.CfnDatabase
 	Table    awsglue.CfnTable
+	// Latest is the view of the latest complete run.
+	Latest   awsglue.CfnTable
 	Queries  []awsathena.CfnNamedQuery
 	Schedule awsevents.Rule
 	Alarm    awscloudwatch.CfnAlarm
+	SLAAlarm awscloudwatch.CfnAlarm
 	// The parameters: ReportSchedule, ReportRetentionDays, ReportStaleDays,
-	// ReportAlarmThreshold.
+	// ReportAlarmThreshold, ReportSLADays, ReportOwnerTags,
+	// ReportSLAAlarmThreshold.
 	ScheduleParam, RetentionParam, StaleParam, ThresholdParam awscdk.CfnParameter
+	SLAParam, OwnerTagsParam, SLAThresholdParam               awscdk.CfnParameter
 }
 
 // reportBucketName names the report bucket (Fn::Sub): known before the
@@ -48,11 +56,13 @@ type ComplianceReport struct {
 // (lambdaPolicy) without a separate policy resource.
 const reportBucketName = "orgpatch-compliance-${AWS::AccountId}-${AWS::Region}"
 
-// reportObjectARNs are the keys the report run writes.
+// reportObjectARNs are the keys the report run writes (and reads back:
+// the previous run).
 func reportObjectARNs() []*string {
 	return []*string{
 		partitionARN("s3:::" + reportBucketName + "/" + names.ReportRecordsPrefix + "*"),
 		partitionARN("s3:::" + reportBucketName + "/" + names.ReportPagesPrefix + "*"),
+		partitionARN("s3:::" + reportBucketName + "/" + names.ReportStatePrefix + "*"),
 	}
 }
 
@@ -62,24 +72,111 @@ const ReportDatabase = "orgpatch_compliance"
 // ReportTable is the Glue table over the records.
 const ReportTable = "records"
 
-// reportColumns are the records' fields (compliance.Record) as Hive types;
-// the JSON SerDe matches them case-insensitively.
-var reportColumns = [][2]string{
-	{"compliancetype", "string"}, {"resourcetype", "string"}, {"resourceid", "string"}, {"status", "string"},
-	{"overallseverity", "string"},
-	{"executionsummary", "struct<executionid:string,executiontype:string,executiontime:string>"},
-	{"compliantsummary", "struct<compliantcount:int,severitysummary:" + severityStruct + ">"},
-	{"noncompliantsummary", "struct<noncompliantcount:int,severitysummary:" + severityStruct + ">"},
-	{"missingpatches", "array<struct<id:string,title:string,severity:string,details:map<string,string>>>"},
-	{"account", "string"}, {"name", "string"}, {"region", "string"}, {"ou", "string"}, {"ouid", "string"},
-	{"ring", "string"}, {"accountname", "string"}, {"platform", "string"}, {"platformname", "string"},
-	{"platformversion", "string"}, {"agentversion", "string"}, {"pingstatus", "string"}, {"lastping", "string"},
-	{"patchstate", "struct<patchgroup:string,baselineid:string,operation:string,operationstarttime:string,operationendtime:string," +
-		"installedcount:int,installedothercount:int,installedpendingrebootcount:int,installedrejectedcount:int," +
-		"missingcount:int,failedcount:int,notapplicablecount:int>"},
+// ReportView is the Glue view of the latest complete run.
+const ReportView = "latest"
+
+// DefaultReportRetentionDays keeps records for 13 months: a year of audit
+// evidence and the month before it.
+const DefaultReportRetentionDays = 400
+
+// prestoType is a Hive column type (names.ReportColumns) as an Athena view
+// declares it: struct<a:t> is row(a t), array<t> array(t), map<k,v>
+// map(k,v), string varchar, int integer.
+func prestoType(hive string) string {
+	t, rest := parseHive(hive)
+	if rest != "" {
+		panic("column type " + hive + ": trailing " + rest)
+	}
+	return t
 }
 
-const severityStruct = "struct<criticalcount:int,highcount:int,mediumcount:int,lowcount:int,informationalcount:int,unspecifiedcount:int>"
+// parseHive converts the type at the start of s and returns the rest.
+func parseHive(s string) (string, string) {
+	for _, open := range []string{"struct<", "array<", "map<"} {
+		if !strings.HasPrefix(s, open) {
+			continue
+		}
+		s = s[len(open):]
+		var parts []string
+		for {
+			name := ""
+			if open == "struct<" {
+				i := strings.IndexByte(s, ':')
+				name, s = s[:i]+" ", s[i+1:]
+			}
+			var t string
+			t, s = parseHive(s)
+			parts = append(parts, name+t)
+			sep := s[0]
+			s = s[1:]
+			if sep == '>' {
+				break
+			}
+		}
+		return map[string]string{"struct<": "row", "array<": "array", "map<": "map"}[open] + "(" + strings.Join(parts, ",") + ")", s
+	}
+	end := strings.IndexAny(s, ",>")
+	if end < 0 {
+		end = len(s)
+	}
+	scalar := map[string]string{"string": "varchar", "int": "integer", "boolean": "boolean"}[s[:end]]
+	if scalar == "" {
+		panic("column type " + s[:end] + " has no view type")
+	}
+	return scalar, s[end:]
+}
+
+// reportColumns are the records' columns, with the view's types when
+// view is set.
+func reportColumns(view bool) [][2]string {
+	out := make([][2]string, 0, len(names.ReportColumns))
+	for _, c := range names.ReportColumns {
+		if view {
+			c[1] = prestoType(c[1])
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// latestRunSQL selects the records of the latest complete run: the one
+// whose Run record (written last) is the newest. Only the last 32 days'
+// partitions are read: a report older than that is not "now".
+const latestRunSQL = `SELECT * FROM ` + ReportDatabase + `.` + ReportTable + `
+WHERE dt >= date_format(current_date - interval '32' day, '%Y-%m-%d')
+AND runid = (SELECT max_by(runid, from_iso8601_timestamp(capturetime)) FROM ` + ReportDatabase + `.` + ReportTable + `
+  WHERE recordtype = 'Run' AND dt >= date_format(current_date - interval '32' day, '%Y-%m-%d'))`
+
+// prestoView is the Glue form of an Athena view: the view's definition as
+// base64 JSON in ViewOriginalText ("Presto View").
+func prestoView(sql string, columns [][2]string) string {
+	type col struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	cols := make([]col, 0, len(columns))
+	for _, c := range columns {
+		cols = append(cols, col{c[0], c[1]})
+	}
+	b, err := json.Marshal(struct {
+		OriginalSQL string `json:"originalSql"`
+		Catalog     string `json:"catalog"`
+		Schema      string `json:"schema"`
+		Columns     []col  `json:"columns"`
+	}{sql, "awsdatacatalog", ReportDatabase, cols})
+	if err != nil {
+		panic(err)
+	}
+	return "/* Presto View: " + base64.StdEncoding.EncodeToString(b) + " */"
+}
+
+func glueColumns(cols [][2]string) *[]interface{} {
+	out := make([]interface{}, len(cols))
+	for i, col := range cols {
+		out[i] = &awsglue.CfnTable_ColumnProperty{Name: jsii.String(col[0]), Type: jsii.String(col[1])}
+	}
+	return &out
+}
 
 // NewComplianceReport builds the report's resources and gives the Lambda
 // what it needs to write them.
@@ -95,7 +192,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		Description:           jsii.String("When the patch compliance report runs (an EventBridge schedule expression). Default: daily."),
 	})
 	r.RetentionParam = awscdk.NewCfnParameter(stack, jsii.String("ReportRetentionDays"), &awscdk.CfnParameterProps{
-		Type: jsii.String("Number"), Default: jsii.String("90"), MinValue: jsii.Number(1), MaxValue: jsii.Number(3650),
+		Type: jsii.String("Number"), Default: jsii.String(strconv.Itoa(DefaultReportRetentionDays)), MinValue: jsii.Number(1), MaxValue: jsii.Number(3650),
 		Description: jsii.String("Days the report bucket keeps records and pages (and their earlier versions) before they expire (1..3650)."),
 	})
 	r.StaleParam = awscdk.NewCfnParameter(stack, jsii.String("ReportStaleDays"), &awscdk.CfnParameterProps{
@@ -105,6 +202,21 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 	r.ThresholdParam = awscdk.NewCfnParameter(stack, jsii.String("ReportAlarmThreshold"), &awscdk.CfnParameterProps{
 		Type: jsii.String("Number"), Default: jsii.String("-1"), MinValue: jsii.Number(-1),
 		Description: jsii.String("Alarm when non-compliant plus unmonitored nodes (not scanned, connection lost, EC2 not managed) exceed this many. -1: no alarm."),
+	})
+
+	r.SLAParam = awscdk.NewCfnParameter(stack, jsii.String("ReportSLADays"), &awscdk.CfnParameterProps{
+		Type: jsii.String("String"), Default: jsii.String(names.DefaultReportSLADays),
+		AllowedPattern:        jsii.String(`^none$|^(critical|high|medium|low|informational|unspecified)=[0-9]{1,4}(,(critical|high|medium|low|informational|unspecified)=[0-9]{1,4})*$`),
+		ConstraintDescription: jsii.String("must be severity=days pairs separated by commas, e.g. critical=7,high=30, or none"),
+		Description:           jsii.String("Days a non-compliant patch may stay before it is past its SLA, by severity (the vendor's severity where the baseline sets no compliance level)."),
+	})
+	r.OwnerTagsParam = awscdk.NewCfnParameter(stack, jsii.String("ReportOwnerTags"), &awscdk.CfnParameterProps{
+		Type: jsii.String("String"), Default: jsii.String(names.DefaultReportOwnerTags),
+		Description: jsii.String("EC2 tag keys copied into each node's record as its owner, separated by commas; none for no tag."),
+	})
+	r.SLAThresholdParam = awscdk.NewCfnParameter(stack, jsii.String("ReportSLAAlarmThreshold"), &awscdk.CfnParameterProps{
+		Type: jsii.String("Number"), Default: jsii.String("-1"), MinValue: jsii.Number(-1),
+		Description: jsii.String("Alarm when more nodes than this have a patch past its SLA. -1: no alarm."),
 	})
 
 	retention := awscdk.Duration_Days(r.RetentionParam.ValueAsNumber())
@@ -130,10 +242,8 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 
 	p.Function.AddEnvironment(jsii.String(names.EnvReportBucket), r.Bucket.BucketName(), nil)
 	p.Function.AddEnvironment(jsii.String(names.EnvReportStaleDays), r.StaleParam.ValueAsString(), nil)
-	columns := make([]interface{}, len(reportColumns))
-	for i, col := range reportColumns {
-		columns[i] = &awsglue.CfnTable_ColumnProperty{Name: jsii.String(col[0]), Type: jsii.String(col[1])}
-	}
+	p.Function.AddEnvironment(jsii.String(names.EnvReportSLADays), r.SLAParam.ValueAsString(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportOwnerTags), r.OwnerTagsParam.ValueAsString(), nil)
 	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", names.ReportRecordsPrefix))
 	r.Database = awsglue.NewCfnDatabase(c, jsii.String("Database"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),
@@ -147,7 +257,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		DatabaseName: jsii.String(ReportDatabase),
 		TableInput: &awsglue.CfnTable_TableInputProperty{
 			Name:        jsii.String(ReportTable),
-			Description: jsii.String("One JSON record per managed node (and unmanaged EC2 instance) per report run, partitioned by day"),
+			Description: jsii.String("Per report run: one record per managed node and unmanaged EC2 instance, one per account x region (coverage), one for the run; gzip JSON Lines partitioned by day"),
 			TableType:   jsii.String("EXTERNAL_TABLE"),
 			PartitionKeys: &[]interface{}{
 				&awsglue.CfnTable_ColumnProperty{Name: jsii.String("dt"), Type: jsii.String("string")},
@@ -165,7 +275,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 				"storage.location.template":   awscdk.Fn_Join(jsii.String(""), jsii.Strings(*location, "dt=${dt}/")),
 			},
 			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
-				Columns:      &columns,
+				Columns:      glueColumns(reportColumns(false)),
 				Location:     location,
 				InputFormat:  jsii.String("org.apache.hadoop.mapred.TextInputFormat"),
 				OutputFormat: jsii.String("org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
@@ -178,29 +288,69 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 	})
 	r.Table.AddDependency(r.Database)
 
-	table := ReportDatabase + "." + ReportTable
-	latest := "dt = (SELECT max(dt) FROM " + table + ")"
-	for _, q := range []struct{ id, name, desc, sql string }{
-		{"NonCompliantByOU", "orgpatch-non-compliant-by-ou", "Non-compliant managed nodes per OU and severity, latest report day",
-			"SELECT ou, overallseverity, count(*) AS nodes FROM " + table + " WHERE " + latest +
-				" AND status = 'NON_COMPLIANT' GROUP BY ou, overallseverity ORDER BY nodes DESC"},
-		{"UnmanagedInstances", "orgpatch-unmanaged-instances", "EC2 instances no SSM Agent reports, latest report day",
-			"SELECT account, accountname, region, ou, resourceid, name, platform FROM " + table + " WHERE " + latest +
-				" AND status = 'UNMANAGED' ORDER BY account, region, resourceid"},
-		{"NotScanned", "orgpatch-not-scanned", "Managed nodes without a patch scan, or whose last one is older than 7 days, latest report day",
-			"SELECT account, region, ou, resourceid, name, patchstate.operationendtime AS lastscan, pingstatus, agentversion FROM " + table +
-				" WHERE " + latest + " AND resourcetype = 'ManagedInstance' AND (patchstate IS NULL OR from_iso8601_timestamp(patchstate.operationendtime) < current_timestamp - interval '7' day) ORDER BY lastscan"},
+	viewColumns := append(reportColumns(false), [2]string{"dt", "string"})
+	prestoColumns := append(reportColumns(true), [2]string{"dt", "varchar"})
+	r.Latest = awsglue.NewCfnTable(c, jsii.String("LatestRun"), &awsglue.CfnTableProps{
+		CatalogId:    awscdk.Aws_ACCOUNT_ID(),
+		DatabaseName: jsii.String(ReportDatabase),
+		TableInput: &awsglue.CfnTable_TableInputProperty{
+			Name:             jsii.String(ReportView),
+			Description:      jsii.String("The records of the latest complete report run: each node once"),
+			TableType:        jsii.String("VIRTUAL_VIEW"),
+			Parameters:       &map[string]interface{}{"presto_view": "true", "comment": "Presto View"},
+			ViewOriginalText: jsii.String(prestoView(latestRunSQL, prestoColumns)),
+			ViewExpandedText: jsii.String("/* Presto View */"),
+			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
+				Columns:   glueColumns(viewColumns),
+				SerdeInfo: &awsglue.CfnTable_SerdeInfoProperty{},
+			},
+		},
+	})
+	r.Latest.AddDependency(r.Table)
+
+	latest := ReportDatabase + "." + ReportView
+	nodes := " FROM " + latest + " WHERE recordtype = 'Node'"
+	allPatches := "concat(coalesce(missingpatches, ARRAY[]), coalesce(failedpatches, ARRAY[]), coalesce(pendingrebootpatches, ARRAY[]), coalesce(rejectedpatches, ARRAY[]))"
+	for _, q := range []struct {
+		id, name, desc, sql string
+		sub                 bool // the SQL names parameters (Fn::Sub)
+	}{
+		{"NonCompliantByOU", "orgpatch-non-compliant-by-ou", "Non-compliant managed nodes per OU and severity (the patches' own), latest run",
+			"SELECT ou, severity, count(*) AS nodes" + nodes + " AND status = 'NON_COMPLIANT' GROUP BY ou, severity ORDER BY nodes DESC", false},
+		{"UnmanagedInstances", "orgpatch-unmanaged-instances", "EC2 instances no SSM Agent reports, latest run",
+			"SELECT account, accountname, region, ou, resourceid, name, platform, instancestate, ownertags" + nodes +
+				" AND nodestate = 'UNMANAGED' ORDER BY account, region, resourceid", false},
+		{"NotScanned", "orgpatch-not-scanned", "Managed nodes without a patch scan within ReportStaleDays, latest run",
+			"SELECT account, region, ou, resourceid, name, lastscanagedays, pingstatus, agentversion" + nodes +
+				" AND nodestate <> 'UNMANAGED' AND (lastscanagedays IS NULL OR lastscanagedays > ${ReportStaleDays}) ORDER BY lastscanagedays DESC", true},
+		{"PastSLA", "orgpatch-patches-past-sla", "Non-compliant patches older than their severity's SLA (ReportSLADays), latest run",
+			"SELECT account, region, resourceid, name, p.id, p.state, p.effectiveseverity, p.firstseen, p.agedays, p.sladays" + nodes +
+				" CROSS JOIN UNNEST(" + allPatches + ") AS t(p) WHERE p.pastsla ORDER BY p.agedays DESC", false},
+		{"CriticalMissing30Days", "orgpatch-critical-missing-30-days", "Critical patches missing for more than 30 days, latest run",
+			"SELECT account, region, resourceid, name, p.id, p.title, p.cveids, p.firstseen, p.agedays" + nodes +
+				" CROSS JOIN UNNEST(missingpatches) AS t(p) WHERE p.effectiveseverity = 'CRITICAL' AND p.agedays > 30 ORDER BY p.agedays DESC", false},
+		{"NotRead", "orgpatch-not-read", "Account x region targets in scope that the latest run did not read, and why",
+			"SELECT account, accountname, region, outcome, reason FROM " + latest + " WHERE recordtype = 'Coverage' AND outcome <> 'READ' ORDER BY account, region", false},
+		{"Trend", "orgpatch-trend", "Every run's headline figures, newest first",
+			"SELECT runid, capturetime, nodes FROM " + ReportDatabase + "." + ReportTable + " WHERE recordtype = 'Run' ORDER BY capturetime DESC", false},
 	} {
+		sql := jsii.String(strings.TrimSpace(q.sql))
+		if q.sub {
+			sql = awscdk.Fn_Sub(sql, nil)
+		}
 		r.Queries = append(r.Queries, awsathena.NewCfnNamedQuery(c, jsii.String(q.id), &awsathena.CfnNamedQueryProps{
 			Name: jsii.String(q.name), Description: jsii.String(q.desc), Database: jsii.String(ReportDatabase),
-			QueryString: jsii.String(strings.TrimSpace(q.sql)),
+			QueryString: sql,
 		}))
 	}
 	for _, q := range r.Queries {
-		q.AddDependency(r.Database)
+		q.AddDependency(r.Latest)
 	}
 
-	input := awsevents.RuleTargetInput_FromObject(map[string]interface{}{"source": "orgpatch", "detail-type": "Compliance Report", "detail": map[string]interface{}{}})
+	// The event's id names the run: Lambda's retries of the event keep it,
+	// so a retried run replaces its own objects.
+	input := awsevents.RuleTargetInput_FromObject(map[string]interface{}{"source": "orgpatch", "detail-type": "Compliance Report",
+		"id": awsevents.EventField_EventId(), "detail": map[string]interface{}{}})
 	r.Schedule = awsevents.NewRule(c, jsii.String("Schedule"), &awsevents.RuleProps{
 		Description: jsii.String("orgpatch: the organization's patch compliance report"),
 		Schedule:    awsevents.Schedule_Expression(r.ScheduleParam.ValueAsString()),
@@ -236,5 +386,22 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		},
 	})
 	r.Alarm.CfnOptions().SetCondition(hasAlarm)
+
+	hasSLAAlarm := awscdk.NewCfnCondition(stack, jsii.String("HasReportSLAAlarm"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(r.SLAThresholdParam.ValueAsString(), jsii.String("-1"))),
+	})
+	r.SLAAlarm = awscloudwatch.NewCfnAlarm(c, jsii.String("SLAAlarm"), &awscloudwatch.CfnAlarmProps{
+		AlarmDescription:   jsii.String("orgpatch: more nodes with a patch past its SLA than ReportSLAAlarmThreshold in the last compliance report"),
+		ComparisonOperator: jsii.String("GreaterThanThreshold"),
+		Threshold:          r.SLAThresholdParam.ValueAsNumber(),
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   jsii.String("ignore"),
+		AlarmActions:       &[]interface{}{p.Topic.TopicArn()},
+		Namespace:          jsii.String(names.MetricsNamespace),
+		MetricName:         jsii.String(names.MetricPastSLA),
+		Period:             jsii.Number(86400),
+		Statistic:          jsii.String("Maximum"),
+	})
+	r.SLAAlarm.CfnOptions().SetCondition(hasSLAAlarm)
 	return r
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // mentioning returns the one resource of typ in tpl whose JSON contains marker.
@@ -60,7 +63,7 @@ func TestReportBucketIsProtected(t *testing.T) {
 
 func TestReportTableQueriesAndSchedule(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
-	table := mentioning(t, b.mgmt, "AWS::Glue::Table", ReportTable)["TableInput"].(map[string]any)
+	table := mentioning(t, b.mgmt, "AWS::Glue::Table", "EXTERNAL_TABLE")["TableInput"].(map[string]any)
 	sd := table["StorageDescriptor"].(map[string]any)
 	if sd["SerdeInfo"].(map[string]any)["SerializationLibrary"] != "org.openx.data.jsonserde.JsonSerDe" {
 		t.Errorf("serde %v, want the JSON SerDe", sd["SerdeInfo"])
@@ -69,7 +72,9 @@ func TestReportTableQueriesAndSchedule(t *testing.T) {
 	for _, c := range sd["Columns"].([]any) {
 		cols = append(cols, c.(map[string]any)["Name"].(string))
 	}
-	for _, want := range []string{"compliancetype", "resourceid", "status", "overallseverity", "missingpatches", "account", "region", "ou", "ring", "platform"} {
+	for _, want := range []string{"recordtype", "runid", "capturetime", "compliancetype", "resourceid", "status", "nodestate", "overallseverity", "severity",
+		"missingpatches", "failedpatches", "pendingrebootpatches", "rejectedpatches", "account", "region", "ou", "ring", "platform", "ownertags",
+		"stale", "pastsla", "outcome", "reason", "trend"} {
 		if !slices.Contains(cols, want) {
 			t.Errorf("the table lacks column %s: %v", want, cols)
 		}
@@ -86,16 +91,24 @@ func TestReportTableQueriesAndSchedule(t *testing.T) {
 		queries = append(queries, q["Properties"].(map[string]any)["Name"].(string))
 	}
 	slices.Sort(queries)
-	if diff := cmp.Diff([]string{"orgpatch-non-compliant-by-ou", "orgpatch-not-scanned", "orgpatch-unmanaged-instances"}, queries); diff != "" {
+	if diff := cmp.Diff([]string{"orgpatch-critical-missing-30-days", "orgpatch-non-compliant-by-ou", "orgpatch-not-read", "orgpatch-not-scanned",
+		"orgpatch-patches-past-sla", "orgpatch-trend", "orgpatch-unmanaged-instances"}, queries); diff != "" {
 		t.Errorf("named queries (-want +got):\n%s", diff)
+	}
+	// The not-scanned query counts with the deployed stale days, not 7.
+	notScanned := mentioning(t, b.mgmt, "AWS::Athena::NamedQuery", "orgpatch-not-scanned")["QueryString"]
+	if sub, ok := notScanned.(map[string]any)["Fn::Sub"].(string); !ok || !strings.Contains(sub, "lastscanagedays > ${ReportStaleDays}") {
+		t.Errorf("not-scanned query %v: want it to compare with ${ReportStaleDays}", notScanned)
 	}
 	rule := mentioning(t, b.mgmt, "AWS::Events::Rule", "compliance report")
 	if diff := cmp.Diff(map[string]any{"Ref": "ReportSchedule"}, rule["ScheduleExpression"]); diff != "" {
 		t.Errorf("schedule (-want +got):\n%s", diff)
 	}
-	input := rule["Targets"].([]any)[0].(map[string]any)["Input"].(string)
-	if !strings.Contains(input, `"source":"orgpatch"`) || !strings.Contains(input, `"detail-type":"Compliance Report"`) {
-		t.Errorf("the target sends %s, not the report event", input)
+	transformer := rule["Targets"].([]any)[0].(map[string]any)["InputTransformer"].(map[string]any)
+	template := transformer["InputTemplate"].(string)
+	if !strings.Contains(template, `"source":"orgpatch"`) || !strings.Contains(template, `"detail-type":"Compliance Report"`) ||
+		!strings.Contains(template, `"id":<`) || !strings.Contains(fmt.Sprint(transformer["InputPathsMap"]), "$.id") {
+		t.Errorf("the target sends %s (%v), not the report event with the schedule event's id", template, transformer["InputPathsMap"])
 	}
 	if d := b.mgmt["Parameters"].(map[string]any)["ReportSchedule"].(map[string]any)["Default"]; d != "rate(1 day)" {
 		t.Errorf("ReportSchedule default %v, want daily", d)
@@ -109,6 +122,69 @@ func TestReportTableQueriesAndSchedule(t *testing.T) {
 	}
 	if conditioned != 1 {
 		t.Errorf("%d alarms under HasReportAlarm, want the optional report alarm", conditioned)
+	}
+	sla := 0
+	for _, a := range alarm {
+		if a["Condition"] == "HasReportSLAAlarm" && a["Properties"].(map[string]any)["MetricName"] == names.MetricPastSLA {
+			sla++
+		}
+	}
+	if sla != 1 {
+		t.Errorf("%d past-SLA alarms under HasReportSLAAlarm, want one", sla)
+	}
+	if d := b.mgmt["Parameters"].(map[string]any)["ReportRetentionDays"].(map[string]any)["Default"]; d != "400" {
+		t.Errorf("ReportRetentionDays default %v, want 400 (13 months)", d)
+	}
+}
+
+// The latest-run view is an Athena (Presto) view whose columns are the
+// table's and whose SQL picks the newest run that wrote its Run record, so
+// each node counts once.
+func TestReportLatestRunView(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	view := mentioning(t, b.mgmt, "AWS::Glue::Table", "VIRTUAL_VIEW")["TableInput"].(map[string]any)
+	table := mentioning(t, b.mgmt, "AWS::Glue::Table", "EXTERNAL_TABLE")["TableInput"].(map[string]any)
+	if view["Name"] != ReportView || view["Parameters"].(map[string]any)["presto_view"] != "true" {
+		t.Fatalf("view %v", view)
+	}
+	text := view["ViewOriginalText"].(string)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(text, "/* Presto View: "), " */"))
+	if err != nil {
+		t.Fatalf("ViewOriginalText %q: %v", text, err)
+	}
+	var def struct {
+		OriginalSQL string                        `json:"originalSql"`
+		Catalog     string                        `json:"catalog"`
+		Schema      string                        `json:"schema"`
+		Columns     []struct{ Name, Type string } `json:"columns"`
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"recordtype = 'Run'", "max_by(runid", "FROM " + ReportDatabase + "." + ReportTable} {
+		if !strings.Contains(def.OriginalSQL, want) {
+			t.Errorf("view SQL lacks %q:\n%s", want, def.OriginalSQL)
+		}
+	}
+	var tableCols, viewCols []string
+	for _, c := range table["StorageDescriptor"].(map[string]any)["Columns"].([]any) {
+		tableCols = append(tableCols, c.(map[string]any)["Name"].(string))
+	}
+	for _, c := range def.Columns {
+		viewCols = append(viewCols, c.Name)
+	}
+	if diff := cmp.Diff(append(tableCols, "dt"), viewCols); diff != "" {
+		t.Errorf("view columns are not the table's and dt (-table +view):\n%s", diff)
+	}
+	types := map[string]string{}
+	for _, c := range def.Columns {
+		types[c.Name] = c.Type
+	}
+	for name, want := range map[string]string{"runid": "varchar", "stale": "boolean", "nodes": "integer",
+		"ownertags": "map(varchar,varchar)", "missingpatches": "array(row(id varchar,title varchar,severity varchar,patchseverity varchar,effectiveseverity varchar,classification varchar,cveids array(varchar),state varchar,installedtime varchar,firstseen varchar,agedays integer,sladays integer,pastsla boolean))"} {
+		if types[name] != want {
+			t.Errorf("view column %s: %s, want %s", name, types[name], want)
+		}
 	}
 }
 
@@ -160,6 +236,7 @@ func TestLambdaWritesOnlyTheReportPrefixes(t *testing.T) {
 	want := []any{
 		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/pages/*"},
 		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/records/*"},
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/state/*"},
 	}
 	if diff := cmp.Diff(want, resourcesOf); diff != "" {
 		t.Errorf("WriteReports resources (-want +got):\n%s", diff)

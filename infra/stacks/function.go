@@ -94,13 +94,14 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/; the runs' objects have one key per run under the runs/ prefix."),
+		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/, and its latest-run state under state/; the runs' objects have one key per run under the runs/ prefix."),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:iam::*:role/" + s.ConfigurationRoleName,
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:controltower:*:<AWS::AccountId>:landingzone/*",
 			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/records/*",
 			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/pages/*",
+			"Resource::arn:<AWS::Partition>:s3:::orgpatch-compliance-<AWS::AccountId>-<AWS::Region>/state/*",
 			runsObjects,
 		},
 	}}, jsii.Bool(true))
@@ -200,7 +201,11 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p P
 			stmt("WriteConfiguration", []string{"ssm:PutParameter", "ssm:DeleteParameter"},
 				partitionARN("ssm:${AWS::Region}:${AWS::AccountId}:parameter"+s.ConfigParameterName)),
 			stmt("SendFailedEvents", []string{"sqs:SendMessage"}, queue.QueueArn()),
-			stmt("WriteReports", []string{"s3:AbortMultipartUpload", "s3:PutObject"}, reportObjectARNs()...),
+			// The report run writes its objects and reads the previous
+			// run's; listing lets a missing object answer NoSuchKey
+			// instead of AccessDenied (the first run).
+			stmt("WriteReports", []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}, reportObjectARNs()...),
+			stmt("ListReports", []string{"s3:ListBucket"}, partitionARN("s3:::"+reportBucketName)),
 			// Whole-organization triggers start the state machine; its
 			// discover step lists the running executions to wait its turn.
 			stmt("StartRuns", []string{"states:StartExecution", "states:ListExecutions"},

@@ -308,6 +308,8 @@ func TestLambdaFunction(t *testing.T) {
 			"ORGPATCH_CONFIG_PARAMETER":  "/orgpatch/configuration",
 			"ORGPATCH_REPORT_BUCKET":     ref(reportBucketID(t, b)),
 			"ORGPATCH_REPORT_STALE_DAYS": ref("ReportStaleDays"),
+			"ORGPATCH_REPORT_SLA_DAYS":   ref("ReportSLADays"),
+			"ORGPATCH_REPORT_OWNER_TAGS": ref("ReportOwnerTags"),
 			"ORGPATCH_STACK_ID":          ref("AWS::StackId"),
 			"ORGPATCH_STACK_PROPERTIES":  p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
 			"LOG_LEVEL":                  ref("LogLevel"),
@@ -386,9 +388,11 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListRoots",
 		"organizations:ListTagsForResource",
 		"s3:AbortMultipartUpload",
-		"s3:GetObject",
-		"s3:PutObject", // the report bucket's prefixes (WriteReports)
-		"s3:PutObject", // the runs bucket's prefix (RunObjects)
+		"s3:GetObject",  // the report bucket's prefixes (WriteReports)
+		"s3:GetObject",  // the runs bucket's prefix (RunObjects)
+		"s3:ListBucket", // the report bucket (ListReports)
+		"s3:PutObject",  // the report bucket's prefixes (WriteReports)
+		"s3:PutObject",  // the runs bucket's prefix (RunObjects)
 		"sqs:SendMessage",
 		"ssm:DeleteParameter",
 		"ssm:GetParameter",
@@ -588,7 +592,7 @@ func TestAlarmTopicAndAlarms(t *testing.T) {
 	var got []alarm
 	for _, r := range resources(b.mgmt, "AWS::CloudWatch::Alarm") {
 		p := props(r)
-		if r["Condition"] == "HasReportAlarm" {
+		if r["Condition"] == "HasReportAlarm" || r["Condition"] == "HasReportSLAAlarm" {
 			continue // the compliance report's (compliance_report_test.go)
 		}
 		if p["Metrics"] != nil {

@@ -30,14 +30,26 @@ type ReportOptions struct {
 	Concurrency int
 }
 
-// ReportResult is what one report benchmark measured.
+// ReportResult is what one report benchmark measured: two runs of the
+// report against one simulator, the second with the first's records.
 type ReportResult struct {
-	Targets, Records     int
-	RecordBytes          int64
-	Wall                 time.Duration
-	Calls                int
-	ReportRSS, SimRSS    int64 // max resident set, bytes
+	Targets, Machines    int
 	NonCompliant, Failed int
+	First, Second        ReportRun
+	// Calls is what the simulator answered over both runs.
+	Calls  int
+	SimRSS int64 // max resident set, bytes
+}
+
+// ReportRun is one report process's figures.
+type ReportRun struct {
+	Records     int
+	RecordBytes int64 // gzip-compressed
+	Wall        time.Duration
+	Calls       int   // counted by the report
+	RSS         int64 // max resident set, bytes
+	Reused      int   // non-compliant nodes whose patch lists came from the previous run
+	Looked      int   // those whose lists were read
 }
 
 // Report runs `orgpatch report` against `orgpatch sim serve`, each in its
@@ -87,17 +99,12 @@ func Report(ctx context.Context, o ReportOptions) (ReportResult, error) {
 		rest <- string(b)
 	}()
 
-	records := filepath.Join(dir, "records.jsonl")
-	rep := exec.CommandContext(ctx, o.Binary, "report", "--endpoint", url, "--region", "us-east-1", "--output", "json",
-		"--records", records, "--concurrency", strconv.Itoa(o.Concurrency))
-	rep.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+sim.ManagementAccessKeyID, "AWS_SECRET_ACCESS_KEY="+sim.ManagementSecretAccessKey,
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+sim.ManagementAccessKeyID, "AWS_SECRET_ACCESS_KEY="+sim.ManagementSecretAccessKey,
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"))
-	rep.Stderr = os.Stderr
-	start := time.Now()
-	out, runErr := rep.Output()
-	r.Wall = time.Since(start)
-	if ru, ok := rep.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.ReportRSS = ru.Maxrss * 1024 // KiB on Linux
+	first, second := filepath.Join(dir, "first.jsonl.gz"), filepath.Join(dir, "second.jsonl.gz")
+	sum, runErr := reportRun(ctx, o, url, env, &r.First, "--records", first)
+	if runErr == nil {
+		_, runErr = reportRun(ctx, o, url, env, &r.Second, "--previous", first, "--records", second)
 	}
 	_ = simCmd.Process.Signal(os.Interrupt)
 	waitErr := simCmd.Wait()
@@ -110,26 +117,49 @@ func Report(ctx context.Context, o ReportOptions) (ReportResult, error) {
 	} else {
 		return r, fmt.Errorf("the simulator did not report its calls (%v): %q", waitErr, tail)
 	}
-	var sum compliance.Summary
-	if err := json.Unmarshal(out, &sum); err != nil {
-		return r, fmt.Errorf("report (%v): %w", runErr, err)
+	r.Targets, r.Failed, r.NonCompliant, r.Machines = sum.Targets, sum.Failed, sum.Organization.NonCompliant, sum.Organization.Machines()
+	if runErr != nil {
+		return r, runErr
 	}
-	r.Targets, r.Failed, r.NonCompliant = sum.Targets, sum.Failed, sum.Organization.NonCompliant
-	f, err := os.Open(records)
-	if err != nil {
-		return r, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		r.Records++
-		r.RecordBytes += int64(len(sc.Bytes()) + 1)
+	for _, run := range []struct {
+		path string
+		r    *ReportRun
+	}{{first, &r.First}, {second, &r.Second}} {
+		st, err := os.Stat(run.path)
+		if err != nil {
+			return r, err
+		}
+		run.r.RecordBytes = st.Size()
 	}
 	if sum.Failed > 0 {
 		return r, fmt.Errorf("%d targets not readable; first: %+v", sum.Failed, sum.Failures[0])
 	}
-	return r, runErr
+	return r, nil
+}
+
+// reportRun runs `orgpatch report` once with args and measures it: wall
+// time, its calls, its maximum resident set (getrusage of the child).
+func reportRun(ctx context.Context, o ReportOptions, url string, env []string, m *ReportRun, args ...string) (compliance.Summary, error) {
+	var sum compliance.Summary
+	rep := exec.CommandContext(ctx, o.Binary, append([]string{"report", "--endpoint", url, "--region", "us-east-1", "--output", "json",
+		"--concurrency", strconv.Itoa(o.Concurrency)}, args...)...)
+	rep.Env = env
+	rep.Stderr = os.Stderr
+	start := time.Now()
+	out, runErr := rep.Output()
+	m.Wall = time.Since(start)
+	if ru, ok := rep.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.RSS = ru.Maxrss * 1024 // KiB on Linux
+	}
+	if err := json.Unmarshal(out, &sum); err != nil {
+		return sum, fmt.Errorf("report (%v): %w", runErr, err)
+	}
+	m.Calls, m.Reused, m.Looked = sum.Calls, sum.Reused, sum.Looked
+	m.Records = sum.Organization.Machines()
+	if sum.Failed > 0 {
+		runErr = nil // the caller reports the failed targets
+	}
+	return sum, runErr
 }
 
 // readerOf drains what the scanner has not read yet, line by line.
@@ -149,11 +179,19 @@ func WriteReportTable(w io.Writer, o ReportOptions, r ReportResult) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "organization\t%d accounts x %d regions x %d machines\t\n", o.Accounts+1, len(o.Regions), o.Nodes)
 	fmt.Fprintf(tw, "targets read\t%d\t\n", r.Targets)
-	fmt.Fprintf(tw, "records\t%d (%.1f MiB of JSON Lines, streamed to a file)\t\n", r.Records, float64(r.RecordBytes)/(1<<20))
-	fmt.Fprintf(tw, "non-compliant nodes\t%d\t\n", r.NonCompliant)
-	fmt.Fprintf(tw, "wall time\t%s\t\n", r.Wall.Round(100*time.Millisecond))
-	fmt.Fprintf(tw, "calls answered by the simulator\t%d (%.1f per target)\t\n", r.Calls, float64(r.Calls)/float64(max(r.Targets, 1)))
-	fmt.Fprintf(tw, "orgpatch report max RSS\t%.0f MiB\t\n", float64(r.ReportRSS)/(1<<20))
+	fmt.Fprintf(tw, "machines\t%d (%d non-compliant)\t\n", r.Machines, r.NonCompliant)
+	fmt.Fprintf(tw, "\tfirst run\tsecond run (--previous: the first's records)\t\n")
+	row := func(label string, f func(ReportRun) string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, f(r.First), f(r.Second))
+	}
+	row("wall time", func(x ReportRun) string { return x.Wall.Round(100 * time.Millisecond).String() })
+	row("API calls", func(x ReportRun) string { return strconv.Itoa(x.Calls) })
+	row("calls per machine", func(x ReportRun) string { return fmt.Sprintf("%.2f", float64(x.Calls)/float64(max(r.Machines, 1))) })
+	row("patch lists read / reused", func(x ReportRun) string { return fmt.Sprintf("%d / %d", x.Looked, x.Reused) })
+	row("orgpatch report max RSS", func(x ReportRun) string { return fmt.Sprintf("%.0f MiB", float64(x.RSS)/(1<<20)) })
+	row("records (gzip JSON Lines)", func(x ReportRun) string { return fmt.Sprintf("%.1f MiB", float64(x.RecordBytes)/(1<<20)) })
+	fmt.Fprintf(tw, "second run's calls, of the first's\t%.0f%%\t\n", 100*float64(r.Second.Calls)/float64(max(r.First.Calls, 1)))
+	fmt.Fprintf(tw, "calls answered by the simulator, both runs\t%d\t\n", r.Calls)
 	fmt.Fprintf(tw, "simulator max RSS (its own process)\t%.0f MiB\t\n", float64(r.SimRSS)/(1<<20))
 	fmt.Fprintf(tw, "concurrency\t%d\t\n", o.Concurrency)
 	return tw.Flush()

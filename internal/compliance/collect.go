@@ -1,10 +1,14 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -52,46 +56,65 @@ type Target struct {
 	Ring                 string
 }
 
-// targetResult is what reading one target gave: its records, and whether
-// EC2 let us see its instances.
+// targetResult is what reading one target gave: its records, whether EC2
+// let us see its instances, and the non-compliant nodes whose patch lists
+// came from the previous run.
 type targetResult struct {
 	records    []Record
 	ec2Visible bool
+	reused     int
 }
 
 // collect reads one target: its managed nodes, their patch states and
-// compliance, the non-compliant nodes' patches, and the EC2 instances.
-func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetResult, error) {
+// compliance, the non-compliant nodes' patches, and the EC2 instances. A
+// node whose last patching run is the one prev (the previous run's records
+// of the target, by node id) saw takes its patch lists from there.
+func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API, ownerKeys []string, prev map[string]*Record) (targetResult, error) {
+	// Each page becomes record fields at once, its strings copied (str):
+	// the SDK decodes a page's strings into one block, which any string
+	// kept from it would keep alive, so memory holds the records of the
+	// targets in flight and no response.
 	var res targetResult
-	var infos []types.InstanceInformation
+	byID := map[string]int{} // index in res.records
 	ip := ssm.NewDescribeInstanceInformationPaginator(ssmc, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(infoPageSize)})
 	for ip.HasMorePages() {
 		page, err := ip.NextPage(ctx)
 		if err != nil {
 			return res, fmt.Errorf("describe instance information: %w", err)
 		}
-		infos = append(infos, page.InstanceInformationList...)
-	}
-
-	states := map[string]types.InstancePatchState{}
-	for start := 0; start < len(infos); start += patchStateBatch {
-		ids := make([]string, 0, patchStateBatch)
-		for _, info := range infos[start:min(start+patchStateBatch, len(infos))] {
-			ids = append(ids, aws.ToString(info.InstanceId))
+		for _, info := range page.InstanceInformationList {
+			r := baseRecord(t, str(info.InstanceId))
+			r.ResourceType, r.NodeState = strings.Clone(string(info.ResourceType)), Unreported
+			r.Name = cmp.Or(str(info.Name), str(info.ComputerName))
+			r.Platform, r.PlatformName, r.PlatformVersion = strings.Clone(string(info.PlatformType)), str(info.PlatformName), str(info.PlatformVersion)
+			r.ComputerName = str(info.ComputerName)
+			r.AgentVersion, r.PingStatus = str(info.AgentVersion), strings.Clone(string(info.PingStatus))
+			if info.LastPingDateTime != nil {
+				t := *info.LastPingDateTime
+				r.LastPing = &t
+			}
+			byID[r.ResourceId] = len(res.records)
+			res.records = append(res.records, r)
 		}
-		sp := ssm.NewDescribeInstancePatchStatesPaginator(ssmc, &ssm.DescribeInstancePatchStatesInput{InstanceIds: ids, MaxResults: aws.Int32(patchStateBatch)})
+	}
+	ids := slices.Collect(maps.Keys(byID))
+	slices.Sort(ids)
+	for start := 0; start < len(ids); start += patchStateBatch {
+		sp := ssm.NewDescribeInstancePatchStatesPaginator(ssmc, &ssm.DescribeInstancePatchStatesInput{
+			InstanceIds: ids[start:min(start+patchStateBatch, len(ids))], MaxResults: aws.Int32(patchStateBatch)})
 		for sp.HasMorePages() {
 			page, err := sp.NextPage(ctx)
 			if err != nil {
 				return res, fmt.Errorf("describe instance patch states: %w", err)
 			}
 			for _, s := range page.InstancePatchStates {
-				states[aws.ToString(s.InstanceId)] = s
+				if i, ok := byID[aws.ToString(s.InstanceId)]; ok {
+					res.records[i].PatchState = patchStateOf(s)
+				}
 			}
 		}
 	}
 
-	summaries := map[string]types.ResourceComplianceSummaryItem{}
 	cp := ssm.NewListResourceComplianceSummariesPaginator(ssmc, &ssm.ListResourceComplianceSummariesInput{
 		Filters:    []types.ComplianceStringFilter{{Key: aws.String("ComplianceType"), Values: []string{complianceTypePatch}, Type: types.ComplianceQueryOperatorTypeEqual}},
 		MaxResults: aws.Int32(summaryPageSize),
@@ -102,16 +125,14 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 			return res, fmt.Errorf("list resource compliance summaries: %w", err)
 		}
 		for _, s := range page.ResourceComplianceSummaryItems {
-			summaries[aws.ToString(s.ResourceId)] = s
+			if i, ok := byID[aws.ToString(s.ResourceId)]; ok {
+				summarize(&res.records[i], s)
+				res.records[i].NodeState = Reported
+			}
 		}
 	}
 
-	names := map[string]string{}
-	var unmanaged []ec2types.Instance
-	managed := map[string]bool{}
-	for _, info := range infos {
-		managed[aws.ToString(info.InstanceId)] = true
-	}
+	managed := len(res.records)
 	res.ec2Visible = true
 	ep := ec2.NewDescribeInstancesPaginator(ec2c, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(instancesPageSize)})
 	for ep.HasMorePages() {
@@ -123,85 +144,120 @@ func collect(ctx context.Context, t Target, ssmc SSMAPI, ec2c EC2API) (targetRes
 		if err != nil {
 			return res, fmt.Errorf("describe instances: %w", err)
 		}
-		for _, r := range page.Reservations {
-			for _, inst := range r.Instances {
+		for _, rv := range page.Reservations {
+			for _, inst := range rv.Instances {
 				id := aws.ToString(inst.InstanceId)
-				names[id] = nameTag(inst.Tags)
-				if !managed[id] && inst.State != nil && inst.State.Name != ec2types.InstanceStateNameTerminated {
-					unmanaged = append(unmanaged, inst)
+				state := ""
+				if inst.State != nil {
+					state = strings.Clone(string(inst.State.Name))
 				}
+				if i, ok := byID[id]; ok {
+					r := &res.records[i]
+					r.Name = cmp.Or(strings.Clone(tag(inst.Tags, "Name")), r.Name)
+					r.InstanceState, r.OwnerTags = state, ownerTags(inst.Tags, ownerKeys)
+					continue
+				}
+				if inst.State == nil || inst.State.Name == ec2types.InstanceStateNameTerminated {
+					continue
+				}
+				r := baseRecord(t, strings.Clone(id))
+				r.ResourceType, r.NodeState, r.Name = "EC2Instance", Unmanaged, strings.Clone(tag(inst.Tags, "Name"))
+				r.OwnerTags, r.InstanceState = ownerTags(inst.Tags, ownerKeys), state
+				r.Platform = "Linux"
+				if strings.EqualFold(string(inst.Platform), "windows") { // the wire says "windows"
+					r.Platform = "Windows"
+				}
+				r.PlatformName = str(inst.PlatformDetails)
+				res.records = append(res.records, r)
 			}
 		}
 	}
 
-	for _, info := range infos {
-		id := aws.ToString(info.InstanceId)
-		r := baseRecord(t, id)
-		r.ResourceType = "ManagedInstance"
-		r.Name = names[id]
-		if r.Name == "" {
-			r.Name = aws.ToString(info.Name) // hybrid nodes carry their own
+	for i := range res.records[:managed] {
+		r := &res.records[i]
+		if r.Status != NonCompliant {
+			continue
 		}
-		r.Platform, r.PlatformName, r.PlatformVersion = string(info.PlatformType), aws.ToString(info.PlatformName), aws.ToString(info.PlatformVersion)
-		r.AgentVersion, r.PingStatus, r.LastPing = aws.ToString(info.AgentVersion), string(info.PingStatus), info.LastPingDateTime
-		r.Status = Unreported
-		if s, ok := states[id]; ok {
-			r.PatchState = patchStateOf(s)
+		if p := prev[r.ResourceId]; sameScan(p, r) {
+			r.MissingPatches, r.FailedPatches, r.PendingRebootPatches, r.RejectedPatches = p.MissingPatches, p.FailedPatches, p.PendingRebootPatches, p.RejectedPatches
+			r.Reused = true
+			res.reused++
+			continue
 		}
-		if s, ok := summaries[id]; ok {
-			summarize(&r, s)
+		patches, err := nonCompliantPatches(ctx, ssmc, r.ResourceId)
+		if err != nil {
+			return res, err
 		}
-		if r.Status == NonCompliant {
-			patches, err := nonCompliantPatches(ctx, ssmc, id)
-			if err != nil {
-				return res, err
+		for _, p := range patches {
+			l := r.patchList(p.State)
+			if l == nil { // AWS gives every patch item its state; one without is counted missing
+				l = &r.MissingPatches
 			}
-			r.MissingPatches = patches
+			*l = append(*l, p)
 		}
-		res.records = append(res.records, r)
-	}
-	for _, inst := range unmanaged {
-		id := aws.ToString(inst.InstanceId)
-		r := baseRecord(t, id)
-		r.ResourceType, r.Status, r.Name = "EC2Instance", Unmanaged, names[id]
-		r.Platform = "Linux"
-		if strings.EqualFold(string(inst.Platform), "windows") { // the wire says "windows"
-			r.Platform = "Windows"
-		}
-		r.PlatformName = aws.ToString(inst.PlatformDetails)
-		res.records = append(res.records, r)
 	}
 	return res, nil
 }
 
+// str copies an SDK string out of its response (see collect).
+func str(s *string) string { return strings.Clone(aws.ToString(s)) }
+
+// sameScan reports whether the previous record prev saw the same patching
+// run as r: the same execution, ended at the same time, non-compliant then
+// as now. Its patch lists are then still true.
+func sameScan(prev, r *Record) bool {
+	if prev == nil || prev.Status != NonCompliant || prev.ExecutionSummary == nil || r.ExecutionSummary == nil {
+		return false
+	}
+	a, b := prev.ExecutionSummary, r.ExecutionSummary
+	return a.ExecutionId == b.ExecutionId && a.ExecutionTime.Equal(b.ExecutionTime) && a.ExecutionId != ""
+}
+
 func baseRecord(t Target, id string) Record {
-	return Record{ComplianceType: complianceTypePatch, ResourceId: id, Account: t.Account, AccountName: t.AccountName,
+	return Record{RecordType: NodeRecord, ComplianceType: complianceTypePatch, ResourceId: id, Account: t.Account, AccountName: t.AccountName,
 		Region: t.Region, OU: t.OU, OUId: t.OUId, Ring: t.Ring}
 }
 
-func nameTag(tags []ec2types.Tag) string {
-	for _, tag := range tags {
-		if aws.ToString(tag.Key) == "Name" {
-			return aws.ToString(tag.Value)
+func tag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
 		}
 	}
 	return ""
 }
 
+// ownerTags picks the tags named by keys; nil when the node has none of
+// them.
+func ownerTags(tags []ec2types.Tag, keys []string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v := tag(tags, k); v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = strings.Clone(v)
+		}
+	}
+	return out
+}
+
 func patchStateOf(s types.InstancePatchState) *PatchState {
 	return &PatchState{
-		PatchGroup: aws.ToString(s.PatchGroup), BaselineId: aws.ToString(s.BaselineId), Operation: string(s.Operation),
-		OperationStartTime: aws.ToTime(s.OperationStartTime), OperationEndTime: aws.ToTime(s.OperationEndTime),
+		PatchGroup: str(s.PatchGroup), BaselineId: str(s.BaselineId), Operation: strings.Clone(string(s.Operation)),
+		OperationStartTime: aws.ToTime(s.OperationStartTime), OperationEndTime: aws.ToTime(s.OperationEndTime), RebootOption: strings.Clone(string(s.RebootOption)),
 		InstalledCount: s.InstalledCount, InstalledOtherCount: s.InstalledOtherCount,
 		InstalledPendingRebootCount: aws.ToInt32(s.InstalledPendingRebootCount), InstalledRejectedCount: aws.ToInt32(s.InstalledRejectedCount),
 		MissingCount: s.MissingCount, FailedCount: s.FailedCount, NotApplicableCount: s.NotApplicableCount,
+		CriticalNonCompliantCount: aws.ToInt32(s.CriticalNonCompliantCount), SecurityNonCompliantCount: aws.ToInt32(s.SecurityNonCompliantCount),
+		OtherNonCompliantCount: aws.ToInt32(s.OtherNonCompliantCount),
 	}
 }
 
 func summarize(r *Record, s types.ResourceComplianceSummaryItem) {
-	r.Status, r.OverallSeverity = string(s.Status), string(s.OverallSeverity)
+	r.Status, r.OverallSeverity = strings.Clone(string(s.Status)), strings.Clone(string(s.OverallSeverity))
 	if e := s.ExecutionSummary; e != nil {
-		r.ExecutionSummary = &ExecutionSummary{ExecutionId: aws.ToString(e.ExecutionId), ExecutionType: aws.ToString(e.ExecutionType), ExecutionTime: aws.ToTime(e.ExecutionTime)}
+		r.ExecutionSummary = &ExecutionSummary{ExecutionId: str(e.ExecutionId), ExecutionType: str(e.ExecutionType), ExecutionTime: aws.ToTime(e.ExecutionTime)}
 	}
 	if c := s.CompliantSummary; c != nil {
 		r.CompliantSummary = &CompliantSummary{CompliantCount: c.CompliantCount, SeveritySummary: severityOf(c.SeveritySummary)}
@@ -220,7 +276,9 @@ func severityOf(s *types.SeveritySummary) SeveritySummary {
 }
 
 // nonCompliantPatches lists a node's non-compliant patch items: one node
-// per call, as ListComplianceItems allows no more.
+// per call, as ListComplianceItems allows no more. The items' Details carry
+// the vendor's severity, the classification, the state, the install time
+// and the CVE ids (the Patch Manager guide's compliance data).
 func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, error) {
 	var out []Patch
 	p := ssm.NewListComplianceItemsPaginator(ssmc, &ssm.ListComplianceItemsInput{
@@ -238,7 +296,16 @@ func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string) ([]Patch, 
 			return nil, fmt.Errorf("list compliance items of %s: %w", id, err)
 		}
 		for _, it := range page.ComplianceItems {
-			out = append(out, Patch{Id: aws.ToString(it.Id), Title: aws.ToString(it.Title), Severity: string(it.Severity), Details: it.Details})
+			d := it.Details
+			patch := Patch{Id: str(it.Id), Title: str(it.Title), Severity: strings.Clone(string(it.Severity)),
+				PatchSeverity: strings.Clone(d["PatchSeverity"]), Classification: strings.Clone(d["Classification"]), State: strings.Clone(d["PatchState"])}
+			if v := d["CVEIds"]; v != "" {
+				patch.CVEIds = strings.Split(strings.Clone(v), ",")
+			}
+			if t, err := time.Parse(time.RFC3339, d["InstalledTime"]); err == nil {
+				patch.InstalledTime = &t
+			}
+			out = append(out, patch)
 		}
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,14 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	},
 	"rank":     rank,
 	"patchIDs": patchIDs,
+	"sub":      func(a, b int) int { return a - b },
+	"coverage": coverageLine,
+	"sla": func(m map[string]int) string {
+		if len(m) == 0 {
+			return "none"
+		}
+		return FormatSLADays(m)
+	},
 	"pct": func(part, whole int) string {
 		if whole == 0 {
 			return "0"
@@ -106,6 +115,48 @@ func complianceBars(gs []Group, label func(Group) string) []chartBar {
 	return out
 }
 
+// trendLine is the headline's line over the runs.
+type trendLine struct {
+	Width, Height, Bottom, Right int
+	Polyline                     string
+	Points                       []trendPoint
+}
+
+type trendPoint struct {
+	X, Y  float64
+	Label string
+}
+
+// Trend geometry, in SVG user units.
+const (
+	trendWidth  = 700
+	trendHeight = 160
+	trendLeft   = 44
+)
+
+// newTrendLine lays the runs out left to right (oldest first), the
+// headline share from 0% at the bottom to 100% at the top; nil with no run.
+func newTrendLine(ps []TrendPoint) *trendLine {
+	if len(ps) == 0 {
+		return nil
+	}
+	l := &trendLine{Width: trendWidth, Height: trendHeight, Bottom: trendHeight - 10, Right: trendWidth - 10}
+	span := float64(l.Right - trendLeft)
+	var pts []string
+	for i, p := range ps {
+		x := float64(trendLeft) + span/2
+		if len(ps) > 1 {
+			x = float64(trendLeft) + span*float64(i)/float64(len(ps)-1)
+		}
+		y := float64(l.Bottom) - float64(l.Bottom-10)*p.Headline()/100
+		l.Points = append(l.Points, trendPoint{x, y, fmt.Sprintf("%s, %s: %.1f%% current, %d non-compliant, %d past SLA, %d not read",
+			p.Time.UTC().Format("2006-01-02 15:04"), p.RunId, p.Headline(), p.NonCompliant, p.PastSLA, p.NotRead)})
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+	}
+	l.Polyline = strings.Join(pts, " ")
+	return l
+}
+
 // WriteHTML writes the summary as one self-contained page: no script,
 // style, font or image comes from the network when it is viewed.
 func (s Summary) WriteHTML(w io.Writer) error {
@@ -125,9 +176,25 @@ func (s Summary) WriteHTML(w io.Writer) error {
 		}
 		agents = append(agents, chartBar{Label: k.Key, Segs: []chartSeg{{Class: class, Value: k.Count}}})
 	}
-	type groupRow struct {
-		Label  string
+	patchAges := make([]chartBar, 0, len(s.PatchAge))
+	for _, k := range s.PatchAge {
+		class := "ok"
+		if k.Key != patchAgeBuckets[0].key {
+			class = "bad"
+		}
+		patchAges = append(patchAges, chartBar{Label: k.Key, Segs: []chartSeg{{Class: class, Value: k.Count}}})
+	}
+	type regionRow struct {
+		Region string
 		Counts Counts
+	}
+	type groupRow struct {
+		Key, Label string
+		Counts     Counts
+		// An account's drill-down (Drill): its regions, and those not read.
+		Drill   bool
+		Regions []regionRow
+		NotRead []Coverage
 	}
 	type groupTable struct {
 		Title string
@@ -136,23 +203,50 @@ func (s Summary) WriteHTML(w io.Writer) error {
 	table := func(title string, gs []Group, label func(Group) string) groupTable {
 		t := groupTable{Title: title}
 		for _, g := range gs {
-			t.Rows = append(t.Rows, groupRow{label(g), g.Counts})
+			t.Rows = append(t.Rows, groupRow{Key: g.Key, Label: label(g), Counts: g.Counts})
 		}
 		return t
 	}
-	data := struct {
-		Summary
-		Charts []chart
-		Tables []groupTable
-	}{s, []chart{
+	accounts := table("account", s.ByAccount, func(g Group) string { return g.Key + " " + g.Name })
+	byAccount := map[string]*groupRow{}
+	for i := range accounts.Rows {
+		byAccount[accounts.Rows[i].Key] = &accounts.Rows[i]
+	}
+	for _, g := range s.ByTarget {
+		account, region, _ := strings.Cut(g.Key, "/")
+		if row := byAccount[account]; row != nil {
+			row.Regions = append(row.Regions, regionRow{region, g.Counts})
+		}
+	}
+	for _, c := range s.NotRead {
+		if row := byAccount[c.Account]; row != nil {
+			row.NotRead = append(row.NotRead, c)
+		}
+	}
+	for i := range accounts.Rows {
+		r := &accounts.Rows[i]
+		r.Drill = len(r.Regions)+len(r.NotRead) > 0
+	}
+	charts := []chart{
 		barChart("Compliance by OU", complianceLegend, complianceBars(s.ByOU, func(g Group) string { return g.Key })),
 		barChart("Compliance by account", complianceLegend, complianceBars(s.ByAccount, func(g Group) string { return g.Key + " " + g.Name })),
+	}
+	tables := []groupTable{}
+	if len(s.ByRing) > 1 {
+		charts = append(charts, barChart("Compliance by ring", complianceLegend, complianceBars(s.ByRing, func(g Group) string { return g.Key })))
+		tables = append(tables, table("ring", s.ByRing, func(g Group) string { return g.Key }))
+	}
+	charts = append(charts,
 		barChart("Age of the last scan", []chartLegend{{"ok", "recent"}, {"bad", "stale or never"}}, scan),
-		barChart("SSM Agent versions", []chartLegend{{"ok", "current enough"}, {"bad", "older than " + s.MinAgentVersion}}, agents),
-	}, []groupTable{
-		table("OU", s.ByOU, func(g Group) string { return g.Key }),
-		table("account", s.ByAccount, func(g Group) string { return g.Key + " " + g.Name }),
-		table("region", s.ByRegion, func(g Group) string { return g.Key }),
-	}}
+		barChart("Age of the non-compliant patches", []chartLegend{{"ok", "first seen this week"}, {"bad", "older"}}, patchAges),
+		barChart("SSM Agent versions", []chartLegend{{"ok", "current enough"}, {"bad", "older than " + s.MinAgentVersion}}, agents))
+	tables = append(tables, table("OU", s.ByOU, func(g Group) string { return g.Key }), accounts,
+		table("region", s.ByRegion, func(g Group) string { return g.Key }))
+	data := struct {
+		Summary
+		TrendLine *trendLine
+		Charts    []chart
+		Tables    []groupTable
+	}{s, newTrendLine(s.Trend), charts, tables}
 	return page.Execute(w, data)
 }

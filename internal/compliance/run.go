@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/awsconf"
@@ -41,6 +42,13 @@ type Env struct {
 	Sink func(*Record) error
 
 	Settings Settings
+	// RunId names the run in every record; a retried run keeps its id, so
+	// its objects replace the first attempt's. Empty: the capture time.
+	RunId string
+	// Previous, when set, is an earlier run's records: patch lists of nodes
+	// not scanned since are reused, first-seen dates kept, the trend
+	// extended.
+	Previous *Previous
 	// Concurrency, TargetTimeout and Reserve bound the walk (fleet.Walk):
 	// targets read at once, one target's time, and the time kept free
 	// before the context's deadline, where no target starts.
@@ -51,9 +59,11 @@ type Env struct {
 	Now           func() time.Time
 }
 
-// Run reads every target and streams its records to env.Sink, and returns
-// the summary. Targets that fail are in the summary; the error is the
-// sink's, or what stopped the run from finding its targets.
+// Run reads every target and streams its records to env.Sink: for each
+// account x region in scope its Coverage record, then its Node records,
+// and the Run record last. It returns the summary. Targets that fail are
+// in the coverage and the summary; the error is the sink's, or what
+// stopped the run from finding its targets.
 func Run(ctx context.Context, env Env) (Summary, error) {
 	env.Settings = env.Settings.withDefaults()
 	if env.Concurrency <= 0 {
@@ -68,7 +78,11 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	t := newTally(env.Settings, env.Now())
+	now := env.Now().UTC()
+	if env.RunId == "" {
+		env.RunId = now.Format("20060102T150405Z")
+	}
+	t := newTally(env.Settings, env.RunId, now)
 	mgmt := env.Management
 	regions, _, err := fleet.Regions(ctx, env.Config, controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt))
 	if err != nil {
@@ -87,30 +101,53 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	if err != nil {
 		return t.summary(), err
 	}
+	suspended := notActive(ous, env.Config)
 	creds := fleet.NewCredentials(mgmt, env.Config.ConfigurationRoleName)
 
 	// Every account the report reads, each in every region; what the walk
 	// reads there goes to outcomes, read by this goroutine alone.
+	// The accounts not walked are in scope too: their coverage says why.
 	var walk []fleet.WalkAccount
 	var where []Target // walk[i]'s account, OU and ring
-	for _, a := range accounts {
-		if a.Excluded != "" {
-			continue
-		}
-		ou := ous[a.ID]
-		ring, _ := rings.Of(a.ID)
-		walk = append(walk, fleet.WalkAccount{ID: a.ID, Regions: regions})
-		where = append(where, Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring})
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	type outcome struct {
 		target Target
 		res    targetResult
-		err    error
+		// cover is the target's coverage outcome; err is why it was not
+		// read.
+		cover string
+		err   error
 	}
-	outcomes := make(chan outcome, env.Concurrency)
+	var skipped []outcome
+	for _, a := range accounts {
+		ou := ous[a.ID]
+		ring, _ := rings.Of(a.ID)
+		tg := Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}
+		if a.Excluded != "" {
+			for _, r := range regions {
+				tg.Region = r
+				skipped = append(skipped, outcome{target: tg, cover: OutcomeExcluded, err: errors.New(a.Excluded)})
+			}
+			continue
+		}
+		walk = append(walk, fleet.WalkAccount{ID: a.ID, Regions: regions})
+		where = append(where, tg)
+	}
+	for _, a := range suspended {
+		ou := ous[a.ID]
+		for _, r := range regions {
+			skipped = append(skipped, outcome{target: Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id},
+				cover: OutcomeSuspended, err: fmt.Errorf("account %s", strings.ToLower(a.State))})
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// A finished target waits for the sink with its records; the buffer
+	// is small so that memory holds the targets being read, not a queue.
+	outcomes := make(chan outcome, 4)
 	go func() {
+		for _, o := range skipped {
+			outcomes <- o
+		}
 		fleet.Walk{
 			Credentials: creds, Concurrency: env.Concurrency, TargetTimeout: env.TargetTimeout,
 			Reserve: env.Reserve, Logger: env.Logger,
@@ -118,20 +155,25 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 			Visit: func(ctx context.Context, a, r int) {
 				tg := where[a]
 				tg.Region = walk[a].Regions[r]
-				res, err := readTarget(ctx, env, creds, tg)
-				outcomes <- outcome{target: tg, res: res, err: err}
+				res, err := readTarget(ctx, env, creds, tg, now)
+				cover := OutcomeRead
+				if err != nil {
+					cover = OutcomeFailed
+				}
+				outcomes <- outcome{target: tg, res: res, cover: cover, err: err}
 			},
 			Stop: func(a int, regions []int, s fleet.Stop) {
+				cover, err := OutcomeFailed, s.Err
 				switch s.Why {
 				case fleet.RegionNotOptedIn:
+					cover, err = OutcomeRegionNotEnabled, errRegionNotEnabled
 				case fleet.DeadlineNear:
-					for _, r := range regions {
-						tg := where[a]
-						tg.Region = walk[a].Regions[r]
-						outcomes <- outcome{target: tg, err: errDeadlineNear}
-					}
-				default: // the account as a whole could not be read
-					outcomes <- outcome{target: where[a], err: s.Err}
+					err = errDeadlineNear
+				}
+				for _, r := range regions {
+					tg := where[a]
+					tg.Region = walk[a].Regions[r]
+					outcomes <- outcome{target: tg, cover: cover, err: err}
 				}
 			},
 		})
@@ -139,32 +181,76 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	}()
 
 	var sinkErr error
+	sink := func(r *Record) {
+		if sinkErr == nil {
+			if err := env.Sink(r); err != nil {
+				sinkErr = fmt.Errorf("write %s record %s: %w", r.RecordType, cmp.Or(r.ResourceId, r.Account+" "+r.Region), err)
+				cancel(sinkErr)
+			}
+		}
+	}
 	for o := range outcomes {
 		if sinkErr != nil {
 			continue // drain
 		}
+		tg := o.target
+		cov := Record{RecordType: CoverageRecord, RunId: env.RunId, CaptureTime: now, Account: tg.Account, AccountName: tg.AccountName,
+			Region: tg.Region, OU: tg.OU, OUId: tg.OUId, Ring: tg.Ring, Outcome: o.cover, Nodes: len(o.res.records)}
 		if o.err != nil {
-			t.fail(TargetFailure{Account: o.target.Account, Region: o.target.Region, Error: o.err.Error()})
+			cov.Reason = o.err.Error()
+		}
+		sink(&cov)
+		t.cover(&cov)
+		if o.cover != OutcomeRead {
 			continue
 		}
-		t.sum.Targets++
 		if !o.res.ec2Visible {
 			t.sum.EC2Invisible++
 		}
 		for i := range o.res.records {
 			r := &o.res.records[i]
-			if err := env.Sink(r); err != nil {
-				sinkErr = fmt.Errorf("write record %s: %w", r.ResourceId, err)
-				cancel(sinkErr)
+			if sink(r); sinkErr != nil {
 				break
 			}
 			t.add(r)
 		}
 	}
+	if sinkErr != nil {
+		return t.summary(), sinkErr
+	}
 	slices.SortFunc(t.sum.Failures, func(a, b TargetFailure) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
 	})
-	return t.summary(), sinkErr
+	slices.SortFunc(t.sum.NotRead, func(a, b Coverage) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
+	})
+	sum := t.summary()
+	run := Record{RecordType: RunRecord, RunId: env.RunId, CaptureTime: now, Nodes: sum.Organization.Machines()}
+	run.Trend = trend(env.Previous, sum)
+	sum.Trend = run.Trend
+	if env.Previous != nil {
+		sum.PreviousRunId = env.Previous.RunId
+	}
+	sink(&run)
+	return sum, sinkErr
+}
+
+// trend is the previous run's trend (without an earlier attempt of this
+// run) followed by this run, at most maxTrend points.
+func trend(prev *Previous, s Summary) []TrendPoint {
+	var out []TrendPoint
+	if prev != nil {
+		for _, p := range prev.Trend {
+			if p.RunId != s.RunId {
+				out = append(out, p)
+			}
+		}
+	}
+	o := s.Organization
+	out = append(out, TrendPoint{RunId: s.RunId, Time: s.Generated, Machines: o.Machines(), CompliantCurrent: o.CompliantCurrent,
+		NonCompliant: o.NonCompliant, Critical: o.Critical, PastSLA: o.PastSLA, NotScanned: o.NotScanned, Unmanaged: o.Unmanaged,
+		NotRead: s.Failed})
+	return out[max(0, len(out)-maxTrend):]
 }
 
 // accountRings resolves the ring of every account the report reads, as a
@@ -190,7 +276,7 @@ func accountRings(ctx context.Context, api fleet.RingsAPI, env Env, accounts []f
 
 // readTarget reads one target under ctx, the walk's context for it, with
 // its own logger; a panic becomes the target's error.
-func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target) (res targetResult, err error) {
+func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target, now time.Time) (res targetResult, err error) {
 	log := env.Logger.With("account", t.Account, "region", t.Region)
 	defer func() {
 		if p := recover(); p != nil {
@@ -200,19 +286,46 @@ func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target
 			log.Error("target not readable", "error", err)
 		}
 	}()
+	prev, err := env.Previous.target(t.Account, t.Region)
+	if err != nil {
+		return res, err
+	}
 	cfg := creds.Config(t.Account)
 	res, err = collect(ctx, t,
 		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
-		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)))
+		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), env.Settings.OwnerTagKeys, prev)
+	for i := range res.records {
+		r := &res.records[i]
+		derive(r, env.Settings, env.RunId, now, prev[r.ResourceId])
+	}
 	return res, fleet.WithCause(ctx, err)
 }
 
 // errDeadlineNear is the failure of a target the report did not start
-// because its deadline reserve had begun.
-var errDeadlineNear = errors.New("not started: run deadline near")
+// because its deadline reserve had begun; errRegionNotEnabled the reason
+// of a region the account has not opted in to.
+var (
+	errDeadlineNear     = errors.New("not started: run deadline near")
+	errRegionNotEnabled = errors.New("the account has not opted in to the region")
+)
 
-// ou is where an account sits: its parent's id and the path of names.
-type ou struct{ id, path string }
+// ou is where an account sits: its parent's id and the path of names, with
+// the account's name and state.
+type ou struct{ id, path, name, state string }
+
+// notActive lists the accounts of the OU walk that are not ACTIVE
+// (suspended, pending closure) and not excluded by id: in scope, but
+// nothing can be read there.
+func notActive(ous map[string]ou, cfg config.Config) []fleet.Account {
+	var out []fleet.Account
+	for id, o := range ous {
+		if o.state != "" && o.state != string(orgtypes.AccountStateActive) && !slices.Contains(cfg.ExcludedAccounts, id) {
+			out = append(out, fleet.Account{ID: id, Name: o.name, State: o.state})
+		}
+	}
+	slices.SortFunc(out, func(a, b fleet.Account) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
 
 // OrganizationsAPI is the part of the Organizations client the OU walk uses.
 type OrganizationsAPI interface {
@@ -236,7 +349,7 @@ func accountOUs(ctx context.Context, api OrganizationsAPI) (map[string]ou, error
 				return fmt.Errorf("list accounts for parent %s: %w", id, err)
 			}
 			for _, a := range page.Accounts {
-				out[aws.ToString(a.Id)] = ou{id: id, path: path}
+				out[aws.ToString(a.Id)] = ou{id: id, path: path, name: aws.ToString(a.Name), state: string(cmp.Or(a.State, orgtypes.AccountState(a.Status)))}
 			}
 		}
 		op := organizations.NewListOrganizationalUnitsForParentPaginator(api, &organizations.ListOrganizationalUnitsForParentInput{ParentId: &id})

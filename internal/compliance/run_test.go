@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/sim"
@@ -47,18 +48,50 @@ func (f fixture) run(t *testing.T, s Settings) (Summary, []Record) {
 
 func (f fixture) runWith(t *testing.T, cfg config.Config, s Settings) (Summary, []Record) {
 	t.Helper()
+	res := f.runEnv(t, Env{Config: cfg, Settings: s})
+	return res.sum, res.nodes
+}
+
+// result is one run's summary and records, in the order the sink saw them
+// (all) and by type, the nodes sorted by place.
+type result struct {
+	sum             Summary
+	all             []Record
+	nodes, coverage []Record
+	run             *Record
+}
+
+// runEnv runs a report with env's settings over the fixture, on the
+// fixture's clock unless env has one.
+func (f fixture) runEnv(t *testing.T, env Env) result {
+	t.Helper()
 	var mu sync.Mutex
-	var got []Record
-	sum, err := Run(context.Background(), Env{
-		Management: f.env.Config, Config: cfg, Settings: s, Concurrency: 3,
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return testNow },
-		Sink: func(r *Record) error { mu.Lock(); defer mu.Unlock(); got = append(got, *r); return nil },
-	})
+	var res result
+	env.Management, env.Concurrency, env.Logger = f.env.Config, 3, slog.New(slog.DiscardHandler)
+	if env.Now == nil {
+		env.Now = func() time.Time { return testNow }
+	}
+	if env.Config.ConfigurationRoleName == "" {
+		env.Config = config.Default()
+	}
+	env.Sink = func(r *Record) error { mu.Lock(); defer mu.Unlock(); res.all = append(res.all, *r); return nil }
+	sum, err := Run(context.Background(), env)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	slices.SortFunc(got, byPlace)
-	return sum, got
+	res.sum = sum
+	for i, r := range res.all {
+		switch r.RecordType {
+		case NodeRecord:
+			res.nodes = append(res.nodes, r)
+		case CoverageRecord:
+			res.coverage = append(res.coverage, r)
+		case RunRecord:
+			res.run = &res.all[i]
+		}
+	}
+	slices.SortFunc(res.nodes, byPlace)
+	return res
 }
 
 func byPlace(a, b Record) int {
@@ -75,16 +108,20 @@ func (f fixture) expected(t *testing.T) []Record {
 	}
 	var want []Record
 	for _, a := range f.org.Accounts {
-		if len(a.Roles) == 0 {
+		if len(a.Roles) == 0 || a.Status != sim.StatusActive {
 			continue
 		}
 		parent := cmp.Or(a.Parent, f.org.Root.ID)
 		for _, region := range f.regions {
 			for _, n := range f.env.Server.Nodes().List(a.ID, region) {
-				r := Record{ComplianceType: "Patch", ResourceId: n.ID, Account: a.ID, AccountName: a.Name, Name: n.Tags["Name"],
-					Region: region, OU: ouPath[parent], OUId: parent, Platform: n.Platform}
+				r := Record{RecordType: NodeRecord, ComplianceType: "Patch", ResourceId: n.ID, Account: a.ID, AccountName: a.Name, Name: n.Tags["Name"],
+					Region: region, OU: ouPath[parent], OUId: parent, Platform: n.Platform, InstanceState: n.State, OwnerTags: ownerTagsOf(n.Tags)}
+				r.ResourceType = "EC2Instance"
+				if !n.IsEC2() {
+					r.ResourceType = "ManagedInstance"
+				}
 				if !n.Managed {
-					r.ResourceType, r.Status = "EC2Instance", Unmanaged
+					r.NodeState = Unmanaged
 					r.PlatformName = map[string]string{nodes.Windows: "Windows"}[n.Platform]
 					if r.PlatformName == "" {
 						r.PlatformName = "Linux/UNIX"
@@ -92,14 +129,18 @@ func (f fixture) expected(t *testing.T) []Record {
 					want = append(want, r)
 					continue
 				}
-				r.ResourceType, r.PlatformName, r.PlatformVersion = "ManagedInstance", n.PlatformName, n.PlatformVersion
+				r.PlatformName, r.PlatformVersion, r.ComputerName = n.PlatformName, n.PlatformVersion, n.ComputerName
+				if r.Name == "" {
+					r.Name = n.ComputerName
+				}
 				r.AgentVersion, r.PingStatus = n.AgentVersion, n.PingStatus
 				lastPing := n.LastPing.Truncate(time.Millisecond)
 				r.LastPing = &lastPing
-				r.Status = Unreported
+				r.NodeState = Unreported
 				if p := n.Patch; p != nil {
+					r.NodeState = Reported
 					ps := &PatchState{PatchGroup: p.PatchGroup, BaselineId: p.BaselineID, Operation: p.Operation,
-						OperationStartTime: p.Started, OperationEndTime: p.Ended}
+						OperationStartTime: p.Started, OperationEndTime: p.Ended, RebootOption: p.RebootOption}
 					r.ExecutionSummary = &ExecutionSummary{ExecutionId: p.ExecutionID, ExecutionType: "Command", ExecutionTime: p.Ended}
 					r.CompliantSummary, r.NonCompliantSummary = &CompliantSummary{}, &NonCompliantSummary{}
 					r.Status = Compliant
@@ -117,24 +158,48 @@ func (f fixture) expected(t *testing.T) []Record {
 							r.Status = NonCompliant
 							r.NonCompliantSummary.NonCompliantCount++
 							sev = &r.NonCompliantSummary.SeveritySummary
-							details := map[string]string{"Classification": patch.Classification, "PatchBaselineId": p.BaselineID,
-								"PatchGroup": p.PatchGroup, "PatchSeverity": patch.Severity,
-								"PatchState": map[string]string{nodes.Missing: "Missing", nodes.Failed: "Failed",
-									nodes.InstalledPendingReboot: "InstalledPendingReboot", nodes.InstalledRejected: "InstalledRejected"}[patch.State]}
+							critical, security := patch.ComplianceSeverity == "CRITICAL", strings.HasPrefix(patch.Classification, "Security")
+							if critical {
+								ps.CriticalNonCompliantCount++
+							}
+							if security {
+								ps.SecurityNonCompliantCount++
+							}
+							if !critical && !security {
+								ps.OtherNonCompliantCount++
+							}
+							mp := Patch{Id: patch.ID, Title: patch.Title, Severity: patch.ComplianceSeverity, PatchSeverity: patch.Severity,
+								Classification: patch.Classification}
 							if !patch.InstalledTime.IsZero() {
-								details["InstalledTime"] = patch.InstalledTime.Format(time.RFC3339)
+								it := patch.InstalledTime
+								mp.InstalledTime = &it
 							}
 							if patch.CVEIds != "" {
-								details["CVEIds"] = patch.CVEIds
+								mp.CVEIds = strings.Split(patch.CVEIds, ",")
 							}
-							r.MissingPatches = append(r.MissingPatches, Patch{Id: patch.ID, Title: patch.Title, Severity: patch.ComplianceSeverity, Details: details})
+							switch patch.State {
+							case nodes.Missing:
+								mp.State = "Missing"
+								r.MissingPatches = append(r.MissingPatches, mp)
+							case nodes.Failed:
+								mp.State = "Failed"
+								r.FailedPatches = append(r.FailedPatches, mp)
+							case nodes.InstalledPendingReboot:
+								mp.State = "InstalledPendingReboot"
+								r.PendingRebootPatches = append(r.PendingRebootPatches, mp)
+							case nodes.InstalledRejected:
+								mp.State = "InstalledRejected"
+								r.RejectedPatches = append(r.RejectedPatches, mp)
+							}
 						}
 						*map[string]*int32{"CRITICAL": &sev.CriticalCount, "HIGH": &sev.HighCount, "MEDIUM": &sev.MediumCount,
 							"LOW": &sev.LowCount, "INFORMATIONAL": &sev.InformationalCount, "UNSPECIFIED": &sev.UnspecifiedCount}[patch.ComplianceSeverity]++
 						worst[ok] = min(worst[ok], slices.Index(nodes.Severities, patch.ComplianceSeverity))
 					}
 					r.OverallSeverity = nodes.Severities[worst[r.Status == Compliant]]
-					slices.SortFunc(r.MissingPatches, func(a, b Patch) int { return strings.Compare(a.Id, b.Id) })
+					for _, l := range []*[]Patch{&r.MissingPatches, &r.FailedPatches, &r.PendingRebootPatches, &r.RejectedPatches} {
+						slices.SortFunc(*l, func(a, b Patch) int { return strings.Compare(a.Id, b.Id) })
+					}
 					r.PatchState = ps
 				}
 				want = append(want, r)
@@ -144,6 +209,27 @@ func (f fixture) expected(t *testing.T) []Record {
 	slices.SortFunc(want, byPlace)
 	return want
 }
+
+// ownerTagsOf is what OwnerTags holds under the default keys.
+func ownerTagsOf(tags map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range DefaultOwnerTagKeys {
+		if v, ok := tags[k]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// derived are the fields the report derives from what it read; the tests
+// of derive check them, the comparison with the simulator ignores them.
+var derived = cmpopts.IgnoreFields(Record{}, "RunId", "CaptureTime", "Severity", "SecurityNonCompliant", "Stale", "LastScanAgeDays",
+	"OldAgent", "PastSLA", "OldestPatchAgeDays", "Reused")
+
+var derivedPatch = cmpopts.IgnoreFields(Patch{}, "EffectiveSeverity", "FirstSeen", "AgeDays", "SLADays", "PastSLA")
 
 func TestRecordsMatchTheSimulator(t *testing.T) {
 	f := newFixture(t, 30)
@@ -164,7 +250,7 @@ func TestRecordsMatchTheSimulator(t *testing.T) {
 	}
 	sum, got := f.run(t, Settings{})
 	want := f.expected(t)
-	if diff := gocmp.Diff(want, got); diff != "" {
+	if diff := gocmp.Diff(want, got, derived, derivedPatch); diff != "" {
 		t.Fatalf("records (-want +got):\n%s", diff)
 	}
 	var seed *Record
@@ -174,13 +260,19 @@ func TestRecordsMatchTheSimulator(t *testing.T) {
 		}
 	}
 	if seed == nil || seed.Status != NonCompliant || len(seed.MissingPatches) != 2 || seed.NonCompliantSummary.SeveritySummary.UnspecifiedCount != 2 || seed.CompliantSummary.CompliantCount != 1 {
-		t.Errorf("the seed 004 node: %+v", seed)
+		t.Fatalf("the seed 004 node: %+v", seed)
+	}
+	// On a baseline without compliance levels, the node's severity is its
+	// patches' own: the servicing stack update is Critical for Microsoft.
+	if seed.OverallSeverity != "UNSPECIFIED" || seed.Severity != SeverityCritical || seed.SecurityNonCompliant != 1 || !seed.OldAgent || !seed.Stale {
+		t.Errorf("seed 004 node: overall %s, severity %s, security %d, old agent %v, stale %v; want UNSPECIFIED, CRITICAL, 1, true, true",
+			seed.OverallSeverity, seed.Severity, seed.SecurityNonCompliant, seed.OldAgent, seed.Stale)
 	}
 
 	// The summary against the same records, counted plainly.
 	var nodesN, unmanaged, nonCompliant, oldAgent, lost, notScanned int
 	for _, r := range want {
-		if r.Status == Unmanaged {
+		if r.NodeState == Unmanaged {
 			unmanaged++
 			continue
 		}
@@ -206,8 +298,8 @@ func TestRecordsMatchTheSimulator(t *testing.T) {
 	if o.Critical+o.High+o.Medium+o.Low+o.Informational+o.Unspecified != o.NonCompliant {
 		t.Errorf("severities do not add up to the non-compliant nodes: %+v", o)
 	}
-	if sum.Failed != 1 || len(sum.Failures) != 1 || !strings.Contains(sum.Failures[0].Error, "AccessDenied") {
-		t.Errorf("failures %d %+v: want the account without its role", sum.Failed, sum.Failures)
+	if sum.Failed != 2 || len(sum.Failures) != 2 || !strings.Contains(sum.Failures[0].Error, "AccessDenied") {
+		t.Errorf("failures %d %+v: want the account without its role, in both regions", sum.Failed, sum.Failures)
 	}
 	if want := 2 * 4; sum.Targets != want { // management + 3 readable members, 2 regions
 		t.Errorf("targets read %d, want %d", sum.Targets, want)

@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,22 +26,40 @@ const (
 type S3Upload struct {
 	pw   *io.PipeWriter
 	buf  *bufio.Writer
+	gz   *gzip.Writer // nil when not compressed
+	w    io.Writer    // gz or buf
 	enc  *json.Encoder
 	done chan error
 }
 
-// NewS3Upload starts the upload of bucket/key; write with Sink, then call
-// Close (or Abort). contentType is the object's Content-Type.
-func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket, key, contentType string) *S3Upload {
+// Object describes an object to upload.
+type Object struct {
+	ContentType string
+	// Gzip compresses what is written. With ContentEncoding "gzip" the
+	// object says so, and browsers and the SDK unpack it on download;
+	// without, it is a .gz file (what Athena reads by its key's suffix).
+	Gzip            bool
+	ContentEncoding string
+}
+
+// NewS3Upload starts the upload of bucket/key; write with Sink or Write,
+// then call Close (or Abort).
+func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket, key string, o Object) *S3Upload {
 	pr, pw := io.Pipe()
 	u := &S3Upload{pw: pw, buf: bufio.NewWriterSize(pw, 64<<10), done: make(chan error, 1)}
-	u.enc = json.NewEncoder(u.buf)
+	u.w = u.buf
+	if o.Gzip {
+		u.gz = gzip.NewWriter(u.buf)
+		u.w = u.gz
+	}
+	u.enc = json.NewEncoder(u.w)
 	tm := transfermanager.New(client, func(o *transfermanager.Options) {
 		o.PartSizeBytes, o.MultipartUploadThreshold, o.Concurrency = uploadPartSize, uploadPartSize, uploadConcurrency
 	})
 	go func() {
 		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
-			Bucket: aws.String(bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(contentType),
+			Bucket: aws.String(bucket), Key: aws.String(key), Body: pr, ContentType: aws.String(o.ContentType),
+			ContentEncoding: nilIfEmpty(o.ContentEncoding),
 		})
 		if err != nil {
 			err = fmt.Errorf("upload s3://%s/%s: %w", bucket, key, err)
@@ -52,14 +71,21 @@ func NewS3Upload(ctx context.Context, client transfermanager.S3APIClient, bucket
 }
 
 // Write adds raw bytes (the page).
-func (u *S3Upload) Write(p []byte) (int, error) { return u.buf.Write(p) }
+func (u *S3Upload) Write(p []byte) (int, error) { return u.w.Write(p) }
 
 // Sink writes one record as a line.
 func (u *S3Upload) Sink(r *Record) error { return u.enc.Encode(r) }
 
 // Close finishes the upload and returns its error.
 func (u *S3Upload) Close() error {
-	if err := u.buf.Flush(); err != nil {
+	var err error
+	if u.gz != nil {
+		err = u.gz.Close()
+	}
+	if err == nil {
+		err = u.buf.Flush()
+	}
+	if err != nil {
 		u.pw.CloseWithError(err)
 		return <-u.done
 	}
@@ -72,6 +98,13 @@ func (u *S3Upload) Close() error {
 func (u *S3Upload) Abort(cause error) error {
 	u.pw.CloseWithError(cause)
 	return <-u.done
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // NewS3Client returns an S3 client for cfg; with an endpoint set (a

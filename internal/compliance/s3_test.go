@@ -23,7 +23,7 @@ func TestS3UploadStreamsInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 9000 // about 11 MiB of records: three parts
-	u := NewS3Upload(ctx, client, "reports", "records/part.jsonl", "application/x-ndjson")
+	u := NewS3Upload(ctx, client, "reports", "records/part.jsonl", Object{ContentType: "application/x-ndjson"})
 	rec := Record{ComplianceType: "Patch", ResourceType: "ManagedInstance", Status: NonCompliant, Account: "111111111111", Region: "eu-west-1",
 		MissingPatches: []Patch{{Id: "KB890830", Title: string(bytes.Repeat([]byte("t"), 1000)), Severity: "UNSPECIFIED"}}}
 	for i := range n {
@@ -59,7 +59,7 @@ func TestS3UploadStreamsInParts(t *testing.T) {
 	}
 
 	// An aborted upload leaves no object and no upload behind.
-	a := NewS3Upload(ctx, client, "reports", "records/aborted.jsonl", "application/x-ndjson")
+	a := NewS3Upload(ctx, client, "reports", "records/aborted.jsonl", Object{ContentType: "application/x-ndjson"})
 	for range 6000 {
 		_ = a.Sink(&rec)
 	}

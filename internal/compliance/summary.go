@@ -19,7 +19,7 @@ const (
 	DefaultMaxListed = 1000
 )
 
-// Settings are the summary's thresholds.
+// Settings are the report's thresholds.
 type Settings struct {
 	// StaleAfterDays: a node whose last scan is older (or that was never
 	// scanned) counts as not scanned recently.
@@ -28,7 +28,18 @@ type Settings struct {
 	MinAgentVersion string
 	// MaxListed bounds Summary.Listed.
 	MaxListed int
+	// SLADays are the days within which a non-compliant patch should be
+	// fixed, by effective severity; nil means DefaultSLADays, an empty map
+	// no SLA at all.
+	SLADays map[string]int
+	// OwnerTagKeys name the EC2 tags copied into each record's OwnerTags;
+	// nil means DefaultOwnerTagKeys.
+	OwnerTagKeys []string
 }
+
+// DefaultOwnerTagKeys are the owner tags a record carries unless the
+// settings name others.
+var DefaultOwnerTagKeys = []string{"Owner", "Team", "CostCenter"}
 
 func (s Settings) withDefaults() Settings {
 	if s.StaleAfterDays == 0 {
@@ -40,6 +51,10 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxListed == 0 {
 		s.MaxListed = DefaultMaxListed
 	}
+	s.SLADays = slaCopy(s.SLADays)
+	if s.OwnerTagKeys == nil {
+		s.OwnerTagKeys = DefaultOwnerTagKeys
+	}
 	return s
 }
 
@@ -49,13 +64,31 @@ type Counts struct {
 	Nodes        int `json:"nodes"`
 	Compliant    int `json:"compliant"`
 	NonCompliant int `json:"nonCompliant"`
-	// Non-compliant nodes by their overall severity.
+	// CompliantCurrent counts the compliant nodes scanned within the stale
+	// days: the headline, out of Nodes + Unmanaged (Headline).
+	CompliantCurrent int `json:"compliantCurrent"`
+	// Non-compliant nodes by the worst effective severity of their patches
+	// (Record.Severity).
 	Critical      int `json:"critical"`
 	High          int `json:"high"`
 	Medium        int `json:"medium"`
 	Low           int `json:"low"`
 	Informational int `json:"informational"`
 	Unspecified   int `json:"unspecified"`
+	// Security counts nodes missing a patch from a security advisory;
+	// BaselineCritical the nodes AWS counts critical non-compliant patches
+	// on (the baseline's compliance level, zero on predefined baselines).
+	Security         int `json:"security"`
+	BaselineCritical int `json:"baselineCritical"`
+	// Nodes with at least one patch in each non-compliant state.
+	Missing       int `json:"missing"`
+	Failed        int `json:"failed"`
+	PendingReboot int `json:"pendingReboot"`
+	Rejected      int `json:"rejected"`
+	// PastSLA counts nodes with a patch older than its SLA, PastSLAPatches
+	// those patches.
+	PastSLA        int `json:"pastSLA"`
+	PastSLAPatches int `json:"pastSLAPatches"`
 	// Unreported nodes were never scanned; NotScanned counts those and the
 	// ones whose last scan is older than StaleAfterDays.
 	Unreported     int `json:"unreported"`
@@ -71,7 +104,19 @@ type Counts struct {
 
 // Problems is how much is wrong: what "worst" sorts by after NonCompliant.
 func (c Counts) Problems() int {
-	return c.NonCompliant + c.NotScanned + c.OldAgent + c.ConnectionLost + c.Unmanaged
+	return c.NonCompliant + c.PastSLA + c.NotScanned + c.OldAgent + c.ConnectionLost + c.Unmanaged
+}
+
+// Machines counts every machine: managed nodes and unmanaged instances.
+func (c Counts) Machines() int { return c.Nodes + c.Unmanaged }
+
+// Headline is the share of machines that are compliant and were scanned
+// within the stale days, in percent: what an auditor can sign.
+func (c Counts) Headline() float64 {
+	if c.Machines() == 0 {
+		return 0
+	}
+	return 100 * float64(c.CompliantCurrent) / float64(c.Machines())
 }
 
 // Group is the counts of one OU, account or region.
@@ -94,32 +139,95 @@ type TargetFailure struct {
 	Error   string `json:"error"`
 }
 
+// Coverage is an account x region not read, and why.
+type Coverage struct {
+	Account     string `json:"account"`
+	AccountName string `json:"accountName,omitempty"`
+	Region      string `json:"region"`
+	Outcome     string `json:"outcome"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// TrendPoint is one run's headline figures.
+type TrendPoint struct {
+	RunId            string    `json:"RunId"`
+	Time             time.Time `json:"Time"`
+	Machines         int       `json:"Machines"`
+	CompliantCurrent int       `json:"CompliantCurrent"`
+	NonCompliant     int       `json:"NonCompliant"`
+	Critical         int       `json:"Critical"`
+	PastSLA          int       `json:"PastSLA"`
+	NotScanned       int       `json:"NotScanned"`
+	Unmanaged        int       `json:"Unmanaged"`
+	NotRead          int       `json:"NotRead"`
+}
+
+// Headline is the point's CompliantCurrent share of the machines, in
+// percent.
+func (p TrendPoint) Headline() float64 {
+	return Counts{Nodes: p.Machines, CompliantCurrent: p.CompliantCurrent}.Headline()
+}
+
+// maxTrend bounds the runs a trend keeps (a quarter of daily runs).
+const maxTrend = 90
+
 // Summary is the report's figures. Groups are sorted worst first.
 type Summary struct {
-	Generated       time.Time `json:"generated"`
-	StaleAfterDays  int       `json:"staleAfterDays"`
-	MinAgentVersion string    `json:"minAgentVersion"`
+	RunId           string         `json:"runId"`
+	Generated       time.Time      `json:"generated"`
+	StaleAfterDays  int            `json:"staleAfterDays"`
+	MinAgentVersion string         `json:"minAgentVersion"`
+	SLADays         map[string]int `json:"slaDays"`
 
 	Organization Counts  `json:"organization"`
 	ByOU         []Group `json:"byOU"`
 	ByAccount    []Group `json:"byAccount"`
 	ByRegion     []Group `json:"byRegion"`
+	ByRing       []Group `json:"byRing"`
+	// ByTarget are the account x region groups (key account/region), worst
+	// first: the page's drill-down.
+	ByTarget []Group `json:"byTarget"`
 
 	AgentVersions []KeyCount `json:"agentVersions"` // newest first
 	ScanAge       []KeyCount `json:"scanAge"`       // buckets, most recent first
+	// PatchAge counts the non-compliant patches by age in days since first
+	// seen, PastSLAAge those past their SLA.
+	PatchAge []KeyCount `json:"patchAge"`
 
-	Targets      int             `json:"targets"`
-	Failed       int             `json:"failed"`
-	Failures     []TargetFailure `json:"failures,omitempty"` // the first maxFailures
-	EC2Invisible int             `json:"ec2Invisible"`       // targets where DescribeInstances was refused
+	Targets  int             `json:"targets"`
+	Failed   int             `json:"failed"`
+	Failures []TargetFailure `json:"failures,omitempty"` // the first maxFailures
+	// Coverage counts every account x region in scope by outcome; NotRead
+	// lists the ones not read (at most maxNotRead) and why.
+	Coverage     map[string]int `json:"coverage"`
+	NotRead      []Coverage     `json:"notRead,omitempty"`
+	EC2Invisible int            `json:"ec2Invisible"` // targets where DescribeInstances was refused
+
+	// Reused counts the non-compliant nodes whose patch lists came from the
+	// previous run (PreviousRunId), Looked those whose lists were read.
+	PreviousRunId string `json:"previousRunId,omitempty"`
+	Reused        int    `json:"reused"`
+	Looked        int    `json:"looked"`
+	// Calls are the API calls the run made, when its caller counted them
+	// (the CLI does).
+	Calls int `json:"calls,omitempty"`
 
 	// Listed are the worst non-compliant nodes (at most MaxListed), worst
 	// first; MoreNonCompliant is how many more the records hold.
 	Listed           []Record `json:"listed,omitempty"`
 	MoreNonCompliant int      `json:"moreNonCompliant"`
+
+	// Trend is the runs up to this one, oldest first.
+	Trend []TrendPoint `json:"trend,omitempty"`
+	// Export, when set, is a link to every record as CSV, relative to the
+	// page; the page offers it.
+	Export string `json:"-"`
 }
 
-const maxFailures = 50
+const (
+	maxFailures = 50
+	maxNotRead  = 1000
+)
 
 // Scan-age buckets, most recent first.
 var scanAgeBuckets = []struct {
@@ -132,21 +240,29 @@ var scanAgeBuckets = []struct {
 	{"> 30 days", 1 << 62},
 }
 
+// Patch-age buckets, in days since first seen.
+var patchAgeBuckets = []struct {
+	key string
+	max int
+}{{"< 7 days", 7}, {"7-30 days", 30}, {"30-90 days", 90}, {"> 90 days", 1 << 30}}
+
 const neverScanned = "never"
 
 // tally accumulates a Summary as records arrive.
 type tally struct {
-	s                      Settings
-	now                    time.Time
-	sum                    Summary
-	ous, accounts, regions map[string]*Group
-	agents, ages           map[string]int
+	s                                        Settings
+	now                                      time.Time
+	sum                                      Summary
+	ous, accounts, regions, rings, targetsBy map[string]*Group
+	agents, ages, patchAges                  map[string]int
 }
 
-func newTally(s Settings, now time.Time) *tally {
+func newTally(s Settings, runID string, now time.Time) *tally {
 	return &tally{s: s, now: now, ous: map[string]*Group{}, accounts: map[string]*Group{}, regions: map[string]*Group{},
-		agents: map[string]int{}, ages: map[string]int{},
-		sum: Summary{Generated: now, StaleAfterDays: s.StaleAfterDays, MinAgentVersion: s.MinAgentVersion}}
+		rings: map[string]*Group{}, targetsBy: map[string]*Group{},
+		agents: map[string]int{}, ages: map[string]int{}, patchAges: map[string]int{},
+		sum: Summary{RunId: runID, Generated: now, StaleAfterDays: s.StaleAfterDays, MinAgentVersion: s.MinAgentVersion, SLADays: s.SLADays,
+			Coverage: map[string]int{}}}
 }
 
 func group(m map[string]*Group, key, name string) *Counts {
@@ -158,11 +274,31 @@ func group(m map[string]*Group, key, name string) *Counts {
 	return &g.Counts
 }
 
-func (t *tally) add(r *Record) {
-	for _, c := range []*Counts{&t.sum.Organization, group(t.ous, r.OU, r.OUId), group(t.accounts, r.Account, r.AccountName), group(t.regions, r.Region, "")} {
-		t.count(c, r)
+// cover counts a coverage record.
+func (t *tally) cover(r *Record) {
+	t.sum.Coverage[r.Outcome]++
+	switch r.Outcome {
+	case OutcomeRead:
+		t.sum.Targets++
+	case OutcomeFailed:
+		t.sum.Failed++
+		if len(t.sum.Failures) < maxFailures {
+			t.sum.Failures = append(t.sum.Failures, TargetFailure{Account: r.Account, Region: r.Region, Error: r.Reason})
+		}
 	}
-	if r.Status == Unmanaged {
+	group(t.accounts, r.Account, r.AccountName) // an account nothing was read in still has its row
+	if r.Outcome != OutcomeRead && len(t.sum.NotRead) < maxNotRead {
+		t.sum.NotRead = append(t.sum.NotRead, Coverage{Account: r.Account, AccountName: r.AccountName, Region: r.Region, Outcome: r.Outcome, Reason: r.Reason})
+	}
+}
+
+func (t *tally) add(r *Record) {
+	ring := cmp.Or(r.Ring, "(no ring)")
+	for _, c := range []*Counts{&t.sum.Organization, group(t.ous, r.OU, r.OUId), group(t.accounts, r.Account, r.AccountName),
+		group(t.regions, r.Region, ""), group(t.rings, ring, ""), group(t.targetsBy, r.Account+"/"+r.Region, r.AccountName)} {
+		count(c, r)
+	}
+	if r.NodeState == Unmanaged {
 		return
 	}
 	t.agents[r.AgentVersion]++
@@ -177,16 +313,31 @@ func (t *tally) add(r *Record) {
 		}
 	}
 	t.ages[age]++
+	for _, l := range [][]Patch{r.MissingPatches, r.FailedPatches, r.PendingRebootPatches, r.RejectedPatches} {
+		for _, p := range l {
+			for _, b := range patchAgeBuckets {
+				if p.AgeDays < b.max {
+					t.patchAges[b.key]++
+					break
+				}
+			}
+		}
+	}
+	if r.Reused {
+		t.sum.Reused++
+	} else if r.Status == NonCompliant {
+		t.sum.Looked++
+	}
 	if r.Status == NonCompliant {
-		t.sum.Listed = append(t.sum.Listed, *r)
+		t.sum.Listed = append(t.sum.Listed, r.detached())
 		if len(t.sum.Listed) >= 2*t.s.MaxListed {
 			t.trim()
 		}
 	}
 }
 
-func (t *tally) count(c *Counts, r *Record) {
-	if r.Status == Unmanaged {
+func count(c *Counts, r *Record) {
+	if r.NodeState == Unmanaged {
 		c.Unmanaged++
 		c.Unmonitored++
 		return
@@ -195,34 +346,54 @@ func (t *tally) count(c *Counts, r *Record) {
 	switch r.Status {
 	case Compliant:
 		c.Compliant++
+		if !r.Stale {
+			c.CompliantCurrent++
+		}
 	case NonCompliant:
 		c.NonCompliant++
-		switch r.OverallSeverity {
-		case "CRITICAL":
+		switch r.Severity {
+		case SeverityCritical:
 			c.Critical++
-		case "HIGH":
+		case SeverityHigh:
 			c.High++
-		case "MEDIUM":
+		case SeverityMedium:
 			c.Medium++
-		case "LOW":
+		case SeverityLow:
 			c.Low++
-		case "INFORMATIONAL":
+		case SeverityInformational:
 			c.Informational++
 		default:
 			c.Unspecified++
 		}
-	case Unreported:
+	}
+	if r.NodeState == Unreported {
 		c.Unreported++
 	}
-	stale := false
-	if last := r.LastScan(); last.IsZero() || t.now.Sub(last) > time.Duration(t.s.StaleAfterDays)*24*time.Hour {
-		c.NotScanned++
-		stale = true
+	if r.SecurityNonCompliant > 0 || (r.PatchState != nil && r.PatchState.SecurityNonCompliantCount > 0) {
+		c.Security++
 	}
-	if stale || r.PingStatus == "ConnectionLost" {
+	if r.PatchState != nil && r.PatchState.CriticalNonCompliantCount > 0 {
+		c.BaselineCritical++
+	}
+	for _, x := range []struct {
+		n int
+		c *int
+	}{{len(r.MissingPatches), &c.Missing}, {len(r.FailedPatches), &c.Failed}, {len(r.PendingRebootPatches), &c.PendingReboot}, {len(r.RejectedPatches), &c.Rejected}} {
+		if x.n > 0 {
+			*x.c++
+		}
+	}
+	if r.PastSLA > 0 {
+		c.PastSLA++
+		c.PastSLAPatches += r.PastSLA
+	}
+	if r.Stale {
+		c.NotScanned++
+	}
+	if r.Stale || r.PingStatus == "ConnectionLost" {
 		c.Unmonitored++
 	}
-	if OlderAgent(r.AgentVersion, t.s.MinAgentVersion) {
+	if r.OldAgent {
 		c.OldAgent++
 	}
 	if r.PingStatus == "ConnectionLost" {
@@ -230,23 +401,23 @@ func (t *tally) count(c *Counts, r *Record) {
 	}
 }
 
-// severityRank orders overall severities, most severe first.
-var severityRank = map[string]int{"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 4, "UNSPECIFIED": 5}
-
-// worseNode orders non-compliant nodes worst first: severity, then how many
-// patches are non-compliant, then where they are.
+// worseNode orders non-compliant nodes worst first: effective severity,
+// then patches past SLA, then how many patches are non-compliant, then
+// where they are.
 func worseNode(a, b Record) int {
 	return cmp.Or(
-		cmp.Compare(rank(a.OverallSeverity), rank(b.OverallSeverity)),
+		cmp.Compare(rank(a.Severity), rank(b.Severity)),
+		cmp.Compare(b.PastSLA, a.PastSLA),
 		cmp.Compare(nonCompliantCount(b), nonCompliantCount(a)),
 		strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region), strings.Compare(a.ResourceId, b.ResourceId))
 }
 
+// rank orders severities, most severe first; an unknown one last.
 func rank(sev string) int {
-	if r, ok := severityRank[sev]; ok {
-		return r
+	if i := slices.Index(Severities, sev); i >= 0 {
+		return i
 	}
-	return len(severityRank)
+	return len(Severities)
 }
 
 func nonCompliantCount(r Record) int32 {
@@ -264,16 +435,10 @@ func (t *tally) trim() {
 	}
 }
 
-func (t *tally) fail(f TargetFailure) {
-	t.sum.Failed++
-	if len(t.sum.Failures) < maxFailures {
-		t.sum.Failures = append(t.sum.Failures, f)
-	}
-}
-
 // worseGroup orders groups worst first.
 func worseGroup(a, b Group) int {
 	return cmp.Or(cmp.Compare(b.Counts.NonCompliant, a.Counts.NonCompliant), cmp.Compare(b.Counts.Critical, a.Counts.Critical),
+		cmp.Compare(b.Counts.PastSLA, a.Counts.PastSLA),
 		cmp.Compare(b.Counts.Problems(), a.Counts.Problems()), strings.Compare(a.Key, b.Key))
 }
 
@@ -291,6 +456,10 @@ func (t *tally) summary() Summary {
 	t.trim()
 	s := t.sum
 	s.ByOU, s.ByAccount, s.ByRegion = sortedGroups(t.ous), sortedGroups(t.accounts), sortedGroups(t.regions)
+	s.ByRing, s.ByTarget = sortedGroups(t.rings), sortedGroups(t.targetsBy)
+	for _, b := range patchAgeBuckets {
+		s.PatchAge = append(s.PatchAge, KeyCount{b.key, t.patchAges[b.key]})
+	}
 	for v, n := range t.agents {
 		s.AgentVersions = append(s.AgentVersions, KeyCount{v, n})
 	}

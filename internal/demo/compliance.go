@@ -57,13 +57,13 @@ func (d *demo) seedNodes(now time.Time) error {
 			ps := &nodes.PatchState{PatchGroup: "default", BaselineID: "pb-0b6c3b4e8f5a1d2c3", Operation: "Scan", Started: ended.Add(-5 * time.Minute),
 				Ended: ended, ExecutionID: fmt.Sprintf("d3m0%04x-0000-4000-8000-%012x", len(byTarget), len(s.id)), RebootOption: "RebootIfNeeded"}
 			ps.Patches = []nodes.Patch{
-				{ID: "KB5044281", Title: "2024-10 Cumulative Update (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical", ComplianceSeverity: "CRITICAL", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
-				{ID: "KB890830", Title: "Windows Malicious Software Removal Tool (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified", ComplianceSeverity: "UNSPECIFIED", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+				{ID: "KB5044281", Title: "2024-10 Cumulative Update (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+				{ID: "KB890830", Title: "Windows Malicious Software Removal Tool (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
 			}
 			if s.platform == nodes.Linux {
 				ps.Patches = []nodes.Patch{
-					{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", ComplianceSeverity: "CRITICAL", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
-					{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", ComplianceSeverity: "MEDIUM", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+					{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
+					{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", State: nodes.Installed, InstalledTime: ended.AddDate(0, 0, -20)},
 				}
 			}
 			if s.missing != "" {
@@ -94,10 +94,10 @@ func (d *demo) compliance(ctx context.Context) error {
 		return err
 	}
 	d.printf("  %d machines in a few accounts; orgpatch report reads every account x region:\n\n", len(demoNodes))
-	records := 0
+	records := map[string]int{}
 	sum, err := compliance.Run(ctx, compliance.Env{
 		Management: d.mgmt, Config: config.Default(), Now: func() time.Time { return now },
-		Sink: func(*compliance.Record) error { records++; return nil },
+		Sink: func(r *compliance.Record) error { records[r.RecordType]++; return nil },
 	})
 	if err != nil {
 		return err
@@ -131,13 +131,23 @@ func (d *demo) compliance(ctx context.Context) error {
 		}
 	}
 	o := sum.Organization
-	d.check(fmt.Sprintf("one record per machine (%d)", len(demoNodes)), when(records != len(demoNodes), "%d records", records))
+	d.check(fmt.Sprintf("one record per machine (%d)", len(demoNodes)), when(records[compliance.NodeRecord] != len(demoNodes), "%d records", records[compliance.NodeRecord]))
+	inScope := 0
+	for _, n := range sum.Coverage {
+		inScope += n
+	}
+	d.check(fmt.Sprintf("one coverage record per account x region in scope (%d), and the run's record", inScope),
+		when(records[compliance.CoverageRecord] != inScope || records[compliance.RunRecord] != 1, "%v", records))
+	d.check("AWS's default baselines report every patch UNSPECIFIED; the vendors' severities still count the missing critical patch",
+		when(o.Critical == 0 || o.Security == 0, "%d critical, %d security", o.Critical, o.Security))
 	d.check(fmt.Sprintf("%d managed nodes, %d of them non-compliant (missing, failed, pending reboot)", want.managed, want.nonCompliant),
 		when(o.Nodes != want.managed || o.NonCompliant != want.nonCompliant, "%d nodes, %d non-compliant", o.Nodes, o.NonCompliant))
 	d.check("the node last scanned 30 days ago counts as not scanned within 7 days", when(o.NotScanned != 1, "%d not scanned", o.NotScanned))
+	d.check("the headline counts only compliant nodes scanned within 7 days, of every machine",
+		when(o.CompliantCurrent != o.Compliant-1 || o.Machines() != len(demoNodes), "%d current of %d compliant, %d machines", o.CompliantCurrent, o.Compliant, o.Machines()))
 	d.check("the agent older than 3.0.502 is counted", when(o.OldAgent != 1, "%d old agents", o.OldAgent))
 	d.check("the lost connection is counted", when(o.ConnectionLost != 1, "%d connection lost", o.ConnectionLost))
 	d.check("the EC2 instance no agent reports is counted as not managed", when(o.Unmanaged != want.unmanaged, "%d unmanaged", o.Unmanaged))
-	d.check(fmt.Sprintf("every account x region was read (%d)", sum.Targets), when(sum.Failed != 0, "%d not readable: %v", sum.Failed, sum.Failures))
+	d.check(fmt.Sprintf("every account x region was read (%d) or its coverage record says why not (%d)", sum.Targets, inScope-sum.Targets), when(sum.Failed != 0, "%d not readable: %v", sum.Failed, sum.Failures))
 	return nil
 }

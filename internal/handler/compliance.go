@@ -1,13 +1,21 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/names"
@@ -24,32 +32,96 @@ type ReportSettings struct {
 	Settings compliance.Settings
 }
 
-// The report's objects: records under date partitions an Athena table
-// reads (dt=YYYY-MM-DD, projected by the Glue table), and the page, dated
-// and as the latest.
+// The report's objects: each run's records (gzip-compressed JSON Lines)
+// under date partitions an Athena table reads (dt=YYYY-MM-DD, projected by
+// the Glue table), named by the run's id so that a retried run replaces
+// its first attempt; the page and the full CSV export beside it, dated and
+// as the latest; and the latest complete run, which the next run reads.
 const (
 	RecordsPrefix = names.ReportRecordsPrefix
 	PagesPrefix   = names.ReportPagesPrefix
+	StatePrefix   = names.ReportStatePrefix
 	LatestPage    = PagesPrefix + "latest.html"
+	LatestRun     = StatePrefix + "latest-run.json"
 )
 
-// ReportKeys are the object keys of a report run started at t.
-func ReportKeys(t time.Time) (records, page string) {
-	t = t.UTC()
-	stamp := t.Format("20060102T150405Z")
-	dt := "dt=" + t.Format("2006-01-02") + "/"
-	return RecordsPrefix + dt + "compliance-" + stamp + ".jsonl", PagesPrefix + dt + "compliance-" + stamp + ".html"
+// ReportKeys are the object keys of report run runID started at t.
+type ReportKeys struct {
+	Records, Page, CSV string
 }
 
-// complianceReport runs a report of the whole organization: records stream
-// to S3 as targets finish, then the page is written, then the counts go out
-// as metrics. Targets that could not be read fail the invocation (after the
-// rest was written), so Lambda's retry and the dead-letter alarm see it.
+// NewReportKeys names the objects of run runID captured at t.
+func NewReportKeys(runID string, t time.Time) ReportKeys {
+	dt := "dt=" + t.UTC().Format("2006-01-02") + "/"
+	return ReportKeys{Records: RecordsPrefix + dt + runID + ".jsonl.gz", Page: PagesPrefix + dt + runID + ".html", CSV: PagesPrefix + dt + runID + ".csv"}
+}
+
+// latestRun is the state object naming the latest complete run.
+type latestRun struct {
+	RunId     string     `json:"runId"`
+	Keys      ReportKeys `json:"keys"`
+	Generated time.Time  `json:"generated"`
+}
+
+// reportRunID names the run after its trigger's delivery (the EventBridge
+// event id), which Lambda's retries of the same event keep; without one,
+// or one unfit for a key, after the time.
+func reportRunID(req trigger.Request, now time.Time) string {
+	if compliance.ValidRunID(req.ID) {
+		return req.ID
+	}
+	return now.UTC().Format("20060102T150405Z")
+}
+
+// ReportS3API is what the report run does with its bucket.
+type ReportS3API interface {
+	transfermanager.S3APIClient
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+var _ ReportS3API = (*s3.Client)(nil)
+
+// previousRun reads the latest complete run: its state object, then its
+// records into a temporary file. None on the first run.
+func previousRun(ctx context.Context, client ReportS3API, bucket string) (*latestRun, *compliance.Previous, error) {
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun)})
+	var nsk *s3types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
+	}
+	var last latestRun
+	err = json.NewDecoder(obj.Body).Decode(&last)
+	obj.Body.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
+	}
+	obj, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(last.Keys.Records)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the previous run's records s3://%s/%s: %w", bucket, last.Keys.Records, err)
+	}
+	defer obj.Body.Close()
+	prev, err := compliance.LoadPrevious(obj.Body, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("s3://%s/%s: %w", bucket, last.Keys.Records, err)
+	}
+	return &last, prev, nil
+}
+
+// complianceReport runs a report of the whole organization: records (and
+// the CSV export) stream to S3 as targets finish, then the pages are
+// written, then the latest-run state, then the counts go out as metrics.
+// Targets that could not be read fail the invocation (after the rest was
+// written), so Lambda's retry and the dead-letter alarm see it; the retry
+// is the same run and replaces its objects.
 func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
 	var sum *compliance.Summary
 	_, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
-		if h.deps.Report.Bucket == "" {
+		bucket := h.deps.Report.Bucket
+		if bucket == "" {
 			return nil, errors.New("no report bucket configured (ORGPATCH_REPORT_BUCKET)")
 		}
 		// The deployed configuration says which role, regions and
@@ -60,20 +132,40 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 			return nil, err
 		}
 		client := compliance.NewS3Client(h.deps.Management)
-		recordsKey, pageKey := ReportKeys(h.clock.Now())
-		up := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, recordsKey, "application/x-ndjson")
-		s, err := compliance.Run(ctx, compliance.Env{
-			Management: h.deps.Management, Config: cfg, Sink: up.Sink, Settings: h.deps.Report.Settings,
-			Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Logger: log, Now: h.clock.Now,
-		})
+		now := h.clock.Now()
+		runID := reportRunID(req, now)
+		last, prev, err := previousRun(ctx, client, bucket)
 		if err != nil {
-			return nil, errors.Join(err, up.Abort(err))
-		}
-		if err := up.Close(); err != nil {
 			return nil, err
 		}
-		for _, key := range []string{pageKey, LatestPage} {
-			page := compliance.NewS3Upload(ctx, client, h.deps.Report.Bucket, key, "text/html; charset=utf-8")
+		defer prev.Close()
+		keys := NewReportKeys(runID, now)
+		if last != nil && last.RunId == runID {
+			keys = last.Keys // a retry: the same objects
+		}
+		records := compliance.NewS3Upload(ctx, client, bucket, keys.Records, compliance.Object{ContentType: "application/x-ndjson", Gzip: true})
+		export := compliance.NewS3Upload(ctx, client, bucket, keys.CSV, compliance.Object{ContentType: "text/csv; charset=utf-8", Gzip: true, ContentEncoding: "gzip"})
+		csvSink, csvFlush := compliance.CSV(export)
+		abort := func(err error) error { return errors.Join(err, records.Abort(err), export.Abort(err)) }
+		s, err := compliance.Run(ctx, compliance.Env{
+			Management: h.deps.Management, Config: cfg, Settings: h.deps.Report.Settings, RunId: runID, Previous: prev,
+			Sink: func(r *compliance.Record) error {
+				return errors.Join(records.Sink(r), csvSink(r))
+			},
+			Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Logger: log, Now: func() time.Time { return now },
+		})
+		if err == nil {
+			err = csvFlush()
+		}
+		if err != nil {
+			return nil, abort(err)
+		}
+		if err := errors.Join(records.Close(), export.Close()); err != nil {
+			return nil, err
+		}
+		for key, href := range map[string]string{keys.Page: path.Base(keys.CSV), LatestPage: strings.TrimPrefix(keys.CSV, PagesPrefix)} {
+			s.Export = href
+			page := compliance.NewS3Upload(ctx, client, bucket, key, compliance.Object{ContentType: "text/html; charset=utf-8"})
 			if err := s.WriteHTML(page); err != nil {
 				return nil, errors.Join(err, page.Abort(err))
 			}
@@ -81,8 +173,17 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 				return nil, err
 			}
 		}
-		log.Info("compliance report written", "bucket", h.deps.Report.Bucket, "records", recordsKey, "page", pageKey,
-			"nodes", s.Organization.Nodes, "nonCompliant", s.Organization.NonCompliant, "targets", s.Targets, "failed", s.Failed)
+		state, err := json.Marshal(latestRun{RunId: runID, Keys: keys, Generated: now})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), Body: bytes.NewReader(state),
+			ContentType: aws.String("application/json")}); err != nil {
+			return nil, fmt.Errorf("write s3://%s/%s: %w", bucket, LatestRun, err)
+		}
+		log.Info("compliance report written", "bucket", bucket, "run", runID, "records", keys.Records, "page", keys.Page,
+			"nodes", s.Organization.Nodes, "nonCompliant", s.Organization.NonCompliant, "targets", s.Targets, "failed", s.Failed,
+			"reused", s.Reused, "looked", s.Looked)
 		sum = &s
 		return nil, nil
 	})
@@ -90,9 +191,10 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		err = fmt.Errorf("%d account x region targets could not be read; first: %s %s: %s", sum.Failed, sum.Failures[0].Account, sum.Failures[0].Region, sum.Failures[0].Error)
 	}
 	if sum != nil {
-		res.Summary = fmt.Sprintf("%d managed nodes: %d compliant, %d non-compliant, %d not scanned within %d days, %d EC2 instances not managed; %d targets read, %d not readable",
-			sum.Organization.Nodes, sum.Organization.Compliant, sum.Organization.NonCompliant, sum.Organization.NotScanned, sum.StaleAfterDays,
-			sum.Organization.Unmanaged, sum.Targets, sum.Failed)
+		o := sum.Organization
+		res.Summary = fmt.Sprintf("%.1f%% of %d machines compliant and scanned within %d days; %d managed nodes: %d compliant, %d non-compliant (%d critical, %d past SLA), %d not scanned within %d days, %d EC2 instances not managed; %d targets read, %d not readable",
+			o.Headline(), o.Machines(), sum.StaleAfterDays, o.Nodes, o.Compliant, o.NonCompliant, o.Critical, o.PastSLA, o.NotScanned, sum.StaleAfterDays,
+			o.Unmanaged, sum.Targets, sum.Failed)
 		if werr := writeComplianceMetrics(h.metrics, h.clock.Now(), *sum); werr != nil {
 			log.Warn("compliance metrics not written", "error", werr)
 		}
@@ -109,6 +211,10 @@ const (
 	MetricNonCompliant         = names.MetricNonCompliant
 	MetricNonCompliantCritical = "ComplianceNonCompliantCritical"
 	MetricNonCompliantHigh     = "ComplianceNonCompliantHigh"
+	MetricSecurity             = "ComplianceNonCompliantSecurity"
+	MetricPastSLA              = names.MetricPastSLA
+	MetricPastSLAPatches       = "CompliancePastSLAPatches"
+	MetricCompliantCurrent     = "ComplianceCompliantCurrent"
 	MetricNotScanned           = "ComplianceNotScanned"
 	MetricOldAgent             = "ComplianceOldAgent"
 	MetricConnectionLost       = "ComplianceConnectionLost"
@@ -126,7 +232,8 @@ func writeComplianceMetrics(w io.Writer, now time.Time, s compliance.Summary) er
 		v    int
 	}{
 		{MetricComplianceNodes, c.Nodes}, {MetricComplianceCompliant, c.Compliant}, {MetricNonCompliant, c.NonCompliant},
-		{MetricNonCompliantCritical, c.Critical}, {MetricNonCompliantHigh, c.High}, {MetricNotScanned, c.NotScanned},
+		{MetricNonCompliantCritical, c.Critical}, {MetricNonCompliantHigh, c.High}, {MetricSecurity, c.Security},
+		{MetricPastSLA, c.PastSLA}, {MetricPastSLAPatches, c.PastSLAPatches}, {MetricCompliantCurrent, c.CompliantCurrent}, {MetricNotScanned, c.NotScanned},
 		{MetricOldAgent, c.OldAgent}, {MetricConnectionLost, c.ConnectionLost}, {MetricUnmanaged, c.Unmanaged},
 		{MetricUnmonitored, c.Unmonitored}, {MetricReportTargetsFailed, s.Failed},
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
@@ -266,20 +267,7 @@ func (x *harness) windows(t *testing.T, account, region string) []string {
 	if x.noRole[account] {
 		return nil // nothing can have been created where orgpatch cannot act
 	}
-	client := ssm.NewFromConfig(x.sv.AccountConfig(t, account, role), func(o *ssm.Options) { o.Region = region })
-	var names []string
-	p := ssm.NewDescribeMaintenanceWindowsPaginator(client, &ssm.DescribeMaintenanceWindowsInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("describe windows of %s/%s: %v", account, region, err)
-		}
-		for _, w := range page.WindowIdentities {
-			names = append(names, aws.ToString(w.Name))
-		}
-	}
-	sort.Strings(names)
-	return names
+	return runtest.WindowNamesAs(t, x.sv.AccountConfig(t, account, role), account, region)
 }
 
 // writers lists the accounts that made successful write calls.

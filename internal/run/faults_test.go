@@ -176,10 +176,13 @@ func TestDeadlineStopsNewWork(t *testing.T) {
 	cfg.ExcludedAccounts = []string{"555555555555"} // no role there
 	env := runtest.Env(sv, cfg)
 	env.Concurrency = 1
-	env.Reserve = time.Second
-	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(150 * time.Millisecond) }
+	// Two seconds of work before the reserve, 600 ms a target, one at a
+	// time: a few targets converge, the rest are not started. The seconds
+	// leave a loaded machine room (its calls are slow, not its sleeps).
+	env.Reserve = 4 * time.Second
+	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(600 * time.Millisecond) }
 
-	ctx, cancel := context.WithTimeout(context.Background(), env.Reserve+500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), env.Reserve+2*time.Second)
 	defer cancel()
 	start := time.Now()
 	rep := run.Run(ctx, env, run.Request{})

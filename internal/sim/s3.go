@@ -67,11 +67,13 @@ type object struct {
 	etag     string
 	modified time.Time
 	ctype    string
+	cenc     string // Content-Encoding, answered on GetObject
 }
 
 type upload struct {
 	key     string
 	ctype   string
+	cenc    string
 	parts   map[int]part
 	started time.Time
 }
@@ -178,7 +180,7 @@ func (s *Server) s3(req *request) (any, error) {
 			return nil, err
 		}
 		etag := quotedMD5(data)
-		b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: r.Header.Get("Content-Type")}
+		b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: r.Header.Get("Content-Type"), cenc: contentEncoding(r)}
 		return &s3Response{status: http.StatusOK, header: http.Header{"Etag": {etag}, "X-Amz-Server-Side-Encryption": {"AES256"}}}, nil
 	case "GetObject":
 		o := b.objects[key]
@@ -190,12 +192,15 @@ func (s *Server) s3(req *request) (any, error) {
 		if o.ctype != "" {
 			h.Set("Content-Type", o.ctype)
 		}
+		if o.cenc != "" {
+			h.Set("Content-Encoding", o.cenc)
+		}
 		return &s3Response{status: http.StatusOK, header: h, body: o.data}, nil
 	case "ListObjectsV2":
 		return b.list(q)
 	case "CreateMultipartUpload":
 		id := base64.RawURLEncoding.EncodeToString([]byte(randomString(keyAlphabet, 48)))
-		b.uploads[id] = &upload{key: key, ctype: r.Header.Get("Content-Type"), parts: map[int]part{}, started: req.now}
+		b.uploads[id] = &upload{key: key, ctype: r.Header.Get("Content-Type"), cenc: contentEncoding(r), parts: map[int]part{}, started: req.now}
 		return initiateResult{Bucket: name, Key: key, UploadID: id}, nil
 	}
 	u := b.uploads[q.Get("uploadId")]
@@ -244,7 +249,7 @@ func (s *Server) s3(req *request) (any, error) {
 		data = append(data, got.data...)
 	}
 	etag := fmt.Sprintf(`"%x-%d"`, sums.Sum(nil), len(done.Parts))
-	b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: u.ctype}
+	b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: u.ctype, cenc: u.cenc}
 	delete(b.uploads, q.Get("uploadId"))
 	return completeResult{Location: "/" + name + "/" + key, Bucket: name, Key: key, ETag: etag}, nil
 }
@@ -330,6 +335,19 @@ func (b *s3Bucket) list(q url.Values) (any, error) {
 	}
 	out.KeyCount = len(out.Contents)
 	return out, nil
+}
+
+// contentEncoding is the Content-Encoding S3 keeps as the object's
+// metadata: the request's, without aws-chunked, which only frames the
+// upload's body ("Using Content-Encoding" in the S3 guide).
+func contentEncoding(r *http.Request) string {
+	var keep []string
+	for _, e := range strings.Split(r.Header.Get("Content-Encoding"), ",") {
+		if e = strings.TrimSpace(e); e != "" && e != "aws-chunked" {
+			keep = append(keep, e)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 func quotedMD5(b []byte) string {

@@ -106,3 +106,49 @@ func TestS3MultipartRules(t *testing.T) {
 		t.Errorf("get a missing key: %s, want NoSuchKey", code(err))
 	}
 }
+
+// An object keeps the Content-Encoding it was put with (of a single put or
+// a multipart upload) and answers it on GetObject, without the aws-chunked
+// framing of the upload; a missing key is NoSuchKey.
+func TestS3KeepsContentEncoding(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	c := s3.NewFromConfig(env.Config, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("plain"), Body: bytes.NewReader([]byte("x"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("zipped"), Body: bytes.NewReader([]byte("x")),
+		ContentEncoding: aws.String("gzip")}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("reports"), Key: aws.String("parts"), ContentEncoding: aws.String("gzip")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("reports"), Key: aws.String("parts"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("y"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("reports"), Key: aws.String("parts"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"plain": "", "zipped": "gzip", "parts": "gzip"} {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Body.Close()
+		if got := aws.ToString(out.ContentEncoding); got != want {
+			t.Errorf("%s: Content-Encoding %q, want %q", key, got, want)
+		}
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("none")})
+	var nsk *types.NoSuchKey
+	if !errors.As(err, &nsk) {
+		t.Errorf("GetObject of a missing key: %v, want NoSuchKey", err)
+	}
+}

@@ -252,7 +252,9 @@ func decodeEnvelope(env envelope) (Request, error) {
 		if env.DetailType != detailReport {
 			return ignore(SourceReport, "orgpatch event %s is not the compliance report", quoted(env.DetailType)), nil
 		}
-		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization"}, nil
+		// The schedule's input carries its event's id (an input
+		// transformer), which Lambda's retries keep: the report's run id.
+		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization", ID: env.ID}, nil
 	default:
 		return ignore(SourceUnknown, "%s %s names nothing to converge", env.Source, quoted(env.DetailType)), nil
 	}

@@ -148,6 +148,7 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source: SourceReport,
 			Action: Report,
 			Reason: "scheduled compliance report of the whole organization",
+			ID:     "7bf73129-1428-4cd3-a780-95db273d1602",
 		}},
 		"stepfunctions-discover.json": {want: Request{
 			Source: SourceStepFunctions,

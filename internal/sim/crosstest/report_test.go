@@ -40,6 +40,8 @@ func reportScenario(ids []string) []step {
 		{Name: "instances page of 3", Service: "ec2", Operation: "DescribeInstances", As: "member", WantError: "InvalidParameterValue", Params: map[string]any{"MaxResults": 3}},
 		{Name: "create bucket", Service: "s3", Operation: "CreateBucket", As: "member", Params: bucket},
 		{Name: "put page", Service: "s3", Operation: "PutObject", As: "member", Params: map[string]any{"Bucket": "crosstest-reports", "Key": "pages/latest.html"}},
+		{Name: "put compressed export", Service: "s3", Operation: "PutObject", As: "member", Params: map[string]any{"Bucket": "crosstest-reports", "Key": "pages/r.csv",
+			"ContentType": "text/csv; charset=utf-8", "ContentEncoding": "gzip"}},
 		{Name: "start upload", Service: "s3", Operation: "CreateMultipartUpload", As: "member", Capture: []string{"UploadId"}, Params: obj(nil)},
 		{Name: "part 10001", Service: "s3", Operation: "UploadPart", As: "member", WantError: "InvalidArgument", Params: obj(map[string]any{"UploadId": "${UploadId}", "PartNumber": 10001})},
 		// An empty last part: its ETag is the MD5 of nothing.

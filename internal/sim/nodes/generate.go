@@ -19,25 +19,28 @@ type platform struct {
 // The generator's world. Baseline ids are AWS's predefined baselines in
 // us-east-1 (AWS-AmazonLinux2023DefaultPatchBaseline and
 // AWS-DefaultPatchBaseline for Windows); the simulator does not check them
-// against a baseline store.
+// against a baseline store. Those baselines set no compliance level, so AWS
+// reports every patch of theirs as UNSPECIFIED whatever its vendor severity:
+// the catalogue's patches leave ComplianceSeverity empty, which Put and the
+// generator read as UNSPECIFIED.
 var platforms = []platform{
 	{Linux, "Amazon Linux", "2023", "pb-0b6c3b4e8f5a1d2c3", []Patch{
-		{ID: "kernel.x86_64:0:6.1.112-124.190.amzn2023", Title: "kernel", Classification: "Security", Severity: "Important", ComplianceSeverity: "HIGH", CVEIds: "CVE-2024-46713"},
-		{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", ComplianceSeverity: "CRITICAL", CVEIds: "CVE-2024-5535"},
-		{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", ComplianceSeverity: "MEDIUM", CVEIds: "CVE-2024-2398"},
-		{ID: "tzdata.noarch:0:2024a-1.amzn2023.0.1", Title: "tzdata", Classification: "Bugfix", Severity: "None", ComplianceSeverity: "UNSPECIFIED"},
-		{ID: "sudo.x86_64:0:1.9.15-1.p5.amzn2023.0.1", Title: "sudo", Classification: "Security", Severity: "Low", ComplianceSeverity: "LOW"},
+		{ID: "kernel.x86_64:0:6.1.112-124.190.amzn2023", Title: "kernel", Classification: "Security", Severity: "Important", CVEIds: "CVE-2024-46713"},
+		{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", CVEIds: "CVE-2024-5535"},
+		{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", CVEIds: "CVE-2024-2398"},
+		{ID: "tzdata.noarch:0:2024a-1.amzn2023.0.1", Title: "tzdata", Classification: "Bugfix", Severity: "None"},
+		{ID: "sudo.x86_64:0:1.9.15-1.p5.amzn2023.0.1", Title: "sudo", Classification: "Security", Severity: "Low"},
 	}},
 	{Windows, "Microsoft Windows Server 2022 Datacenter", "10.0.20348", "pb-0d7e1f2a3b4c5d6e7", []Patch{
-		{ID: "KB5044281", Title: "2024-10 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical", ComplianceSeverity: "CRITICAL"},
-		{ID: "KB890830", Title: "Windows Malicious Software Removal Tool x64 - v5.128 (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified", ComplianceSeverity: "UNSPECIFIED"},
-		{ID: "KB5043936", Title: "2024-09 Servicing Stack Update for Microsoft server operating system version 21H2 (KB5043936)", Classification: "SecurityUpdates", Severity: "Important", ComplianceSeverity: "HIGH"},
-		{ID: "KB4052623", Title: "Update for Microsoft Defender Antivirus antimalware platform (KB4052623)", Classification: "DefinitionUpdates", Severity: "Unspecified", ComplianceSeverity: "INFORMATIONAL"},
+		{ID: "KB5044281", Title: "2024-10 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical"},
+		{ID: "KB890830", Title: "Windows Malicious Software Removal Tool x64 - v5.128 (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified"},
+		{ID: "KB5043936", Title: "2024-09 Servicing Stack Update for Microsoft server operating system version 21H2 (KB5043936)", Classification: "SecurityUpdates", Severity: "Important"},
+		{ID: "KB4052623", Title: "Update for Microsoft Defender Antivirus antimalware platform (KB4052623)", Classification: "DefinitionUpdates", Severity: "Unspecified"},
 	}},
 	{Linux, "Ubuntu", "22.04", "pb-0a1b2c3d4e5f60718", []Patch{
-		{ID: "openssh-server", Title: "openssh-server 1:8.9p1-3ubuntu0.10", Classification: "Security", Severity: "High", ComplianceSeverity: "HIGH", CVEIds: "CVE-2024-6387"},
-		{ID: "libc6", Title: "libc6 2.35-0ubuntu3.8", Classification: "Security", Severity: "Medium", ComplianceSeverity: "MEDIUM"},
-		{ID: "vim", Title: "vim 2:8.2.3995-1ubuntu2.19", Classification: "Security", Severity: "Low", ComplianceSeverity: "LOW"},
+		{ID: "openssh-server", Title: "openssh-server 1:8.9p1-3ubuntu0.10", Classification: "Security", Severity: "High", CVEIds: "CVE-2024-6387"},
+		{ID: "libc6", Title: "libc6 2.35-0ubuntu3.8", Classification: "Security", Severity: "Medium"},
+		{ID: "vim", Title: "vim 2:8.2.3995-1ubuntu2.19", Classification: "Security", Severity: "Low"},
 	}},
 }
 
@@ -103,6 +106,7 @@ func patchState(rng *rand.Rand, p platform, ended time.Time) *PatchState {
 		nonCompliant = rng.IntN(len(p.catalogue))
 	}
 	for j, patch := range p.catalogue {
+		patch.ComplianceSeverity = Unspecified
 		patch.State = Installed
 		patch.InstalledTime = ended.Add(-time.Duration(1+rng.IntN(90)) * 24 * time.Hour)
 		if nonCompliant >= 0 && (j == nonCompliant || rng.IntN(4) == 0) {

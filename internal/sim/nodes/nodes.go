@@ -91,6 +91,8 @@ type Patch struct {
 	// Severity is the vendor's (Critical, Important, ...);
 	// ComplianceSeverity is what the baseline reports a non-compliant
 	// patch as (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNSPECIFIED).
+	// Empty is UNSPECIFIED: a baseline without a compliance level, as all
+	// of AWS's predefined baselines are.
 	Severity           string    `json:"severity"`
 	ComplianceSeverity string    `json:"complianceSeverity"`
 	State              string    `json:"state"`
@@ -119,14 +121,25 @@ func New(perTarget int, epoch time.Time) *Store {
 // Put replaces the machines of account x region (none: no machines there,
 // even when generation is on).
 func (s *Store) Put(account, region string, ns ...Node) error {
+	ns = slices.Clone(ns)
 	for i := range ns {
+		if p := ns[i].Patch; p != nil {
+			cp := *p
+			cp.Patches = slices.Clone(p.Patches)
+			for j := range cp.Patches {
+				if cp.Patches[j].ComplianceSeverity == "" {
+					cp.Patches[j].ComplianceSeverity = Unspecified
+				}
+			}
+			ns[i].Patch = &cp
+		}
 		if err := ns[i].validate(); err != nil {
 			return fmt.Errorf("node %d of %s/%s: %w", i, account, region, err)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.given[key{account, region}] = slices.Clone(ns)
+	s.given[key{account, region}] = ns
 	return nil
 }
 
@@ -190,5 +203,9 @@ func (n *Node) validate() error {
 
 var states = []string{Installed, InstalledOther, InstalledPendingReboot, InstalledRejected, Missing, NotApplicable, Failed}
 
+// Unspecified is the compliance severity of a patch whose baseline sets no
+// compliance level.
+const Unspecified = "UNSPECIFIED"
+
 // Severities are the compliance severities, most severe first.
-var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"}
+var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", Unspecified}

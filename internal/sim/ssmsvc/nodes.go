@@ -233,12 +233,19 @@ func (s *Service) describeInstancePatchStates(ctx Context, in *describeInstanceP
 			if nodes.Compliant(patch.State) {
 				continue
 			}
-			switch {
-			case patch.ComplianceSeverity == "CRITICAL":
+			// The reference counts a patch under Critical by its compliance
+			// level and under Security by its advisory's classification; it
+			// does not say that one excludes the other, so a critical
+			// security patch counts in both (an assumption), and Other is
+			// neither.
+			critical, security := patch.ComplianceSeverity == "CRITICAL", strings.HasPrefix(patch.Classification, "Security")
+			if critical {
 				st.CriticalNonCompliantCount++
-			case strings.HasPrefix(patch.Classification, "Security"):
+			}
+			if security {
 				st.SecurityNonCompliantCount++
-			default:
+			}
+			if !critical && !security {
 				st.OtherNonCompliantCount++
 			}
 		}
