@@ -215,6 +215,9 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p P
 				StateMachineARN(p.StateMachineName)),
 			stmt("RunObjects", []string{"s3:GetObject", "s3:PutObject"},
 				p.RunsBucket.ArnForObjects(jsii.String(RunsPrefix+"*"))),
+			// A Delete (and an Update's teardown) is acted on only while
+			// CloudFormation shows this stack in that operation.
+			stmt("VerifyStackOperations", []string{"cloudformation:DescribeStacks"}, awscdk.Aws_STACK_ID()),
 		},
 	})
 }

@@ -376,6 +376,7 @@ func TestLambdaRolePolicy(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
 	_, role := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
 	diff(t, "actions", []string{
+		"cloudformation:DescribeStacks",
 		"controltower:GetLandingZone",
 		"controltower:ListLandingZones",
 		"logs:CreateLogStream",
@@ -412,6 +413,15 @@ func TestLambdaRolePolicy(t *testing.T) {
 	if n := len(resources(b.mgmt, "AWS::IAM::Policy")); n != 0 {
 		t.Errorf("the management stack has %d extra AWS::IAM::Policy resources; every grant should be in the roles' own policies", n)
 	}
+
+	// A Delete and an Update are verified with the stack's own status,
+	// and no other stack's.
+	diff(t, "verify stack operations", map[string]any{
+		"Sid":      "VerifyStackOperations",
+		"Effect":   "Allow",
+		"Action":   "cloudformation:DescribeStacks",
+		"Resource": ref("AWS::StackId"),
+	}, statementBySid(t, role, "VerifyStackOperations"))
 
 	diff(t, "assume role", map[string]any{
 		"Sid":      "AssumeConfigurationRoleInOrganization",

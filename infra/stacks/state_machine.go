@@ -115,7 +115,7 @@ func NewRunStateMachine(scope constructs.Construct, id string, p RunStateMachine
 	})
 	worker.AddRetry(retry())
 	batchInput := map[string]any{}
-	for _, f := range []string{"run", "mode", "dryRun", "named", "config", "previous"} {
+	for _, f := range []string{"run", "mode", "dryRun", "named", "config", "previous", "origin"} {
 		batchInput[f+".$"] = "$.discovery.batchInput." + f
 	}
 	accounts := sfn.NewDistributedMap(c, jsii.String("Accounts"), &sfn.DistributedMapProps{

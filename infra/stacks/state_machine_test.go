@@ -90,6 +90,7 @@ func TestRunStateMachine(t *testing.T) {
 				"run.$": "$.discovery.batchInput.run", "mode.$": "$.discovery.batchInput.mode", "dryRun.$": "$.discovery.batchInput.dryRun",
 				"named.$":  "$.discovery.batchInput.named",
 				"config.$": "$.discovery.batchInput.config", "previous.$": "$.discovery.batchInput.previous",
+				"origin.$": "$.discovery.batchInput.origin",
 			},
 		},
 		"MaxConcurrency":             token(ref("MapMaxConcurrency")),

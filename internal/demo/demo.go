@@ -284,6 +284,11 @@ func (d *demo) cloudFormation(ctx context.Context, kind cfn.RequestType, old map
 	if kind != cfn.RequestDelete {
 		d.deployFunction()
 	}
+	// CloudFormation shows the stack in the operation it sends the
+	// request for; the function asks it before it removes anything.
+	d.srv.PutStack(sim.Stack{ID: stackID, Name: "orgpatch", Status: map[cfn.RequestType]string{
+		cfn.RequestCreate: "CREATE_IN_PROGRESS", cfn.RequestUpdate: "UPDATE_IN_PROGRESS", cfn.RequestDelete: "DELETE_IN_PROGRESS",
+	}[kind]})
 	before, _ := d.capture.Responses()
 	res, err := d.invoke(ctx, "CloudFormation "+string(kind), raw)
 	if err != nil {

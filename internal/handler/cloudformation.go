@@ -243,14 +243,14 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
 	started := false
 	rep, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
-		cfg, mode, err := h.cloudFormationConfig(ctx, log, req)
+		cfg, mode, old, err := h.cloudFormationConfig(ctx, log, req)
 		if err != nil {
 			return nil, err
 		}
-		previous := h.previous(log, req, cfg)
+		previous := h.previous(log, old, cfg)
 		if h.deps.Executions != nil {
 			started = true
-			return nil, h.startRun(ctx, log, req, cfg, previous)
+			return nil, h.startRun(ctx, log, req, cfg, old)
 		}
 		env := h.env(log, cfg)
 		env.Previous = previous
@@ -360,15 +360,17 @@ func (h *Handler) deleteNote(req trigger.Request, rep *report.Report, err error)
 }
 
 // cloudFormationConfig settles the configuration and mode of a custom
-// resource request. Create and Update decode the properties and store them
-// for every other trigger; Delete removes with whatever configuration it can
-// find (its properties, else the stored one, else the defaults), because a
-// Delete that fails on a bad property would leave the stack undeletable.
-func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, req trigger.Request) (config.Config, reconcile.Mode, error) {
+// resource request, and for an Update the previous properties it can
+// trust (trustedPrevious; nil otherwise). Create and Update decode the
+// properties and store them for every other trigger; Delete removes with
+// whatever configuration it can find (its properties, else the stored
+// one, else the defaults), because a Delete that fails on a bad property
+// would leave the stack undeletable.
+func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, req trigger.Request) (config.Config, reconcile.Mode, map[string]any, error) {
 	if req.Action == trigger.Remove {
 		cfg, err := config.FromProperties(req.Properties)
 		if err == nil {
-			return cfg, reconcile.RemoveKeepSettings, nil
+			return cfg, reconcile.RemoveKeepSettings, nil, nil
 		}
 		log.Warn("delete: properties do not decode; using the stored configuration", "error", err)
 		cfg, err = h.store.load(ctx)
@@ -376,39 +378,50 @@ func (h *Handler) cloudFormationConfig(ctx context.Context, log *slog.Logger, re
 			log.Warn("delete: no usable stored configuration; using the defaults", "error", err)
 			cfg = config.Default()
 		}
-		return cfg, reconcile.RemoveKeepSettings, nil
+		return cfg, reconcile.RemoveKeepSettings, nil, nil
 	}
 	cfg, err := config.FromProperties(req.Properties)
 	if err != nil {
-		return config.Config{}, "", fmt.Errorf("custom resource properties: %w", err)
+		return config.Config{}, "", nil, fmt.Errorf("custom resource properties: %w", err)
+	}
+	var old map[string]any
+	if req.OldProperties != nil {
+		stored, err := h.store.properties(ctx)
+		if err != nil {
+			return config.Config{}, "", nil, err
+		}
+		if old = trustedPrevious(stored, req.OldProperties); old == nil {
+			log.Warn("update: OldResourceProperties are not the stored configuration; nothing is removed where the old one applied")
+		}
 	}
 	if err := h.store.store(ctx, req.Properties); err != nil {
-		return config.Config{}, "", err
+		return config.Config{}, "", nil, err
 	}
 	if cfg.Disabled {
 		log.Info("configuration disabled: tearing down")
 	}
-	return cfg, reconcile.Converge, nil
+	return cfg, reconcile.Converge, old, nil
 }
 
-// previous is the configuration an Update replaces, for the run to remove
-// what it made where cfg no longer applies; nil for other requests, and
-// for old properties that do not decode (the configuration they stood for
-// was never stored, so nothing was made from it). Windows that leave the
-// configuration are logged: convergence deletes them.
-func (h *Handler) previous(log *slog.Logger, req trigger.Request, cfg config.Config) *config.Config {
-	if req.OldProperties == nil || req.Action != trigger.Converge {
+// previous is the configuration an Update replaces (old: its verified
+// properties), for the run to remove what it made where cfg no longer
+// applies; nil without them, and for old properties that do not decode
+// (the configuration they stood for was never stored, so nothing was made
+// from it). Windows that leave the configuration are logged: convergence
+// deletes them.
+func (h *Handler) previous(log *slog.Logger, old map[string]any, cfg config.Config) *config.Config {
+	if old == nil {
 		return nil
 	}
-	old, err := config.FromProperties(req.OldProperties)
+	prev, err := config.FromProperties(old)
 	if err != nil {
 		log.Warn("update: old properties do not decode; nothing to remove", "error", err)
 		return nil
 	}
-	if gone := leaving(old, cfg); len(gone) > 0 {
+	if gone := leaving(prev, cfg); len(gone) > 0 {
 		log.Info("windows leave the configuration; their owned copies are deleted", "windows", gone)
 	}
-	return &old
+	return &prev
 }
 
 // leaving names the windows of old that cfg no longer has (renamed or

@@ -71,6 +71,25 @@ func (s configStore) load(ctx context.Context) (config.Config, error) {
 	return cfg, nil
 }
 
+// properties returns the properties the parameter holds, unchecked (an
+// Update reads the ones it replaces, which the stack set before its
+// environment changed); nil when there are none or they are not a JSON
+// object.
+func (s configStore) properties(ctx context.Context) (map[string]any, error) {
+	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name)})
+	switch {
+	case isParameterNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read configuration parameter %s: %w", s.name, err)
+	}
+	var props map[string]any
+	if out.Parameter == nil || json.Unmarshal([]byte(aws.ToString(out.Parameter.Value)), &props) != nil {
+		return nil, nil
+	}
+	return props, nil
+}
+
 // store writes the custom resource's properties (without ServiceToken and
 // ServiceTimeout) as JSON, replacing what was there. Idempotent, and
 // without a write when the parameter already holds these bytes, so a

@@ -31,6 +31,18 @@
 //     management account; every other trigger reads it from there, so every
 //     trigger sees one configuration, the disable flag included: while
 //     disabled, no trigger creates anything (they all tear down).
+//   - Actions are tied to their cause. A Delete, or an Update, is acted on
+//     only while CloudFormation shows the stack in that operation
+//     (DescribeStacks); a remove run, and the deletion of the
+//     configuration parameter, only for such a verified Delete. The
+//     previous configuration of an Update is the stored one, when the
+//     request's old properties agree, never the request's word. A run's
+//     request (with its presigned ResponseURL) and previous properties
+//     are stored in the runs bucket; the execution's input names their
+//     key, and every step verifies them again. A worker takes only its
+//     batch's account ids (stepfn.Work derives the rest).
+//   - An EventBridge event recorded in another account than the stack's
+//     is refused before any call.
 //   - Only the stack decides what accounts receive. Given the Stack (the
 //     Lambda always is), a custom resource request for another stack, or
 //     with properties the stack did not set, is refused (answered FAILED,

@@ -27,19 +27,22 @@ type ExecutionsAPI interface {
 var _ ExecutionsAPI = (*sfn.Client)(nil)
 
 // startRun starts the state machine's execution of a whole-organization
-// run of cfg (previous: what an Update replaces). The execution's name is
+// run of cfg (previous: the verified properties an Update replaces). The
+// execution's input carries no secret: a CloudFormation request (with its
+// presigned ResponseURL) and the previous properties are stored in the
+// runs bucket, and the input names their key. The execution's name is
 // derived from the delivery (the CloudFormation RequestId, the EventBridge
 // event id): a redelivered trigger finds its execution already started and
 // starts no second one. A trigger that arrives while another run is under
 // way starts its own execution, which waits its turn (see ahead).
-func (h *Handler) startRun(ctx context.Context, log *slog.Logger, req trigger.Request, cfg config.Config, previous *config.Config) error {
-	in := trigger.RunInput{Source: req.Source, Action: req.Action, Reason: req.Reason, CloudFormation: req.CloudFormation}
+func (h *Handler) startRun(ctx context.Context, log *slog.Logger, req trigger.Request, cfg config.Config, previous map[string]any) error {
+	in := trigger.RunInput{Source: req.Source, Action: req.Action, Reason: req.Reason}
 	var err error
 	if in.Config, err = cfg.JSON(); err != nil {
 		return err
 	}
-	if previous != nil {
-		if in.Previous, err = previous.JSON(); err != nil {
+	if req.CloudFormation != nil {
+		if in.Request, err = h.saveRequest(ctx, req.CloudFormation, previous); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
@@ -86,6 +87,7 @@ type Handler struct {
 	http    *http.Client
 	store   configStore
 	runs    stepfn.Store
+	stacks  stacksAPI
 }
 
 // New returns a Handler for deps.
@@ -109,6 +111,7 @@ func New(deps Deps) *Handler {
 		name = DefaultConfigParameter
 	}
 	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name, stack: deps.Stack}
+	h.stacks = cloudformation.NewFromConfig(deps.Management)
 	h.runs = deps.Runs
 	if h.runs == nil {
 		h.runs = stepfn.NewMemoryStore()
@@ -164,10 +167,18 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 		if err := h.deps.Stack.checkRequest(req.CloudFormation.StackID, req.Properties); err != nil {
 			return h.refuse(ctx, log, req, err, start)
 		}
+		if err := h.verifyOperation(ctx, req.CloudFormation); err != nil {
+			return h.refuse(ctx, log, req, err, start)
+		}
 		return h.cloudFormation(ctx, log, req, start)
 	}
 	if req.Action == trigger.Report {
 		return h.complianceReport(ctx, log, req, start)
+	}
+	if err := h.deps.Stack.checkEventAccount(req); err != nil {
+		log.Error("event refused; nothing done", "error", err)
+		h.emit(log, req.Source, nil, true, start)
+		return Result{Trigger: req.Source, Action: req.Action, Reason: err.Error()}, err
 	}
 	return h.event(ctx, log, req, start)
 }

@@ -8,7 +8,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/trigger"
 )
 
 // Stack is what the deployed stack gave the function in its environment:
@@ -66,6 +69,26 @@ func (s *Stack) checkRequest(stackID string, props map[string]any) error {
 		return fmt.Errorf("custom resource request for stack %s refused: this function serves only %s (%w)", stackID, s.ID, errNotTheStacks)
 	}
 	return s.checkProperties("custom resource properties", props)
+}
+
+// checkEventAccount refuses an EventBridge event that asks for a
+// convergence but was recorded in another account than the stack's (the
+// management account, where orgpatch's rules live): the rules match only
+// the management account's bus, and a direct invocation must not do what
+// they would not. A nil Stack (local runs) checks nothing.
+func (s *Stack) checkEventAccount(req trigger.Request) error {
+	if s == nil || req.Action == trigger.Ignore || req.Source == trigger.SourceCloudFormation {
+		return nil
+	}
+	stackARN, err := arn.Parse(s.ID)
+	if err != nil {
+		return fmt.Errorf("the stack id %s is not an ARN, so no event's account can be checked: %w", s.ID, err)
+	}
+	if req.Account != stackARN.AccountID {
+		return fmt.Errorf("%s event recorded in account %s refused: orgpatch acts only on events of the management account %s (%w)",
+			req.Source, req.Account, stackARN.AccountID, errNotTheStacks)
+	}
+	return nil
 }
 
 // checkProperties says whether props (custom resource properties without

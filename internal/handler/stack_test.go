@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/sim"
 )
 
 // stackID is the stack of the events/cfn-*.json requests.
@@ -146,6 +147,7 @@ func TestStackUpdateStillGoverns(t *testing.T) {
 		config.PropOperation:           "Scan",
 	}}
 	y := rebind(t, x, stack)
+	y.sv.Server.PutStack(sim.Stack{ID: stackID, Name: "orgpatch", Status: "UPDATE_IN_PROGRESS"})
 	if _, err := y.invoke(t, y.cfnEvent(t, "cfn-update.json", newProps)); err != nil {
 		t.Fatal(err)
 	}

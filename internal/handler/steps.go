@@ -45,7 +45,10 @@ type SummarizeResult struct {
 func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	s := req.Step
 	log = log.With("step", s.Name, "run", s.Run)
-	err := h.trusted(ctx, req)
+	err := h.origin(ctx, &req)
+	if err == nil {
+		err = h.trusted(ctx, req)
+	}
 	superseded := errors.Is(err, errSuperseded)
 	if err != nil && !superseded {
 		log.Error("step refused; nothing done", "error", err)
@@ -69,7 +72,12 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 		if superseded {
 			return stepfn.Superseded(b, supersededReason), nil
 		}
-		res, err := stepfn.Work(ctx, h.env(log, config.Config{}), b)
+		env, err := h.workEnv(ctx, log, b)
+		if err != nil {
+			log.Error("batch refused; nothing done", "error", err)
+			return nil, err
+		}
+		res, err := stepfn.Work(ctx, env, b)
 		if err != nil {
 			log.Error("batch failed", "error", err)
 			return nil, err
@@ -80,6 +88,34 @@ func (h *Handler) step(ctx context.Context, log *slog.Logger, req trigger.Reques
 	default: // trigger.StepAbort
 		return h.abort(ctx, log, req, start)
 	}
+}
+
+// origin settles what started a step's run, from the stored request
+// (RunInput.Request), never from the input: the CloudFormation request
+// it answers and, for an Update, the previous configuration, both verified
+// again (loadRequest). An inline request (an execution started before
+// requests were stored) is verified the same way and has no previous
+// configuration.
+func (h *Handler) origin(ctx context.Context, req *trigger.Request) error {
+	s := req.Step
+	switch {
+	case s.Name == trigger.StepWork:
+		return nil // workEnv reads the batch's origin
+	case s.Input.Request != "":
+		ev, prev, err := h.loadRequest(ctx, s.Input.Request)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUntrusted, err)
+		}
+		req.CloudFormation, req.Properties, s.Previous = ev, trigger.CleanProperties(ev.ResourceProperties), prev
+	case req.CloudFormation != nil:
+		if err := h.verifyOperation(ctx, req.CloudFormation); err != nil {
+			return fmt.Errorf("%w: %w", errUntrusted, err)
+		}
+	}
+	if s.Input.Action == trigger.Remove && (req.CloudFormation == nil || req.CloudFormation.RequestType != cfn.RequestDelete) {
+		return fmt.Errorf("%w: %s of run %s: %w, and this run has none", errUntrusted, s.Name, s.Run, errNotDelete)
+	}
+	return nil
 }
 
 // errUntrusted marks a step whose configuration is not the stack's.
@@ -167,6 +203,29 @@ func (h *Handler) trusted(ctx context.Context, req trigger.Request) error {
 	return nil
 }
 
+// workEnv is the environment a worker's batch runs in: the stored
+// configuration (the stack's own) and the previous one of the run's
+// verified request (BatchInput.Origin); a removing batch needs a verified
+// CloudFormation Delete. Nothing else of the batch is taken on its word
+// (stepfn.Work derives its accounts again).
+func (h *Handler) workEnv(ctx context.Context, log *slog.Logger, b stepfn.Batch) (run.Env, error) {
+	cfg, err := h.store.load(ctx)
+	if err != nil {
+		return run.Env{}, fmt.Errorf("%w: work's configuration cannot be checked: %w", errUntrusted, err)
+	}
+	env := h.env(log, cfg)
+	var ev *cfn.Event
+	if key := b.BatchInput.Origin; key != "" {
+		if ev, env.Previous, err = h.loadRequest(ctx, key); err != nil {
+			return run.Env{}, fmt.Errorf("%w: batch: BatchInput.origin: %w", errUntrusted, err)
+		}
+	}
+	if b.BatchInput.Mode != reconcile.Converge && (ev == nil || ev.RequestType != cfn.RequestDelete) {
+		return run.Env{}, fmt.Errorf("%w: batch of run %s: %w, and this batch has none", errUntrusted, b.BatchInput.Run, errNotDelete)
+	}
+	return env, nil
+}
+
 func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Step) (DiscoverResult, error) {
 	if h.deps.Executions != nil {
 		behind, err := h.ahead(ctx, s.Run, s.Started)
@@ -180,7 +239,7 @@ func (h *Handler) discover(ctx context.Context, log *slog.Logger, s *trigger.Ste
 	}
 	env := h.env(log, s.Config)
 	env.Previous = s.Previous
-	d, err := stepfn.Discover(ctx, stepfn.Env{Env: env}, h.runs, stepfn.DiscoverInput{Run: s.Run, Request: run.Request{Mode: modeOf(s.Input.Action)}})
+	d, err := stepfn.Discover(ctx, stepfn.Env{Env: env}, h.runs, stepfn.DiscoverInput{Run: s.Run, Request: run.Request{Mode: modeOf(s.Input.Action)}, Origin: s.Input.Request})
 	if err != nil {
 		log.Error("discovery failed", "error", err)
 		return DiscoverResult{}, err

@@ -22,15 +22,27 @@ type CallCost struct {
 	SlowCall time.Duration
 	// Retries multiplies the budget's time, for throttling retries.
 	Retries int
+	// Derive is the calls a worker makes, one after another, to derive
+	// one account of its batch again before any of its targets
+	// (stepfn.Work, through Decide with Request.Only): DescribeAccount,
+	// ListParents up to the root (an exclusion or a ring by OU; 4 levels
+	// budgeted) and ListTagsForResource (a ring by tag).
+	Derive int
 }
 
 // TargetCost is the cost of a target today.
-var TargetCost = CallCost{Created: 13, Unchanged: 12, Budgeted: 15, SlowCall: 100 * time.Millisecond, Retries: 2}
+var TargetCost = CallCost{Created: 13, Unchanged: 12, Budgeted: 15, SlowCall: 100 * time.Millisecond, Retries: 2, Derive: 6}
 
 // Wall is the time a target is budgeted: Budgeted calls at SlowCall each,
 // Retries times over (15 x 100 ms x 2 = 3 s).
 func (c CallCost) Wall() time.Duration {
 	return time.Duration(c.Budgeted*c.Retries) * c.SlowCall
+}
+
+// DeriveWall is the time deriving one account is budgeted: Derive calls
+// at SlowCall each, Retries times over (6 x 100 ms x 2 = 1.2 s).
+func (c CallCost) DeriveWall() time.Duration {
+	return time.Duration(c.Derive*c.Retries) * c.SlowCall
 }
 
 // Stage is where a target's call sits in its chain of calls that depend on

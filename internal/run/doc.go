@@ -37,6 +37,8 @@
 //   - Throttling of the services is the SDK's business: clients come from
 //     the management aws.Config, whose retryer is the adaptive mode
 //     (internal/awsconf).
-//   - A target costs TargetCost's calls; the Step Functions batches are
-//     sized, and the benchmark's bound is computed, from that one model.
+//   - A target costs TargetCost's calls, and a worker's derivation of an
+//     account (Request.Only) its Derive calls; the Step Functions batches
+//     are sized, and the benchmark's bound is computed, from that one
+//     model.
 package run

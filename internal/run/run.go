@@ -87,6 +87,12 @@ type Request struct {
 	// is not ACTIVE is skipped. Empty means the whole organization, where
 	// excluded accounts are skipped.
 	Accounts []string
+	// Only, when non-empty (and Accounts empty), is the whole
+	// organization's decision for these accounts alone: each is resolved
+	// on its own (its state, exclusion, OUs and tags) and decided as a
+	// whole-organization run decides it (an excluded account is skipped,
+	// not torn down). A worker re-derives its batch's accounts so.
+	Only []string
 	// DryRun plans without writing.
 	DryRun bool
 }
@@ -373,7 +379,8 @@ func (r *runner) rings(ctx context.Context, api fleet.RingsAPI, list []fleet.Acc
 			ids = append(ids, a.ID)
 		}
 	}
-	rings, err := fleet.ResolveRings(ctx, api, r.env.Config, ids, len(r.req.Accounts) == 0)
+	whole := len(r.req.Accounts) == 0 && len(r.req.Only) == 0
+	rings, err := fleet.ResolveRings(ctx, api, r.env.Config, ids, whole)
 	if err != nil {
 		return fleet.Rings{}, fmt.Errorf("resolve rings: %w", err)
 	}
@@ -407,6 +414,9 @@ func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, st
 func (r *runner) list(ctx context.Context, api fleet.OrganizationsAPI, cfg config.Config) ([]fleet.Account, error) {
 	if len(r.req.Accounts) > 0 {
 		return fleet.Named(ctx, api, cfg, r.req.Accounts)
+	}
+	if len(r.req.Only) > 0 {
+		return fleet.Named(ctx, api, cfg, r.req.Only)
 	}
 	return fleet.Accounts(ctx, api, cfg)
 }

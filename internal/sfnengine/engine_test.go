@@ -109,8 +109,12 @@ type deployment struct {
 	logs    *simtest.LockedBuffer
 }
 
-// stackID is the stack of the events/cfn-*.json requests.
-const stackID = "arn:aws:cloudformation:us-east-1:111111111111:stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"
+// stackID is the stack in the simulated organization's management account
+// (where CloudFormation answers for it, and where the events are
+// recorded): the id of the events/cfn-*.json requests, in that account.
+func (d *deployment) stackID() string {
+	return "arn:aws:cloudformation:us-east-1:" + d.sv.Server.ManagementAccount() + ":stack/orgpatch/5b918d10-cd98-11ea-90d5-0a9cd3354c10"
+}
 
 // deploy creates a scenario's stack around org, with cfg as the
 // configuration its custom resource carries.
@@ -153,7 +157,7 @@ func (d *deployment) setStack(t *testing.T, cfg config.Config) {
 		t.Fatal(err)
 	}
 	d.props = map[string]any{config.PropConfiguration: string(conf), config.PropDisabled: "false"}
-	d.stack = &handler.Stack{ID: stackID, Properties: map[string]string{
+	d.stack = &handler.Stack{ID: d.stackID(), Properties: map[string]string{
 		config.PropConfigurationSHA256: config.ConfigurationDigest(string(conf)),
 		config.PropDisabled:            "false",
 	}}
@@ -196,9 +200,15 @@ func (d *deployment) cfnEvent(t *testing.T, file, requestID string, edit func(ma
 	ev["RequestId"] = requestID
 	ev["ResponseURL"] = d.capture.URL(requestID)
 	ev["ResourceProperties"] = withToken(d.props)
+	ev["StackId"] = d.stackID()
 	if edit != nil {
 		edit(ev)
 	}
+	// CloudFormation shows the stack in the operation it sends the request
+	// for, until the run answers; the function asks before it removes.
+	d.sv.Server.PutStack(sim.Stack{ID: d.stackID(), Name: "orgpatch", Status: map[string]string{
+		"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS",
+	}[ev["RequestType"].(string)]})
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +221,7 @@ func (d *deployment) cfnEvent(t *testing.T, file, requestID string, edit func(ma
 func (d *deployment) schedule(t *testing.T, id string) json.RawMessage {
 	t.Helper()
 	ev := readEvent(t, "schedule.json")
-	ev["id"] = id
+	ev["id"], ev["account"] = id, d.sv.Server.ManagementAccount()
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)

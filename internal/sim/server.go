@@ -60,6 +60,7 @@ type options struct {
 	arrivalRole  string
 	arrivalAfter int
 	nodesPerTgt  int
+	stacks       []Stack
 }
 
 // WithLatency delays every call by d before it is answered.
@@ -135,6 +136,7 @@ type Server struct {
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
 	sessions map[string]*session // issued access key id -> session
+	stacks   []Stack             // CloudFormation's, set by PutStack
 
 	writes    atomic.Int64
 	failAfter atomic.Int64 // < 0: never
@@ -182,6 +184,9 @@ func New(org *Org, opts ...Option) (*Server, error) {
 		org:       newOrgState(org.clone(), o.clock()),
 		sessions:  map[string]*session{},
 		rng:       mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
+	}
+	for _, st := range o.stacks {
+		s.PutStack(st)
 	}
 	s.failAfter.Store(int64(o.failAfter))
 	if len(o.quotas) > 0 {
@@ -240,13 +245,14 @@ const (
 )
 
 var serviceProtocols = map[string]protocol{
-	ServiceSSM:           protoJSON,
-	ServiceOrganizations: protoJSON,
-	ServiceSTS:           protoQuery,
-	ServiceEC2:           protoEC2,
-	ServiceControlTower:  protoREST,
-	ServiceS3:            protoRESTXML,
-	ServiceTagging:       protoJSON,
+	ServiceSSM:            protoJSON,
+	ServiceOrganizations:  protoJSON,
+	ServiceSTS:            protoQuery,
+	ServiceCloudFormation: protoQuery,
+	ServiceEC2:            protoEC2,
+	ServiceControlTower:   protoREST,
+	ServiceS3:             protoRESTXML,
+	ServiceTagging:        protoJSON,
 }
 
 // request is one call being served.
@@ -392,6 +398,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.s3(req)
 	case ServiceTagging:
 		result, err = s.tagging(req)
+	case ServiceCloudFormation:
+		result, err = s.cloudFormation(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -567,13 +575,14 @@ func invalidToken(req *request) error { return regionDisabled(req) }
 // internalError is the service's own 500 answer.
 func internalError(req *request, format string, args ...any) error {
 	code := map[string]string{
-		ServiceSSM:           "InternalServerError",
-		ServiceOrganizations: "ServiceException",
-		ServiceSTS:           "InternalFailure",
-		ServiceEC2:           "InternalError",
-		ServiceControlTower:  "InternalServerException",
-		ServiceS3:            "InternalError",
-		ServiceTagging:       "InternalServiceException",
+		ServiceSSM:            "InternalServerError",
+		ServiceOrganizations:  "ServiceException",
+		ServiceSTS:            "InternalFailure",
+		ServiceEC2:            "InternalError",
+		ServiceControlTower:   "InternalServerException",
+		ServiceS3:             "InternalError",
+		ServiceTagging:        "InternalServiceException",
+		ServiceCloudFormation: "InternalFailure",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -593,6 +602,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	case ServiceTagging:
 		return apierr.New(http.StatusBadRequest, "ThrottledException", "Rate exceeded")
+	case ServiceCloudFormation:
+		return apierr.New(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -43,6 +43,7 @@ func DefaultQuotas() map[string]Quota {
 		ServiceOrganizations:            assumed,
 		ServiceControlTower:             assumed,
 		ServiceTagging:                  assumed,
+		ServiceCloudFormation:           assumed,
 		ServiceSTS + "/AssumeRole":      {Rate: 600, Burst: 600, Source: sourceSTS},
 		ServiceEC2 + "/DescribeRegions": {Rate: 20, Burst: 100, Source: sourceEC2},
 		// S3: writes (PUT and POST: the object, its parts, the bucket)

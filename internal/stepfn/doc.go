@@ -13,13 +13,23 @@
 //     -> the report, run.Complete). The JSON shapes are the state machine's
 //     (infra/stacks/state_machine.go) and the samples' (events/): they do
 //     not change without both.
-//   - A batch is refused, naming the field, before any AWS call when it
-//     does not decode (configuration, mode, account id, ring).
-//   - Batches are sized from the cost of a target (Sizing, from
-//     run.TargetCost) so that one finishes well inside a worker's time and
-//     its result fits Step Functions' payload limit whatever its targets'
-//     outcomes: sized from the worst-case record, which Work holds every
-//     record to (FitRecord).
+//   - A worker trusts nothing of its batch but the account ids: the
+//     configurations are the caller's own (the handler's stored and
+//     previous ones), and each account's state, exclusion, ring and
+//     regions by mode are derived again from Organizations (run.Decide
+//     with Request.Only). A batch that says anything else than the
+//     derivation is refused, naming the item's field and why, before any
+//     write; one that does not decode (configuration, mode, account id,
+//     ring) before any AWS call.
+//   - Batches are sized from the cost model (Sizing, from run.TargetCost:
+//     an account's derivation, then its targets) so that one finishes
+//     well inside a worker's time and its result fits Step Functions'
+//     payload limit whatever its targets' outcomes: sized from the
+//     worst-case record, which Work holds every record to (FitRecord).
+//   - The run's coverage is Discover's: Discovery carries the items
+//     file's SHA-256 through the execution's own state, and Summarize
+//     refuses an items file that does not match it, and a result naming an
+//     account the run did not discover.
 //   - A batch of a run the stack's configuration change superseded does
 //     nothing (Superseded: its targets skipped); the handler decides.
 //   - Nothing starves: a target no successful batch reported (its batch

@@ -19,6 +19,9 @@ type Sizing struct {
 	// TargetCost is the wall time one account x region takes in a worker,
 	// throttling retries included (DefaultTargetCost).
 	TargetCost time.Duration
+	// AccountCost is the time a worker takes to derive one account of its
+	// batch again, before its targets (DefaultAccountCost).
+	AccountCost time.Duration
 	// TargetResultBytes bounds one target's record in a worker's output,
 	// whatever its outcome: Work cuts a longer record's texts to fit
 	// (FitRecord), so a batch is sized from its worst case, not its usual
@@ -50,8 +53,12 @@ const (
 	DefaultOutputBytes       = 255 << 10
 )
 
-// DefaultTargetCost is run.TargetCost.Wall().
-var DefaultTargetCost = run.TargetCost.Wall()
+// DefaultTargetCost is run.TargetCost.Wall(), DefaultAccountCost
+// run.TargetCost.DeriveWall().
+var (
+	DefaultTargetCost  = run.TargetCost.Wall()
+	DefaultAccountCost = run.TargetCost.DeriveWall()
+)
 
 func (s Sizing) withDefaults() Sizing {
 	if s.WorkerTimeout <= 0 {
@@ -59,6 +66,9 @@ func (s Sizing) withDefaults() Sizing {
 	}
 	if s.TargetCost <= 0 {
 		s.TargetCost = DefaultTargetCost
+	}
+	if s.AccountCost <= 0 {
+		s.AccountCost = DefaultAccountCost
 	}
 	if s.TargetResultBytes <= 0 {
 		s.TargetResultBytes = DefaultTargetResultBytes
@@ -72,8 +82,9 @@ func (s Sizing) withDefaults() Sizing {
 // BatchSize is the number of accounts per batch for accounts of at most
 // targets account x region targets each, worked on concurrency at a time
 // with reserve kept free before the worker's deadline: the smaller of what
-// half the worker's remaining time allows and what its output allows, and
-// at least one.
+// half the worker's remaining time allows (each account derived again one
+// after another, then its targets in rounds) and what its output allows,
+// and at least one.
 func (s Sizing) BatchSize(targets, concurrency int, reserve time.Duration) int {
 	s = s.withDefaults()
 	if s.MaxAccounts > 0 {
@@ -82,11 +93,18 @@ func (s Sizing) BatchSize(targets, concurrency int, reserve time.Duration) int {
 	targets = max(targets, 1)
 	concurrency = max(concurrency, 1)
 	// Targets run concurrency at a time: rounds of TargetCost each.
-	rounds := int((s.WorkerTimeout - reserve) / 2 / s.TargetCost)
-	byTime := rounds * concurrency / targets
+	budget := (s.WorkerTimeout - reserve) / 2
+	rounds := int(budget / s.TargetCost)
 	// Each record is followed by a comma in the output's array.
-	byOutput := s.OutputBytes / (targets * (s.TargetResultBytes + 1))
-	return max(min(byTime, byOutput), 1)
+	n := min(rounds*concurrency/targets, s.OutputBytes/(targets*(s.TargetResultBytes+1)))
+	// Less the time the accounts take to derive.
+	need := func(n int) time.Duration {
+		return time.Duration(n)*s.AccountCost + time.Duration((n*targets+concurrency-1)/concurrency)*s.TargetCost
+	}
+	for n > 1 && need(n) > budget {
+		n--
+	}
+	return max(n, 1)
 }
 
 // FitRecord cuts t's texts (reason, error message, advice, chain) until its

@@ -17,14 +17,21 @@ func TestBatchSize(t *testing.T) {
 		reserve              time.Duration
 		want                 int
 	}{
-		// 255 KiB of output at 1 KiB and a comma a target: 14 accounts of 17.
+		// 255 KiB of output at 1 KiB and a comma a target: 14 accounts of 17
+		// (deriving them takes 14 x 1.2 s, their targets 4 rounds of 3 s).
 		"a Lambda worker, 17 regions: the output binds": {stepfn.Sizing{}, 17, 64, 30 * time.Second, 14},
-		"one region":               {stepfn.Sizing{}, 1, 64, 30 * time.Second, 254},
+		"one region": {stepfn.Sizing{}, 1, 64, 30 * time.Second, 254},
+		// Deriving binds when records are small: n x 1.2 s + ceil(n/64) x
+		// 3 s <= (900-30)/2 s: 347 x 1.2 = 416.4 s + 6 x 3 s = 434.4 s.
+		"one region, small records: deriving binds": {stepfn.Sizing{TargetResultBytes: 256}, 1, 64, 30 * time.Second, 347},
+		// 3 rounds of 2 minutes: 11 accounts of 17 (+ 13.2 s to derive).
 		"slow targets: time binds": {stepfn.Sizing{TargetCost: 2 * time.Minute}, 17, 64, 30 * time.Second, 11},
-		// (800-200)/2 ms = 3 rounds of 100 ms, 4 targets each: 12 targets.
-		"a tiny worker":       {stepfn.Sizing{WorkerTimeout: 800 * time.Millisecond, TargetCost: 100 * time.Millisecond}, 2, 4, 200 * time.Millisecond, 6},
-		"never below one":     {stepfn.Sizing{WorkerTimeout: time.Second, TargetCost: time.Minute}, 17, 1, 0, 1},
-		"an explicit maximum": {stepfn.Sizing{MaxAccounts: 3}, 17, 64, 0, 3},
+		// (800-200)/2 ms = 300 ms, rounds of 100 ms, 4 targets each, 10 ms
+		// to derive an account: 4 accounts (40 ms + 2 rounds = 240 ms);
+		// 5 need 50 ms + 3 rounds = 350 ms.
+		"a tiny worker deriving": {stepfn.Sizing{WorkerTimeout: 800 * time.Millisecond, TargetCost: 100 * time.Millisecond, AccountCost: 10 * time.Millisecond}, 2, 4, 200 * time.Millisecond, 4},
+		"never below one":        {stepfn.Sizing{WorkerTimeout: time.Second, TargetCost: time.Minute}, 17, 1, 0, 1},
+		"an explicit maximum":    {stepfn.Sizing{MaxAccounts: 3}, 17, 64, 0, 3},
 	} {
 		if got := tc.s.BatchSize(tc.targets, tc.concurrency, tc.reserve); got != tc.want {
 			t.Errorf("%s: BatchSize(%d, %d, %s) = %d, want %d", name, tc.targets, tc.concurrency, tc.reserve, got, tc.want)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +74,10 @@ type BatchInput struct {
 	// Config and Previous are the configurations, as config.Config.JSON.
 	Config   json.RawMessage `json:"config"`
 	Previous json.RawMessage `json:"previous"`
+	// Origin names what started the run for the worker's caller to verify
+	// again (the handler: the key of the stored CloudFormation request);
+	// "" for none.
+	Origin string `json:"origin"`
 }
 
 // Batch is what a Distributed Map with an ItemBatcher gives each child
@@ -94,6 +100,8 @@ type DiscoverInput struct {
 	// Run names the run's objects in the Store (the execution's name).
 	Run     string      `json:"run"`
 	Request run.Request `json:"request"`
+	// Origin is BatchInput.Origin.
+	Origin string `json:"origin"`
 }
 
 // Discovery is Discover's output: where the items are, how many go in a
@@ -104,6 +112,11 @@ type Discovery struct {
 	// run's record (the report so far: regions, skipped accounts).
 	ItemsKey  string `json:"itemsKey"`
 	RecordKey string `json:"recordKey"`
+	// ItemsSHA256 is the items file's digest, as Discover wrote it: the
+	// discovery travels in the execution's own state, out of a bucket
+	// writer's reach, and Summarize reads the items only if they still
+	// match it.
+	ItemsSHA256 string `json:"itemsSha256"`
 	// Accounts and Targets count the items and their targets.
 	Accounts int `json:"accounts"`
 	Targets  int `json:"targets"`
@@ -186,6 +199,7 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 		RecordKey: "runs/" + in.Run + "/record.json",
 		BatchInput: BatchInput{
 			Run: in.Run, Mode: reconcile.Mode(rep.Mode), DryRun: rep.DryRun, Named: len(in.Request.Accounts) > 0,
+			Origin: in.Origin,
 		},
 	}
 	if d.BatchInput.Config, err = env.Config.JSON(); err != nil {
@@ -200,19 +214,20 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 	items := make([]Item, 0, len(plan.Accounts))
 	widest := 0
 	for _, a := range plan.Accounts {
-		it := Item{Account: a.ID, Ring: a.Ring, Regions: map[reconcile.Mode][]string{}}
-		for _, t := range a.Targets {
-			it.Regions[t.Mode] = append(it.Regions[t.Mode], t.Region)
-		}
-		items = append(items, it)
+		items = append(items, itemOf(a))
 		d.Targets += len(a.Targets)
 		widest = max(widest, len(a.Targets))
 	}
 	d.Accounts = len(items)
 	d.MaxItemsPerBatch = env.Sizing.BatchSize(widest, env.Concurrency, env.Reserve)
-	if err := putJSON(ctx, store, d.ItemsKey, items); err != nil {
-		return Discovery{}, err
+	body, err := json.Marshal(items)
+	if err != nil {
+		return Discovery{}, fmt.Errorf("encode %s: %w", d.ItemsKey, err)
 	}
+	if err := store.Put(ctx, d.ItemsKey, body); err != nil {
+		return Discovery{}, fmt.Errorf("write %s: %w", d.ItemsKey, err)
+	}
+	d.ItemsSHA256 = digest(body)
 	if err := putJSON(ctx, store, d.RecordKey, record{Report: rep}); err != nil {
 		return Discovery{}, err
 	}
@@ -221,28 +236,52 @@ func Discover(ctx context.Context, env Env, store Store, in DiscoverInput) (Disc
 	return d, nil
 }
 
+// itemOf is the work item of a decided account.
+func itemOf(a run.Account) Item {
+	it := Item{Account: a.ID, Ring: a.Ring, Regions: map[reconcile.Mode][]string{}}
+	for _, t := range a.Targets {
+		it.Regions[t.Mode] = append(it.Regions[t.Mode], t.Region)
+	}
+	return it
+}
+
 // Work is the worker step: it converges the targets of one batch and
-// returns one record per target. The configurations come from the batch,
-// as Discover wrote them (env's Config and Previous are not used), and
-// each account gets its item's ring's; like Env.Config they are taken as
-// validated: a caller decoding a batch from outside validates them first
-// (the handler does). A batch that does not decode is an error naming the
-// field, before any AWS call.
+// returns one record per target. A worker trusts nothing of the batch but
+// its account ids (and how it was asked to run: mode, dry run): env's
+// Config and Previous are the run's configurations, which the caller
+// establishes itself (the handler: the stored configuration and the
+// stack's own previous one), and each account's state, exclusion, ring
+// and regions are derived again (run.Decide, Request.Only) from the
+// organization and env, as Discover derived them. A batch that says
+// anything else (another configuration, a ring, a region or a mode its
+// account does not get, an account the run skips) is refused, naming the
+// item's field and why, before any write: a batch is either Discover's
+// own or nothing is done.
 func Work(ctx context.Context, env run.Env, b Batch) (BatchResult, error) {
-	env, req, err := batchEnv(env, b.BatchInput)
+	req, err := batchRequest(env, b.BatchInput)
 	if err != nil {
 		return BatchResult{}, err
 	}
-	accounts := make([]run.Account, 0, len(b.Items))
+	ids := make([]string, 0, len(b.Items))
 	for i, it := range b.Items {
-		a, err := account(env.Config, it, b.BatchInput.Named)
-		if err != nil {
-			return BatchResult{}, fmt.Errorf("batch: Items[%d].%w", i, err)
+		if !accountID.MatchString(it.Account) {
+			return BatchResult{}, fmt.Errorf("batch: Items[%d].account %.64q is not a 12-digit account id", i, it.Account)
 		}
-		accounts = append(accounts, a)
+		if err := env.Config.CheckRing(it.Ring); err != nil {
+			return BatchResult{}, fmt.Errorf("batch: Items[%d].ring: %w", i, err)
+		}
+		ids = append(ids, it.Account)
 	}
 	if env.Logger == nil {
 		env.Logger = slog.Default()
+	}
+	plan, err := run.Decide(ctx, env, run.Request{Mode: req.Mode, DryRun: req.DryRun, Only: ids})
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("batch: derive its accounts: %w", err)
+	}
+	accounts, err := matching(plan, b)
+	if err != nil {
+		return BatchResult{}, err
 	}
 	env.Logger.Info("batch started", "mode", string(req.Mode), "run", b.BatchInput.Run, "accounts", len(accounts))
 	res := BatchResult{Targets: run.Converge(ctx, env, req, accounts)}
@@ -271,50 +310,98 @@ func Superseded(b Batch, reason string) BatchResult {
 	return res
 }
 
-// batchEnv is env with a batch's configurations, and the batch's request.
-// A field that does not decode is an error naming it.
-func batchEnv(env run.Env, in BatchInput) (run.Env, run.Request, error) {
-	if len(in.Config) == 0 {
-		return env, run.Request{}, errors.New("batch: BatchInput.config is missing")
+// matching is plan's accounts when every item of b is exactly what plan
+// derived for its account, in the items' order; otherwise an error naming
+// the first item that is not, and why.
+func matching(plan run.Plan, b Batch) ([]run.Account, error) {
+	derived := make(map[string]run.Account, len(plan.Accounts))
+	for _, a := range plan.Accounts {
+		derived[a.ID] = a
 	}
-	var cfg config.Config
-	if err := decodeStrict(in.Config, &cfg); err != nil {
-		return env, run.Request{}, fmt.Errorf("batch: BatchInput.config: %w", err)
+	skipped := map[string]string{}
+	for _, t := range plan.Report.Targets {
+		skipped[t.Account] = t.Reason
 	}
-	env.Config, env.Previous = cfg, nil
-	if present(in.Previous) {
-		var prev config.Config
-		if err := decodeStrict(in.Previous, &prev); err != nil {
-			return env, run.Request{}, fmt.Errorf("batch: BatchInput.previous: %w", err)
+	out := make([]run.Account, 0, len(b.Items))
+	for i, it := range b.Items {
+		a, ok := derived[it.Account]
+		switch want := itemOf(a); {
+		case !ok:
+			return nil, fmt.Errorf("batch refused: Items[%d]: account %s gets nothing in this run (%s)", i, it.Account, cmp.Or(skipped[it.Account], "not decided"))
+		case it.Ring != want.Ring:
+			return nil, fmt.Errorf("batch refused: Items[%d].ring %.64q is not account %s's ring (%s)", i, it.Ring, it.Account, cmp.Or(want.Ring, "none"))
+		case !sameRegions(it.Regions, want.Regions):
+			return nil, fmt.Errorf("batch refused: Items[%d].regions %v are not what account %s gets in this run (%v)", i, it.Regions, it.Account, want.Regions)
 		}
-		env.Previous = &prev
+		a.Named = b.BatchInput.Named
+		out = append(out, a)
 	}
-	if !validMode(in.Mode) {
-		return env, run.Request{}, fmt.Errorf("batch: BatchInput.mode %q is not one of %s", in.Mode, modes)
-	}
-	return env, run.Request{Mode: in.Mode, DryRun: in.DryRun}, nil
+	return out, nil
 }
 
-// account is the account of one item, its targets by mode in the order of
-// the modes' names; named says the request named it. An error names the
-// item's field (the caller prefixes the item).
-func account(cfg config.Config, it Item, named bool) (run.Account, error) {
-	if !accountID.MatchString(it.Account) {
-		return run.Account{}, fmt.Errorf("account %q is not a 12-digit account id", it.Account)
-	}
-	if err := cfg.CheckRing(it.Ring); err != nil {
-		return run.Account{}, fmt.Errorf("ring: %w", err)
-	}
-	a := run.Account{ID: it.Account, Ring: it.Ring, Named: named}
-	for _, mode := range slices.Sorted(maps.Keys(it.Regions)) {
-		if !validMode(mode) {
-			return run.Account{}, fmt.Errorf("regions: mode %q is not one of %s", mode, modes)
+// sameRegions says whether a and b hold the same regions in each mode, in
+// any order.
+func sameRegions(a, b map[reconcile.Mode][]string) bool {
+	norm := func(m map[reconcile.Mode][]string) map[reconcile.Mode][]string {
+		out := map[reconcile.Mode][]string{}
+		for mode, regions := range m {
+			if len(regions) > 0 {
+				out[mode] = slices.Sorted(slices.Values(regions))
+			}
 		}
-		for _, region := range it.Regions[mode] {
-			a.Targets = append(a.Targets, run.Target{Region: region, Mode: mode})
+		return out
+	}
+	return maps.EqualFunc(norm(a), norm(b), slices.Equal)
+}
+
+// batchRequest is the batch's request (mode, dry run), once its
+// configurations are found to be env's. A field that does not decode, or
+// a configuration that is not env's, is an error naming it.
+func batchRequest(env run.Env, in BatchInput) (run.Request, error) {
+	if !validMode(in.Mode) {
+		return run.Request{}, fmt.Errorf("batch: BatchInput.mode %.64q is not one of %s", in.Mode, modes)
+	}
+	if !present(in.Config) {
+		return run.Request{}, errors.New("batch: BatchInput.config is missing")
+	}
+	want, err := env.Config.JSON()
+	if err != nil {
+		return run.Request{}, err
+	}
+	if err := sameConfig("BatchInput.config", in.Config, want, "the run's configuration"); err != nil {
+		return run.Request{}, err
+	}
+	wantPrev := json.RawMessage("null")
+	if env.Previous != nil {
+		if wantPrev, err = env.Previous.JSON(); err != nil {
+			return run.Request{}, err
 		}
 	}
-	return a, nil
+	if err := sameConfig("BatchInput.previous", in.Previous, wantPrev, "the stack's previous configuration"); err != nil {
+		return run.Request{}, err
+	}
+	return run.Request{Mode: in.Mode, DryRun: in.DryRun}, nil
+}
+
+// sameConfig says whether raw (a configuration, or null) is want, as
+// config.Config.JSON writes it; the error names field and what it should
+// have been.
+func sameConfig(field string, raw, want json.RawMessage, what string) error {
+	got := json.RawMessage("null")
+	if present(raw) {
+		var cfg config.Config
+		if err := decodeStrict(raw, &cfg); err != nil {
+			return fmt.Errorf("batch: %s: %w", field, err)
+		}
+		var err error
+		if got, err = cfg.JSON(); err != nil {
+			return err
+		}
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("batch refused: %s is not %s", field, what)
+	}
+	return nil
 }
 
 // modes are the modes a batch takes, as its errors name them.
@@ -336,8 +423,8 @@ func Summarize(ctx context.Context, env run.Env, store Store, in SummarizeInput)
 	if err := getJSON(ctx, store, in.Discovery.RecordKey, &rec); err != nil {
 		return report.Report{}, err
 	}
-	var items []Item
-	if err := getJSON(ctx, store, in.Discovery.ItemsKey, &items); err != nil {
+	items, err := discovered(ctx, store, in.Discovery)
+	if err != nil {
 		return report.Report{}, err
 	}
 	var m Manifest
@@ -345,6 +432,10 @@ func Summarize(ctx context.Context, env run.Env, store Store, in SummarizeInput)
 		return report.Report{}, err
 	}
 	rep := rec.Report
+	discoveredAccount := make(map[string]bool, len(items))
+	for _, it := range items {
+		discoveredAccount[it.Account] = true
+	}
 	reported := map[string]bool{} // accounts some successful batch reported
 	why := map[string]string{}    // why an account's batch did not succeed
 	for _, status := range slices.Sorted(maps.Keys(m.ResultFiles)) {
@@ -360,6 +451,9 @@ func Summarize(ctx context.Context, env run.Env, store Store, in SummarizeInput)
 						return report.Report{}, fmt.Errorf("result file %s: [%d].Output: %w", f.Key, i, err)
 					}
 					for _, t := range res.Targets {
+						if !discoveredAccount[t.Account] {
+							return report.Report{}, fmt.Errorf("result file %s: [%d] reports account %.64q, which the run did not discover", f.Key, i, t.Account)
+						}
 						reported[t.Account] = true
 					}
 					rep.Targets = append(rep.Targets, res.Targets...)
@@ -396,6 +490,30 @@ func Summarize(ctx context.Context, env run.Env, store Store, in SummarizeInput)
 	}
 	run.Complete(env, &rep)
 	return rep, nil
+}
+
+// discovered reads the items file of d, refusing one that is not what
+// Discover wrote (its digest, in d, differs): the run's coverage is
+// decided by Discover, not by whoever can write to the Store.
+func discovered(ctx context.Context, store Store, d Discovery) ([]Item, error) {
+	body, err := store.Get(ctx, d.ItemsKey)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", d.ItemsKey, err)
+	}
+	if got := digest(body); got != d.ItemsSHA256 {
+		return nil, fmt.Errorf("%s is not the items Discover wrote (SHA-256 %s, want %s): it was changed after discovery; the run's report cannot be trusted", d.ItemsKey, got, cmp.Or(d.ItemsSHA256, "none given"))
+	}
+	var items []Item
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", d.ItemsKey, err)
+	}
+	return items, nil
+}
+
+// digest is the hex SHA-256 of b.
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // present says whether raw holds a value (not nothing, not null).

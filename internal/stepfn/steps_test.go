@@ -2,6 +2,8 @@ package stepfn_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -26,7 +28,8 @@ import (
 
 // budgetEnv is a run over 20 members (+ management) x 2 regions whose
 // workers have a tiny budget: 8 units each, 2 of them kept in reserve, a
-// target budgeted at 1 unit, where every target takes at least delay.
+// target budgeted at 1 unit and an account's derivation at a tenth of
+// one, where every target takes at least delay.
 // The unit sets how much room a loaded machine leaves the test: the batch
 // arithmetic is the same whatever it is.
 func budgetEnv(t *testing.T, unit, delay time.Duration) (stepfn.Env, *simtest.Env) {
@@ -37,7 +40,7 @@ func budgetEnv(t *testing.T, unit, delay time.Duration) (stepfn.Env, *simtest.En
 	env := stepfn.Env{Env: runtest.Env(sv, cfg)}
 	env.Concurrency = 4
 	env.Reserve = 2 * unit
-	env.Sizing = stepfn.Sizing{WorkerTimeout: 8 * unit, TargetCost: unit}
+	env.Sizing = stepfn.Sizing{WorkerTimeout: 8 * unit, TargetCost: unit, AccountCost: unit / 10}
 	env.BeforeTarget = func(ctx context.Context, account, region string) { time.Sleep(delay) }
 	return env, sv
 }
@@ -53,10 +56,11 @@ func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half of (8 - 2) units is 3 rounds of 1 unit, 4 targets a round:
-	// 12 targets, 6 accounts of 2 regions.
-	if d.MaxItemsPerBatch != 6 || d.Accounts != 21 {
-		t.Fatalf("discovery: %d accounts, %d per batch; want 21 accounts, 6 per batch", d.Accounts, d.MaxItemsPerBatch)
+	// Half of (8 - 2) units is 3 units: 4 accounts of 2 regions derived
+	// in 0.4 units, then 2 rounds of 1 unit, 4 targets a round (5
+	// accounts would need 3.5 units).
+	if d.MaxItemsPerBatch != 4 || d.Accounts != 21 {
+		t.Fatalf("discovery: %d accounts, %d per batch; want 21 accounts, 4 per batch", d.Accounts, d.MaxItemsPerBatch)
 	}
 	out, err := stepfn.LocalMap(ctx, env, store, d)
 	if err != nil {
@@ -70,8 +74,8 @@ func TestTinyBudgetAttemptsEveryAccountAcrossBatches(t *testing.T) {
 		readJSON(t, store, f.Key, &of)
 		children = append(children, of...)
 	}
-	if len(children) != 4 || len(m.ResultFiles[stepfn.ChildFailed]) != 0 {
-		t.Fatalf("%d batches succeeded, failed files %v; want 4 batches (21 accounts, 6 a batch), none failed", len(children), m.ResultFiles[stepfn.ChildFailed])
+	if len(children) != 6 || len(m.ResultFiles[stepfn.ChildFailed]) != 0 {
+		t.Fatalf("%d batches succeeded, failed files %v; want 6 batches (21 accounts, 4 a batch), none failed", len(children), m.ResultFiles[stepfn.ChildFailed])
 	}
 	rep, err := stepfn.Summarize(ctx, env.Env, store, stepfn.SummarizeInput{Discovery: d, Map: out})
 	if err != nil {
@@ -127,7 +131,13 @@ func TestWorkTakesTheDocumentedBatch(t *testing.T) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		t.Fatal(err)
 	}
-	res, err := stepfn.Work(context.Background(), runtest.Env(sv, config.Config{}), b)
+	// The worker's own configuration (the handler's: the stored one) is
+	// the batch's.
+	cfg, err := config.Decode(b.BatchInput.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := stepfn.Work(context.Background(), runtest.Env(sv, cfg), b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +148,13 @@ func TestWorkTakesTheDocumentedBatch(t *testing.T) {
 			t.Errorf("%s carries %d actions; a batch's records carry none (Env.OnTarget and the log get them)", tg.Name(), len(tg.Actions))
 		}
 	}
+	// The small organization's governed regions; af-south-1 is not opted in.
 	want := []runtest.Outcome{
+		{Target: "111111111111/af-south-1", Status: report.Skipped},
+		{Target: "111111111111/eu-west-1", Status: report.Converged},
 		{Target: "111111111111/us-east-1", Status: report.Converged},
+		{Target: "222222222222/af-south-1", Status: report.Skipped},
+		{Target: "222222222222/eu-west-1", Status: report.Converged},
 		{Target: "222222222222/us-east-1", Status: report.Converged},
 	}
 	slices.SortFunc(got, func(a, b runtest.Outcome) int { return strings.Compare(a.Target, b.Target) })
@@ -172,7 +187,7 @@ func TestWorkRejectsBadBatches(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			sv.Server.ResetCalls()
-			_, err := stepfn.Work(context.Background(), runtest.Env(sv, config.Config{}), tc.batch)
+			_, err := stepfn.Work(context.Background(), runtest.Env(sv, config.Default()), tc.batch)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error %v, want %s", err, tc.want)
 			}
@@ -221,7 +236,14 @@ func TestSummarizeReadsTheDocumentedManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in stepfn.SummarizeInput
-	in.Discovery = stepfn.Discovery{Run: "orgpatch-schedule-3d1f0a", ItemsKey: "runs/x/items.json", RecordKey: "runs/x/record.json"}
+	items, err := os.ReadFile(dir + "items.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The items' digest, as Discover returns it.
+	sum := sha256.Sum256(items)
+	in.Discovery = stepfn.Discovery{Run: "orgpatch-schedule-3d1f0a", ItemsKey: "runs/x/items.json", RecordKey: "runs/x/record.json",
+		ItemsSHA256: hex.EncodeToString(sum[:])}
 	in.Map.MapRunArn = m.MapRunArn
 	in.Map.ResultWriterDetails.Bucket, in.Map.ResultWriterDetails.Key = m.DestinationBucket, "results/6dbfba93-bcff-410b-9b5c-abf41ae9eddb/manifest.json"
 	put(in.Discovery.ItemsKey, "items.json")

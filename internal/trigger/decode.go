@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -32,6 +33,21 @@ func (e *FieldError) Unwrap() error { return ErrMalformed }
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// quoteLimit bounds how much of a bad value an error quotes: a value can be
+// megabytes long, and errors go to logs, metrics and CloudFormation's 4 KB
+// answer.
+const quoteLimit = 64
+
+// quoted is s quoted, at most its first quoteLimit bytes (on a rune
+// boundary), with its length when it was cut.
+func quoted(s string) string {
+	if len(s) <= quoteLimit {
+		return strconv.Quote(s)
+	}
+	cut := strings.ToValidUTF8(s[:quoteLimit], "")
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(cut), len(s))
 }
 
 // The EventBridge names Decode recognises.
@@ -103,7 +119,7 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 	req := Request{
 		Source:         SourceCloudFormation,
 		CloudFormation: &ev,
-		Properties:     cleanProperties(ev.ResourceProperties),
+		Properties:     CleanProperties(ev.ResourceProperties),
 		Reason:         fmt.Sprintf("CloudFormation %s of %s in %s", ev.RequestType, ev.LogicalResourceID, ev.StackID),
 		ID:             ev.RequestID,
 	}
@@ -112,13 +128,13 @@ func decodeCloudFormation(raw json.RawMessage) (Request, error) {
 		req.Action = Converge
 	case cfn.RequestUpdate:
 		req.Action = Converge
-		req.OldProperties = cleanProperties(ev.OldResourceProperties)
+		req.OldProperties = CleanProperties(ev.OldResourceProperties)
 	case cfn.RequestDelete:
 		req.Action = Remove
 	case "":
 		return Request{}, fieldErr("RequestType", "empty; want one of Create, Update, Delete")
 	default:
-		return Request{}, fieldErr("RequestType", "%q is not one of Create, Update, Delete", ev.RequestType)
+		return Request{}, fieldErr("RequestType", "%s is not one of Create, Update, Delete", quoted(string(ev.RequestType)))
 	}
 	return req, nil
 }
@@ -143,9 +159,9 @@ func answerable(prefix string, ev *cfn.Event) error {
 	return nil
 }
 
-// cleanProperties drops the properties CloudFormation adds to every custom
+// CleanProperties drops the properties CloudFormation adds to every custom
 // resource, leaving the configuration. It copies: the event stays intact.
-func cleanProperties(props map[string]any) map[string]any {
+func CleanProperties(props map[string]any) map[string]any {
 	if props == nil {
 		return nil
 	}
@@ -187,15 +203,34 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 	if env.Source == "" {
 		return Request{}, fieldErr("source", "empty")
 	}
+	req, err := decodeEnvelope(env)
+	if err != nil || req.Action != Converge {
+		// The report's event is the rule's constant input, with no
+		// envelope, and changes nothing.
+		return req, err
+	}
+	// Every event orgpatch converges on is recorded in the account its
+	// rules live in; the handler holds Account to it (the rule is one
+	// guard, a direct invocation skips it).
+	if err := checkAccountID("account", env.Account); err != nil {
+		return Request{}, err
+	}
+	req.Account = env.Account
+	return req, nil
+}
+
+// decodeEnvelope reads what an EventBridge event asks for, by its source
+// and detail type.
+func decodeEnvelope(env envelope) (Request, error) {
 	switch env.Source {
 	case sourceSchedule:
 		if env.DetailType != detailScheduled {
-			return ignore(SourceSchedule, "%s event %q is not the schedule", env.Source, env.DetailType), nil
+			return ignore(SourceSchedule, "%s event %s is not the schedule", env.Source, quoted(env.DetailType)), nil
 		}
 		return Request{Source: SourceSchedule, Action: Converge, Reason: "scheduled drift repair of the whole organization", ID: env.ID}, nil
 	case sourceControlTower:
 		if env.DetailType != detailServiceEvent {
-			return ignore(SourceControlTower, "Control Tower %q is not a lifecycle event", env.DetailType), nil
+			return ignore(SourceControlTower, "Control Tower %s is not a lifecycle event", quoted(env.DetailType)), nil
 		}
 		d, err := cloudTrail(env.Detail)
 		if err != nil {
@@ -206,7 +241,7 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 		switch env.DetailType {
 		case detailServiceEvent, detailAPICall:
 		default:
-			return ignore(SourceOrganizations, "Organizations %q is not a CloudTrail event", env.DetailType), nil
+			return ignore(SourceOrganizations, "Organizations %s is not a CloudTrail event", quoted(env.DetailType)), nil
 		}
 		d, err := cloudTrail(env.Detail)
 		if err != nil {
@@ -215,13 +250,13 @@ func decodeEventBridge(raw json.RawMessage) (Request, error) {
 		return organizations(env.DetailType, d)
 	case sourceOrgpatch:
 		if env.DetailType != detailReport {
-			return ignore(SourceReport, "orgpatch event %q is not the compliance report", env.DetailType), nil
+			return ignore(SourceReport, "orgpatch event %s is not the compliance report", quoted(env.DetailType)), nil
 		}
 		// The schedule's input carries its event's id (an input
 		// transformer), which Lambda's retries keep: the report's run id.
 		return Request{Source: SourceReport, Action: Report, Reason: "scheduled compliance report of the whole organization", ID: env.ID}, nil
 	default:
-		return ignore(SourceUnknown, "%s %q names nothing to converge", env.Source, env.DetailType), nil
+		return ignore(SourceUnknown, "%s %s names nothing to converge", env.Source, quoted(env.DetailType)), nil
 	}
 }
 
@@ -527,7 +562,7 @@ func checkAccountID(field, id string) error {
 		return fieldErr(field, "empty; want a 12-digit account id")
 	}
 	if !accountIDPattern.MatchString(id) {
-		return fieldErr(field, "%q is not a 12-digit account id", id)
+		return fieldErr(field, "%s is not a 12-digit account id", quoted(id))
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ type outcome struct {
 // ignoreCFNEvent leaves the verbatim cfn.Event out of Request comparisons;
 // its routing fields are checked on their own.
 var ignoreCFNEvent = cmp.Options{cmpopts.IgnoreFields(Request{}, "CloudFormation"),
-	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.Previous", "Input.CloudFormation")}
+	cmpopts.IgnoreFields(Step{}, "Payload", "Input.Config", "Input.CloudFormation")}
 
 func TestDecodeEventsFiles(t *testing.T) {
 	tests := map[string]outcome{
@@ -72,12 +72,14 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source:   SourceControlTower,
 			Action:   Converge,
 			Accounts: []string{"444444444444"},
+			Account:  "111111111111",
 			Reason:   "Control Tower CreateManagedAccount of 444444444444 (workload-dev) in ou-sm01-workload succeeded",
 		}},
 		"controltower-update-managed-account.json": {want: Request{
 			Source:   SourceControlTower,
 			Action:   Converge,
 			Accounts: []string{"555555555555"},
+			Account:  "111111111111",
 			Reason:   "Control Tower UpdateManagedAccount of 555555555555 (workload-prod) in ou-sm01-workload succeeded",
 		}},
 		"controltower-create-managed-account-failed.json": {want: Request{
@@ -89,12 +91,14 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"444444444444"},
+			Account:  "111111111111",
 			Reason:   "Organizations created account 444444444444",
 		}},
 		"organizations-accept-handshake.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"555555555555"},
+			Account:  "111111111111",
 			Reason:   "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 		}},
 		// AWS's published handshake record spells its enumerations in lower case.
@@ -102,37 +106,43 @@ func TestDecodeEventsFiles(t *testing.T) {
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"444444444444"},
+			Account:  "111111111111",
 			Reason:   "account 444444444444 accepted invitation h-1a2b3c4d5e6f7a8b",
 		}},
 		"organizations-account-joined-organization.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"555555555555"},
+			Account:  "111111111111",
 			Reason:   "account 555555555555 joined the organization (Invited)",
 		}},
 		"organizations-move-account.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"333333333333"},
+			Account:  "111111111111",
 			Reason:   "account 333333333333 moved from ou-sm01-security to ou-sm01-workload",
 		}},
 		"organizations-tag-resource.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"333333333333"},
+			Account:  "111111111111",
 			Reason:   "account 333333333333 tags changed (TagResource)",
 		}},
 		"organizations-untag-resource.json": {want: Request{
 			Source:   SourceOrganizations,
 			Action:   Converge,
 			Accounts: []string{"333333333333"},
+			Account:  "111111111111",
 			Reason:   "account 333333333333 tags changed (UntagResource)",
 		}},
 		"schedule.json": {want: Request{
-			Source: SourceSchedule,
-			Action: Converge,
-			Reason: "scheduled drift repair of the whole organization",
-			ID:     "89d1a02d-5ec7-412e-82f5-13505f849b41",
+			Source:  SourceSchedule,
+			Action:  Converge,
+			Account: "111111111111",
+			Reason:  "scheduled drift repair of the whole organization",
+			ID:      "89d1a02d-5ec7-412e-82f5-13505f849b41",
 		}},
 		"compliance-report.json": {want: Request{
 			Source: SourceReport,
@@ -313,7 +323,8 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{want: Request{
 				Source: SourceOrganizations, Action: Converge, Accounts: []string{"555555555555"},
-				Reason: "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
+				Account: "111111111111",
+				Reason:  "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 			}},
 		},
 		"management account listed as a party is not the account that joined": {
@@ -325,7 +336,8 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{want: Request{
 				Source: SourceOrganizations, Action: Converge, Accounts: []string{"555555555555"},
-				Reason: "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
+				Account: "111111111111",
+				Reason:  "account 555555555555 accepted invitation h-1a2b3c4d5e6f7a8b",
 			}},
 		},
 		// Enumerations compare as AWS's records vary: in any case.
@@ -335,7 +347,8 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{want: Request{
 				Source: SourceOrganizations, Action: Converge, Accounts: []string{"444444444444"},
-				Reason: "Organizations created account 444444444444",
+				Account: "111111111111",
+				Reason:  "Organizations created account 444444444444",
 			}},
 		},
 		"declined handshake in lower case": {
@@ -440,7 +453,8 @@ func TestDecodeVariants(t *testing.T) {
 			}),
 			outcome: outcome{want: Request{
 				Source: SourceOrganizations, Action: Converge, Accounts: []string{"444444444444"},
-				Reason: "Organizations created account 444444444444",
+				Account: "111111111111",
+				Reason:  "Organizations created account 444444444444",
 			}},
 		},
 		"account creation failed": {

@@ -48,6 +48,10 @@ type Request struct {
 	// EventBridge event id), so that a redelivered trigger starts no second
 	// run.
 	ID string
+	// Account is the account an EventBridge event was recorded in (the
+	// envelope's account), for the handler to hold to the management
+	// account; empty for other sources.
+	Account string
 
 	// Step is the state machine's step when Source is
 	// SourceStepFunctions, nil otherwise.

@@ -28,18 +28,25 @@ const (
 
 // RunInput is a whole-organization run as its execution carries it: the
 // execution's input is {"request": RunInput}, and every step but the
-// worker's gets it back.
+// worker's gets it back. It carries no secret and nothing a step trusts
+// beyond its name: the CloudFormation request a run answers (with its
+// presigned ResponseURL) and the previous configuration of an Update are
+// in the runs bucket under Request, where only the function reads them,
+// and are verified again there (internal/handler).
 type RunInput struct {
 	Source Source `json:"source"`
 	// Action is Converge or Remove.
 	Action Action `json:"action"`
 	Reason string `json:"reason"`
-	// Config and Previous are the configurations (config.Config.JSON);
-	// Previous only for an Update.
-	Config   json.RawMessage `json:"config"`
-	Previous json.RawMessage `json:"previous,omitempty"`
-	// CloudFormation is the custom resource request the run answers, nil
-	// for a run of the schedule.
+	// Config is the configuration (config.Config.JSON).
+	Config json.RawMessage `json:"config"`
+	// Request is the key of the run's CloudFormation request in the runs
+	// bucket ("runs/requests/<RequestId>.json"); empty for a run of the
+	// schedule.
+	Request string `json:"requestKey,omitempty"`
+	// CloudFormation is an inline custom resource request, as executions
+	// started before requests went to the runs bucket carry it; it is held
+	// to the same checks as a stored one. New executions never carry it.
 	CloudFormation *cfn.Event `json:"cloudFormation,omitempty"`
 }
 
@@ -52,9 +59,11 @@ type Step struct {
 	Started time.Time
 	// Input is the run (every step but the worker's).
 	Input RunInput
-	// Config and Previous are Input's configurations, decoded and
-	// validated (every step but the worker's, whose configurations are in
-	// its BatchInput and validated there).
+	// Config is Input's configuration, decoded and validated (every step
+	// but the worker's, whose configurations are in its BatchInput and
+	// validated there). Previous is the run's previous configuration: never
+	// decoded from the input; the handler sets it from the run's stored
+	// request.
 	Config   config.Config
 	Previous *config.Config
 	// Payload is the whole input, for the step's own decoding.
@@ -94,6 +103,21 @@ type batchProbe struct {
 	} `json:"BatchInput"`
 }
 
+// requestKey is where a run's CloudFormation request is stored: named by
+// the request id (a UUID, as CloudFormation sends it; letters, digits and
+// hyphens).
+var requestKey = regexp.MustCompile(`^runs/requests/[A-Za-z0-9-]{1,128}\.json$`)
+
+// RequestKey is the key of the CloudFormation request id's object in the
+// runs bucket, or "" when the id cannot name one.
+func RequestKey(id string) string {
+	key := "runs/requests/" + id + ".json"
+	if !requestKey.MatchString(key) {
+		return ""
+	}
+	return key
+}
+
 // An execution name: 1 to 80 letters, digits, hyphens and underscores.
 var executionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 
@@ -110,10 +134,10 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 	switch p.Step {
 	case StepDiscover, StepSummarize, StepAbort:
 	default:
-		return Request{}, fieldErr("step", "%q is not one of %s, %s, %s (a worker's batch has Items and BatchInput)", p.Step, StepDiscover, StepSummarize, StepAbort)
+		return Request{}, fieldErr("step", "%s is not one of %s, %s, %s (a worker's batch has Items and BatchInput)", quoted(p.Step), StepDiscover, StepSummarize, StepAbort)
 	}
 	if !executionName.MatchString(p.Run) {
-		return Request{}, fieldErr("run", "%q is not an execution name (1 to 80 letters, digits, - and _)", p.Run)
+		return Request{}, fieldErr("run", "%s is not an execution name (1 to 80 letters, digits, - and _)", quoted(p.Run))
 	}
 	if p.Request == nil {
 		return Request{}, fieldErr("request", "missing: the run the execution carries")
@@ -122,19 +146,15 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 	switch in.Action {
 	case Converge, Remove:
 	default:
-		return Request{}, fieldErr("request.action", "%q is not one of %s, %s", in.Action, Converge, Remove)
+		return Request{}, fieldErr("request.action", "%s is not one of %s, %s", quoted(string(in.Action)), Converge, Remove)
 	}
 	step := Step{Name: p.Step, Run: p.Run, Started: p.Started, Input: in, Payload: raw}
 	var err error
 	if step.Config, err = decodeConfig("request.config", in.Config); err != nil {
 		return Request{}, err
 	}
-	if len(in.Previous) > 0 {
-		prev, err := decodeConfig("request.previous", in.Previous)
-		if err != nil {
-			return Request{}, err
-		}
-		step.Previous = &prev
+	if in.Request != "" && !requestKey.MatchString(in.Request) {
+		return Request{}, fieldErr("request.requestKey", "%s is not runs/requests/<RequestId>.json", quoted(in.Request))
 	}
 	if in.CloudFormation != nil {
 		if err := answerable("request.cloudFormation.", in.CloudFormation); err != nil {
@@ -157,7 +177,7 @@ func decodeStep(raw json.RawMessage, probe map[string]json.RawMessage) (Request,
 		CloudFormation: in.CloudFormation,
 	}
 	if in.CloudFormation != nil {
-		req.Properties = cleanProperties(in.CloudFormation.ResourceProperties)
+		req.Properties = CleanProperties(in.CloudFormation.ResourceProperties)
 	}
 	return req, nil
 }
@@ -181,12 +201,12 @@ func decodeBatch(raw json.RawMessage) (Request, error) {
 		}
 		for mode := range it.Regions {
 			if !knownMode(mode) {
-				return Request{}, fieldErr(fmt.Sprintf("Items[%d].regions", i), "mode %q is not one of converge, remove, teardown", mode)
+				return Request{}, fieldErr(fmt.Sprintf("Items[%d].regions", i), "mode %s is not one of converge, remove, teardown", quoted(mode))
 			}
 		}
 	}
 	if !knownMode(b.BatchInput.Mode) {
-		return Request{}, fieldErr("BatchInput.mode", "%q is not one of converge, remove, teardown", b.BatchInput.Mode)
+		return Request{}, fieldErr("BatchInput.mode", "%s is not one of converge, remove, teardown", quoted(b.BatchInput.Mode))
 	}
 	cfg, err := decodeConfig("BatchInput.config", b.BatchInput.Config)
 	if err != nil {

@@ -24,6 +24,8 @@ var timeMembers = map[string]bool{
 	// the compliance report's reads
 	"lastpingdatetime": true, "operationstarttime": true, "operationendtime": true,
 	"executiontime": true, "launchtime": true, "lastmodified": true,
+	// CloudFormation's stacks
+	"creationtime": true,
 }
 
 var secretMembers = map[string]bool{

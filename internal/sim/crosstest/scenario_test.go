@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -137,6 +138,7 @@ var sdkOps = map[string]sdkOp{
 	"ssm.ListResourceComplianceSummaries":            sdkCall(ssm.NewFromConfig, (*ssm.Client).ListResourceComplianceSummaries),
 	"ssm.ListComplianceItems":                        sdkCall(ssm.NewFromConfig, (*ssm.Client).ListComplianceItems),
 	"ec2.DescribeInstances":                          sdkCall(ec2.NewFromConfig, (*ec2.Client).DescribeInstances),
+	"cloudformation.DescribeStacks":                  sdkCall(cloudformation.NewFromConfig, (*cloudformation.Client).DescribeStacks),
 	"s3.CreateBucket":                                sdkCall(pathStyleS3, (*s3.Client).CreateBucket),
 	"s3.PutObject":                                   sdkCall(pathStyleS3, (*s3.Client).PutObject),
 	"s3.CreateMultipartUpload":                       sdkCall(pathStyleS3, (*s3.Client).CreateMultipartUpload),
