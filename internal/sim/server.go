@@ -131,6 +131,7 @@ type Server struct {
 
 	inventory *nodes.Store // the machines EC2 and SSM describe
 	s3state   s3Store
+	shub      shubStore // Security Hub's findings
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -247,6 +248,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceControlTower:  protoREST,
 	ServiceS3:            protoRESTXML,
 	ServiceTagging:       protoJSON,
+	ServiceSecurityHub:   protoREST,
 }
 
 // request is one call being served.
@@ -392,6 +394,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.s3(req)
 	case ServiceTagging:
 		result, err = s.tagging(req)
+	case ServiceSecurityHub:
+		result, err = s.securityHub(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -424,6 +428,8 @@ func (s *Server) isWrite(req *request) bool {
 		return orgWrites[req.op]
 	case ServiceS3:
 		return req.op != "GetObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
+	case ServiceSecurityHub:
+		return req.op == "BatchImportFindings"
 	}
 	return false
 }
@@ -574,6 +580,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceControlTower:  "InternalServerException",
 		ServiceS3:            "InternalError",
 		ServiceTagging:       "InternalServiceException",
+		ServiceSecurityHub:   "InternalException",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -593,6 +600,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	case ServiceTagging:
 		return apierr.New(http.StatusBadRequest, "ThrottledException", "Rate exceeded")
+	case ServiceSecurityHub:
+		return apierr.New(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -55,6 +55,7 @@ var operations = map[string][]string{
 	"controltower":             nil,
 	"ec2":                      {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
 	"resourcegroupstaggingapi": {"GetResources"},
+	"securityhub":              {"BatchImportFindings", "GetFindings"},
 	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "ListObjectsV2",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
