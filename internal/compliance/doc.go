@@ -34,5 +34,10 @@
 //     refusing DescribeInstances only loses the unmanaged-instance count
 //     there.
 //
+// FindingsSink turns node records into Security Hub findings (ASFF), one per
+// node and problem with a stable Id, imported 100 at a time as the records
+// stream; closing it archives the previous run's findings this run no longer
+// raised (docs/compliance.md, "Security Hub findings").
+//
 // Both the CLI (`orgpatch report`) and the Lambda's report run call Run.
 package compliance

@@ -7,8 +7,12 @@
 // Organizations (JSON 1.1), STS (Query), EC2 DescribeRegions and
 // DescribeInstances (EC2 Query), Control Tower's landing zone reads
 // (REST-JSON), the Resource Groups Tagging API's GetResources (JSON 1.1)
-// over the SSM resources it holds, and S3's bucket and object calls
-// (REST-XML, path-style) for the compliance report. The machines SSM and
+// over the SSM resources it holds, S3's bucket and object calls
+// (REST-XML, path-style) for the compliance report, and Security Hub's
+// BatchImportFindings and GetFindings (REST-JSON) for its findings: a
+// finding is kept per account x region by ProductArn and Id, so importing
+// it again updates it; only the caller's default product and its own
+// AwsAccountId are accepted, the rest answered in FailedFindings. The machines SSM and
 // EC2 describe are package nodes.
 // The SigV4 credential scope names the service and region; signatures are
 // not verified. Any access key the simulator did not issue acts as the
@@ -53,6 +57,8 @@
 //	organizations (every operation)          10     20  assumption: no published rate
 //	controltower (every operation)           10     20  assumption: no published rate
 //	tagging GetResources                     10     20  assumption: no published rate
+//	securityhub (both operations)            10     30  Security Hub API reference: 10 per second,
+//	                                                    bursts of 30
 //
 // WithThrottle replaces them all with one figure, for fault tests.
 //

@@ -132,6 +132,7 @@ type Server struct {
 
 	inventory *nodes.Store // the machines EC2 and SSM describe
 	s3state   s3Store
+	shub      shubStore // Security Hub's findings
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -253,6 +254,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceControlTower:   protoREST,
 	ServiceS3:             protoRESTXML,
 	ServiceTagging:        protoJSON,
+	ServiceSecurityHub:    protoREST,
 }
 
 // request is one call being served.
@@ -400,6 +402,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.tagging(req)
 	case ServiceCloudFormation:
 		result, err = s.cloudFormation(req)
+	case ServiceSecurityHub:
+		result, err = s.securityHub(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -432,6 +436,8 @@ func (s *Server) isWrite(req *request) bool {
 		return orgWrites[req.op]
 	case ServiceS3:
 		return req.op != "GetObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
+	case ServiceSecurityHub:
+		return req.op == "BatchImportFindings"
 	}
 	return false
 }
@@ -583,6 +589,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceS3:             "InternalError",
 		ServiceTagging:        "InternalServiceException",
 		ServiceCloudFormation: "InternalFailure",
+		ServiceSecurityHub:    "InternalException",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -604,6 +611,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusBadRequest, "ThrottledException", "Rate exceeded")
 	case ServiceCloudFormation:
 		return apierr.New(http.StatusBadRequest, "Throttling", "Rate exceeded")
+	case ServiceSecurityHub:
+		return apierr.New(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

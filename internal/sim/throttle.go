@@ -27,7 +27,8 @@ const (
 	// The named assumption for the APIs whose rate AWS does not publish
 	// (SSM's maintenance-window and service-setting calls, Organizations,
 	// Control Tower, the Resource Groups Tagging API).
-	sourceAssumed = "assumption: AWS publishes no rate for this API; 10 per second with a burst of 20 per account x Region x API"
+	sourceSecurityHub = "Security Hub API reference, BatchImportFindings and GetFindings: 10 requests per second, bursts of 30 per account x Region"
+	sourceAssumed     = "assumption: AWS publishes no rate for this API; 10 per second with a burst of 20 per account x Region x API"
 )
 
 // DefaultQuotas returns the simulator's quotas, keyed by signing name and
@@ -44,6 +45,7 @@ func DefaultQuotas() map[string]Quota {
 		ServiceControlTower:             assumed,
 		ServiceTagging:                  assumed,
 		ServiceCloudFormation:           assumed,
+		ServiceSecurityHub:              {Rate: 10, Burst: 30, Source: sourceSecurityHub},
 		ServiceSTS + "/AssumeRole":      {Rate: 600, Burst: 600, Source: sourceSTS},
 		ServiceEC2 + "/DescribeRegions": {Rate: 20, Burst: 100, Source: sourceEC2},
 		// S3: writes (PUT and POST: the object, its parts, the bucket)

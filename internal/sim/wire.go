@@ -24,10 +24,12 @@ var jsonTargets = map[string]string{
 	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
 }
 
-// REST-JSON routes of Control Tower: POST path -> operation.
+// REST-JSON routes of Control Tower and Security Hub: POST path -> operation.
 var restRoutes = map[string]string{
 	"/list-landingzones": "ListLandingZones",
 	"/get-landingzone":   "GetLandingZone",
+	"/findings/import":   "BatchImportFindings",
+	"/findings":          "GetFindings",
 }
 
 // scope is what the SigV4 Authorization header says about a request.

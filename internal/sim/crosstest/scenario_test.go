@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -87,6 +88,8 @@ var sdkOps = map[string]sdkOp{
 	"sts.AssumeRole":                                 sdkCall(sts.NewFromConfig, (*sts.Client).AssumeRole),
 	"ec2.DescribeRegions":                            sdkCall(ec2.NewFromConfig, (*ec2.Client).DescribeRegions),
 	"resourcegroupstaggingapi.GetResources":          sdkCall(resourcegroupstaggingapi.NewFromConfig, (*resourcegroupstaggingapi.Client).GetResources),
+	"securityhub.BatchImportFindings":                sdkCall(securityhub.NewFromConfig, (*securityhub.Client).BatchImportFindings),
+	"securityhub.GetFindings":                        sdkCall(securityhub.NewFromConfig, (*securityhub.Client).GetFindings),
 	"controltower.ListLandingZones":                  sdkCall(controltower.NewFromConfig, (*controltower.Client).ListLandingZones),
 	"organizations.DescribeOrganization":             sdkCall(organizations.NewFromConfig, (*organizations.Client).DescribeOrganization),
 	"ssm.CreateMaintenanceWindow":                    sdkCall(ssm.NewFromConfig, (*ssm.Client).CreateMaintenanceWindow),
@@ -170,6 +173,24 @@ var sdkPaged = map[string]func(ctx context.Context, cfg aws.Config, params []byt
 				return nil, err
 			}
 			all.Accounts = append(all.Accounts, page.Accounts...)
+		}
+		return &all, nil
+	},
+	"securityhub.GetFindings": func(ctx context.Context, cfg aws.Config, params []byte, pageSize int32) (any, error) {
+		var in securityhub.GetFindingsInput
+		if err := json.Unmarshal(params, &in); err != nil {
+			return nil, fmt.Errorf("decode GetFindingsInput: %w", err)
+		}
+		p := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(cfg), &in, func(o *securityhub.GetFindingsPaginatorOptions) {
+			o.Limit = pageSize
+		})
+		var all securityhub.GetFindingsOutput
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			all.Findings = append(all.Findings, page.Findings...)
 		}
 		return &all, nil
 	},

@@ -65,7 +65,7 @@ func Message(vs []Violation) string {
 
 // Has reports whether the embedded models describe service's operation
 // (service as botocore names it: "ssm", "organizations", "sts", "ec2",
-// "controltower").
+// "controltower", "securityhub").
 func Has(service, operation string) bool {
 	m := model(service)
 	if m == nil {

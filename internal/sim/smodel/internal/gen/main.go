@@ -56,6 +56,7 @@ var operations = map[string][]string{
 	"ec2":                      {"DescribeRegions", "DescribeAvailabilityZones", "DescribeInstances"},
 	"resourcegroupstaggingapi": {"GetResources"},
 	"cloudformation":           {"DescribeStacks"},
+	"securityhub":              {"BatchImportFindings", "GetFindings"},
 	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "ListObjectsV2",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
