@@ -2,7 +2,6 @@ package fleet_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,25 +11,13 @@ import (
 
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/fleet"
-	"github.com/orgpatch/orgpatch/internal/sim"
+	"github.com/orgpatch/orgpatch/internal/run/runtest"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
 func ringsFixture(t *testing.T) (*simtest.Env, config.Config) {
 	t.Helper()
-	org, err := sim.LoadOrg("../../testdata/orgs/rings.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("../../testdata/rings.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return simtest.Start(t, org), cfg
+	return simtest.Start(t, runtest.RingsOrg(t)), runtest.RingsConfig(t)
 }
 
 var ringAccounts = []string{"111111111111", "222222222222", "333333333333", "444444444444", "555555555555", "666666666666"}

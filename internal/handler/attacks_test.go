@@ -185,7 +185,7 @@ func TestForgedOldPropertiesRemoveNothing(t *testing.T) {
 	if v := aws.ToString(got.ServiceSetting.SettingValue); v != teamRole {
 		t.Errorf("the team's DHMC setting in %s is %q, want %q as the team set it", region, v, teamRole)
 	}
-	if !strings.Contains(x.logs.b.String(), "OldResourceProperties are not the stored configuration") {
+	if !strings.Contains(x.logs.String(), "OldResourceProperties are not the stored configuration") {
 		t.Errorf("the log does not say why the old properties were not used")
 	}
 }

@@ -253,7 +253,7 @@ func TestAnswersGoOnlyToCloudFormation(t *testing.T) {
 			if err == nil {
 				t.Errorf("Invoke() = nil, want the answer refused")
 			}
-			if strings.Contains(x.logs.b.String(), secret) || (err != nil && strings.Contains(err.Error(), secret)) {
+			if strings.Contains(x.logs.String(), secret) || (err != nil && strings.Contains(err.Error(), secret)) {
 				t.Errorf("the presigned URL's query reached the log or the error")
 			}
 		})
@@ -274,7 +274,7 @@ func TestAnswersGoOnlyToCloudFormation(t *testing.T) {
 	if redirected != 0 {
 		t.Errorf("a redirect was followed %d times", redirected)
 	}
-	if strings.Contains(x.logs.b.String(), secret) {
+	if strings.Contains(x.logs.String(), secret) {
 		t.Errorf("the presigned URL's query reached the log")
 	}
 }

@@ -91,3 +91,10 @@ func (l *LockedBuffer) Tail(n int) string {
 	}
 	return string(b)
 }
+
+// String is everything written so far.
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
