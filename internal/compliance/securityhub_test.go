@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,9 +41,7 @@ func runSink(t *testing.T, env *simtest.Env, home FindingsHome, now time.Time, r
 	ctx := context.Background()
 	sink := NewFindingsSink(securityhub.NewFromConfig(env.Config), home, now)
 	for _, r := range records {
-		if err := sink.Add(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		sink.Add(ctx, r)
 	}
 	res, err := sink.Close(ctx, previous)
 	if err != nil {
@@ -152,5 +151,34 @@ func TestFindingsThrottlingIsRetried(t *testing.T) {
 	}
 	if n := env.Server.CountCalls(func(c sim.Call) bool { return c.Throttled }); n == 0 {
 		t.Errorf("no call was throttled: the test proves nothing")
+	}
+}
+
+// An import that fails (here throttling with the retries used up) stops the
+// sink: no further call, the error comes back from Close, and the Ids kept
+// are every finding that may be active, this run's and the previous run's,
+// so the next run can still archive them.
+func TestFindingsImportFailureStopsAndKeepsIds(t *testing.T) {
+	q := sim.DefaultQuotas()
+	q[sim.ServiceSecurityHub] = sim.Quota{Rate: 0.01, Burst: 1, Source: "test"}
+	env := simtest.Start(t, nil, sim.WithQuotas(q))
+	mgmt := env.Server.ManagementAccount()
+	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	client := securityhub.NewFromConfig(env.Config, func(o *securityhub.Options) { o.RetryMaxAttempts = 1 })
+	ctx := context.Background()
+	sink := NewFindingsSink(client, home, time.Now())
+	for _, r := range problemNodes(150, func(int) bool { return false }) {
+		sink.Add(ctx, r)
+	}
+	gone := FindingId(shMember, "eu-west-1", "mi-gone", ProblemStale)
+	res, err := sink.Close(ctx, []string{gone})
+	if err == nil {
+		t.Fatal("Close returned no error after a throttled import")
+	}
+	if n := env.Server.CountCalls(func(c sim.Call) bool { return c.Operation == "BatchImportFindings" }); n != 2 {
+		t.Errorf("%d import calls; want the one that passed and the one throttled, then none", n)
+	}
+	if len(res.Ids) != 241 || !slices.Contains(res.Ids, gone) {
+		t.Errorf("%d ids kept (previous kept: %v); want the 240 raised and the previous one", len(res.Ids), slices.Contains(res.Ids, gone))
 	}
 }
