@@ -125,9 +125,16 @@ func (h FindingsHome) Finding(account, region, node, problem string, r *Record, 
 		Types:         []string{t.typ},
 		// Assumption: the report keeps no first-seen time, so CreatedAt is
 		// this run's; Security Hub keeps the finding by Id either way.
-		CreatedAt:   aws.String(stamp),
-		UpdatedAt:   aws.String(stamp),
-		Severity:    &shtypes.Severity{Label: shtypes.SeverityLabel(t.label)},
+		CreatedAt: aws.String(stamp),
+		UpdatedAt: aws.String(stamp),
+		Severity:  &shtypes.Severity{Label: shtypes.SeverityLabel(t.label)},
+		// A finding provider updates severity and types through
+		// FindingProviderFields: after a finding's creation Security Hub
+		// leaves the top-level fields to the customer's workflow.
+		FindingProviderFields: &shtypes.FindingProviderFields{
+			Severity: &shtypes.FindingProviderSeverity{Label: shtypes.SeverityLabel(t.label)},
+			Types:    []string{t.typ},
+		},
 		Title:       aws.String(truncate(t.title, maxTitle)),
 		Description: aws.String(truncate(desc, maxDescription)),
 		Resources:   []shtypes.Resource{res},
@@ -160,7 +167,11 @@ type FailedFinding struct {
 // FindingsResult is what a sink imported.
 type FindingsResult struct {
 	Active, Archived int
-	Failed           []FailedFinding
+	// Unread are previous findings neither raised nor archived: their
+	// account x region could not be read this run, so whether they are
+	// resolved is unknown. They stay in Ids.
+	Unread int
+	Failed []FailedFinding
 	// Ids are the active findings' Ids, sorted: the next run's previous.
 	Ids []string
 }
@@ -180,6 +191,7 @@ type FindingsSink struct {
 	now    time.Time
 	batch  []shtypes.AwsSecurityFinding
 	sent   map[string]bool
+	unread map[string]bool // account/region of failed coverage records
 	result FindingsResult
 	err    error
 }
@@ -187,12 +199,17 @@ type FindingsSink struct {
 // NewFindingsSink returns a sink importing into home, stamped with now
 // (the run's CaptureTime). Throttling is retried by client's retryer.
 func NewFindingsSink(client FindingsImporter, home FindingsHome, now time.Time) *FindingsSink {
-	return &FindingsSink{client: client, home: home, now: now, sent: map[string]bool{}}
+	return &FindingsSink{client: client, home: home, now: now, sent: map[string]bool{}, unread: map[string]bool{}}
 }
 
 // Add queues the findings of one record, importing a full batch. An import
-// that fails stops the sink; Close returns its error.
+// that fails stops the sink; Close returns its error. A coverage record of
+// a target that could not be read keeps that target's previous findings
+// from being archived.
 func (s *FindingsSink) Add(ctx context.Context, r Record) {
+	if r.RecordType == CoverageRecord && r.Outcome == OutcomeFailed {
+		s.unread[r.Account+"/"+r.Region] = true
+	}
 	for _, p := range Problems(r) {
 		id := FindingId(r.Account, r.Region, r.ResourceId, p)
 		if s.sent[id] {
@@ -230,13 +247,15 @@ func (s *FindingsSink) flush(ctx context.Context) {
 }
 
 // Close archives the findings in previous (the Ids of the last run's
-// active findings) this run did not raise again, imports what is queued
-// and returns what was done. A refused finding is in Failed, not an error.
+// active findings) this run did not raise again, but for those of targets
+// it could not read, imports what is queued and returns what was done. A
+// refused finding is in Failed, not an error.
 //
 // When an import failed, Close returns its error, and Ids are every Id
 // this run raised and every Id of previous: the findings Security Hub may
 // hold as active, which the next run archives if they are resolved.
 func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsResult, error) {
+	var kept []string
 	for _, id := range previous {
 		if s.sent[id] {
 			continue
@@ -244,6 +263,11 @@ func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsRe
 		account, region, node, problem, ok := parseFindingId(id)
 		if !ok || problemText[problem].label == "" {
 			continue // not one of ours
+		}
+		if s.unread[account+"/"+region] {
+			s.result.Unread++
+			kept = append(kept, id)
+			continue
 		}
 		s.result.Archived++
 		s.queue(ctx, s.home.Finding(account, region, node, problem, nil, s.now, shtypes.RecordStateArchived))
@@ -271,13 +295,14 @@ func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsRe
 			s.result.Ids = append(s.result.Ids, id)
 		}
 	}
+	s.result.Ids = append(s.result.Ids, kept...)
 	slices.Sort(s.result.Ids)
 	return s.result, nil
 }
 
 // String is the result in one sentence, for a run's summary.
 func (r FindingsResult) String() string {
-	return fmt.Sprintf("Security Hub: %d findings active, %d archived, %d refused", r.Active, r.Archived, len(r.Failed))
+	return fmt.Sprintf("Security Hub: %d findings active, %d archived, %d refused, %d left as they were (their account x region not read)", r.Active, r.Archived, len(r.Failed), r.Unread)
 }
 
 // CallerIdentityAPI is the STS call that names the home account.

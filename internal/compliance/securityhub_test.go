@@ -182,3 +182,23 @@ func TestFindingsImportFailureStopsAndKeepsIds(t *testing.T) {
 		t.Errorf("%d ids kept (previous kept: %v); want the 240 raised and the previous one", len(res.Ids), slices.Contains(res.Ids, gone))
 	}
 }
+
+// A target the run could not read says nothing about its nodes: their
+// previous findings are neither archived nor forgotten.
+func TestFindingsOfUnreadTargetsAreKept(t *testing.T) {
+	env := simtest.Start(t, nil)
+	mgmt := env.Server.ManagementAccount()
+	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	first := runSink(t, env, home, time.Now(), problemNodes(3, func(int) bool { return false }), nil)
+	failed := Record{RecordType: CoverageRecord, Account: shMember, Region: "eu-west-1", Outcome: OutcomeFailed, Reason: "AccessDenied"}
+	second := runSink(t, env, home, time.Now(), []Record{failed}, first.Ids)
+	if second.Archived != 0 || second.Unread != len(first.Ids) || !slices.Equal(second.Ids, first.Ids) {
+		t.Errorf("unread target: %d archived, %d unread, ids %v; want 0, %d and the first run's", second.Archived, second.Unread, second.Ids, len(first.Ids))
+	}
+	for _, raw := range env.Server.SecurityHubFindings(mgmt, simtest.Region) {
+		var f struct{ RecordState string }
+		if err := json.Unmarshal(raw, &f); err != nil || f.RecordState != "ACTIVE" {
+			t.Errorf("finding %s after a run that could not read its target: %v", raw, err)
+		}
+	}
+}
