@@ -302,7 +302,11 @@ func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsRe
 
 // String is the result in one sentence, for a run's summary.
 func (r FindingsResult) String() string {
-	return fmt.Sprintf("Security Hub: %d findings active, %d archived, %d refused, %d left as they were (their account x region not read)", r.Active, r.Archived, len(r.Failed), r.Unread)
+	s := fmt.Sprintf("Security Hub: %d findings active, %d archived, %d refused", r.Active, r.Archived, len(r.Failed))
+	if r.Unread > 0 {
+		s += fmt.Sprintf(", %d left as they were (their account x region not read)", r.Unread)
+	}
+	return s
 }
 
 // CallerIdentityAPI is the STS call that names the home account.
