@@ -139,12 +139,19 @@ func TestFindingsRefusedAreReportedNotFatal(t *testing.T) {
 	}
 }
 
-func TestFindingsThrottlingIsRetried(t *testing.T) {
+// throttledHub is a simulator whose Security Hub allows rate calls a
+// second after the first, and the management account's findings home.
+func throttledHub(t *testing.T, rate float64) (*simtest.Env, FindingsHome) {
+	t.Helper()
 	q := sim.DefaultQuotas()
-	q[sim.ServiceSecurityHub] = sim.Quota{Rate: 4, Burst: 1, Source: "test"}
+	q[sim.ServiceSecurityHub] = sim.Quota{Rate: rate, Burst: 1, Source: "test"}
 	env := simtest.Start(t, nil, sim.WithQuotas(q))
-	mgmt := env.Server.ManagementAccount()
-	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	return env, FindingsHome{Partition: "aws", Region: simtest.Region, Account: env.Server.ManagementAccount()}
+}
+
+func TestFindingsThrottlingIsRetried(t *testing.T) {
+	env, home := throttledHub(t, 4)
+	mgmt := home.Account
 	res := runSink(t, env, home, time.Now(), problemNodes(150, func(int) bool { return false }), nil)
 	if len(res.Failed) != 0 || len(env.Server.SecurityHubFindings(mgmt, simtest.Region)) != res.Active {
 		t.Fatalf("%d failed, %d imported of %d", len(res.Failed), len(env.Server.SecurityHubFindings(mgmt, simtest.Region)), res.Active)
@@ -159,11 +166,7 @@ func TestFindingsThrottlingIsRetried(t *testing.T) {
 // are every finding that may be active, this run's and the previous run's,
 // so the next run can still archive them.
 func TestFindingsImportFailureStopsAndKeepsIds(t *testing.T) {
-	q := sim.DefaultQuotas()
-	q[sim.ServiceSecurityHub] = sim.Quota{Rate: 0.01, Burst: 1, Source: "test"}
-	env := simtest.Start(t, nil, sim.WithQuotas(q))
-	mgmt := env.Server.ManagementAccount()
-	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	env, home := throttledHub(t, 0.01)
 	client := securityhub.NewFromConfig(env.Config, func(o *securityhub.Options) { o.RetryMaxAttempts = 1 })
 	ctx := context.Background()
 	sink := NewFindingsSink(client, home, time.Now())
