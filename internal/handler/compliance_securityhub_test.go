@@ -22,12 +22,12 @@ import (
 
 // reportHarness is a handler with a report bucket, Security Hub on or off,
 // deployed on one region.
-func reportHarness(t *testing.T, securityHub bool) *harness {
+func reportHarness(t *testing.T, securityHub bool, opts ...sim.Option) *harness {
 	t.Helper()
 	const bucket = "orgpatch-reports"
 	x := newHarness(t, nil, func(d *handler.Deps) {
 		d.Report.Bucket, d.Report.SecurityHub = bucket, securityHub
-	}, sim.WithNodesPerTarget(12)).withAllRoles(t)
+	}, append([]sim.Option{sim.WithNodesPerTarget(12)}, opts...)...).withAllRoles(t)
 	cfg := config.Default()
 	cfg.Regions = []string{simtest.Region}
 	x.deployed(t, cfg)
@@ -184,5 +184,45 @@ func TestComplianceReportSecurityHubOff(t *testing.T) {
 	}
 	if strings.Contains(res.Summary, "Security Hub") {
 		t.Errorf("summary %q speaks of Security Hub with it off", res.Summary)
+	}
+}
+
+// A Security Hub that refuses a run's calls (throttled past the retries)
+// is a finding of the run, not its failure: the report is written, the
+// summary says the import failed, and the state still keeps every Id that
+// may be active, for the next run to archive.
+func TestComplianceReportSecurityHubFailureIsReported(t *testing.T) {
+	q := sim.DefaultQuotas()
+	// One call, then none for the rest of the test.
+	q[sim.ServiceSecurityHub] = sim.Quota{Rate: 0.0001, Burst: 1, Source: "test: one call"}
+	x := reportHarness(t, true, sim.WithQuotas(q))
+	event := x.event(t, "compliance-report.json")
+	if _, err := x.invoke(t, event); err != nil {
+		t.Fatal(err)
+	}
+	first := latestFindings(t, x)
+	if len(first) == 0 || len(hubFindings(t, x)) != len(first) {
+		t.Fatalf("the first run kept %d ids, Security Hub holds %d", len(first), len(hubFindings(t, x)))
+	}
+	res, err := x.invoke(t, x.rewrite(t, event, func(m map[string]any) { m["id"] = "throttled-run" }))
+	if err != nil {
+		t.Fatalf("report run failed with Security Hub refusing: %v (%+v)", err, res)
+	}
+	if !strings.Contains(res.Summary, "Security Hub import failed") {
+		t.Errorf("summary %q does not say the import failed", res.Summary)
+	}
+	if kept := latestFindings(t, x); !slices.Equal(kept, first) {
+		t.Errorf("after a failed import the state keeps %v, want the %d ids that may be active", kept, len(first))
+	}
+	var state struct {
+		RunId string `json:"runId"`
+	}
+	obj, err := compliance.NewS3Client(x.sv.Config).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("orgpatch-reports"), Key: aws.String(handler.LatestRun)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Body.Close()
+	if err := json.NewDecoder(obj.Body).Decode(&state); err != nil || state.RunId != "throttled-run" {
+		t.Errorf("latest run %q (%v): the report of the run whose import failed was not completed", state.RunId, err)
 	}
 }
