@@ -95,9 +95,11 @@ type ReportS3API interface {
 var _ ReportS3API = (*s3.Client)(nil)
 
 // The bounds on what previousRun reads back: the state object is a few
-// hundred bytes; the records of 200,000 nodes are about 17 MiB compressed.
+// hundred bytes, and about 75 bytes more per Security Hub finding kept
+// (32 MiB: some 400,000 findings, two per node of 200,000 nodes); the
+// records of 200,000 nodes are about 17 MiB compressed.
 const (
-	maxLatestRunBytes      = 64 << 10
+	maxLatestRunBytes      = 32 << 20
 	maxPreviousRecordBytes = 512 << 20
 )
 
@@ -105,6 +107,8 @@ const (
 type ObjectGetter interface {
 	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
+
+var _ ObjectGetter = (*s3.Client)(nil)
 
 // readLatestRun reads the latest-run state object; nil before the first
 // run. The read names owner as the bucket's expected owner and is bounded.
