@@ -133,6 +133,7 @@ type Server struct {
 	inventory *nodes.Store // the machines EC2 and SSM describe
 	s3state   s3Store
 	shub      shubStore // Security Hub's findings
+	events    eventStore
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -255,6 +256,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceS3:             protoRESTXML,
 	ServiceTagging:        protoJSON,
 	ServiceSecurityHub:    protoREST,
+	ServiceEvents:         protoJSON,
 }
 
 // request is one call being served.
@@ -404,6 +406,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.cloudFormation(req)
 	case ServiceSecurityHub:
 		result, err = s.securityHub(req)
+	case ServiceEvents:
+		result, err = s.eventBridge(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -438,6 +442,8 @@ func (s *Server) isWrite(req *request) bool {
 		return req.op != "GetObject" && req.op != "HeadObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
 	case ServiceSecurityHub:
 		return req.op == "BatchImportFindings"
+	case ServiceEvents:
+		return req.op == "PutEvents"
 	}
 	return false
 }
@@ -590,6 +596,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceTagging:        "InternalServiceException",
 		ServiceCloudFormation: "InternalFailure",
 		ServiceSecurityHub:    "InternalException",
+		ServiceEvents:         "InternalException",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }

@@ -22,6 +22,7 @@ var jsonTargets = map[string]string{
 	ServiceSSM:           "AmazonSSM.",
 	ServiceOrganizations: "AWSOrganizationsV20161128.",
 	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
+	ServiceEvents:        "AWSEvents.",
 }
 
 // REST-JSON routes of Control Tower and Security Hub: POST path -> operation.
