@@ -134,6 +134,7 @@ type Server struct {
 	s3state   s3Store
 	shub      shubStore // Security Hub's findings
 	events    eventStore
+	snsState  snsStore
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -257,6 +258,7 @@ var serviceProtocols = map[string]protocol{
 	ServiceTagging:        protoJSON,
 	ServiceSecurityHub:    protoREST,
 	ServiceEvents:         protoJSON,
+	ServiceSNS:            protoQuery,
 }
 
 // request is one call being served.
@@ -408,6 +410,8 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.securityHub(req)
 	case ServiceEvents:
 		result, err = s.eventBridge(req)
+	case ServiceSNS:
+		result, err = s.sns(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -444,6 +448,8 @@ func (s *Server) isWrite(req *request) bool {
 		return req.op == "BatchImportFindings"
 	case ServiceEvents:
 		return req.op == "PutEvents"
+	case ServiceSNS:
+		return req.op == "CreateTopic" || req.op == "Publish"
 	}
 	return false
 }
@@ -597,6 +603,7 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceCloudFormation: "InternalFailure",
 		ServiceSecurityHub:    "InternalException",
 		ServiceEvents:         "InternalException",
+		ServiceSNS:            "InternalError",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -620,6 +627,8 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	case ServiceSecurityHub:
 		return apierr.New(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+	case ServiceSNS:
+		return apierr.New(http.StatusTooManyRequests, "Throttled", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }
