@@ -271,7 +271,9 @@ func TestS3ConditionalWriteRace(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("runs")}); err != nil {
 		t.Fatal(err)
 	}
-	race := func(edit func(*s3.PutObjectInput)) (winners []string, etag string) {
+	// Every body is new (round and writer), so no write repeats an ETag
+	// an If-Match names.
+	race := func(round int, edit func(*s3.PutObjectInput)) (winners []string, etag string) {
 		const n = 32
 		var mu sync.Mutex
 		var wg sync.WaitGroup
@@ -279,7 +281,7 @@ func TestS3ConditionalWriteRace(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				body := fmt.Sprintf("writer %d", i)
+				body := fmt.Sprintf("round %d writer %d", round, i)
 				in := &s3.PutObjectInput{Bucket: aws.String("runs"), Key: aws.String("promotion"), Body: strings.NewReader(body)}
 				edit(in)
 				out, err := c.PutObject(ctx, in)
@@ -296,13 +298,13 @@ func TestS3ConditionalWriteRace(t *testing.T) {
 		wg.Wait()
 		return winners, etag
 	}
-	winners, etag := race(func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+	winners, etag := race(0, func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
 	if len(winners) != 1 {
 		t.Fatalf("If-None-Match: * winners: %q, want exactly one", winners)
 	}
-	for round := range 3 {
+	for round := 1; round <= 3; round++ {
 		prev := etag
-		winners, etag = race(func(in *s3.PutObjectInput) { in.IfMatch = aws.String(prev) })
+		winners, etag = race(round, func(in *s3.PutObjectInput) { in.IfMatch = aws.String(prev) })
 		if len(winners) != 1 {
 			t.Fatalf("round %d: If-Match winners: %q, want exactly one", round, winners)
 		}
