@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,15 +18,16 @@ import (
 )
 
 // The simulated CloudWatch alarms: PutMetricAlarm, DescribeAlarms and
-// SetAlarmState. CloudWatch's model names Smithy RPC v2 CBOR its first
-// protocol, and every client here speaks it: aws-sdk-go-v2's cloudwatch
-// (v1.76.0), and botocore (so the AWS CLI v1 and boto3) since its model
-// listed it first. Requests are POST
+// SetAlarmState, in both protocols CloudWatch's clients speak today.
+// aws-sdk-go-v2's cloudwatch (v1.76.0) sends Smithy RPC v2 CBOR: POST
 // /service/GraniteServiceVersion20100801/operation/OP with
-// "Smithy-Protocol: rpc-v2-cbor"; answers are CBOR maps, errors a map with
-// __type and message and, as the service is awsQueryCompatible, the Query
-// error code in X-Amzn-Query-Error ("CODE;Sender"), which the clients
-// report. The older Query protocol is not served.
+// "Smithy-Protocol: rpc-v2-cbor", CBOR maps both ways. botocore 1.43 (so
+// the AWS CLI v1 and boto3 here), although its model lists CBOR first,
+// sends AWS JSON 1.0 (X-Amz-Target GraniteServiceVersion20100801.OP); the
+// simulator answers each in the protocol it was asked in. Errors carry
+// the model's shape in __type and, as the service is awsQueryCompatible,
+// the Query error code in X-Amzn-Query-Error ("CODE;Sender"), which every
+// client reports. The older Query protocol is not served.
 //
 // Alarms are kept per account x region by name. A new alarm starts in
 // INSUFFICIENT_DATA ("Unchecked: Initial alarm creation"); putting an
@@ -69,12 +71,29 @@ type alarm struct {
 	configured, stateUpdated, transitioned time.Time
 }
 
-// cloudWatch serves CloudWatch's alarm operations.
+// cloudWatch serves CloudWatch's alarm operations, in RPC v2 CBOR or in
+// AWS JSON 1.0.
 func (s *Server) cloudWatch(req *request) (any, error) {
-	in, err := decodeCBORInput(req.body)
+	var in map[string]any
+	var err error
+	if req.proto == protoCBOR {
+		in, err = decodeCBORInput(req.body)
+	} else {
+		in = map[string]any{}
+		err = decodeJSON(req.body, &in)
+	}
 	if err != nil {
 		return nil, err
 	}
+	out, err := s.alarmCall(req, in)
+	if err != nil || req.proto == protoCBOR {
+		return out, err
+	}
+	return jsonEpochs(out), nil
+}
+
+// alarmCall runs one alarm operation on its decoded input.
+func (s *Server) alarmCall(req *request, in map[string]any) (any, error) {
 	if vs := smodel.ValidateValue(cloudWatchModel, req.op, in); len(vs) > 0 {
 		return nil, apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
 	}
@@ -375,10 +394,10 @@ var cborErrorTypes = map[string]string{
 	"InternalServiceError":        "InternalServiceFault",
 }
 
-// cborError is the body and X-Amzn-Query-Error header of an RPC v2 CBOR
-// error answer.
-func cborError(e *apierr.Error) (body []byte, queryError string) {
-	typ := e.Code
+// queryCompatible is the __type and the X-Amzn-Query-Error header
+// ("CODE;Sender") of a CloudWatch error, in either protocol.
+func queryCompatible(e *apierr.Error) (typ, queryError string) {
+	typ = e.Code
 	if t, ok := cborErrorTypes[e.Code]; ok {
 		typ = t
 	}
@@ -386,5 +405,41 @@ func cborError(e *apierr.Error) (body []byte, queryError string) {
 	if e.HTTPStatus() >= 500 {
 		fault = "Receiver"
 	}
-	return cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + typ), "message": cbor.String(e.Message)}), e.Code + ";" + fault
+	return "com.amazonaws.cloudwatch#" + typ, e.Code + ";" + fault
+}
+
+// cborParams is an RPC v2 CBOR request's members as JSON, for the call
+// log; nil when the body does not decode.
+func cborParams(body []byte) json.RawMessage {
+	in, err := decodeCBORInput(body)
+	if err != nil {
+		return nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// jsonEpochs turns the times of an answer into epoch seconds, as AWS JSON
+// 1.0 sends timestamps.
+func jsonEpochs(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = jsonEpochs(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i, e := range v {
+			l[i] = jsonEpochs(e)
+		}
+		return l
+	case time.Time:
+		return json.Number(strconv.FormatFloat(float64(v.UnixMilli())/1e3, 'f', -1, 64))
+	}
+	return v
 }

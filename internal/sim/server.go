@@ -246,7 +246,7 @@ const (
 	protoEC2                     // EC2 Query
 	protoREST                    // REST-JSON
 	protoRESTXML                 // REST-XML (S3)
-	protoCBOR                    // Smithy RPC v2 CBOR (CloudWatch)
+	protoCBOR                    // Smithy RPC v2 CBOR (CloudWatch; its JSON 1.0 is protoJSON)
 )
 
 var serviceProtocols = map[string]protocol{
@@ -570,6 +570,9 @@ func (req *request) params() json.RawMessage {
 	}
 	if len(bytes.TrimSpace(req.body)) == 0 {
 		return nil
+	}
+	if req.proto == protoCBOR {
+		return cborParams(req.body)
 	}
 	if !json.Valid(req.body) {
 		return nil

@@ -25,6 +25,9 @@ var jsonTargets = map[string]string{
 	ServiceOrganizations: "AWSOrganizationsV20161128.",
 	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
 	ServiceEvents:        "AWSEvents.",
+	// CloudWatch's AWS JSON 1.0, which botocore sends (the SDK sends RPC
+	// v2 CBOR).
+	ServiceCloudWatch: "GraniteServiceVersion20100801.",
 }
 
 // REST-JSON routes of Control Tower and Security Hub: POST path -> operation.
@@ -85,6 +88,9 @@ func guessProtocol(r *http.Request, body []byte) protocol {
 // parseOperation names the operation a request calls and, for the Query
 // protocols, decodes its form.
 func (s *Server) parseOperation(r *http.Request, req *request) error {
+	if req.proto == protoCBOR && r.Header.Get("Smithy-Protocol") == "" && r.Header.Get("X-Amz-Target") != "" {
+		req.proto = protoJSON // CloudWatch in AWS JSON 1.0
+	}
 	switch req.proto {
 	case protoJSON:
 		target := r.Header.Get("X-Amz-Target")
@@ -143,9 +149,12 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, result any) er
 		} else {
 			body, err = json.Marshal(result)
 		}
-		if req.proto == protoJSON {
+		switch {
+		case req.service == ServiceCloudWatch:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		case req.proto == protoJSON:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		} else {
+		default:
 			w.Header().Set("Content-Type", "application/json")
 		}
 	case protoQuery, protoEC2:
@@ -198,7 +207,14 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 	switch req.proto {
 	case protoJSON, protoREST:
 		m := map[string]any{"message": e.Message}
-		if req.proto == protoJSON {
+		if req.service == ServiceCloudWatch {
+			// awsQueryCompatible: the model's shape in __type, the Query
+			// code in X-Amzn-Query-Error, as botocore reads them.
+			typ, queryError := queryCompatible(e)
+			m["__type"] = typ
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("X-Amzn-Query-Error", queryError)
+		} else if req.proto == protoJSON {
 			m["__type"] = e.Code
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		} else {
@@ -229,8 +245,8 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 			body = nil // HEAD answers carry no body; the status says it
 		}
 	case protoCBOR:
-		var queryError string
-		body, queryError = cborError(e)
+		typ, queryError := queryCompatible(e)
+		body = cbor.Encode(cbor.Map{"__type": cbor.String(typ), "message": cbor.String(e.Message)})
 		w.Header().Set("Content-Type", "application/cbor")
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 		w.Header().Set("X-Amzn-Query-Error", queryError)
