@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -133,5 +134,21 @@ func TestCloudWatchDescribeAlarmsPages(t *testing.T) {
 	}
 	if pages != 3 || len(names) != 120 || names[0] != "alarm-000" || names[119] != "alarm-119" {
 		t.Errorf("%d alarms in %d pages (first %v), want 120 in 3 of at most 50", len(names), pages, names[:min(3, len(names))])
+	}
+}
+
+// With AWS's quotas, PutMetricAlarm is throttled past 3 a second,
+// answered with CloudWatch's Query code through RPC v2 CBOR.
+func TestCloudWatchThrottles(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil, sim.WithQuotas(sim.DefaultQuotas()))
+	c := cloudwatch.NewFromConfig(noRetry(env.Config))
+	var codes []string
+	for i := range 10 {
+		_, err := c.PutMetricAlarm(ctx, alarmInput(fmt.Sprintf("a%d", i)))
+		codes = append(codes, errCode(err))
+	}
+	if codes[0] != "" || !slices.Contains(codes, "Throttling") {
+		t.Errorf("ten puts at once: %q, want the first to pass and later ones Throttling", codes)
 	}
 }
