@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
-	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
 // The simulated SNS (AWS Query protocol): CreateTopic, ListTopics and
@@ -113,12 +112,8 @@ func snsInvalid(format string, args ...any) error {
 
 // sns serves SNS.
 func (s *Server) sns(req *request) (any, error) {
-	in := make(map[string]any, len(req.form))
-	for k, v := range req.form {
-		in[k] = v
-	}
-	if vs := smodel.ValidateValue(ServiceSNS, req.op, in); len(vs) > 0 {
-		return nil, apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
+	if err := validateForm(ServiceSNS, req); err != nil {
+		return nil, err
 	}
 	st := &s.snsState
 	st.mu.Lock()

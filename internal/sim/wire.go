@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go/encoding/cbor"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
+	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
 // XML namespaces of the Query services' answers.
@@ -283,6 +284,19 @@ type ec2ErrorResponse struct {
 type ec2Error struct {
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
+}
+
+// validateForm checks a Query request's form against model's input shape
+// of the operation, answering AWS's ValidationError.
+func validateForm(model string, req *request) error {
+	in := make(map[string]any, len(req.form))
+	for k, v := range req.form {
+		in[k] = v
+	}
+	if vs := smodel.ValidateValue(model, req.op, in); len(vs) > 0 {
+		return apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
+	}
+	return nil
 }
 
 // decodeJSON decodes a JSON request body into v; an empty body is {}.

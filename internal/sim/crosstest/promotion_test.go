@@ -3,8 +3,6 @@ package crosstest
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
@@ -86,14 +84,7 @@ func promotionScenario() []step {
 func TestPromotionCallsSeeTheSame(t *testing.T) {
 	clientsSeeTheSame(t, promotionScenario(), func(t *testing.T, steps []step, got []outcome, mgmt string) {
 		checkCodes(t, steps, got)
-		byName := map[string]any{}
-		for i, s := range steps {
-			byName[s.Name] = got[i].Response
-		}
-		for _, tc := range []struct {
-			step, path string
-			want       any
-		}{
+		checkPaths(t, steps, got, []pathWant{
 			{"create state", "etag", emptyETag},
 			{"put events", "failedentrycount", 2.0},
 			{"put events", "entries.1.errorcode", "MalformedDetail"},
@@ -105,10 +96,6 @@ func TestPromotionCallsSeeTheSame(t *testing.T) {
 			{"new alarm", "metricalarms.0.alarmarn", "arn:aws:cloudwatch:" + simtest.Region + ":" + memberAccount + ":alarm:canary-5xx"},
 			{"new alarm", "metricalarms.0.dimensions.0.value", "app/web/1"},
 			{"alarms in ALARM", "metricalarms.0.statereason", "crosstest"},
-		} {
-			if got := lookup(byName[tc.step], tc.path); !cmp.Equal(got, tc.want) {
-				t.Errorf("step %s: %s = %v, want %v", tc.step, tc.path, got, tc.want)
-			}
-		}
+		})
 	})
 }
