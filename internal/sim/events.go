@@ -24,7 +24,8 @@ import (
 // an EventId, or an ErrorCode and ErrorMessage (InvalidArgument for a
 // missing Source, DetailType or Detail, MalformedDetail for a Detail that
 // is not a JSON object, NotAuthorizedForSourceException for a source in
-// the "aws." namespace), with FailedEntryCount counting the failures.
+// the "aws." namespace; its message is the simulator's, AWS documents only
+// the code), with FailedEntryCount counting the failures.
 //
 // Every account x region has its "default" event bus; the simulator has
 // no CreateEventBus, so that is the only bus (an assumption of the
