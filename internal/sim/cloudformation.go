@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
-	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
 // ServiceCloudFormation is AWS CloudFormation's signing name. The
@@ -72,12 +71,8 @@ func (s *Server) cloudFormation(req *request) (any, error) {
 	if req.op != "DescribeStacks" {
 		return nil, apierr.BadRequest("InvalidAction", "Could not find operation %s for version 2010-05-15", req.op)
 	}
-	in := make(map[string]any, len(req.form))
-	for k, v := range req.form {
-		in[k] = v
-	}
-	if vs := smodel.ValidateValue(ServiceCloudFormation, req.op, in); len(vs) > 0 {
-		return nil, apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
+	if err := validateForm(ServiceCloudFormation, req); err != nil {
+		return nil, err
 	}
 	name, named := req.form["StackName"]
 	var out describeStacksResponse

@@ -12,8 +12,17 @@
 // BatchImportFindings and GetFindings (REST-JSON) for its findings: a
 // finding is kept per account x region by ProductArn and Id, so importing
 // it again updates it; only the caller's default product and its own
-// AwsAccountId are accepted, the rest answered in FailedFindings. The machines SSM and
-// EC2 describe are package nodes.
+// AwsAccountId are accepted, the rest answered in FailedFindings. For ring
+// promotion: S3's conditional writes (If-None-Match: *, If-Match: ETAG; 412
+// PreconditionFailed, 409 ConditionalRequestConflict when another write
+// lands during a conditional one), EventBridge's PutEvents (JSON 1.1) on
+// each account x region's default bus, SNS's CreateTopic, ListTopics and
+// Publish (Query), and CloudWatch's PutMetricAlarm, DescribeAlarms and
+// SetAlarmState in Smithy RPC v2 CBOR (what the Go SDK sends) and AWS JSON
+// 1.0 (what botocore, so the AWS CLI and boto3, sends). EventBridge and SNS
+// have no API to read back what they were sent: Server.Events and
+// Server.Messages do it for tests and the demo. The machines SSM and EC2
+// describe are package nodes.
 // The SigV4 credential scope names the service and region; signatures are
 // not verified. Any access key the simulator did not issue acts as the
 // management account's IAM user (RootAccessKeyID alone as its root user,
@@ -52,13 +61,27 @@
 //	  writes (all of S3)                                patterns": 3,500 PUT/COPY/POST/DELETE per second
 //	                                                    per partitioned prefix; burst assumed one
 //	                                                    second's worth, buckets per operation, not prefix
-//	s3 GetObject, HeadBucket,              5500   5500  the same page: 5,500 GET/HEAD per second
-//	  ListObjectsV2                                     per partitioned prefix; burst assumed likewise
+//	s3 GetObject, HeadObject,              5500   5500  the same page: 5,500 GET/HEAD per second
+//	  HeadBucket, ListObjectsV2                         per partitioned prefix; burst assumed likewise
 //	organizations (every operation)          10     20  assumption: no published rate
 //	controltower (every operation)           10     20  assumption: no published rate
 //	tagging GetResources                     10     20  assumption: no published rate
 //	securityhub (both operations)            10     30  Security Hub API reference: 10 per second,
 //	                                                    bursts of 30
+//	events PutEvents                      10000  10000  EventBridge User Guide, "EventBridge quotas":
+//	                                                    10,000 per second in us-east-1 (less in smaller
+//	                                                    Regions; us-east-1's applied everywhere); burst
+//	                                                    assumed one second's worth
+//	sns Publish                           30000  30000  AWS General Reference, "Amazon SNS endpoints and
+//	                                                    quotas": 30,000 per second in us-east-1 (9,000 in
+//	                                                    us-west-2 and eu-west-1, 1,500 elsewhere; us-east-1's
+//	                                                    applied everywhere); burst assumed likewise
+//	sns CreateTopic, ListTopics              10     20  assumption: the simulator's figure for APIs
+//	                                                    whose rate it does not take from AWS
+//	monitoring DescribeAlarms                 9      9  CloudWatch User Guide, "CloudWatch service quotas":
+//	                                                    9 per second; burst assumed one second's worth
+//	monitoring PutMetricAlarm,                3      3  the same page: 3 per second each
+//	  SetAlarmState
 //
 // WithThrottle replaces them all with one figure, for fault tests.
 //

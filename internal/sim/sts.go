@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
-	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
 // roleARNRe parses the role ARNs AssumeRole accepts: account and role name
@@ -68,12 +67,8 @@ func (s *Server) sts(req *request) (any, error) {
 }
 
 func (s *Server) assumeRole(req *request) (any, error) {
-	in := make(map[string]any, len(req.form))
-	for k, v := range req.form {
-		in[k] = v
-	}
-	if vs := smodel.ValidateValue(ServiceSTS, req.op, in); len(vs) > 0 {
-		return nil, apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
+	if err := validateForm(ServiceSTS, req); err != nil {
+		return nil, err
 	}
 	roleARN, sessionName := req.form["RoleArn"], req.form["RoleSessionName"]
 	duration := 3600

@@ -29,6 +29,12 @@ const (
 	// Control Tower, the Resource Groups Tagging API).
 	sourceSecurityHub = "Security Hub API reference, BatchImportFindings and GetFindings: 10 requests per second, bursts of 30 per account x Region"
 	sourceAssumed     = "assumption: AWS publishes no rate for this API; 10 per second with a burst of 20 per account x Region x API"
+	// EventBridge, SNS and CloudWatch publish per-Region figures; the
+	// simulator applies us-east-1's in every region.
+	sourcePutEvents = "Amazon EventBridge User Guide, EventBridge quotas: PutEvents throttle limit 10,000 transactions per second in us-east-1 (lower in smaller Regions, e.g. 2,400 in us-east-2; burst not published: assumed one second's worth)"
+	sourcePublish   = "AWS General Reference, Amazon SNS endpoints and quotas: Publish 30,000 messages per second in us-east-1 (9,000 in us-west-2 and eu-west-1, 1,500 elsewhere; burst not published: assumed one second's worth)"
+	sourceAlarmRead = "Amazon CloudWatch User Guide, CloudWatch service quotas: DescribeAlarms 9 transactions per second (burst not published: assumed one second's worth)"
+	sourceAlarmPut  = "Amazon CloudWatch User Guide, CloudWatch service quotas: PutMetricAlarm and SetAlarmState 3 transactions per second each (burst not published: assumed one second's worth)"
 )
 
 // DefaultQuotas returns the simulator's quotas, keyed by signing name and
@@ -38,20 +44,29 @@ const (
 func DefaultQuotas() map[string]Quota {
 	assumed := Quota{Rate: 10, Burst: 20, Source: sourceAssumed}
 	return map[string]Quota{
-		ServiceSTS:                      {Rate: 600, Burst: 600, Source: sourceSTS},
-		ServiceEC2:                      {Rate: 20, Burst: 100, Source: sourceEC2},
-		ServiceSSM:                      assumed,
-		ServiceOrganizations:            assumed,
-		ServiceControlTower:             assumed,
-		ServiceTagging:                  assumed,
-		ServiceCloudFormation:           assumed,
-		ServiceSecurityHub:              {Rate: 10, Burst: 30, Source: sourceSecurityHub},
-		ServiceSTS + "/AssumeRole":      {Rate: 600, Burst: 600, Source: sourceSTS},
-		ServiceEC2 + "/DescribeRegions": {Rate: 20, Burst: 100, Source: sourceEC2},
+		ServiceSTS:                            {Rate: 600, Burst: 600, Source: sourceSTS},
+		ServiceEC2:                            {Rate: 20, Burst: 100, Source: sourceEC2},
+		ServiceSSM:                            assumed,
+		ServiceOrganizations:                  assumed,
+		ServiceControlTower:                   assumed,
+		ServiceTagging:                        assumed,
+		ServiceCloudFormation:                 assumed,
+		ServiceSecurityHub:                    {Rate: 10, Burst: 30, Source: sourceSecurityHub},
+		ServiceEvents:                         assumed,
+		ServiceEvents + "/PutEvents":          {Rate: 10000, Burst: 10000, Source: sourcePutEvents},
+		ServiceSNS:                            assumed,
+		ServiceSNS + "/Publish":               {Rate: 30000, Burst: 30000, Source: sourcePublish},
+		ServiceCloudWatch:                     assumed,
+		ServiceCloudWatch + "/DescribeAlarms": {Rate: 9, Burst: 9, Source: sourceAlarmRead},
+		ServiceCloudWatch + "/PutMetricAlarm": {Rate: 3, Burst: 3, Source: sourceAlarmPut},
+		ServiceCloudWatch + "/SetAlarmState":  {Rate: 3, Burst: 3, Source: sourceAlarmPut},
+		ServiceSTS + "/AssumeRole":            {Rate: 600, Burst: 600, Source: sourceSTS},
+		ServiceEC2 + "/DescribeRegions":       {Rate: 20, Burst: 100, Source: sourceEC2},
 		// S3: writes (PUT and POST: the object, its parts, the bucket)
 		// take the service's figure, reads (GET and HEAD) their own.
 		ServiceS3:                    {Rate: 3500, Burst: 3500, Source: sourceS3Write},
 		ServiceS3 + "/GetObject":     {Rate: 5500, Burst: 5500, Source: sourceS3Read},
+		ServiceS3 + "/HeadObject":    {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 		ServiceS3 + "/HeadBucket":    {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 		ServiceS3 + "/ListObjectsV2": {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 	}

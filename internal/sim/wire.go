@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/smithy-go/encoding/cbor"
+
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
+	"github.com/orgpatch/orgpatch/internal/sim/smodel"
 )
 
 // XML namespaces of the Query services' answers.
@@ -22,6 +25,10 @@ var jsonTargets = map[string]string{
 	ServiceSSM:           "AmazonSSM.",
 	ServiceOrganizations: "AWSOrganizationsV20161128.",
 	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
+	ServiceEvents:        "AWSEvents.",
+	// CloudWatch's AWS JSON 1.0, which botocore sends (the SDK sends RPC
+	// v2 CBOR).
+	ServiceCloudWatch: "GraniteServiceVersion20100801.",
 }
 
 // REST-JSON routes of Control Tower and Security Hub: POST path -> operation.
@@ -64,6 +71,9 @@ func parseAuthorization(h string) (scope, error) {
 // service we serve, so that even that error is answered in a shape the
 // client understands.
 func guessProtocol(r *http.Request, body []byte) protocol {
+	if r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor" {
+		return protoCBOR
+	}
 	if r.Header.Get("X-Amz-Target") != "" {
 		return protoJSON
 	}
@@ -79,6 +89,9 @@ func guessProtocol(r *http.Request, body []byte) protocol {
 // parseOperation names the operation a request calls and, for the Query
 // protocols, decodes its form.
 func (s *Server) parseOperation(r *http.Request, req *request) error {
+	if req.proto == protoCBOR && r.Header.Get("Smithy-Protocol") == "" && r.Header.Get("X-Amz-Target") != "" {
+		req.proto = protoJSON // CloudWatch in AWS JSON 1.0
+	}
 	switch req.proto {
 	case protoJSON:
 		target := r.Header.Get("X-Amz-Target")
@@ -110,6 +123,12 @@ func (s *Server) parseOperation(r *http.Request, req *request) error {
 		op, _, _, err := s3Op(r)
 		req.op = op
 		return err
+	case protoCBOR:
+		op, ok := strings.CutPrefix(r.URL.Path, cloudWatchPath)
+		req.op = op
+		if !ok || op == "" || r.Method != http.MethodPost || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
+			return apierr.New(http.StatusNotFound, "UnknownOperationException", "%s %s is not an RPC v2 CBOR operation of %s", r.Method, r.URL.Path, req.service)
+		}
 	case protoREST:
 		op, ok := restRoutes[r.URL.Path]
 		if !ok || r.Method != http.MethodPost {
@@ -131,15 +150,22 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, result any) er
 		} else {
 			body, err = json.Marshal(result)
 		}
-		if req.proto == protoJSON {
+		switch {
+		case req.service == ServiceCloudWatch:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		case req.proto == protoJSON:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		} else {
+		default:
 			w.Header().Set("Content-Type", "application/json")
 		}
 	case protoQuery, protoEC2:
 		body, err = xml.Marshal(result)
 		body = append([]byte(xml.Header), body...)
 		w.Header().Set("Content-Type", "text/xml")
+	case protoCBOR:
+		body = cbor.Encode(toCBOR(result))
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	case protoRESTXML:
 		if raw, ok := result.(*s3Response); ok {
 			for k, v := range raw.header {
@@ -182,7 +208,14 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 	switch req.proto {
 	case protoJSON, protoREST:
 		m := map[string]any{"message": e.Message}
-		if req.proto == protoJSON {
+		if req.service == ServiceCloudWatch {
+			// awsQueryCompatible: the model's shape in __type, the Query
+			// code in X-Amzn-Query-Error, as botocore reads them.
+			typ, queryError := queryCompatible(e)
+			m["__type"] = typ
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("X-Amzn-Query-Error", queryError)
+		} else if req.proto == protoJSON {
 			m["__type"] = e.Code
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		} else {
@@ -212,6 +245,12 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 		if req.http != nil && req.http.Method == http.MethodHead {
 			body = nil // HEAD answers carry no body; the status says it
 		}
+	case protoCBOR:
+		typ, queryError := queryCompatible(e)
+		body = cbor.Encode(cbor.Map{"__type": cbor.String(typ), "message": cbor.String(e.Message)})
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		w.Header().Set("X-Amzn-Query-Error", queryError)
 	case protoEC2:
 		body, _ = xml.Marshal(ec2ErrorResponse{
 			Errors:    []ec2Error{{Code: e.Code, Message: e.Message}},
@@ -245,6 +284,19 @@ type ec2ErrorResponse struct {
 type ec2Error struct {
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
+}
+
+// validateForm checks a Query request's form against model's input shape
+// of the operation, answering AWS's ValidationError.
+func validateForm(model string, req *request) error {
+	in := make(map[string]any, len(req.form))
+	for k, v := range req.form {
+		in[k] = v
+	}
+	if vs := smodel.ValidateValue(model, req.op, in); len(vs) > 0 {
+		return apierr.BadRequest("ValidationError", "%s", smodel.Message(vs))
+	}
+	return nil
 }
 
 // decodeJSON decodes a JSON request body into v; an empty body is {}.

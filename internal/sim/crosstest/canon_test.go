@@ -15,7 +15,8 @@ import (
 //   - absent, null, false, zero, "" and empty lists or maps are the same
 //     (the Go SDK cannot tell them apart in its non-pointer fields);
 //   - timestamps are "<time>" (epoch numbers in the CLI's JSON, datetimes in
-//     boto3, time.Time in Go) and credentials are "<secret>";
+//     boto3, time.Time in Go), credentials are "<secret>" and ids drawn at
+//     random for every call "<id>";
 //   - ResponseMetadata and the SDK's ResultMetadata are dropped.
 
 var timeMembers = map[string]bool{
@@ -26,7 +27,13 @@ var timeMembers = map[string]bool{
 	"executiontime": true, "launchtime": true, "lastmodified": true,
 	// CloudFormation's stacks
 	"creationtime": true,
+	// CloudWatch's alarms
+	"alarmconfigurationupdatedtimestamp": true, "stateupdatedtimestamp": true, "statetransitionedtimestamp": true,
 }
+
+// idMembers are the ids a service draws at random for every call
+// (EventBridge's event ids), shown as "<id>".
+var idMembers = map[string]bool{"eventid": true}
 
 var secretMembers = map[string]bool{
 	"accesskeyid": true, "secretaccesskey": true, "sessiontoken": true,
@@ -52,6 +59,8 @@ func canonJSON(v any) any {
 				c = "<time>"
 			case secretMembers[lk]:
 				c = "<secret>"
+			case idMembers[lk]:
+				c = "<id>"
 			}
 			out[lk] = c
 		}

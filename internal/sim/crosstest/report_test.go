@@ -75,24 +75,33 @@ func TestReportCallsSeeTheSame(t *testing.T) {
 	}
 	clientsSeeTheSame(t, reportScenario(ids), func(t *testing.T, steps []step, got []outcome, mgmt string) {
 		checkCodes(t, steps, got)
-		byName := map[string]any{}
-		for i, s := range steps {
-			byName[s.Name] = got[i].Response
-		}
-		for _, tc := range []struct {
-			step, path string
-			want       any
-		}{
+		checkPaths(t, steps, got, []pathWant{
 			{"patch states", "instancepatchstates.#", float64(len(ids))},
 			{"compliance items", "complianceitems.0.compliancetype", "Patch"},
 			{"compliance items", "complianceitems.0.resourceid", ids[0]},
 			{"complete upload", "etag", `"59adb24ef3cdbe0297f05b395827453f-1"`}, // MD5 of the parts' MD5s, "-1"
-		} {
-			if got := lookup(byName[tc.step], tc.path); !cmp.Equal(got, tc.want) {
-				t.Errorf("step %s: %s = %v, want %v", tc.step, tc.path, got, tc.want)
-			}
-		}
+		})
 	}, sim.WithNodesPerTarget(perTarget), sim.WithClock(func() time.Time { return now }))
+}
+
+// pathWant is a value a step's response must hold at a lookup path.
+type pathWant struct {
+	step, path string
+	want       any
+}
+
+// checkPaths checks the steps' responses against the values AWS answers.
+func checkPaths(t *testing.T, steps []step, got []outcome, wants []pathWant) {
+	t.Helper()
+	byName := map[string]any{}
+	for i, s := range steps {
+		byName[s.Name] = got[i].Response
+	}
+	for _, w := range wants {
+		if v := lookup(byName[w.step], w.path); !cmp.Equal(v, w.want) {
+			t.Errorf("step %s: %s = %v, want %v", w.step, w.path, v, w.want)
+		}
+	}
 }
 
 // checkCodes checks every step's error code against the one AWS answers.

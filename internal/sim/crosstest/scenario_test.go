@@ -14,12 +14,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/controltower"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -148,6 +151,13 @@ var sdkOps = map[string]sdkOp{
 	"s3.UploadPart":                                  sdkCall(pathStyleS3, (*s3.Client).UploadPart),
 	"s3.CompleteMultipartUpload":                     sdkCall(pathStyleS3, (*s3.Client).CompleteMultipartUpload),
 	"s3.AbortMultipartUpload":                        sdkCall(pathStyleS3, (*s3.Client).AbortMultipartUpload),
+	"events.PutEvents":                               sdkCall(eventbridge.NewFromConfig, (*eventbridge.Client).PutEvents),
+	"sns.CreateTopic":                                sdkCall(sns.NewFromConfig, (*sns.Client).CreateTopic),
+	"sns.ListTopics":                                 sdkCall(sns.NewFromConfig, (*sns.Client).ListTopics),
+	"sns.Publish":                                    sdkCall(sns.NewFromConfig, (*sns.Client).Publish),
+	"cloudwatch.PutMetricAlarm":                      sdkCall(cloudwatch.NewFromConfig, (*cloudwatch.Client).PutMetricAlarm),
+	"cloudwatch.DescribeAlarms":                      sdkCall(cloudwatch.NewFromConfig, (*cloudwatch.Client).DescribeAlarms),
+	"cloudwatch.SetAlarmState":                       sdkCall(cloudwatch.NewFromConfig, (*cloudwatch.Client).SetAlarmState),
 }
 
 // pathStyleS3 addresses buckets by path, as the CLI and boto3 do for an

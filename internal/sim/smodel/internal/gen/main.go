@@ -57,7 +57,10 @@ var operations = map[string][]string{
 	"resourcegroupstaggingapi": {"GetResources"},
 	"cloudformation":           {"DescribeStacks"},
 	"securityhub":              {"BatchImportFindings", "GetFindings"},
-	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "ListObjectsV2",
+	"events":                   {"PutEvents"},
+	"sns":                      {"CreateTopic", "ListTopics", "Publish"},
+	"cloudwatch":               {"PutMetricAlarm", "DescribeAlarms", "SetAlarmState"},
+	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "HeadObject", "ListObjectsV2",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
 
