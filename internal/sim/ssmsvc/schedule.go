@@ -247,7 +247,14 @@ func Occurrences(schedule, timezone string, offset int32, anchor, after, until t
 			}
 			for _, h := range c.hours {
 				for _, m := range c.minutes {
-					t := time.Date(day.Year(), day.Month(), day.Day(), h, m, c.second, 0, loc).AddDate(0, 0, int(offset))
+					t := time.Date(day.Year(), day.Month(), day.Day(), h, m, c.second, 0, loc)
+					if t.Hour() != h {
+						// A time the change to summer time skips runs when
+						// the clock resumes, an hour later by the wall
+						// (an assumption: AWS documents nothing).
+						t = time.Date(day.Year(), day.Month(), day.Day(), h+1, m, c.second, 0, loc)
+					}
+					t = t.AddDate(0, 0, int(offset))
 					if t.After(after) && !t.After(until) {
 						out = append(out, t)
 					}
