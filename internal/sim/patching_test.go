@@ -2,12 +2,14 @@ package sim_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/nodes"
@@ -242,5 +244,59 @@ func TestAdvanceNeedsASimClock(t *testing.T) {
 	}
 	if _, err := sim.NewClock(patchStart).Advance(-time.Second); err == nil {
 		t.Error("Advance by a negative duration succeeded")
+	}
+}
+
+// DescribeAvailablePatches lists what was released by the server's time,
+// Windows without a PRODUCT filter, Linux with one, in pages.
+func TestDescribeAvailablePatches(t *testing.T) {
+	ctx := context.Background()
+	clock := sim.NewClock(patchStart)
+	cat, err := nodes.NewCatalog(patchStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Generate(42, patchStart.AddDate(0, 0, -28), patchStart.AddDate(0, 0, 28), 2); err != nil {
+		t.Fatal(err)
+	}
+	env := simtest.Start(t, nil, sim.WithSimClock(clock), sim.WithCatalog(cat))
+	c := ssm.NewFromConfig(env.Config)
+	count := func(filters ...types.PatchOrchestratorFilter) int {
+		t.Helper()
+		n := 0
+		p := ssm.NewDescribeAvailablePatchesPaginator(c, &ssm.DescribeAvailablePatchesInput{Filters: filters, MaxResults: aws.Int32(3)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, patch := range page.Patches {
+				if aws.ToTime(patch.ReleaseDate).After(clock.Now()) {
+					t.Errorf("%s released %s, after the clock's %s", aws.ToString(patch.Title), aws.ToTime(patch.ReleaseDate), clock.Now())
+				}
+			}
+			n += len(page.Patches)
+		}
+		return n
+	}
+	want := func(os string) int { return len(cat.Released(os, clock.Now())) }
+	if got := count(); got != want("WINDOWS") {
+		t.Errorf("without filters: %d patches, want the %d Windows ones", got, want("WINDOWS"))
+	}
+	al := types.PatchOrchestratorFilter{Key: aws.String("PRODUCT"), Values: []string{"AmazonLinux2023"}}
+	if got := count(al); got != want("AMAZON_LINUX_2023") {
+		t.Errorf("PRODUCT AmazonLinux2023: %d patches, want %d", got, want("AMAZON_LINUX_2023"))
+	}
+	before := count(al)
+	if _, err := env.Server.Advance(28 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(al); got <= before || got != want("AMAZON_LINUX_2023") {
+		t.Errorf("four weeks later: %d patches (were %d), want %d", got, before, want("AMAZON_LINUX_2023"))
+	}
+	_, err = c.DescribeAvailablePatches(ctx, &ssm.DescribeAvailablePatchesInput{Filters: []types.PatchOrchestratorFilter{{Key: aws.String("CVE_ID"), Values: []string{"CVE-2024-5535"}}}})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ValidationException" {
+		t.Errorf("a Linux key without PRODUCT: %v, want ValidationException", err)
 	}
 }

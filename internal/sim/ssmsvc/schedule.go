@@ -203,6 +203,11 @@ func (c cronField) value(s string) (int, error) {
 // anchor for rate windows, so this is the simulator's assumption), at() once.
 // An invalid schedule has none; so has an unknown time zone.
 func Occurrences(schedule, timezone string, offset int32, anchor, after, until time.Time) []time.Time {
+	return occurrences(schedule, timezone, offset, anchor, after, until, -1)
+}
+
+// occurrences is Occurrences stopping after limit of them (< 0: all).
+func occurrences(schedule, timezone string, offset int32, anchor, after, until time.Time, limit int) []time.Time {
 	loc := time.UTC
 	if timezone != "" {
 		l, err := time.LoadLocation(timezone)
@@ -230,7 +235,7 @@ func Occurrences(schedule, timezone string, offset int32, anchor, after, until t
 		if after.After(anchor) {
 			k = int64(after.Sub(anchor)/step) + 1
 		}
-		for t := anchor.Add(time.Duration(k) * step); !t.After(until); t = t.Add(step) {
+		for t := anchor.Add(time.Duration(k) * step); !t.After(until) && len(out) != limit; t = t.Add(step) {
 			if t.After(after) {
 				out = append(out, t)
 			}
@@ -241,7 +246,7 @@ func Occurrences(schedule, timezone string, offset int32, anchor, after, until t
 		// Days, in the schedule's zone, on which a cron time shifted by the
 		// offset can land in the interval.
 		day := time.Date(after.In(loc).Year(), after.In(loc).Month(), after.In(loc).Day(), 0, 0, 0, 0, loc).Add(-shift - 24*time.Hour)
-		for ; !day.After(until.Add(-shift)); day = day.AddDate(0, 0, 1) {
+		for ; !day.After(until.Add(-shift)) && len(out) != limit; day = day.AddDate(0, 0, 1) {
 			if !c.matchesDay(day) {
 				continue
 			}
@@ -255,7 +260,7 @@ func Occurrences(schedule, timezone string, offset int32, anchor, after, until t
 						t = time.Date(day.Year(), day.Month(), day.Day(), h+1, m, c.second, 0, loc)
 					}
 					t = t.AddDate(0, 0, int(offset))
-					if t.After(after) && !t.After(until) {
+					if t.After(after) && !t.After(until) && len(out) != limit {
 						out = append(out, t)
 					}
 				}
@@ -267,9 +272,10 @@ func Occurrences(schedule, timezone string, offset int32, anchor, after, until t
 
 // cronSpec is a parsed cron expression, as the schedule's zone reads it.
 type cronSpec struct {
-	second                int
-	minutes, hours        []int
-	dom, month, dow, year string
+	second         int
+	minutes, hours []int
+	dom, dow       string
+	months, years  map[int]bool
 }
 
 // compileCron reads an expression parseCron accepted.
@@ -282,7 +288,14 @@ func compileCron(body string) cronSpec {
 	}
 	c.minutes = cronFields[0].expand(f[0])
 	c.hours = cronFields[1].expand(f[1])
-	c.dom, c.month, c.dow, c.year = f[2], f[3], f[4], f[5]
+	c.dom, c.dow = f[2], f[4]
+	c.months, c.years = map[int]bool{}, map[int]bool{}
+	for _, m := range cronFields[3].expand(f[3]) {
+		c.months[m] = true
+	}
+	for _, y := range cronFields[5].expand(f[5]) {
+		c.years[y] = true
+	}
 	return c
 }
 
@@ -333,7 +346,7 @@ func (c cronField) expand(v string) []int {
 
 // matchesDay reports whether the cron runs on day (midnight in its zone).
 func (c cronSpec) matchesDay(day time.Time) bool {
-	if !slices.Contains(cronFields[5].expand(c.year), day.Year()) || !slices.Contains(cronFields[3].expand(c.month), int(day.Month())) {
+	if !c.years[day.Year()] || !c.months[int(day.Month())] {
 		return false
 	}
 	last := time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, day.Location()).Day()
@@ -413,7 +426,7 @@ func (w *Window) NextExecution(now time.Time) time.Time {
 	if !end.IsZero() && end.Before(until) {
 		until = end
 	}
-	for _, t := range Occurrences(w.Schedule, w.ScheduleTimezone, w.ScheduleOffset, w.anchor(), from, until) {
+	for _, t := range occurrences(w.Schedule, w.ScheduleTimezone, w.ScheduleOffset, w.anchor(), from, until, 1) {
 		return t
 	}
 	return time.Time{}
