@@ -117,3 +117,6 @@ func (s *Server) Advance(d time.Duration) (int, error) {
 // Catalog is the patches the server's Systems Manager patches from, for
 // tests and the demo to release more (Add, Generate).
 func (s *Server) Catalog() *nodes.Catalog { return s.catalog }
+
+// Now is the server's time (its clock's).
+func (s *Server) Now() time.Time { return s.opts.clock() }
