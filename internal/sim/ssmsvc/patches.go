@@ -3,6 +3,7 @@ package ssmsvc
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -98,7 +99,7 @@ func (s *Service) describeAvailablePatches(ctx Context, in *patchesInput) (any, 
 	hasProduct := slices.ContainsFunc(in.Filters, func(f PatchFilter) bool { return f.Key == "PRODUCT" })
 	for _, f := range in.Filters {
 		if _, ok := availableKeys[f.Key]; !ok {
-			return nil, validation("Filter key %s is not supported; supported keys are %s.", f.Key, strings.Join(sortedNames(availableKeys), ", "))
+			return nil, validation("Filter key %s is not supported; supported keys are %s.", f.Key, strings.Join(slices.Sorted(maps.Keys(availableKeys)), ", "))
 		}
 		if slices.Contains(linuxOnly, f.Key) && !hasProduct {
 			return nil, validation("Filter key %s needs a PRODUCT filter beside it.", f.Key)
@@ -109,15 +110,7 @@ func (s *Service) describeAvailablePatches(ctx Context, in *patchesInput) (any, 
 		all = s.catalog.Released("", ctx.now())
 	}
 	matched := slices.DeleteFunc(all, func(r nodes.Release) bool {
-		if !hasProduct && r.OS != "WINDOWS" {
-			return true
-		}
-		for _, f := range in.Filters {
-			if !slices.ContainsFunc(availableKeys[f.Key](r), func(v string) bool { return slices.Contains(f.Values, v) }) {
-				return true
-			}
-		}
-		return false
+		return (!hasProduct && r.OS != "WINDOWS") || !patchFiltersMatch(in.Filters, availableKeys, r)
 	})
 	key := func(r nodes.Release) string { return runKey(r.Released, r.ID) }
 	items, next, err := listPage(matched, key, in.MaxResults, 50, in.NextToken)
@@ -148,13 +141,15 @@ func (s *Service) describeAvailablePatches(ctx Context, in *patchesInput) (any, 
 	return out, nil
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
+// patchFiltersMatch reports whether, for every filter, one of the values
+// fields gives item under the filter's key is among the filter's values.
+func patchFiltersMatch[T any](fs []PatchFilter, fields map[string]func(T) []string, item T) bool {
+	for _, f := range fs {
+		if !slices.ContainsFunc(fields[f.Key](item), func(v string) bool { return slices.Contains(f.Values, v) }) {
+			return false
+		}
 	}
-	slices.Sort(names)
-	return names
+	return true
 }
 
 type instancePatch struct {
@@ -188,7 +183,7 @@ func (s *Service) describeInstancePatches(ctx Context, in *patchesInput) (any, e
 	}
 	for _, f := range in.Filters {
 		if _, ok := fields[f.Key]; !ok {
-			return nil, apierr.BadRequest("InvalidFilter", "The filter key %s is not valid; valid keys are %s.", f.Key, strings.Join(sortedNames(fields), ", "))
+			return nil, apierr.BadRequest("InvalidFilter", "The filter key %s is not valid; valid keys are %s.", f.Key, strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 		}
 	}
 	managed := s.managed(ctx)
@@ -200,14 +195,7 @@ func (s *Service) describeInstancePatches(ctx Context, in *patchesInput) (any, e
 	if p := managed[i].Patch; p != nil {
 		ps = slices.Clone(p.Patches)
 	}
-	ps = slices.DeleteFunc(ps, func(p nodes.Patch) bool {
-		for _, f := range in.Filters {
-			if !slices.ContainsFunc(fields[f.Key](p), func(v string) bool { return slices.Contains(f.Values, v) }) {
-				return true
-			}
-		}
-		return false
-	})
+	ps = slices.DeleteFunc(ps, func(p nodes.Patch) bool { return !patchFiltersMatch(in.Filters, fields, p) })
 	slices.SortFunc(ps, func(a, b nodes.Patch) int { return strings.Compare(a.ID, b.ID) })
 	items, next, err := listPage(ps, func(p nodes.Patch) string { return p.ID }, in.MaxResults, 50, in.NextToken)
 	if err != nil {
