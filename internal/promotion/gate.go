@@ -100,8 +100,10 @@ func Gate(ring string, p config.Promotion, f Figures, alarms map[string]string, 
 			why = append(why, "alarm "+a+" is "+s)
 		}
 	}
-	if soak, since := p.SoakDuration(), now.Sub(f.Since); since < soak {
-		why = append(why, fmt.Sprintf("%s's soak ends in %s", earlier, (soak-since).Round(time.Minute)))
+	// The soak's end, not the time left: the reason stays the same from
+	// run to run, so it is one hold event, not one per run.
+	if end := f.Since.Add(p.SoakDuration()); now.Before(end) {
+		why = append(why, fmt.Sprintf("%s's soak ends %s", earlier, end.UTC().Format("2006-01-02 15:04 UTC")))
 	}
 	if len(why) == 0 {
 		return ""
