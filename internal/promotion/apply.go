@@ -3,6 +3,7 @@ package promotion
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/orgpatch/orgpatch/internal/config"
 )
@@ -23,6 +24,9 @@ type Event struct {
 	ID         string      `json:"id"`
 	DetailType string      `json:"detailType"`
 	Detail     EventDetail `json:"detail"`
+	// OnBus and OnTopic say where it has been sent.
+	OnBus   bool `json:"onBus,omitempty"`
+	OnTopic bool `json:"onTopic,omitempty"`
 }
 
 // EventDetail is an event's Detail.
@@ -36,6 +40,7 @@ type EventDetail struct {
 	Figures *Figures     `json:"figures,omitempty"`
 	Reason  string       `json:"reason"`
 	By      string       `json:"by"`
+	At      time.Time    `json:"at"`
 	Manual  bool         `json:"manual,omitempty"`
 }
 
@@ -81,7 +86,7 @@ func Apply(cfg config.Config, st State, ds []Decision) State {
 		if detailType == "" {
 			continue
 		}
-		detail := EventDetail{Ring: d.Ring, Kind: d.Kind, From: d.From, To: d.To, Figures: d.Figures, Reason: d.Reason, By: d.By, Manual: d.Manual}
+		detail := EventDetail{Ring: d.Ring, Kind: d.Kind, From: d.From, To: d.To, Figures: d.Figures, Reason: d.Reason, By: d.By, At: d.At, Manual: d.Manual}
 		if r, ok := cfg.Ring(d.Ring); ok && r.Promotion != nil {
 			g := r.Promotion.Gate
 			detail.Follows, detail.Gate = r.Promotion.Follows, &g
@@ -98,13 +103,6 @@ func Apply(cfg config.Config, st State, ds []Decision) State {
 	if n := len(st.Unpublished) - maxUnpublished; n > 0 {
 		st.Unpublished = slices.Delete(st.Unpublished, 0, n)
 	}
-	return st
-}
-
-// Published returns st without the events whose ids are in ids.
-func (st State) Published(ids []string) State {
-	st = st.Clone()
-	st.Unpublished = slices.DeleteFunc(st.Unpublished, func(e Event) bool { return slices.Contains(ids, e.ID) })
 	return st
 }
 
