@@ -52,8 +52,8 @@
 //	  writes (all of S3)                                patterns": 3,500 PUT/COPY/POST/DELETE per second
 //	                                                    per partitioned prefix; burst assumed one
 //	                                                    second's worth, buckets per operation, not prefix
-//	s3 GetObject, HeadBucket,              5500   5500  the same page: 5,500 GET/HEAD per second
-//	  ListObjectsV2                                     per partitioned prefix; burst assumed likewise
+//	s3 GetObject, HeadObject,              5500   5500  the same page: 5,500 GET/HEAD per second
+//	  HeadBucket, ListObjectsV2                         per partitioned prefix; burst assumed likewise
 //	organizations (every operation)          10     20  assumption: no published rate
 //	controltower (every operation)           10     20  assumption: no published rate
 //	tagging GetResources                     10     20  assumption: no published rate

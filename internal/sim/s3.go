@@ -26,8 +26,11 @@ import (
 // (http://endpoint/BUCKET/KEY; virtual-hosted names are not resolved), the
 // REST-XML protocol. It serves what the compliance report writes with:
 // PutObject and the multipart upload (Create, UploadPart, Complete, Abort),
-// plus CreateBucket, HeadBucket, GetObject and ListObjectsV2 to set up and
-// read back. Documented rules it keeps (S3 API reference and "Amazon S3
+// plus CreateBucket, HeadBucket, GetObject, HeadObject and ListObjectsV2 to
+// set up and read back. PutObject and CompleteMultipartUpload take S3's
+// conditional writes (If-None-Match: *, If-Match: ETAG; see
+// writePrecondition), GetObject and HeadObject If-Match and If-None-Match.
+// Buckets are not versioned (the simulator has no PutBucketVersioning). Documented rules it keeps (S3 API reference and "Amazon S3
 // multipart upload limits"): part numbers 1..10,000; every part but the last
 // at least 5 MiB (EntityTooSmall at Complete); parts listed in ascending
 // order (InvalidPartOrder) with the ETags UploadPart returned (InvalidPart);
@@ -54,6 +57,11 @@ const (
 type s3Store struct {
 	mu      sync.Mutex
 	buckets map[string]*s3Bucket
+	// unlocked, when set, runs while a conditional PutObject holds no lock
+	// between its check and its commit: the window in which another write
+	// makes it a ConditionalRequestConflict. Tests set it to race a write
+	// into that window.
+	unlocked func()
 }
 
 type s3Bucket struct {
@@ -110,6 +118,8 @@ func s3Op(r *http.Request) (op, bucketName, key string, err error) {
 		op = "CreateBucket"
 	case key == "" && r.Method == http.MethodHead:
 		op = "HeadBucket"
+	case r.Method == http.MethodHead && key != "":
+		op = "HeadObject"
 	case key == "" && r.Method == http.MethodGet && q.Get("list-type") == "2":
 		op = "ListObjectsV2"
 	case key == "":
@@ -182,17 +192,37 @@ func (s *Server) s3(req *request) (any, error) {
 	case "HeadBucket":
 		return &s3Response{status: http.StatusOK, header: http.Header{"X-Amz-Bucket-Region": {b.region}}}, nil
 	case "PutObject":
-		data, err := s3Body(r, req.body)
+		cur := b.objects[key]
+		cond, err := writePrecondition(r, cur)
 		if err != nil {
 			return nil, err
+		}
+		// The body is read with the store unlocked, as S3 receives an
+		// upload while other writes complete; a conditional write whose
+		// key changed meanwhile is the conflict S3 answers 409.
+		hook := st.unlocked
+		st.mu.Unlock()
+		if hook != nil && cond {
+			hook()
+		}
+		data, err := s3Body(r, req.body)
+		st.mu.Lock()
+		if err != nil {
+			return nil, err
+		}
+		if cond && b.objects[key] != cur {
+			return nil, conditionalConflict()
 		}
 		etag := quotedMD5(data)
 		b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: r.Header.Get("Content-Type"), cenc: contentEncoding(r)}
 		return &s3Response{status: http.StatusOK, header: http.Header{"Etag": {etag}, "X-Amz-Server-Side-Encryption": {"AES256"}}}, nil
-	case "GetObject":
+	case "GetObject", "HeadObject":
 		o := b.objects[key]
 		if o == nil {
 			return nil, apierr.New(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		}
+		if err := readPrecondition(r, o); err != nil {
+			return nil, err
 		}
 		h := http.Header{"Etag": {o.etag}, "Last-Modified": {o.modified.UTC().Format(http.TimeFormat)},
 			"Content-Length": {strconv.Itoa(len(o.data))}, "X-Amz-Server-Side-Encryption": {"AES256"}}
@@ -231,7 +261,11 @@ func (s *Server) s3(req *request) (any, error) {
 		delete(b.uploads, q.Get("uploadId"))
 		return &s3Response{status: http.StatusNoContent}, nil
 	}
-	// CompleteMultipartUpload
+	// CompleteMultipartUpload. A failed precondition leaves the upload in
+	// place, so that it can still be aborted (AWS does not say; assumed).
+	if _, err := writePrecondition(r, b.objects[key]); err != nil {
+		return nil, err
+	}
 	var done completeRequest
 	if err := xml.Unmarshal(req.body, &done); err != nil || len(done.Parts) == 0 {
 		return nil, apierr.BadRequest("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
@@ -259,6 +293,69 @@ func (s *Server) s3(req *request) (any, error) {
 	b.objects[key] = &object{data: data, etag: etag, modified: req.now, ctype: u.ctype, cenc: u.cenc}
 	delete(b.uploads, q.Get("uploadId"))
 	return completeResult{Location: "/" + name + "/" + key, Bucket: name, Key: key, ETag: etag}, nil
+}
+
+// writePrecondition checks a write's If-None-Match and If-Match headers
+// against the key's current object (nil: none), as the S3 User Guide's
+// "How to prevent object overwrites with conditional writes" documents:
+// If-None-Match: * fails with 412 PreconditionFailed when the key exists;
+// If-Match: ETAG fails with 404 NoSuchKey when it does not and with 412
+// when its ETag differs. It reports whether the write is conditional.
+// S3 takes only "*" for If-None-Match on a write; another value, or both
+// headers at once, is answered 501 NotImplemented here (the simulator's
+// assumption: AWS documents the value, not the error). If-Match: * matches
+// any current object, as RFC 9110 defines it.
+func writePrecondition(r *http.Request, cur *object) (bool, error) {
+	ifMatch, ifNone := r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+	switch {
+	case ifMatch == "" && ifNone == "":
+		return false, nil
+	case ifNone != "" && (ifNone != "*" || ifMatch != ""):
+		return false, apierr.New(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented")
+	case ifNone == "*" && cur != nil:
+		return false, preconditionFailed()
+	case ifMatch != "" && cur == nil:
+		return false, apierr.New(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	case ifMatch != "" && !etagMatches(ifMatch, cur.etag):
+		return false, preconditionFailed()
+	}
+	return true, nil
+}
+
+// readPrecondition checks GetObject's and HeadObject's If-Match (412
+// PreconditionFailed unless the ETag matches) and If-None-Match (304 Not
+// Modified when it does).
+func readPrecondition(r *http.Request, o *object) error {
+	if v := r.Header.Get("If-Match"); v != "" && !etagMatches(v, o.etag) {
+		return preconditionFailed()
+	}
+	if v := r.Header.Get("If-None-Match"); v != "" && etagMatches(v, o.etag) {
+		return apierr.New(http.StatusNotModified, "NotModified", "Not Modified")
+	}
+	return nil
+}
+
+// etagMatches reports whether a conditional header's list of entity tags
+// (quoted or not, or "*") names etag.
+func etagMatches(header, etag string) bool {
+	for _, v := range strings.Split(header, ",") {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+		if v == "*" || strings.Trim(v, `"`) == strings.Trim(etag, `"`) {
+			return true
+		}
+	}
+	return false
+}
+
+func preconditionFailed() error {
+	return apierr.New(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+}
+
+// conditionalConflict is S3's answer to a conditional write whose key
+// another write changed while it was under way: retry it (for If-Match,
+// with the object's new ETag).
+func conditionalConflict() error {
+	return apierr.New(http.StatusConflict, "ConditionalRequestConflict", "The conditional request cannot succeed due to a conflicting operation against this resource.")
 }
 
 type initiateResult struct {

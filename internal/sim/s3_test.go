@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -151,4 +155,197 @@ func TestS3KeepsContentEncoding(t *testing.T) {
 	if !errors.As(err, &nsk) {
 		t.Errorf("GetObject of a missing key: %v, want NoSuchKey", err)
 	}
+}
+
+// Conditional writes as the S3 User Guide documents them: If-None-Match: *
+// creates a key only once, If-Match: ETAG replaces only the object that
+// ETag names, a missing key is NoSuchKey to If-Match, and reads honour
+// If-Match and If-None-Match too.
+func TestS3ConditionalWrites(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	c := s3.NewFromConfig(noRetry(env.Config), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("runs")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(body string, edit func(*s3.PutObjectInput)) (string, error) {
+		in := &s3.PutObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), Body: strings.NewReader(body)}
+		edit(in)
+		out, err := c.PutObject(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.ETag), nil
+	}
+	read := func() string {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Body.Close()
+		b, _ := io.ReadAll(out.Body)
+		return string(b)
+	}
+	create := func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") }
+	ifMatch := func(etag string) func(*s3.PutObjectInput) {
+		return func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) }
+	}
+
+	if _, err := put("v0", ifMatch(`"0123456789abcdef0123456789abcdef"`)); errCode(err) != "NoSuchKey" {
+		t.Errorf("If-Match on a missing key: %s, want NoSuchKey", errCode(err))
+	}
+	v1, err := put("v1", create)
+	if err != nil {
+		t.Fatalf("If-None-Match: * on a new key: %v", err)
+	}
+	if _, err := put("v1 again", create); errCode(err) != "PreconditionFailed" || status(err) != 412 {
+		t.Errorf("If-None-Match: * on an existing key: %s (%d), want PreconditionFailed (412)", errCode(err), status(err))
+	}
+	v2, err := put("v2", ifMatch(v1))
+	if err != nil {
+		t.Fatalf("If-Match with the current ETag: %v", err)
+	}
+	if _, err := put("stale", ifMatch(v1)); errCode(err) != "PreconditionFailed" {
+		t.Errorf("If-Match with a replaced ETag: %s, want PreconditionFailed", errCode(err))
+	}
+	if got := read(); got != "v2" {
+		t.Errorf("object after the refused writes: %q, want v2", got)
+	}
+	if _, err := put("x", func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String(v2) }); errCode(err) != "NotImplemented" {
+		t.Errorf("If-None-Match with an ETag on a write: %s, want NotImplemented", errCode(err))
+	}
+
+	// A multipart upload is checked when it completes.
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("runs"), Key: aws.String("state.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("v3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := func(edit func(*s3.CompleteMultipartUploadInput)) error {
+		in := &s3.CompleteMultipartUploadInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), UploadId: up.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}}
+		edit(in)
+		_, err := c.CompleteMultipartUpload(ctx, in)
+		return err
+	}
+	if err := complete(func(in *s3.CompleteMultipartUploadInput) { in.IfNoneMatch = aws.String("*") }); errCode(err) != "PreconditionFailed" {
+		t.Errorf("complete with If-None-Match: * over an object: %s, want PreconditionFailed", errCode(err))
+	}
+	if err := complete(func(in *s3.CompleteMultipartUploadInput) { in.IfMatch = aws.String(v1) }); errCode(err) != "PreconditionFailed" {
+		t.Errorf("complete with a stale If-Match: %s, want PreconditionFailed", errCode(err))
+	}
+	if err := complete(func(in *s3.CompleteMultipartUploadInput) { in.IfMatch = aws.String(v2) }); err != nil {
+		t.Fatalf("complete with the current If-Match: %v", err)
+	}
+	if got := read(); got != "v3" {
+		t.Errorf("object after the conditional upload: %q, want v3", got)
+	}
+
+	// Reads: If-Match refuses another ETag, If-None-Match answers 304 for
+	// the same one.
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), IfMatch: aws.String(v2)}); errCode(err) != "PreconditionFailed" {
+		t.Errorf("GetObject If-Match an old ETag: %s, want PreconditionFailed", errCode(err))
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), IfNoneMatch: head.ETag}); status(err) != 304 {
+		t.Errorf("HeadObject If-None-Match the current ETag: %d, want 304", status(err))
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("runs"), Key: aws.String("state.json"), IfMatch: head.ETag}); err != nil {
+		t.Errorf("HeadObject If-Match the current ETag: %v", err)
+	}
+}
+
+// Many writers racing on one key: of those creating it (If-None-Match: *)
+// exactly one wins, and of those replacing one ETag (If-Match) exactly one
+// wins; the others lose with 412 or 409, never silently.
+func TestS3ConditionalWriteRace(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	c := s3.NewFromConfig(noRetry(env.Config), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("runs")}); err != nil {
+		t.Fatal(err)
+	}
+	race := func(edit func(*s3.PutObjectInput)) (winners []string, etag string) {
+		const n = 32
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := fmt.Sprintf("writer %d", i)
+				in := &s3.PutObjectInput{Bucket: aws.String("runs"), Key: aws.String("promotion"), Body: strings.NewReader(body)}
+				edit(in)
+				out, err := c.PutObject(ctx, in)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					winners, etag = append(winners, body), aws.ToString(out.ETag)
+				case errCode(err) != "PreconditionFailed" && errCode(err) != "ConditionalRequestConflict":
+					t.Errorf("%s lost with %s, want PreconditionFailed or ConditionalRequestConflict", body, errCode(err))
+				}
+			}()
+		}
+		wg.Wait()
+		return winners, etag
+	}
+	winners, etag := race(func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+	if len(winners) != 1 {
+		t.Fatalf("If-None-Match: * winners: %q, want exactly one", winners)
+	}
+	for round := range 3 {
+		prev := etag
+		winners, etag = race(func(in *s3.PutObjectInput) { in.IfMatch = aws.String(prev) })
+		if len(winners) != 1 {
+			t.Fatalf("round %d: If-Match winners: %q, want exactly one", round, winners)
+		}
+	}
+}
+
+// A write landing while a conditional write is under way makes the
+// conditional one a 409 ConditionalRequestConflict, and the object is the
+// other write's.
+func TestS3ConditionalRequestConflict(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	c := s3.NewFromConfig(noRetry(env.Config), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("runs")}); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	env.Server.SetS3Unlocked(func() {
+		once.Do(func() {
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("runs"), Key: aws.String("k"), Body: strings.NewReader("meanwhile")}); err != nil {
+				t.Errorf("the write in the window: %v", err)
+			}
+		})
+	})
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("runs"), Key: aws.String("k"), Body: strings.NewReader("conditional"), IfNoneMatch: aws.String("*")})
+	if errCode(err) != "ConditionalRequestConflict" || status(err) != 409 {
+		t.Fatalf("conditional write overtaken: %s (%d), want ConditionalRequestConflict (409)", errCode(err), status(err))
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("runs"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	if b, _ := io.ReadAll(out.Body); string(b) != "meanwhile" {
+		t.Errorf("object: %q, want the other write's", b)
+	}
+}
+
+// status is the HTTP status of err's response (0 without one).
+func status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }

@@ -435,7 +435,7 @@ func (s *Server) isWrite(req *request) bool {
 	case ServiceOrganizations:
 		return orgWrites[req.op]
 	case ServiceS3:
-		return req.op != "GetObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
+		return req.op != "GetObject" && req.op != "HeadObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
 	case ServiceSecurityHub:
 		return req.op == "BatchImportFindings"
 	}

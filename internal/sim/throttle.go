@@ -52,6 +52,7 @@ func DefaultQuotas() map[string]Quota {
 		// take the service's figure, reads (GET and HEAD) their own.
 		ServiceS3:                    {Rate: 3500, Burst: 3500, Source: sourceS3Write},
 		ServiceS3 + "/GetObject":     {Rate: 5500, Burst: 5500, Source: sourceS3Read},
+		ServiceS3 + "/HeadObject":    {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 		ServiceS3 + "/HeadBucket":    {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 		ServiceS3 + "/ListObjectsV2": {Rate: 5500, Burst: 5500, Source: sourceS3Read},
 	}

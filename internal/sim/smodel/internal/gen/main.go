@@ -57,7 +57,7 @@ var operations = map[string][]string{
 	"resourcegroupstaggingapi": {"GetResources"},
 	"cloudformation":           {"DescribeStacks"},
 	"securityhub":              {"BatchImportFindings", "GetFindings"},
-	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "ListObjectsV2",
+	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "HeadObject", "ListObjectsV2",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
 
