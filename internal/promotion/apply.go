@@ -29,8 +29,11 @@ type Event struct {
 	OnTopic bool `json:"onTopic,omitempty"`
 }
 
-// EventDetail is an event's Detail.
+// EventDetail is an event's Detail. ID is the event's: an event may be
+// delivered more than once (a run that sent it and failed to record so
+// sends it again), and ID tells the copies apart.
 type EventDetail struct {
+	ID      string       `json:"id"`
 	Ring    string       `json:"ring"`
 	Kind    Kind         `json:"kind"`
 	From    *Set         `json:"from,omitempty"`
@@ -91,9 +94,8 @@ func Apply(cfg config.Config, st State, ds []Decision) State {
 			g := r.Promotion.Gate
 			detail.Follows, detail.Gate = r.Promotion.Follows, &g
 		}
-		st.Unpublished = append(st.Unpublished, Event{
-			ID:         fmt.Sprintf("%s/%s/%s", d.Ring, d.Kind, d.At.UTC().Format("20060102T150405.000000000Z")),
-			DetailType: detailType, Detail: detail})
+		detail.ID = fmt.Sprintf("%s/%s/%s", d.Ring, d.Kind, d.At.UTC().Format("20060102T150405.000000000Z"))
+		st.Unpublished = append(st.Unpublished, Event{ID: detail.ID, DetailType: detailType, Detail: detail})
 	}
 	if n := len(st.History) - MaxHistory; n > 0 {
 		st.History = slices.Delete(st.History, 0, n)

@@ -310,3 +310,5 @@ func TestOverrideErrors(t *testing.T) {
 }
 
 func second(_ Decision, err error) error { return err }
+
+func timeMinutes(n int) time.Duration { return time.Duration(n) * time.Minute }

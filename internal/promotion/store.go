@@ -121,7 +121,7 @@ const MaxAttempts = 8
 // what that writer left, so both changes land: at most MaxAttempts
 // rounds, with the SDK's jittered backoff between them.
 func Update(ctx context.Context, store Store, change func(State) (State, error)) (State, error) {
-	backoff := retry.NewExponentialJitterBackoff(2 * time.Second)
+	backoff := retry.NewExponentialJitterBackoff(time.Second)
 	for attempt := 1; ; attempt++ {
 		st, etag, err := store.Load(ctx)
 		if err != nil {
