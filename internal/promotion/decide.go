@@ -55,7 +55,9 @@ type Inputs struct {
 	Alarms map[string]string
 	// Installed are, per ring and operating system (the SSM enum), the
 	// patch ids the ring's nodes installed: the list a ring pinned by
-	// approvedPatches is promoted. Only read for such rings.
+	// approvedPatches is promoted. Only read for the rings such a ring
+	// follows; a ring absent here was not read, and its follower holds
+	// (an empty map is "read, nothing installed").
 	Installed map[string]map[string][]string
 	// By names the decider in the state and events, e.g. the function's
 	// name.
@@ -133,6 +135,10 @@ func decideFollower(cfg config.Config, r config.Ring, st State, in Inputs) Decis
 	}
 	to := &Set{Cutoff: earlier.Cutoff, ReleasedAt: in.Now, Source: f}
 	if listed := listPinned(cfg, r.Name); len(listed) > 0 {
+		if in.Installed[f] == nil {
+			return Decision{Kind: HoldKind, From: from, Figures: &fig, Reason: fmt.Sprintf("%s waits: its baselines %s are pinned by approvedPatches, and what %s installed was not read",
+				r.Name, strings.Join(slices.Sorted(slices.Values(slices.Concat(slices.Collect(maps.Values(listed))...))), ", "), f)}
+		}
 		to.Patches = map[string][]string{}
 		for os := range listed {
 			to.Patches[os] = slices.Sorted(slices.Values(in.Installed[f][os]))

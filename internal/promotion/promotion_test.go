@@ -245,6 +245,11 @@ func TestApprovedPatchesLimit(t *testing.T) {
 	for i := range in.Installed["dev"]["WINDOWS"] {
 		in.Installed["dev"]["WINDOWS"][i] = fmt.Sprintf("KB%07d", i)
 	}
+	notRead := in
+	notRead.Installed = nil
+	if d := Decide(cfg, st, notRead)[1]; d.Kind != HoldKind || d.Reason != "prod waits: its baselines win are pinned by approvedPatches, and what dev installed was not read" {
+		t.Fatalf("installed patches not read: %s %s", d.Kind, d.Reason)
+	}
 	ds := Decide(cfg, st, in)
 	if d := ds[1]; d.Kind != HoldKind || !strings.Contains(d.Reason, "prod waits: its WINDOWS baseline win is pinned by approvedPatches, which holds at most 50 ids, and the set has 51") {
 		t.Fatalf("51 patches: %s %s", d.Kind, d.Reason)
