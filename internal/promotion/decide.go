@@ -128,6 +128,10 @@ func decideFollower(cfg config.Config, r config.Ring, st State, in Inputs) Decis
 		return Decision{Kind: HoldKind, Reason: why}
 	case from.Same(earlier):
 		return Decision{Kind: Unchanged, From: from, Reason: fmt.Sprintf("%s has %s's set up to %s", r.Name, f, from.Cutoff)}
+	case from != nil && cfg.Follower(r.Name) != "" && !from.Same(st.ring(cfg.Follower(r.Name)).set()):
+		// A ring in the middle of a chain keeps its set during its
+		// follower's soak, as the first ring does.
+		return Decision{Kind: Unchanged, From: from, Reason: fmt.Sprintf("%s keeps its set up to %s until %s takes it", r.Name, from.Cutoff, cfg.Follower(r.Name))}
 	}
 	fig := Measure(in.Nodes, f, earlier.ReleasedAt)
 	if why := Gate(r.Name, *r.Promotion, fig, in.Alarms, in.Now); why != "" {

@@ -24,7 +24,8 @@
 // the ring has no set yet, or when its set has been promoted to the ring
 // following it (so the set prod's gate measures does not move during
 // prod's soak), or when a person promotes it with a cut-off. A following
-// ring takes the earlier ring's set when the gate holds after the soak.
+// ring takes the earlier ring's set when the gate holds after the soak; a
+// ring in the middle of a chain keeps its set until its follower has it.
 //
 // # The cycle, one scheduled run
 //
@@ -70,6 +71,12 @@
 // starts with no set; a ring whose follows changed keeps its set (it is
 // still what its nodes were tested with) and is measured against the new
 // earlier ring from then on.
+//
+// View is what `orgpatch rings` shows (each ring's set, hold, and the
+// next run's decision with the gate's figures now); Next is the
+// configuration the next run converges to (what `plan` compares).
+// Scheduled and Override are the entry points that load, decide, save
+// and publish.
 //
 // docs/promotion.md is the user's guide.
 package promotion

@@ -13,10 +13,15 @@ import (
 
 // Figures are a ring's measured patch state since its set was released:
 // Managed nodes (reported or unreported, not unmanaged EC2 instances);
-// Installed, those whose last patching run was an Install that ended after
-// the release with nothing missing or failed; Failed, those whose last
-// Install after the release failed a patch; Stale, those with no scan or
-// install ended after the release. The percentages are of Managed.
+// Installed, those whose last patching run ended after the release with
+// nothing missing or failed; Failed, those whose last run after the
+// release reports a failed patch; Stale, those with no scan or install
+// ended after the release. The percentages are of Managed.
+//
+// Installed takes a Scan as well as an Install: a node keeps only its last
+// run's state, so an Install followed by the scan window shows as a Scan,
+// and a scan after the release that finds nothing missing or failed shows
+// the set installed as surely as the install did.
 type Figures struct {
 	Ring             string    `json:"ring"`
 	Since            time.Time `json:"since"`
@@ -45,7 +50,7 @@ func Measure(nodes []compliance.Record, ring string, since time.Time) Figures {
 			f.Stale++
 		}
 		ps := r.PatchState
-		if ps == nil || ps.Operation != config.OperationInstall || !ps.OperationEndTime.After(since) {
+		if ps == nil || !ps.OperationEndTime.After(since) {
 			continue
 		}
 		switch {

@@ -317,3 +317,58 @@ func TestOverrideErrors(t *testing.T) {
 func second(_ Decision, err error) error { return err }
 
 func timeMinutes(n int) time.Duration { return time.Duration(n) * time.Minute }
+
+// TestScanAfterInstall: a node keeps only its last run's state; a scan
+// after the release that finds nothing missing counts as installed, one
+// that finds patches missing counts as neither installed nor stale.
+func TestScanAfterInstall(t *testing.T) {
+	f := Measure([]compliance.Record{node("dev", "Scan", after, 0, 0), node("dev", "Scan", after, 2, 0)}, "dev", released)
+	if f.Managed != 2 || f.Installed != 1 || f.Stale != 0 || f.Failed != 0 {
+		t.Errorf("figures %+v; want 2 managed, 1 installed, none stale or failed", f)
+	}
+}
+
+// TestThreeRingChain: dev -> test -> prod. test keeps its set while prod
+// soaks it, as dev does while test soaks dev's; the view and the next
+// configuration say what the next run does.
+func TestThreeRingChain(t *testing.T) {
+	cfg := chain(false)
+	p := gate
+	p.Follows = "test"
+	testRing := config.Ring{Name: "test", Select: config.Selector{Accounts: []string{"333333333333"}}, Promotion: &gate}
+	cfg.Rings = []config.Ring{cfg.Rings[0], testRing, cfg.Rings[1]}
+	cfg.Rings[2].Promotion = &p
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	st := State{Rings: map[string]*RingState{
+		"dev":  {Set: &Set{Cutoff: "2026-11-03", ReleasedAt: released}},
+		"test": {Set: &Set{Cutoff: "2026-10-27", ReleasedAt: released}},
+		"prod": {Set: &Set{Cutoff: "2026-10-20", ReleasedAt: before}},
+	}}
+	all := append(nodes(10, 10, 0), nodes(10, 10, 0)...)
+	for i := range 10 {
+		all[i].Ring = "test"
+	}
+	in := Inputs{Now: released.Add(100 * time.Hour), Nodes: all, Alarms: map[string]string{"app-health": AlarmOK}}
+	want := "dev keeps its set up to 2026-11-03 until test takes it\n" +
+		"test keeps its set up to 2026-10-27 until prod takes it\n" +
+		"prod's gate held: test 100.0% installed, 0.0% failed, 0.0% stale of 10 nodes\n"
+	var got string
+	for _, v := range View(cfg, st, in) {
+		got += v.Next.Reason + "\n"
+	}
+	if got != want {
+		t.Fatalf("view:\n%s\nwant:\n%s", got, want)
+	}
+	next, err := Next(cfg, st, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRing(t, next, "prod").Baselines[0].ApprovalRules[0]; r.ApproveUntilDate != "2026-10-27" {
+		t.Errorf("prod's next cut-off %q, want test's 2026-10-27", r.ApproveUntilDate)
+	}
+	if r := mustRing(t, next, "test").Baselines[0].ApprovalRules[0]; r.ApproveUntilDate != "2026-10-27" {
+		t.Errorf("test's cut-off %q moved, want 2026-10-27", r.ApproveUntilDate)
+	}
+}
