@@ -133,6 +133,9 @@ type Server struct {
 	inventory *nodes.Store // the machines EC2 and SSM describe
 	s3state   s3Store
 	shub      shubStore // Security Hub's findings
+	events    eventStore
+	snsState  snsStore
+	alarms    alarmStore // CloudWatch's
 
 	mu       sync.RWMutex // guards the organization and the sessions
 	org      *orgState
@@ -243,6 +246,7 @@ const (
 	protoEC2                     // EC2 Query
 	protoREST                    // REST-JSON
 	protoRESTXML                 // REST-XML (S3)
+	protoCBOR                    // Smithy RPC v2 CBOR (CloudWatch)
 )
 
 var serviceProtocols = map[string]protocol{
@@ -255,6 +259,9 @@ var serviceProtocols = map[string]protocol{
 	ServiceS3:             protoRESTXML,
 	ServiceTagging:        protoJSON,
 	ServiceSecurityHub:    protoREST,
+	ServiceEvents:         protoJSON,
+	ServiceSNS:            protoQuery,
+	ServiceCloudWatch:     protoCBOR,
 }
 
 // request is one call being served.
@@ -404,6 +411,12 @@ func (s *Server) serve(req *request, token string) (any, error) {
 		result, err = s.cloudFormation(req)
 	case ServiceSecurityHub:
 		result, err = s.securityHub(req)
+	case ServiceEvents:
+		result, err = s.eventBridge(req)
+	case ServiceSNS:
+		result, err = s.sns(req)
+	case ServiceCloudWatch:
+		result, err = s.cloudWatch(req)
 	}
 	switch {
 	case write && err == nil && !reserved:
@@ -438,6 +451,12 @@ func (s *Server) isWrite(req *request) bool {
 		return req.op != "GetObject" && req.op != "HeadObject" && req.op != "HeadBucket" && req.op != "ListObjectsV2"
 	case ServiceSecurityHub:
 		return req.op == "BatchImportFindings"
+	case ServiceEvents:
+		return req.op == "PutEvents"
+	case ServiceSNS:
+		return req.op == "CreateTopic" || req.op == "Publish"
+	case ServiceCloudWatch:
+		return req.op == "PutMetricAlarm" || req.op == "SetAlarmState"
 	}
 	return false
 }
@@ -562,7 +581,7 @@ func (req *request) params() json.RawMessage {
 // enabled: the region does not know the caller's credentials.
 func regionDisabled(req *request) error {
 	switch req.proto {
-	case protoQuery:
+	case protoQuery, protoCBOR:
 		return apierr.New(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	case protoEC2:
 		return apierr.New(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
@@ -590,6 +609,9 @@ func internalError(req *request, format string, args ...any) error {
 		ServiceTagging:        "InternalServiceException",
 		ServiceCloudFormation: "InternalFailure",
 		ServiceSecurityHub:    "InternalException",
+		ServiceEvents:         "InternalException",
+		ServiceSNS:            "InternalError",
+		ServiceCloudWatch:     "InternalServiceError",
 	}[req.service]
 	return apierr.New(http.StatusInternalServerError, code, format, args...)
 }
@@ -613,6 +635,10 @@ func throttled(req *request) error {
 		return apierr.New(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	case ServiceSecurityHub:
 		return apierr.New(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+	case ServiceSNS:
+		return apierr.New(http.StatusTooManyRequests, "Throttled", "Rate exceeded")
+	case ServiceCloudWatch:
+		return apierr.New(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
 	return apierr.New(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/smithy-go/encoding/cbor"
+
 	"github.com/orgpatch/orgpatch/internal/sim/apierr"
 )
 
@@ -22,6 +24,7 @@ var jsonTargets = map[string]string{
 	ServiceSSM:           "AmazonSSM.",
 	ServiceOrganizations: "AWSOrganizationsV20161128.",
 	ServiceTagging:       "ResourceGroupsTaggingAPI_20170126.",
+	ServiceEvents:        "AWSEvents.",
 }
 
 // REST-JSON routes of Control Tower and Security Hub: POST path -> operation.
@@ -64,6 +67,9 @@ func parseAuthorization(h string) (scope, error) {
 // service we serve, so that even that error is answered in a shape the
 // client understands.
 func guessProtocol(r *http.Request, body []byte) protocol {
+	if r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor" {
+		return protoCBOR
+	}
 	if r.Header.Get("X-Amz-Target") != "" {
 		return protoJSON
 	}
@@ -110,6 +116,12 @@ func (s *Server) parseOperation(r *http.Request, req *request) error {
 		op, _, _, err := s3Op(r)
 		req.op = op
 		return err
+	case protoCBOR:
+		op, ok := strings.CutPrefix(r.URL.Path, cloudWatchPath)
+		req.op = op
+		if !ok || op == "" || r.Method != http.MethodPost || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
+			return apierr.New(http.StatusNotFound, "UnknownOperationException", "%s %s is not an RPC v2 CBOR operation of %s", r.Method, r.URL.Path, req.service)
+		}
 	case protoREST:
 		op, ok := restRoutes[r.URL.Path]
 		if !ok || r.Method != http.MethodPost {
@@ -140,6 +152,10 @@ func (s *Server) writeResult(w http.ResponseWriter, req *request, result any) er
 		body, err = xml.Marshal(result)
 		body = append([]byte(xml.Header), body...)
 		w.Header().Set("Content-Type", "text/xml")
+	case protoCBOR:
+		body = cbor.Encode(toCBOR(result))
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	case protoRESTXML:
 		if raw, ok := result.(*s3Response); ok {
 			for k, v := range raw.header {
@@ -212,6 +228,12 @@ func (s *Server) writeError(w http.ResponseWriter, req *request, err error) {
 		if req.http != nil && req.http.Method == http.MethodHead {
 			body = nil // HEAD answers carry no body; the status says it
 		}
+	case protoCBOR:
+		var queryError string
+		body, queryError = cborError(e)
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		w.Header().Set("X-Amzn-Query-Error", queryError)
 	case protoEC2:
 		body, _ = xml.Marshal(ec2ErrorResponse{
 			Errors:    []ec2Error{{Code: e.Code, Message: e.Message}},

@@ -57,6 +57,9 @@ var operations = map[string][]string{
 	"resourcegroupstaggingapi": {"GetResources"},
 	"cloudformation":           {"DescribeStacks"},
 	"securityhub":              {"BatchImportFindings", "GetFindings"},
+	"events":                   {"PutEvents"},
+	"sns":                      {"CreateTopic", "ListTopics", "Publish"},
+	"cloudwatch":               {"PutMetricAlarm", "DescribeAlarms", "SetAlarmState"},
 	"s3": {"CreateBucket", "HeadBucket", "PutObject", "GetObject", "HeadObject", "ListObjectsV2",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
 }
