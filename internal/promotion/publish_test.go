@@ -12,10 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
 
-// fakeBus and fakeTopic stand in for EventBridge and SNS, which the
-// simulator does not serve yet; fail makes the next calls fail.
+// fakeBus and fakeTopic stand in for EventBridge and SNS where a test
+// needs a call to fail part-way (a batch of events refused, the topic
+// refusing then accepting); fail makes the next calls fail.
 type fakeBus struct {
 	mu   sync.Mutex
 	sent []ebtypes.PutEventsRequestEntry
@@ -106,5 +108,54 @@ func TestPublishKeepsWhatFailed(t *testing.T) {
 	}
 	if long := subject(Event{DetailType: DetailPromoted, Detail: EventDetail{Ring: strings.Repeat("r", 200)}}); len(long) >= 100 {
 		t.Errorf("a subject of %d characters; SNS takes fewer than 100", len(long))
+	}
+}
+
+// TestPublishOnTheSimulator sends events through the SDK to the
+// simulator's default bus and alarm topic: while the topic does not exist
+// the events stay in the state (on the bus once), and the next publish
+// sends them to the topic only.
+func TestPublishOnTheSimulator(t *testing.T) {
+	ctx := context.Background()
+	env := simtest.Start(t, nil)
+	mgmt := env.Server.ManagementAccount()
+	topicARN := "arn:aws:sns:us-east-1:" + mgmt + ":orgpatch-alarms"
+	pub := Publisher{Events: eventbridge.NewFromConfig(env.Config), Topic: sns.NewFromConfig(env.Config), TopicARN: topicARN}
+	cfg := chain(false)
+	st := Apply(cfg, State{}, Decide(cfg, State{}, Inputs{Now: released, By: "orgpatch-fn"}))
+	sent, err := pub.Publish(ctx, st.Unpublished)
+	if err == nil || !strings.Contains(err.Error(), "NotFound") {
+		t.Fatalf("publish to a missing topic: %v", err)
+	}
+	st = st.Sent(sent)
+	if len(st.Unpublished) != 2 || len(env.Server.Events(mgmt, simtest.Region)) != 2 {
+		t.Fatalf("%d kept, %d on the bus; want both kept for the topic, both on the bus", len(st.Unpublished), len(env.Server.Events(mgmt, simtest.Region)))
+	}
+	if _, err := sns.NewFromConfig(env.Config).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("orgpatch-alarms")}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err = pub.Publish(ctx, st.Unpublished)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st = st.Sent(sent); len(st.Unpublished) != 0 {
+		t.Fatalf("%d events kept after a good publish", len(st.Unpublished))
+	}
+	events, msgs := env.Server.Events(mgmt, simtest.Region), env.Server.Messages(topicARN)
+	if len(events) != 2 || len(msgs) != 2 {
+		t.Fatalf("%d events on the bus, %d messages; want 2 and 2", len(events), len(msgs))
+	}
+	var d EventDetail
+	if err := json.Unmarshal([]byte(events[0].Detail), &d); err != nil {
+		t.Fatal(err)
+	}
+	if events[0].Source != EventSource || events[0].DetailType != DetailCycleStart || d.Ring != "dev" || d.To.Cutoff != "2026-11-03" || d.By != "orgpatch-fn" {
+		t.Errorf("event %s %s %+v", events[0].Source, events[0].DetailType, d)
+	}
+	if e := events[1]; e.DetailType != DetailHeld || !strings.Contains(e.Detail, `"follows":"dev"`) || !strings.Contains(e.Detail, `"minInstalledPercent":95`) {
+		t.Errorf("hold event %s %s", e.DetailType, e.Detail)
+	}
+	if msgs[1].Subject != "orgpatch: Ring Held prod" || !strings.HasPrefix(msgs[1].Message, "prod waits: dev has no set yet") {
+		t.Errorf("message %q %q", msgs[1].Subject, msgs[1].Message)
 	}
 }

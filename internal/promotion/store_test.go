@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/sim"
@@ -150,13 +152,12 @@ func TestUpdateReDecidesOnConflict(t *testing.T) {
 // once: a racing run may send an event another has sent, not yet recorded).
 func TestSchedulesAndAPersonRace(t *testing.T) {
 	ctx := context.Background()
-	store, _ := simStore(t)
+	store, env := simStore(t)
 	cfg := chain(false)
 	if _, err := store.Save(ctx, State{Rings: map[string]*RingState{"dev": {Set: &Set{Cutoff: "2026-11-03", ReleasedAt: released, Source: "cycle"}}}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	bus := &fakeBus{}
-	pub := Publisher{Events: bus}
+	pub := Publisher{Events: eventbridge.NewFromConfig(env.Config)}
 	now := released.Add(100 * time.Hour)
 	in := Inputs{Now: now, By: "orgpatch-fn", Nodes: nodes(10, 10, 0), Alarms: map[string]string{"app-health": AlarmOK}}
 	var wg sync.WaitGroup
@@ -197,9 +198,16 @@ func TestSchedulesAndAPersonRace(t *testing.T) {
 	if len(st.Unpublished) != 0 {
 		t.Errorf("%d events not sent", len(st.Unpublished))
 	}
-	bus.mu.Lock()
-	defer bus.mu.Unlock()
-	if got, want := len(bus.ids()), len(st.History); got != want {
-		t.Errorf("%d distinct events sent (%d in all); want %d; history:\n%s", got, len(bus.sent), want, decisions(st.History))
+	events := env.Server.Events(env.Server.ManagementAccount(), simtest.Region)
+	ids := map[string]bool{}
+	for _, e := range events {
+		var d EventDetail
+		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
+			t.Fatal(err)
+		}
+		ids[d.ID] = true
+	}
+	if got, want := len(ids), len(st.History); got != want {
+		t.Errorf("%d distinct events sent (%d in all); want %d; history:\n%s", got, len(events), want, decisions(st.History))
 	}
 }
