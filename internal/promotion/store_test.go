@@ -76,25 +76,18 @@ func TestUpdateRacesLoseNothing(t *testing.T) {
 	ctx := context.Background()
 	store, env := simStore(t)
 	const writers = 6
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	var racers []func() error
 	for i := range writers {
-		wg.Go(func() {
+		racers = append(racers, func() error {
 			_, err := Update(ctx, store, func(st State) (State, error) {
 				st = st.Clone()
 				st.History = append(st.History, Decision{Ring: "dev", Kind: HoldKind, Reason: fmt.Sprintf("writer %d", i)})
 				return st, nil
 			})
-			errs <- err
+			return err
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	race(t, racers...)
 	st, _, err := store.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -160,24 +153,13 @@ func TestSchedulesAndAPersonRace(t *testing.T) {
 	pub := Publisher{Events: eventbridge.NewFromConfig(env.Config)}
 	now := released.Add(100 * time.Hour)
 	in := Inputs{Now: now, By: "orgpatch-fn", Nodes: nodes(10, 10, 0), Alarms: map[string]string{"app-health": AlarmOK}}
-	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for range 2 {
-		wg.Go(func() { _, _, err := Scheduled(ctx, store, pub, cfg, in); errs <- err })
-	}
-	wg.Go(func() {
+	scheduled := func() error { _, _, err := Scheduled(ctx, store, pub, cfg, in); return err }
+	race(t, scheduled, scheduled, func() error {
 		_, _, err := Override(ctx, store, pub, cfg, func(st State) (Decision, error) {
 			return HoldRing(cfg, st, "prod", "freeze", "arn:aws:iam::999999999999:user/bob", now)
 		})
-		errs <- err
+		return err
 	})
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	st, _, err := store.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -209,5 +191,23 @@ func TestSchedulesAndAPersonRace(t *testing.T) {
 	}
 	if got, want := len(ids), len(st.History); got != want {
 		t.Errorf("%d distinct events sent (%d in all); want %d; history:\n%s", got, len(events), want, decisions(st.History))
+	}
+}
+
+// race runs fns at once, each on its own goroutine, and fails the test
+// with the first error.
+func race(t *testing.T, fns ...func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		wg.Go(func() { errs <- fn() })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
