@@ -372,3 +372,18 @@ func TestThreeRingChain(t *testing.T) {
 		t.Errorf("test's cut-off %q moved, want 2026-10-27", r.ApproveUntilDate)
 	}
 }
+
+func TestSetString(t *testing.T) {
+	for _, tc := range []struct {
+		set  *Set
+		want string
+	}{
+		{nil, "none"},
+		{&Set{Cutoff: "2026-11-03"}, "up to 2026-11-03"},
+		{&Set{Cutoff: "2026-11-03", Patches: map[string][]string{"WINDOWS": {"KB1", "KB2"}, "AMAZON_LINUX_2": {}}}, "up to 2026-11-03 (2 listed patches)"},
+	} {
+		if got := tc.set.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.set, got, tc.want)
+		}
+	}
+}

@@ -33,14 +33,14 @@ func (s *Set) String() string {
 	if s == nil {
 		return "none"
 	}
-	out := "up to " + s.Cutoff
-	if n := 0; len(s.Patches) > 0 {
-		for _, ids := range s.Patches {
-			n += len(ids)
-		}
-		out += " (" + itoa(n) + " listed patches)"
+	if s.Patches == nil {
+		return "up to " + s.Cutoff
 	}
-	return out
+	n := 0
+	for _, ids := range s.Patches {
+		n += len(ids)
+	}
+	return "up to " + s.Cutoff + " (" + itoa(n) + " listed patches)"
 }
 
 // RingState is what the state keeps of one ring.
