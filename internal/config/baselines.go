@@ -46,6 +46,11 @@ type Baseline struct {
 	Default bool `json:"default,omitempty"`
 	// PatchGroups registers the baseline for these patch groups.
 	PatchGroups []string `json:"patchGroups,omitempty"`
+
+	// PromotionPin is how a promoted ring pins this baseline to the set
+	// it was promoted (promotion.go): PinApproveUntilDate (the default,
+	// when empty) or PinApprovedPatches.
+	PromotionPin string `json:"promotionPin,omitempty"`
 }
 
 // ApprovalRule is one rule of a baseline: exactly one of ApproveAfterDays
@@ -249,6 +254,7 @@ func (b Baseline) validate(p *problems, prefix string) {
 		p.add(prefix+".availableSecurityUpdatesComplianceStatus", b.AvailableSecurityUpdatesComplianceStatus, "applies to WINDOWS baselines only, not %s", b.OperatingSystem)
 	}
 	b.validateSources(p, prefix+".sources", known)
+	checkEnum(p, prefix+".promotionPin", b.PromotionPin, promotionPins)
 	if len(b.PatchGroups) > maxPatchGroups {
 		p.add(prefix+".patchGroups", "", "has %d patch groups; a baseline takes at most %d", len(b.PatchGroups), maxPatchGroups)
 	}

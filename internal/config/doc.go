@@ -75,6 +75,15 @@
 //
 // testdata/rings.yaml is a complete example.
 //
+// A ring may carry a promotion (promotion.go): it follows an earlier ring
+// (each ring is followed by at most one), waits a soak and passes a gate
+// (percentages of installed, failed and stale nodes, CloudWatch alarms)
+// before it takes that ring's set of patches; a baseline's promotionPin
+// says how a promoted ring pins it (approveUntilDate, or approvedPatches
+// of at most 50 ids). Validate checks the chain, the soak, the gate;
+// PinRing applies a set to a ring's baselines. Package promotion decides
+// when; docs/promotion.md explains it.
+//
 // FromProperties reads the custom resource's properties. CloudFormation
 // passes every value as a string. The properties, all optional:
 //

@@ -14,7 +14,8 @@ import (
 // A ring overrides only what it sets: the whole window list (Windows), the
 // whole baseline list (Baselines), some fields of named windows
 // (WindowOverrides), and the approval delay of every approve-after-days
-// rule of its baselines (ApproveAfterDays).
+// rule of its baselines (ApproveAfterDays). Promotion, when set, ties the
+// ring's approvals to what an earlier ring tested (promotion.go).
 type Ring struct {
 	Name   string   `json:"name"`
 	Select Selector `json:"select"`
@@ -23,6 +24,7 @@ type Ring struct {
 	Baselines        []Baseline       `json:"baselines,omitempty"`
 	WindowOverrides  []WindowOverride `json:"windowOverrides,omitempty"`
 	ApproveAfterDays *int32           `json:"approveAfterDays,omitempty"`
+	Promotion        *Promotion       `json:"promotion,omitempty"`
 }
 
 // Selector picks accounts: those in one of OUs (or an OU nested in one),
@@ -168,6 +170,7 @@ func (c Config) validateRings(p *problems) {
 			o.validate(p, fmt.Sprintf("%s.windowOverrides[%d]", prefix, j), windows)
 		}
 	}
+	c.validatePromotion(p)
 }
 
 // uniqueNames finds names used twice in one list.
