@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -148,5 +149,38 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stderr %q lacks %q", stderr.String(), tc.wantErr)
 			}
 		})
+	}
+}
+
+// With --clock the simulator's time moves only when POSTed to advance;
+// without it the path refuses, and a bad duration is named.
+func TestSimServeAdvancesItsClock(t *testing.T) {
+	post := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(url, "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	url, printed, stop := serve(t, "--clock", "2026-03-04T12:00:00Z")
+	if code, body := post(url + advancePath + "?by=96h"); code != http.StatusOK || !strings.Contains(body, `"now":"2026-03-08T12:00:00Z"`) {
+		t.Errorf("advance by 96h: %d %s; want 200 and the clock at 2026-03-08T12:00:00Z", code, body)
+	}
+	if code, body := post(url + advancePath + "?by=-1h"); code != http.StatusBadRequest || !strings.Contains(body, "by=") {
+		t.Errorf("advance by -1h: %d %s; want 400 naming by", code, body)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("exit %d; printed:\n%s", code, printed)
+	}
+	if !strings.Contains(printed.String(), advancePath) {
+		t.Errorf("sim serve --clock did not print how to advance:\n%s", printed)
+	}
+	url, _, stop = serve(t)
+	defer stop()
+	if code, body := post(url + advancePath + "?by=1h"); code != http.StatusConflict {
+		t.Errorf("advance without --clock: %d %s; want 409", code, body)
 	}
 }

@@ -85,6 +85,21 @@
 //
 // WithThrottle replaces them all with one figure, for fault tests.
 //
+// # Patching over time
+//
+// With WithSimClock(NewClock(start)) the server's time stands still until
+// Clock.Advance or (*Server).Advance moves it; the advance runs, in time
+// order, every maintenance window occurrence that fell due (package ssmsvc:
+// schedules in their time zones with their offsets, StartDate and EndDate),
+// and a window's AWS-RunPatchBaseline task scans or installs on its targets
+// by the baselines' approval rules over the patch catalog (nodes.Catalog:
+// WithCatalog, or the default one holding the generated machines' patches;
+// (*Server).Catalog releases more). WithInstallFailures injects install
+// failures at a rate per account, region or node, deterministically.
+// Nothing runs unless the clock is advanced, and an advance looks at
+// windows, not nodes. Sessions AssumeRole issued expire by the simulated
+// clock: after a long advance, callers assume their role again.
+//
 // Organizations come from JSON files (testdata/orgs/*.json, LoadOrg) or are
 // generated (GenerateOrg); SSM itself is package ssmsvc.
 package sim

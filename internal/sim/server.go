@@ -61,6 +61,11 @@ type options struct {
 	arrivalAfter int
 	nodesPerTgt  int
 	stacks       []Stack
+	// The patching simulation (clock.go).
+	simClock *Clock
+	catalog  *nodes.Catalog
+	failSeed uint64
+	failRate func(account, region, nodeID string) float64
 }
 
 // WithLatency delays every call by d before it is answered.
@@ -130,7 +135,8 @@ type Server struct {
 	opts options
 	ssm  *ssmsvc.Service
 
-	inventory *nodes.Store // the machines EC2 and SSM describe
+	inventory *nodes.Store   // the machines EC2 and SSM describe
+	catalog   *nodes.Catalog // the patches SSM patches them from
 	s3state   s3Store
 	shub      shubStore // Security Hub's findings
 	events    eventStore
@@ -181,16 +187,24 @@ func New(org *Org, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ssmOpts, err := o.ssmOptions(inv)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		opts:      o,
 		inventory: inv,
-		ssm:       ssmsvc.New(ssmsvc.WithNodes(inv)),
+		ssm:       ssmsvc.New(ssmOpts...),
 		org:       newOrgState(org.clone(), o.clock()),
 		sessions:  map[string]*session{},
 		rng:       mathrand.New(mathrand.NewPCG(uint64(o.errSeed), 0x5eed)),
 	}
 	for _, st := range o.stacks {
 		s.PutStack(st)
+	}
+	s.catalog = s.ssm.Catalog()
+	if o.simClock != nil {
+		o.simClock.attach(s.ssm.Advance)
 	}
 	s.failAfter.Store(int64(o.failAfter))
 	if len(o.quotas) > 0 {

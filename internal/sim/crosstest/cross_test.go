@@ -93,10 +93,23 @@ func TestClientsSeeTheSame(t *testing.T) {
 // with opts), pins the SDK's outcomes with check, and asserts that the three
 // clients sent the same calls and saw the same answers.
 func clientsSeeTheSame(t *testing.T, steps []step, check func(t *testing.T, steps []step, got []outcome, mgmt string), opts ...sim.Option) {
+	clientsSeeTheSameInPhases(t, [][]step{steps}, nil, check, func() []sim.Option { return opts })
+}
+
+// clientsSeeTheSameInPhases is clientsSeeTheSame with steps in phases and
+// between(server) run after each phase but the last (e.g. advancing the
+// simulated clock); each client's simulator is made with newOpts(), so
+// every run has options of its own (a clock of its own). Steps acting as
+// the member must follow an AssumeRole of their own phase.
+func clientsSeeTheSameInPhases(t *testing.T, phases [][]step, between func(t *testing.T, s *sim.Server), check func(t *testing.T, steps []step, got []outcome, mgmt string), newOpts func() []sim.Option) {
 	awsCLI := needTool(t, "aws")
 	python := needPythonModules(t, "boto3")
 	// A bound, not a pace: the CLI starts one process a step, which takes
 	// seconds on a loaded machine.
+	var steps []step
+	for _, p := range phases {
+		steps = append(steps, p...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), max(3*time.Minute, time.Duration(len(steps))*20*time.Second))
 	defer cancel()
 
@@ -108,14 +121,19 @@ func clientsSeeTheSame(t *testing.T, steps []step, check func(t *testing.T, step
 	}
 	runs := map[string]*run{}
 	for _, client := range []string{"sdk", "cli", "boto3"} {
-		r := &run{env: simtest.Start(t, nil, opts...), names: map[string]string{}}
-		switch client {
-		case "sdk":
-			r.got = runSDK(ctx, t, r.env.Config, nil, steps, r.names)
-		case "cli":
-			r.got = runCLI(ctx, t, awsCLI, r.env.URL, simtest.Region, sim.ManagementAccessKeyID, sim.ManagementSecretAccessKey, steps, r.names)
-		case "boto3":
-			r.got = runBoto3(ctx, t, python, r.env.URL, simtest.Region, sim.ManagementAccessKeyID, sim.ManagementSecretAccessKey, steps, r.names)
+		r := &run{env: simtest.Start(t, nil, newOpts()...), names: map[string]string{}}
+		for i, phase := range phases {
+			switch client {
+			case "sdk":
+				r.got = append(r.got, runSDK(ctx, t, r.env.Config, nil, phase, r.names)...)
+			case "cli":
+				r.got = append(r.got, runCLI(ctx, t, awsCLI, r.env.URL, simtest.Region, sim.ManagementAccessKeyID, sim.ManagementSecretAccessKey, phase, r.names)...)
+			case "boto3":
+				r.got = append(r.got, runBoto3(ctx, t, python, r.env.URL, simtest.Region, sim.ManagementAccessKeyID, sim.ManagementSecretAccessKey, phase, r.names)...)
+			}
+			if i < len(phases)-1 && between != nil {
+				between(t, r.env.Server)
+			}
 		}
 		r.calls = callSequence(r.env.Server, r.names)
 		// Each simulator gives the role its own id, as AWS gives every role

@@ -322,14 +322,6 @@ var messageCase = simDeparture{
 // diffCases, keyed by case name, each reported to be fixed. They must stay
 // exactly true too: when one is fixed the test fails until its entry goes.
 var simDepartures = map[string]simDeparture{
-	"GetMaintenanceWindow": {
-		Why:   "the simulator leaves out NextExecutionTime, which AWS returns for an enabled window",
-		Lacks: []string{"NextExecutionTime string"},
-	},
-	"DescribeMaintenanceWindows": {
-		Why:   "the simulator leaves out NextExecutionTime, which AWS returns for an enabled window",
-		Lacks: []string{"WindowIdentities[].NextExecutionTime string"},
-	},
 	"GetMaintenanceWindow/missing":                       messageCase,
 	"RegisterTargetWithMaintenanceWindow/missing window": messageCase,
 	"CreateMaintenanceWindow/cutoff>=duration":           messageCase,

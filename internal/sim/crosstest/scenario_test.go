@@ -65,6 +65,8 @@ type plan struct {
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey string `json:"secret_access_key"`
 	Steps           []step `json:"steps"`
+	// Names are the ids earlier phases captured.
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // sdkOp makes one call through the Go SDK with its input decoded from the
@@ -373,7 +375,7 @@ func kebab(op string) string {
 // runBoto3 runs steps through testdata/boto3_scenario.py.
 func runBoto3(ctx context.Context, t *testing.T, python, endpoint, region, key, secret string, steps []step, names map[string]string) []outcome {
 	t.Helper()
-	in, err := json.Marshal(plan{Endpoint: endpoint, Region: region, AccessKeyID: key, SecretAccessKey: secret, Steps: steps})
+	in, err := json.Marshal(plan{Endpoint: endpoint, Region: region, AccessKeyID: key, SecretAccessKey: secret, Steps: steps, Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,5 +11,11 @@
 // Machines come from the organization file, from Put, or are generated: with
 // a per-target count, every account x region not given explicitly gets that
 // many machines, derived deterministically from (account, region) on every
-// read, so an organization of 170,000 nodes costs no memory to hold.
+// read, so an organization of 170,000 nodes costs no memory to hold, until
+// a patching run writes their states (Update keeps them from then on).
+//
+// Catalog is the patches vendors released, with release dates, severities,
+// classifications and CVE ids per operating system: NewCatalog holds the
+// generated machines' own patches, Generate adds a deterministic stream of
+// them over a date range from a seed, Add releases chosen ones.
 package nodes

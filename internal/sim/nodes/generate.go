@@ -13,6 +13,7 @@ var idPattern = regexp.MustCompile(`^(i|mi)-[0-9a-f]{17}$`)
 // platform is one operating system the generator installs.
 type platform struct {
 	typ, name, version, baseline string
+	os, product, family          string // as baselines and the catalog name them
 	catalogue                    []Patch
 }
 
@@ -24,20 +25,20 @@ type platform struct {
 // the catalogue's patches leave ComplianceSeverity empty, which Put and the
 // generator read as UNSPECIFIED.
 var platforms = []platform{
-	{Linux, "Amazon Linux", "2023", "pb-0b6c3b4e8f5a1d2c3", []Patch{
+	{Linux, "Amazon Linux", "2023", "pb-0b6c3b4e8f5a1d2c3", "AMAZON_LINUX_2023", "AmazonLinux2023", "AmazonLinux", []Patch{
 		{ID: "kernel.x86_64:0:6.1.112-124.190.amzn2023", Title: "kernel", Classification: "Security", Severity: "Important", CVEIds: "CVE-2024-46713"},
 		{ID: "openssl-libs.x86_64:1:3.0.8-1.amzn2023.0.14", Title: "openssl-libs", Classification: "Security", Severity: "Critical", CVEIds: "CVE-2024-5535"},
 		{ID: "curl.x86_64:0:8.5.0-1.amzn2023.0.4", Title: "curl", Classification: "Security", Severity: "Medium", CVEIds: "CVE-2024-2398"},
 		{ID: "tzdata.noarch:0:2024a-1.amzn2023.0.1", Title: "tzdata", Classification: "Bugfix", Severity: "None"},
 		{ID: "sudo.x86_64:0:1.9.15-1.p5.amzn2023.0.1", Title: "sudo", Classification: "Security", Severity: "Low"},
 	}},
-	{Windows, "Microsoft Windows Server 2022 Datacenter", "10.0.20348", "pb-0d7e1f2a3b4c5d6e7", []Patch{
+	{Windows, "Microsoft Windows Server 2022 Datacenter", "10.0.20348", "pb-0d7e1f2a3b4c5d6e7", "WINDOWS", "WindowsServer2022", "Windows", []Patch{
 		{ID: "KB5044281", Title: "2024-10 Cumulative Update for Microsoft server operating system version 21H2 for x64-based Systems (KB5044281)", Classification: "SecurityUpdates", Severity: "Critical"},
 		{ID: "KB890830", Title: "Windows Malicious Software Removal Tool x64 - v5.128 (KB890830)", Classification: "UpdateRollups", Severity: "Unspecified"},
 		{ID: "KB5043936", Title: "2024-09 Servicing Stack Update for Microsoft server operating system version 21H2 (KB5043936)", Classification: "SecurityUpdates", Severity: "Important"},
 		{ID: "KB4052623", Title: "Update for Microsoft Defender Antivirus antimalware platform (KB4052623)", Classification: "DefinitionUpdates", Severity: "Unspecified"},
 	}},
-	{Linux, "Ubuntu", "22.04", "pb-0a1b2c3d4e5f60718", []Patch{
+	{Linux, "Ubuntu", "22.04", "pb-0a1b2c3d4e5f60718", "UBUNTU", "Ubuntu22.04", "Ubuntu", []Patch{
 		{ID: "openssh-server", Title: "openssh-server 1:8.9p1-3ubuntu0.10", Classification: "Security", Severity: "High", CVEIds: "CVE-2024-6387"},
 		{ID: "libc6", Title: "libc6 2.35-0ubuntu3.8", Classification: "Security", Severity: "Medium"},
 		{ID: "vim", Title: "vim 2:8.2.3995-1ubuntu2.19", Classification: "Security", Severity: "Low"},

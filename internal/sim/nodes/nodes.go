@@ -209,3 +209,29 @@ const Unspecified = "UNSPECIFIED"
 
 // Severities are the compliance severities, most severe first.
 var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", Unspecified}
+
+// Update runs f on the machines of account x region (sorted by id; the
+// generated ones materialized, so from now on they are kept, not derived)
+// and keeps what f leaves when it returns nil and every machine is valid.
+func (s *Store) Update(account, region string, f func(ns []Node) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{account, region}
+	ns, ok := s.given[k]
+	if ok {
+		ns = slices.Clone(ns)
+	} else if s.perTarget > 0 {
+		ns = Generate(account, region, s.perTarget, s.epoch)
+	}
+	slices.SortFunc(ns, func(a, b Node) int { return strings.Compare(a.ID, b.ID) })
+	if err := f(ns); err != nil {
+		return err
+	}
+	for i := range ns {
+		if err := ns[i].validate(); err != nil {
+			return fmt.Errorf("node %s of %s/%s: %w", ns[i].ID, account, region, err)
+		}
+	}
+	s.given[k] = ns
+	return nil
+}

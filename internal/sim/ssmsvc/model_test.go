@@ -452,5 +452,14 @@ func baseRequests(t *testing.T, ts *testServer) map[string]map[string]any {
 		"DeregisterPatchBaselineForPatchGroup": {"BaselineId": b1, "PatchGroup": "other-group"},
 		"GetPatchBaselineForPatchGroup":        {"PatchGroup": "model-group", "OperatingSystem": "AMAZON_LINUX_2"},
 		"DescribePatchGroups":                  {"Filters": filter("NAME_PREFIX", "model"), "MaxResults": 10},
+		"DescribeAvailablePatches":             {"Filters": filter("PRODUCT", "AmazonLinux2023"), "MaxResults": 10},
+		"DescribeInstancePatches":              {"InstanceId": "i-0123456789abcdef0", "Filters": filter("State", "Missing"), "MaxResults": 10},
+		"DescribeMaintenanceWindowExecutions":  {"WindowId": w, "Filters": filter("ExecutedAfter", "2026-01-01T00:00:00Z"), "MaxResults": 10},
+		"DescribeMaintenanceWindowExecutionTasks": {"WindowExecutionId": "0b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5",
+			"Filters": filter("STATUS", "SUCCESS"), "MaxResults": 10},
+		"ListCommands": {"CommandId": "0b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", "InstanceId": "i-0123456789abcdef0",
+			"Filters": []any{map[string]any{"key": "Status", "value": "Success"}}, "MaxResults": 10},
+		"ListCommandInvocations": {"CommandId": "0b1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", "InstanceId": "i-0123456789abcdef0",
+			"Filters": []any{map[string]any{"key": "Status", "value": "Success"}}, "MaxResults": 10, "Details": true},
 	}
 }

@@ -2,6 +2,7 @@ package ssmsvc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,4 +194,259 @@ func (c cronField) value(s string) (int, error) {
 		return 0, fmt.Errorf("%q must be an integer in %d..%d", s, c.min, c.max)
 	}
 	return n, nil
+}
+
+// Occurrences returns the times, in order, at which a window with this
+// schedule runs within (after, until]: cron in the schedule's time zone
+// (UTC when empty) shifted by offset days (ScheduleOffset), rate counted from
+// anchor (the window's StartDate, else its creation: AWS documents no
+// anchor for rate windows, so this is the simulator's assumption), at() once.
+// An invalid schedule has none; so has an unknown time zone.
+func Occurrences(schedule, timezone string, offset int32, anchor, after, until time.Time) []time.Time {
+	return occurrences(schedule, timezone, offset, anchor, after, until, -1)
+}
+
+// occurrences is Occurrences stopping after limit of them (< 0: all).
+func occurrences(schedule, timezone string, offset int32, anchor, after, until time.Time, limit int) []time.Time {
+	loc := time.UTC
+	if timezone != "" {
+		l, err := time.LoadLocation(timezone)
+		if err != nil {
+			return nil
+		}
+		loc = l
+	}
+	kind, err := parseSchedule(schedule)
+	if err != nil || !until.After(after) {
+		return nil
+	}
+	var out []time.Time
+	switch kind {
+	case scheduleAt:
+		t, _ := time.ParseInLocation("2006-01-02T15:04:05", schedule[len("at("):len(schedule)-1], loc)
+		if t.After(after) && !t.After(until) {
+			out = append(out, t)
+		}
+	case scheduleRate:
+		f := strings.Fields(schedule[len("rate(") : len(schedule)-1])
+		n, _ := strconv.Atoi(f[0])
+		step := time.Duration(n) * map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[f[1][0]]
+		k := int64(1)
+		if after.After(anchor) {
+			k = int64(after.Sub(anchor)/step) + 1
+		}
+		for t := anchor.Add(time.Duration(k) * step); !t.After(until) && len(out) != limit; t = t.Add(step) {
+			if t.After(after) {
+				out = append(out, t)
+			}
+		}
+	case scheduleCron:
+		c := compileCron(schedule[len("cron(") : len(schedule)-1])
+		shift := time.Duration(offset) * 24 * time.Hour
+		// Days, in the schedule's zone, on which a cron time shifted by the
+		// offset can land in the interval.
+		day := time.Date(after.In(loc).Year(), after.In(loc).Month(), after.In(loc).Day(), 0, 0, 0, 0, loc).Add(-shift - 24*time.Hour)
+		for ; !day.After(until.Add(-shift)) && len(out) != limit; day = day.AddDate(0, 0, 1) {
+			if !c.matchesDay(day) {
+				continue
+			}
+			for _, h := range c.hours {
+				for _, m := range c.minutes {
+					t := time.Date(day.Year(), day.Month(), day.Day(), h, m, c.second, 0, loc)
+					if t.Hour() != h {
+						// A time the change to summer time skips runs when
+						// the clock resumes, an hour later by the wall
+						// (an assumption: AWS documents nothing).
+						t = time.Date(day.Year(), day.Month(), day.Day(), h+1, m, c.second, 0, loc)
+					}
+					t = t.AddDate(0, 0, int(offset))
+					if t.After(after) && !t.After(until) && len(out) != limit {
+						out = append(out, t)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// cronSpec is a parsed cron expression, as the schedule's zone reads it.
+type cronSpec struct {
+	second         int
+	minutes, hours []int
+	dom, dow       string
+	months, years  map[int]bool
+}
+
+// compileCron reads an expression parseCron accepted.
+func compileCron(body string) cronSpec {
+	f := strings.Fields(body)
+	var c cronSpec
+	if len(f) == 7 {
+		c.second, _ = strconv.Atoi(f[0])
+		f = f[1:]
+	}
+	c.minutes = cronFields[0].expand(f[0])
+	c.hours = cronFields[1].expand(f[1])
+	c.dom, c.dow = f[2], f[4]
+	c.months, c.years = map[int]bool{}, map[int]bool{}
+	for _, m := range cronFields[3].expand(f[3]) {
+		c.months[m] = true
+	}
+	for _, y := range cronFields[5].expand(f[5]) {
+		c.years[y] = true
+	}
+	return c
+}
+
+// expand lists the values of a field of plain numbers, names, ranges, steps
+// and lists.
+func (c cronField) expand(v string) []int {
+	var out []int
+	for item := range strings.SplitSeq(v, ",") {
+		if item == "*" || item == "?" {
+			for n := c.min; n <= c.max; n++ {
+				out = append(out, n)
+			}
+			continue
+		}
+		base, stepText, _ := strings.Cut(item, "/")
+		step := 1
+		if stepText != "" {
+			step, _ = strconv.Atoi(stepText)
+		}
+		lo, hi := c.min, c.max
+		if base != "*" {
+			a, b, isRange := strings.Cut(base, "-")
+			lo, _ = c.value(a)
+			hi = lo
+			if stepText != "" {
+				hi = c.max
+			}
+			if isRange {
+				hi, _ = c.value(b)
+			}
+		}
+		if hi < lo { // a wrapping range of names, e.g. FRI-MON
+			for n := lo; n <= c.max; n += step {
+				out = append(out, n)
+			}
+			for n := c.min; n <= hi; n += step {
+				out = append(out, n)
+			}
+			continue
+		}
+		for n := lo; n <= hi; n += step {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// matchesDay reports whether the cron runs on day (midnight in its zone).
+func (c cronSpec) matchesDay(day time.Time) bool {
+	if !c.years[day.Year()] || !c.months[int(day.Month())] {
+		return false
+	}
+	last := time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, day.Location()).Day()
+	if c.dom != "?" {
+		return slices.ContainsFunc(strings.Split(c.dom, ","), func(item string) bool { return domMatches(item, day, last) })
+	}
+	return slices.ContainsFunc(strings.Split(c.dow, ","), func(item string) bool { return dowMatches(item, day, last) })
+}
+
+func domMatches(item string, day time.Time, last int) bool {
+	d := day.Day()
+	switch {
+	case item == "L":
+		return d == last
+	case item == "LW":
+		return d == nearestWeekday(day, last, last)
+	case strings.HasPrefix(item, "L-"):
+		n, _ := strconv.Atoi(item[2:])
+		return d == last-n
+	case strings.HasSuffix(item, "W"):
+		n, _ := strconv.Atoi(strings.TrimSuffix(item, "W"))
+		return d == nearestWeekday(day, min(n, last), last)
+	}
+	return slices.Contains(cronFields[2].expand(item), d)
+}
+
+// nearestWeekday is the weekday nearest to day n of day's month, not
+// leaving the month (cron's W).
+func nearestWeekday(day time.Time, n, last int) int {
+	t := time.Date(day.Year(), day.Month(), n, 0, 0, 0, 0, day.Location())
+	switch t.Weekday() {
+	case time.Saturday:
+		if n == 1 {
+			return 3
+		}
+		return n - 1
+	case time.Sunday:
+		if n == last {
+			return n - 2
+		}
+		return n + 1
+	}
+	return n
+}
+
+func dowMatches(item string, day time.Time, last int) bool {
+	wd := int(day.Weekday()) + 1 // cron: 1 is Sunday
+	f := cronFields[4]
+	switch {
+	case item == "L":
+		return wd == 7
+	case strings.HasSuffix(item, "L"):
+		n, _ := f.value(strings.TrimSuffix(item, "L"))
+		return wd == n && day.Day()+7 > last
+	case strings.Contains(item, "#"):
+		d, nth, _ := strings.Cut(item, "#")
+		n, _ := f.value(d)
+		k, _ := strconv.Atoi(nth)
+		return wd == n && (day.Day()-1)/7+1 == k
+	}
+	return slices.Contains(f.expand(item), wd)
+}
+
+// NextExecution is a window's next run after now, taking its StartDate and
+// EndDate into account; zero when it has none within a year (or is
+// disabled).
+func (w *Window) NextExecution(now time.Time) time.Time {
+	if !w.Enabled {
+		return time.Time{}
+	}
+	from, until := now, now.AddDate(1, 0, 0)
+	start, end := w.activeSpan()
+	if !start.IsZero() && start.After(from) {
+		from = start.Add(-time.Nanosecond)
+		until = from.AddDate(1, 0, 0)
+	}
+	if !end.IsZero() && end.Before(until) {
+		until = end
+	}
+	for _, t := range occurrences(w.Schedule, w.ScheduleTimezone, w.ScheduleOffset, w.anchor(), from, until, 1) {
+		return t
+	}
+	return time.Time{}
+}
+
+// activeSpan is the window's StartDate and EndDate (zero when unset).
+func (w *Window) activeSpan() (start, end time.Time) {
+	if w.StartDate != "" {
+		start, _ = parseISO8601(w.StartDate)
+	}
+	if w.EndDate != "" {
+		end, _ = parseISO8601(w.EndDate)
+	}
+	return start, end
+}
+
+// anchor is where a rate schedule counts from.
+func (w *Window) anchor() time.Time {
+	if start, _ := w.activeSpan(); !start.IsZero() {
+		return start
+	}
+	return w.Created
 }

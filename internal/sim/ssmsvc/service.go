@@ -78,7 +78,11 @@ type Service struct {
 	quotas Quotas
 	seq    atomic.Uint64 // id generator
 
-	inventory *nodes.Store // machines (package nodes); nil: none anywhere
+	inventory *nodes.Store   // machines (package nodes); nil: none anywhere
+	catalog   *nodes.Catalog // released patches; nil: none
+
+	failSeed uint64 // injected install failures (WithInstallFailures)
+	failRate func(account, region, nodeID string) float64
 
 	mu     sync.RWMutex
 	states map[stateKey]*state
@@ -112,6 +116,9 @@ type state struct {
 	baselines map[string]*Baseline
 	defaults  map[string]string
 	groups    map[groupKey]string
+	// What the windows ran, in order (runs.go).
+	executions []*WindowExecution
+	commands   []*Command
 }
 
 type idempotent struct {

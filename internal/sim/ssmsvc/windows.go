@@ -76,6 +76,18 @@ func (s *Service) createWindow(ctx Context, in *createWindowInput) (any, error) 
 	return windowIDOutput{WindowId: w.ID}, nil
 }
 
+// nextExecutionTime is the window's next run after now as the reference's
+// "ISO-8601 Extended format" string: the simulator writes it in UTC to the
+// minute, e.g. 2026-12-06T02:00Z (an assumption: AWS documents no exact
+// layout); "" when the window will not run within a year.
+func nextExecutionTime(w *Window, now time.Time) string {
+	t := w.NextExecution(now)
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04Z")
+}
+
 // checkWindow applies the rules the model cannot express.
 func checkWindow(w *Window) error {
 	if w.Cutoff >= w.Duration {
@@ -136,6 +148,7 @@ type getWindowOutput struct {
 	Schedule                 string `json:"Schedule"`
 	ScheduleTimezone         string `json:"ScheduleTimezone,omitempty"`
 	ScheduleOffset           int32  `json:"ScheduleOffset,omitempty"`
+	NextExecutionTime        string `json:"NextExecutionTime,omitempty"`
 	Duration                 int32  `json:"Duration"`
 	Cutoff                   int32  `json:"Cutoff"`
 	AllowUnassociatedTargets bool   `json:"AllowUnassociatedTargets"`
@@ -153,7 +166,9 @@ func windowOutput(w *Window) getWindowOutput {
 
 func (s *Service) getWindow(ctx Context, in *windowIDInput) (any, error) {
 	return s.inWindow(ctx, in.WindowId, func(w *Window) (any, error) {
-		return windowOutput(w), nil
+		out := windowOutput(w)
+		out.NextExecutionTime = nextExecutionTime(w, ctx.now())
+		return out, nil
 	})
 }
 
@@ -271,17 +286,18 @@ type describeWindowsInput struct {
 }
 
 type windowIdentity struct {
-	WindowId         string `json:"WindowId"`
-	Name             string `json:"Name"`
-	Description      string `json:"Description,omitempty"`
-	Enabled          bool   `json:"Enabled"`
-	Duration         int32  `json:"Duration"`
-	Cutoff           int32  `json:"Cutoff"`
-	Schedule         string `json:"Schedule"`
-	ScheduleTimezone string `json:"ScheduleTimezone,omitempty"`
-	ScheduleOffset   int32  `json:"ScheduleOffset,omitempty"`
-	EndDate          string `json:"EndDate,omitempty"`
-	StartDate        string `json:"StartDate,omitempty"`
+	WindowId          string `json:"WindowId"`
+	Name              string `json:"Name"`
+	Description       string `json:"Description,omitempty"`
+	Enabled           bool   `json:"Enabled"`
+	Duration          int32  `json:"Duration"`
+	Cutoff            int32  `json:"Cutoff"`
+	Schedule          string `json:"Schedule"`
+	ScheduleTimezone  string `json:"ScheduleTimezone,omitempty"`
+	ScheduleOffset    int32  `json:"ScheduleOffset,omitempty"`
+	NextExecutionTime string `json:"NextExecutionTime,omitempty"`
+	EndDate           string `json:"EndDate,omitempty"`
+	StartDate         string `json:"StartDate,omitempty"`
 }
 
 type describeWindowsOutput struct {
@@ -308,7 +324,7 @@ func (s *Service) describeWindows(ctx Context, in *describeWindowsInput) (any, e
 	for i, w := range items {
 		out.WindowIdentities[i] = windowIdentity{WindowId: w.ID, Name: w.Name, Description: w.Description, Enabled: w.Enabled,
 			Duration: w.Duration, Cutoff: w.Cutoff, Schedule: w.Schedule, ScheduleTimezone: w.ScheduleTimezone,
-			ScheduleOffset: w.ScheduleOffset, EndDate: w.EndDate, StartDate: w.StartDate}
+			ScheduleOffset: w.ScheduleOffset, EndDate: w.EndDate, StartDate: w.StartDate, NextExecutionTime: nextExecutionTime(w, ctx.now())}
 	}
 	return out, nil
 }

@@ -51,6 +51,9 @@ func TestCreateAndGetWindow(t *testing.T) {
 		StartDate: aws.String("2026-01-01T00:00:00Z"), EndDate: aws.String("2027-01-01T00:00:00Z"),
 		Duration: aws.Int32(3), Cutoff: 1, AllowUnassociatedTargets: false, Enabled: true,
 		CreatedDate: aws.Time(testNow), ModifiedDate: aws.Time(testNow),
+		// Sunday 1 March 02:00 in Dublin (UTC in winter), two days' offset:
+		// Tuesday the 3rd, as testNow is Sunday noon.
+		NextExecutionTime: aws.String("2026-03-03T02:00Z"),
 	}
 	if diff := cmp.Diff(want, got, sdkOpts); diff != "" {
 		t.Errorf("GetMaintenanceWindow (-want +got):\n%s", diff)

@@ -51,7 +51,7 @@ def main():
             region_name=plan["region"],
         )
     }
-    names = {}
+    names = dict(plan.get("names") or {})
     out = []
     for step in plan["steps"]:
         client = sessions[step["as"]].client(
