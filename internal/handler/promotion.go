@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,12 +204,8 @@ func writePromotionMetrics(w io.Writer, now time.Time, ds []promotion.Decision) 
 		line["_aws"] = emfMetadata{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{{
 			Namespace: MetricsNamespace, Dimensions: [][]string{{"Ring"}}, Metrics: metrics,
 		}}}
-		b, err := json.Marshal(line)
-		if err != nil {
-			return fmt.Errorf("encode promotion metrics: %w", err)
-		}
-		if _, err := w.Write(append(b, '\n')); err != nil {
-			return fmt.Errorf("write promotion metrics: %w", err)
+		if err := writeEMFLine(w, line); err != nil {
+			return err
 		}
 	}
 	return nil
