@@ -357,6 +357,10 @@ func TestScheduleThatCannotSaveHolds(t *testing.T) {
 	if events, _ := f.eventsOf(t); len(events) != 2 {
 		t.Fatalf("events %v; want none for the unsaved decision", events)
 	}
+	lines := f.metrics.lines(t)
+	if l := lines[len(lines)-2]; l["Ring"] != "prod" || l[handler.MetricPromotionHeld] != 1.0 {
+		t.Fatalf("metric line before the invocation's: %v; want prod held", l)
+	}
 }
 
 // An unreadable account of the earlier ring holds: a gate never holds on
