@@ -28,7 +28,13 @@ const (
 	EnvStateMachineARN   = "ORGPATCH_STATE_MACHINE_ARN"
 	EnvRunsBucket        = "ORGPATCH_RUNS_BUCKET"
 	EnvBucketOwner       = "ORGPATCH_BUCKET_OWNER"
+	EnvAlarmTopicARN     = "ORGPATCH_ALARM_TOPIC_ARN"
+	EnvEventBusARN       = "ORGPATCH_EVENT_BUS_ARN"
 )
+
+// PromotionStateKey is the promotion state's object in the runs bucket
+// (promotion.StateKey): the function's role may read and write it alone.
+const PromotionStateKey = "promotion/state.json"
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
 const MetricsNamespace = "orgpatch"
