@@ -16,6 +16,7 @@
 //	ORGPATCH_REPORT_STALE_DAYS a node not scanned within this many days counts as not scanned (default 7)
 //	ORGPATCH_REPORT_SLA_DAYS   days a non-compliant patch may stay, by severity: critical=7,high=30, or none (default compliance's)
 //	ORGPATCH_REPORT_OWNER_TAGS EC2 tag keys copied into each node's record, comma-separated, or none (default compliance's)
+//	ORGPATCH_REPORT_SECURITYHUB true sends the report's findings to this account's Security Hub in this region (default false)
 //	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
 //	                           an execution of it (default: none, they run in the invocation)
 //	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
@@ -111,6 +112,13 @@ func readSettings(getenv func(string) string) (settings, error) {
 			}
 		}
 		s.report.Settings.OwnerTagKeys = keys
+	}
+	switch v := getenv(names.EnvReportSecurityHub); v {
+	case "", "false":
+	case "true":
+		s.report.SecurityHub = true
+	default:
+		return settings{}, fmt.Errorf("ORGPATCH_REPORT_SECURITYHUB %q: want true or false", v)
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := s.level.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {

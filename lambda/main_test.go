@@ -54,6 +54,12 @@ func TestReadSettings(t *testing.T) {
 			want: settings{level: slog.LevelInfo, stack: stack, report: handler.ReportSettings{Settings: compliance.Settings{
 				SLADays: map[string]int{}, OwnerTagKeys: []string{}}}},
 		},
+		"Security Hub on": {
+			env:  map[string]string{"ORGPATCH_REPORT_SECURITYHUB": "true"},
+			want: settings{level: slog.LevelInfo, stack: stack, report: handler.ReportSettings{SecurityHub: true}},
+		},
+		"Security Hub off":           {env: map[string]string{"ORGPATCH_REPORT_SECURITYHUB": "false"}, want: settings{level: slog.LevelInfo, stack: stack}},
+		"Security Hub not a bool":    {env: map[string]string{"ORGPATCH_REPORT_SECURITYHUB": "on"}, wantErr: `ORGPATCH_REPORT_SECURITYHUB "on": want true or false`},
 		"SLA of an unknown severity": {env: map[string]string{"ORGPATCH_REPORT_SLA_DAYS": "urgent=1"}, wantErr: "ORGPATCH_REPORT_SLA_DAYS \"urgent=1\": want severity=days"},
 	}
 	for name, tc := range tests {

@@ -1,22 +1,26 @@
 package main
 
 import (
-	"net/http"
-	"runtime/debug"
-	"sync/atomic"
-
 	"bufio"
 	"compress/gzip"
 	"context"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
+	"github.com/orgpatch/orgpatch/internal/handler"
 )
 
 const reportSummary = "report the organization's patch compliance: a table, JSON, JSON Lines records, CSV, an HTML page"
@@ -36,6 +40,8 @@ type reportFlags struct {
 	minAgent  string
 	sla       string
 	ownerTags string
+	hub       bool
+	bucket    string
 
 	slaDays map[string]int // parsed from sla by check
 }
@@ -56,7 +62,12 @@ func (f *reportFlags) register(fs *flagSet) {
 	fs.StringVar(&f.ownerTags, "owner-tags", strings.Join(compliance.DefaultOwnerTagKeys, ","), "EC2 tag `keys` copied into each record's OwnerTags, comma-separated")
 	fs.IntVar(&f.staleDays, "stale-days", compliance.DefaultStaleAfterDays, "a node not scanned within this many `days` counts as not scanned (1..365)")
 	fs.StringVar(&f.minAgent, "min-agent", compliance.DefaultMinAgentVersion, "SSM Agent `version` below which an agent counts as old")
+	fs.BoolVar(&f.hub, "securityhub", false, "also send a finding per node past SLA, unmanaged, stale or with an old agent to the management account's Security Hub in --region (updated in place run to run); exit 1 if an import fails")
+	fs.StringVar(&f.bucket, "bucket", "", "with --securityhub: the deployed report `bucket`, whose latest run's findings this run archives when it no longer raises them (read only; the bucket is not written). Without it nothing is archived")
 }
+
+// bucketName is an S3 general purpose bucket name.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // check validates report's own flags.
 func (f *reportFlags) check() error {
@@ -74,6 +85,12 @@ func (f *reportFlags) check() error {
 	var err error
 	if f.slaDays, err = compliance.ParseSLADays(f.sla); err != nil {
 		return fmt.Errorf("--sla %w", err)
+	}
+	if f.bucket != "" && !f.hub {
+		return fmt.Errorf("--bucket %q: only with --securityhub (it names where the previous findings are)", f.bucket)
+	}
+	if f.bucket != "" && !bucketName.MatchString(f.bucket) {
+		return fmt.Errorf("--bucket %q: want an S3 bucket name: 3 to 63 lowercase letters, digits, '.' or '-'", f.bucket)
 	}
 	if f.runID != "" && !compliance.ValidRunID(f.runID) {
 		return fmt.Errorf("--run-id %q: want 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit", f.runID)
@@ -194,6 +211,13 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// its HTTP client's requests counts the run's calls (retries included).
 	calls := &countingClient{HTTPClient: s.mgmt.HTTPClient}
 	s.mgmt.HTTPClient = calls
+	hub, previous, err := f.findings(ctx, s.mgmt)
+	if err != nil {
+		return fail(1, err)
+	}
+	if hub != nil {
+		sinks = append(sinks, func(r *compliance.Record) error { hub.Add(ctx, *r); return nil })
+	}
 	sum, err := compliance.Run(ctx, compliance.Env{
 		Management: s.mgmt, Config: s.cfg, Concurrency: f.conn.concurrency, Logger: logger,
 		Settings: compliance.Settings{StaleAfterDays: f.staleDays, MinAgentVersion: f.minAgent, SLADays: f.slaDays, OwnerTagKeys: ownerKeys(f.ownerTags)},
@@ -238,8 +262,50 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(1, err)
 	}
+	code := 0
+	if hub != nil {
+		res, err := hub.Close(ctx, previous)
+		note := stdout
+		if f.output != "text" {
+			note = stderr // stdout is JSON
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "orgpatch report: %v\n", err)
+			code = 1
+		case f.bucket == "":
+			fmt.Fprintf(note, "\n%s (without --bucket no earlier finding is archived)\n", res)
+		default:
+			fmt.Fprintf(note, "\n%s\n", res)
+		}
+		for _, r := range res.Failed {
+			fmt.Fprintf(stderr, "orgpatch report: Security Hub refused %s: %s: %s\n", r.Id, r.ErrorCode, r.ErrorMessage)
+		}
+	}
 	if sum.Failed > 0 {
 		return 1
 	}
-	return 0
+	return code
+}
+
+// findings is the Security Hub sink of a run with --securityhub (nil
+// without), and the Ids of the findings the bucket's latest run left
+// active, which it archives when resolved (none without --bucket). The
+// home is the caller's account in the management configuration's region;
+// it owns the deployed bucket.
+func (f *reportFlags) findings(ctx context.Context, mgmt aws.Config) (*compliance.FindingsSink, []string, error) {
+	if !f.hub {
+		return nil, nil, nil
+	}
+	home, err := compliance.CallerHome(ctx, sts.NewFromConfig(mgmt), mgmt.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	var previous []string
+	if f.bucket != "" {
+		if previous, err = handler.PreviousFindings(ctx, compliance.NewS3Client(mgmt), f.bucket, home.Account); err != nil {
+			return nil, nil, fmt.Errorf("--bucket: %w", err)
+		}
+	}
+	return compliance.NewFindingsSink(securityhub.NewFromConfig(mgmt), home, time.Now()), previous, nil
 }

@@ -34,6 +34,8 @@ func TestReportBadFlagsCallNothing(t *testing.T) {
 		{[]string{"--sla", "critical=0"}, `--sla "critical=0": want a whole number of days from 1 to 3650`},
 		{[]string{"--run-id", "a/b"}, `--run-id "a/b": want 1 to 128 letters`},
 		{[]string{"--previous", filepath.Join(dir, "none.jsonl.gz")}, "--previous: open"},
+		{[]string{"--bucket", "orgpatch-compliance"}, `--bucket "orgpatch-compliance": only with --securityhub`},
+		{[]string{"--securityhub", "--bucket", "Reports_Bucket"}, `--bucket "Reports_Bucket": want an S3 bucket name`},
 	} {
 		code, _, errs := cli(t, append([]string{"report", "--endpoint", env.URL}, tc.args...)...)
 		if code != 2 || !strings.Contains(errs, tc.want) {

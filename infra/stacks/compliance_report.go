@@ -49,6 +49,12 @@ type ComplianceReport struct {
 	// ReportSLAAlarmThreshold.
 	ScheduleParam, RetentionParam, StaleParam, ThresholdParam awscdk.CfnParameter
 	SLAParam, OwnerTagsParam, SLAThresholdParam               awscdk.CfnParameter
+	// SecurityHubParam (ReportSecurityHub, default false) sends the
+	// report's findings to the management account's Security Hub;
+	// SecurityHub is its condition, under which the Lambda role's
+	// orgpatch-securityhub policy grants the import.
+	SecurityHubParam awscdk.CfnParameter
+	SecurityHub      awscdk.CfnCondition
 }
 
 // reportBucketName names the report bucket (Fn::Sub): known before the
@@ -64,6 +70,34 @@ func reportObjectARNs() []*string {
 		partitionARN("s3:::" + reportBucketName + "/" + names.ReportPagesPrefix + "*"),
 		partitionARN("s3:::" + reportBucketName + "/" + names.ReportStatePrefix + "*"),
 	}
+}
+
+// securityHubProduct is the management account's default Security Hub
+// product, the only one the report imports findings under (Fn::Sub).
+const securityHubProduct = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+
+// grantSecurityHubImport gives the function's role, under on, a second
+// inline policy (orgpatch-securityhub) allowing BatchImportFindings on the
+// default product alone. It is an Fn::If in the role's Policies, so the
+// grant exists only while the parameter is true, and it stays the role's
+// own, which the function depends on before its first invocation. The
+// report reads nothing back from Security Hub: it keeps the Ids it sent.
+func grantSecurityHubImport(fn awslambda.Function, on awscdk.CfnCondition) {
+	role := fn.Role().Node().DefaultChild().(awscdk.CfnResource)
+	policy := map[string]interface{}{
+		"PolicyName": "orgpatch-securityhub",
+		"PolicyDocument": map[string]interface{}{
+			"Version": "2012-10-17",
+			"Statement": []interface{}{map[string]interface{}{
+				"Sid":      "ImportReportFindings",
+				"Effect":   "Allow",
+				"Action":   "securityhub:BatchImportFindings",
+				"Resource": awscdk.Fn_Sub(jsii.String(securityHubProduct), nil),
+			}},
+		},
+	}
+	// Policies.0 is the role's orgpatch policy (lambdaPolicy).
+	role.AddPropertyOverride(jsii.String("Policies.1"), awscdk.Fn_ConditionIf(on.LogicalId(), policy, awscdk.Aws_NO_VALUE()))
 }
 
 // ReportDatabase is the Glue database of the report's table.
@@ -219,6 +253,15 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 		Description: jsii.String("Alarm when more nodes than this have a patch past its SLA. -1: no alarm."),
 	})
 
+	r.SecurityHubParam = awscdk.NewCfnParameter(stack, jsii.String("ReportSecurityHub"), &awscdk.CfnParameterProps{
+		Type: jsii.String("String"), Default: jsii.String("false"), AllowedValues: jsii.Strings("true", "false"),
+		Description: jsii.String("true sends each report's findings (nodes past SLA, unmanaged, stale or with an old SSM Agent) to this account's Security Hub in this region and archives them once resolved; Security Hub must be enabled here. Default: false."),
+	})
+	r.SecurityHub = awscdk.NewCfnCondition(stack, jsii.String("ReportSecurityHubOn"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(r.SecurityHubParam.ValueAsString(), jsii.String("true")),
+	})
+	grantSecurityHubImport(p.Function, r.SecurityHub)
+
 	retention := awscdk.Duration_Days(r.RetentionParam.ValueAsNumber())
 	r.Bucket = awss3.NewBucket(c, jsii.String("Bucket"), &awss3.BucketProps{
 		BucketName:        awscdk.Fn_Sub(jsii.String(reportBucketName), nil),
@@ -244,6 +287,7 @@ func NewComplianceReport(scope constructs.Construct, id string, p ComplianceRepo
 	p.Function.AddEnvironment(jsii.String(names.EnvReportStaleDays), r.StaleParam.ValueAsString(), nil)
 	p.Function.AddEnvironment(jsii.String(names.EnvReportSLADays), r.SLAParam.ValueAsString(), nil)
 	p.Function.AddEnvironment(jsii.String(names.EnvReportOwnerTags), r.OwnerTagsParam.ValueAsString(), nil)
+	p.Function.AddEnvironment(jsii.String(names.EnvReportSecurityHub), r.SecurityHubParam.ValueAsString(), nil)
 	location := awscdk.Fn_Join(jsii.String(""), jsii.Strings("s3://", *r.Bucket.BucketName(), "/", names.ReportRecordsPrefix))
 	r.Database = awsglue.NewCfnDatabase(c, jsii.String("Database"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),

@@ -225,14 +225,7 @@ func reportBucket(p map[string]any) bool {
 func TestLambdaWritesOnlyTheReportPrefixes(t *testing.T) {
 	b := build(t, "eu-west-1", nil)
 	_, role := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
-	var resourcesOf []any
-	for _, p := range role["Properties"].(map[string]any)["Policies"].([]any) {
-		for _, st := range p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-			if st.(map[string]any)["Sid"] == "WriteReports" {
-				resourcesOf = st.(map[string]any)["Resource"].([]any)
-			}
-		}
-	}
+	resourcesOf := statementBySid(t, role, "WriteReports")["Resource"].([]any)
 	want := []any{
 		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/pages/*"},
 		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:s3:::orgpatch-compliance-${AWS::AccountId}-${AWS::Region}/records/*"},

@@ -198,11 +198,15 @@ func diff(t *testing.T, what string, want, got any) {
 	}
 }
 
-// statements returns every statement of every inline policy of a role.
+// statements returns every statement of every inline policy of a role; a
+// policy under a condition (Fn::If) counts as granted.
 func statements(role map[string]any) []map[string]any {
 	var out []map[string]any
 	pols, _ := props(role)["Policies"].([]any)
 	for _, p := range pols {
+		if cond, ok := p.(map[string]any)["Fn::If"].([]any); ok {
+			p = cond[1]
+		}
 		doc := p.(map[string]any)["PolicyDocument"].(map[string]any)
 		for _, s := range doc["Statement"].([]any) {
 			out = append(out, s.(map[string]any))
@@ -305,17 +309,18 @@ func TestLambdaFunction(t *testing.T) {
 		"MemorySize":                   512,
 		"ReservedConcurrentExecutions": 12,
 		"Environment": map[string]any{"Variables": map[string]any{
-			"ORGPATCH_CONFIG_PARAMETER":  "/orgpatch/configuration",
-			"ORGPATCH_REPORT_BUCKET":     ref(reportBucketID(t, b)),
-			"ORGPATCH_REPORT_STALE_DAYS": ref("ReportStaleDays"),
-			"ORGPATCH_REPORT_SLA_DAYS":   ref("ReportSLADays"),
-			"ORGPATCH_REPORT_OWNER_TAGS": ref("ReportOwnerTags"),
-			"ORGPATCH_STACK_ID":          ref("AWS::StackId"),
-			"ORGPATCH_STACK_PROPERTIES":  p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
-			"LOG_LEVEL":                  ref("LogLevel"),
-			"ORGPATCH_STATE_MACHINE_ARN": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
-			"ORGPATCH_RUNS_BUCKET":       ref(bucketID),
-			"ORGPATCH_BUCKET_OWNER":      ref("AWS::AccountId"),
+			"ORGPATCH_CONFIG_PARAMETER":   "/orgpatch/configuration",
+			"ORGPATCH_REPORT_BUCKET":      ref(reportBucketID(t, b)),
+			"ORGPATCH_REPORT_STALE_DAYS":  ref("ReportStaleDays"),
+			"ORGPATCH_REPORT_SLA_DAYS":    ref("ReportSLADays"),
+			"ORGPATCH_REPORT_OWNER_TAGS":  ref("ReportOwnerTags"),
+			"ORGPATCH_REPORT_SECURITYHUB": ref("ReportSecurityHub"),
+			"ORGPATCH_STACK_ID":           ref("AWS::StackId"),
+			"ORGPATCH_STACK_PROPERTIES":   p["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGPATCH_STACK_PROPERTIES"],
+			"LOG_LEVEL":                   ref("LogLevel"),
+			"ORGPATCH_STATE_MACHINE_ARN":  sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
+			"ORGPATCH_RUNS_BUCKET":        ref(bucketID),
+			"ORGPATCH_BUCKET_OWNER":       ref("AWS::AccountId"),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
 		"LoggingConfig": map[string]any{"LogGroup": ref(logID)},
@@ -389,11 +394,12 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"organizations:ListRoots",
 		"organizations:ListTagsForResource",
 		"s3:AbortMultipartUpload",
-		"s3:GetObject",  // the report bucket's prefixes (WriteReports)
-		"s3:GetObject",  // the runs bucket's prefix (RunObjects)
-		"s3:ListBucket", // the report bucket (ListReports)
-		"s3:PutObject",  // the report bucket's prefixes (WriteReports)
-		"s3:PutObject",  // the runs bucket's prefix (RunObjects)
+		"s3:GetObject",                    // the report bucket's prefixes (WriteReports)
+		"s3:GetObject",                    // the runs bucket's prefix (RunObjects)
+		"s3:ListBucket",                   // the report bucket (ListReports)
+		"s3:PutObject",                    // the report bucket's prefixes (WriteReports)
+		"s3:PutObject",                    // the runs bucket's prefix (RunObjects)
+		"securityhub:BatchImportFindings", // with ReportSecurityHub true (ImportReportFindings)
 		"sqs:SendMessage",
 		"ssm:DeleteParameter",
 		"ssm:GetParameter",

@@ -37,7 +37,9 @@
 // FindingsSink turns node records into Security Hub findings (ASFF), one per
 // node and problem with a stable Id, imported 100 at a time as the records
 // stream; closing it archives the previous run's findings this run no longer
-// raised (docs/compliance.md, "Security Hub findings").
+// raised, but those of targets it could not read. A failed import stops it
+// and is returned with every Id that may still be active, so the caller
+// reports it and keeps them (docs/compliance.md, "Security Hub findings").
 //
 // Both the CLI (`orgpatch report`) and the Lambda's report run call Run.
 package compliance

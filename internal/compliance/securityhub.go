@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/orgpatch/orgpatch/internal/fleet"
 )
 
 // Node problems a Security Hub finding is raised for, one finding per node
@@ -122,9 +125,16 @@ func (h FindingsHome) Finding(account, region, node, problem string, r *Record, 
 		Types:         []string{t.typ},
 		// Assumption: the report keeps no first-seen time, so CreatedAt is
 		// this run's; Security Hub keeps the finding by Id either way.
-		CreatedAt:   aws.String(stamp),
-		UpdatedAt:   aws.String(stamp),
-		Severity:    &shtypes.Severity{Label: shtypes.SeverityLabel(t.label)},
+		CreatedAt: aws.String(stamp),
+		UpdatedAt: aws.String(stamp),
+		Severity:  &shtypes.Severity{Label: shtypes.SeverityLabel(t.label)},
+		// A finding provider updates severity and types through
+		// FindingProviderFields: after a finding's creation Security Hub
+		// leaves the top-level fields to the customer's workflow.
+		FindingProviderFields: &shtypes.FindingProviderFields{
+			Severity: &shtypes.FindingProviderSeverity{Label: shtypes.SeverityLabel(t.label)},
+			Types:    []string{t.typ},
+		},
 		Title:       aws.String(truncate(t.title, maxTitle)),
 		Description: aws.String(truncate(desc, maxDescription)),
 		Resources:   []shtypes.Resource{res},
@@ -157,7 +167,11 @@ type FailedFinding struct {
 // FindingsResult is what a sink imported.
 type FindingsResult struct {
 	Active, Archived int
-	Failed           []FailedFinding
+	// Unread are previous findings neither raised nor archived: their
+	// account x region could not be read this run, so whether they are
+	// resolved is unknown. They stay in Ids.
+	Unread int
+	Failed []FailedFinding
 	// Ids are the active findings' Ids, sorted: the next run's previous.
 	Ids []string
 }
@@ -166,23 +180,36 @@ type FindingsResult struct {
 // batches of MaxFindingsPerImport as they stream; Close archives the
 // findings of the previous run this run no longer has. It holds one batch
 // and the Ids sent. It is not safe for concurrent use.
+//
+// The first import that fails (Security Hub not enabled, access denied,
+// retries exhausted) stops the sink: nothing more is sent, and Close
+// returns that error with the Ids that may still be active in Security Hub,
+// so the caller can report the failure and still archive them later.
 type FindingsSink struct {
 	client FindingsImporter
 	home   FindingsHome
 	now    time.Time
 	batch  []shtypes.AwsSecurityFinding
 	sent   map[string]bool
+	unread map[string]bool // account/region of failed coverage records
 	result FindingsResult
+	err    error
 }
 
 // NewFindingsSink returns a sink importing into home, stamped with now
 // (the run's CaptureTime). Throttling is retried by client's retryer.
 func NewFindingsSink(client FindingsImporter, home FindingsHome, now time.Time) *FindingsSink {
-	return &FindingsSink{client: client, home: home, now: now, sent: map[string]bool{}}
+	return &FindingsSink{client: client, home: home, now: now, sent: map[string]bool{}, unread: map[string]bool{}}
 }
 
-// Add queues the findings of one record, importing a full batch.
-func (s *FindingsSink) Add(ctx context.Context, r Record) error {
+// Add queues the findings of one record, importing a full batch. An import
+// that fails stops the sink; Close returns its error. A coverage record of
+// a target that could not be read keeps that target's previous findings
+// from being archived.
+func (s *FindingsSink) Add(ctx context.Context, r Record) {
+	if r.RecordType == CoverageRecord && r.Outcome == OutcomeFailed {
+		s.unread[r.Account+"/"+r.Region] = true
+	}
 	for _, p := range Problems(r) {
 		id := FindingId(r.Account, r.Region, r.ResourceId, p)
 		if s.sent[id] {
@@ -190,40 +217,45 @@ func (s *FindingsSink) Add(ctx context.Context, r Record) error {
 		}
 		s.sent[id] = true
 		s.result.Active++
-		if err := s.queue(ctx, s.home.Finding(r.Account, r.Region, r.ResourceId, p, &r, s.now, shtypes.RecordStateActive)); err != nil {
-			return err
-		}
+		s.queue(ctx, s.home.Finding(r.Account, r.Region, r.ResourceId, p, &r, s.now, shtypes.RecordStateActive))
 	}
-	return nil
 }
 
-func (s *FindingsSink) queue(ctx context.Context, f shtypes.AwsSecurityFinding) error {
+func (s *FindingsSink) queue(ctx context.Context, f shtypes.AwsSecurityFinding) {
+	if s.err != nil {
+		return
+	}
 	s.batch = append(s.batch, f)
-	if len(s.batch) < MaxFindingsPerImport {
-		return nil
+	if len(s.batch) == MaxFindingsPerImport {
+		s.flush(ctx)
 	}
-	return s.flush(ctx)
 }
 
-func (s *FindingsSink) flush(ctx context.Context) error {
-	if len(s.batch) == 0 {
-		return nil
+func (s *FindingsSink) flush(ctx context.Context) {
+	if len(s.batch) == 0 || s.err != nil {
+		return
 	}
 	out, err := s.client.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: s.batch})
 	if err != nil {
-		return fmt.Errorf("security hub: importing %d findings: %w", len(s.batch), err)
+		s.err = fmt.Errorf("security hub: importing %d findings: %w", len(s.batch), err)
+		return
 	}
 	for _, f := range out.FailedFindings {
 		s.result.Failed = append(s.result.Failed, FailedFinding{aws.ToString(f.Id), aws.ToString(f.ErrorCode), aws.ToString(f.ErrorMessage)})
 	}
 	s.batch = s.batch[:0]
-	return nil
 }
 
 // Close archives the findings in previous (the Ids of the last run's
-// active findings) this run did not raise again, imports what is queued
-// and returns what was done. A refused finding is in Failed, not an error.
+// active findings) this run did not raise again, but for those of targets
+// it could not read, imports what is queued and returns what was done. A
+// refused finding is in Failed, not an error.
+//
+// When an import failed, Close returns its error, and Ids are every Id
+// this run raised and every Id of previous: the findings Security Hub may
+// hold as active, which the next run archives if they are resolved.
 func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsResult, error) {
+	var kept []string
 	for _, id := range previous {
 		if s.sent[id] {
 			continue
@@ -232,24 +264,68 @@ func (s *FindingsSink) Close(ctx context.Context, previous []string) (FindingsRe
 		if !ok || problemText[problem].label == "" {
 			continue // not one of ours
 		}
-		s.result.Archived++
-		if err := s.queue(ctx, s.home.Finding(account, region, node, problem, nil, s.now, shtypes.RecordStateArchived)); err != nil {
-			return s.result, err
+		if s.unread[account+"/"+region] {
+			s.result.Unread++
+			kept = append(kept, id)
+			continue
 		}
+		s.result.Archived++
+		s.queue(ctx, s.home.Finding(account, region, node, problem, nil, s.now, shtypes.RecordStateArchived))
 	}
-	if err := s.flush(ctx); err != nil {
-		return s.result, err
+	s.flush(ctx)
+	s.result.Ids = s.result.Ids[:0]
+	if s.err != nil {
+		for id := range s.sent {
+			s.result.Ids = append(s.result.Ids, id)
+		}
+		for _, id := range previous {
+			if !s.sent[id] {
+				s.result.Ids = append(s.result.Ids, id)
+			}
+		}
+		slices.Sort(s.result.Ids)
+		return s.result, s.err
 	}
 	failed := map[string]bool{}
 	for _, f := range s.result.Failed {
 		failed[f.Id] = true
 	}
-	s.result.Ids = s.result.Ids[:0]
 	for id := range s.sent {
 		if !failed[id] {
 			s.result.Ids = append(s.result.Ids, id)
 		}
 	}
+	s.result.Ids = append(s.result.Ids, kept...)
 	slices.Sort(s.result.Ids)
 	return s.result, nil
+}
+
+// String is the result in one sentence, for a run's summary.
+func (r FindingsResult) String() string {
+	s := fmt.Sprintf("Security Hub: %d findings active, %d archived, %d refused", r.Active, r.Archived, len(r.Failed))
+	if r.Unread > 0 {
+		s += fmt.Sprintf(", %d left as they were (their account x region not read)", r.Unread)
+	}
+	return s
+}
+
+// CallerIdentityAPI is the STS call that names the home account.
+type CallerIdentityAPI interface {
+	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+var (
+	_ CallerIdentityAPI = (*sts.Client)(nil)
+	_ FindingsImporter  = (*securityhub.Client)(nil)
+)
+
+// CallerHome is the findings home of the caller: its own account (STS
+// GetCallerIdentity, which needs no permission) in region, in region's
+// partition.
+func CallerHome(ctx context.Context, client CallerIdentityAPI, region string) (FindingsHome, error) {
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return FindingsHome{}, fmt.Errorf("security hub: who is the home account (sts GetCallerIdentity): %w", err)
+	}
+	return FindingsHome{Partition: fleet.Partition(region), Region: region, Account: aws.ToString(out.Account)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,9 +41,7 @@ func runSink(t *testing.T, env *simtest.Env, home FindingsHome, now time.Time, r
 	ctx := context.Background()
 	sink := NewFindingsSink(securityhub.NewFromConfig(env.Config), home, now)
 	for _, r := range records {
-		if err := sink.Add(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		sink.Add(ctx, r)
 	}
 	res, err := sink.Close(ctx, previous)
 	if err != nil {
@@ -140,17 +139,69 @@ func TestFindingsRefusedAreReportedNotFatal(t *testing.T) {
 	}
 }
 
-func TestFindingsThrottlingIsRetried(t *testing.T) {
+// throttledHub is a simulator whose Security Hub allows rate calls a
+// second after the first, and the management account's findings home.
+func throttledHub(t *testing.T, rate float64) (*simtest.Env, FindingsHome) {
+	t.Helper()
 	q := sim.DefaultQuotas()
-	q[sim.ServiceSecurityHub] = sim.Quota{Rate: 4, Burst: 1, Source: "test"}
+	q[sim.ServiceSecurityHub] = sim.Quota{Rate: rate, Burst: 1, Source: "test"}
 	env := simtest.Start(t, nil, sim.WithQuotas(q))
-	mgmt := env.Server.ManagementAccount()
-	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	return env, FindingsHome{Partition: "aws", Region: simtest.Region, Account: env.Server.ManagementAccount()}
+}
+
+func TestFindingsThrottlingIsRetried(t *testing.T) {
+	env, home := throttledHub(t, 4)
+	mgmt := home.Account
 	res := runSink(t, env, home, time.Now(), problemNodes(150, func(int) bool { return false }), nil)
 	if len(res.Failed) != 0 || len(env.Server.SecurityHubFindings(mgmt, simtest.Region)) != res.Active {
 		t.Fatalf("%d failed, %d imported of %d", len(res.Failed), len(env.Server.SecurityHubFindings(mgmt, simtest.Region)), res.Active)
 	}
 	if n := env.Server.CountCalls(func(c sim.Call) bool { return c.Throttled }); n == 0 {
 		t.Errorf("no call was throttled: the test proves nothing")
+	}
+}
+
+// An import that fails (here throttling with the retries used up) stops the
+// sink: no further call, the error comes back from Close, and the Ids kept
+// are every finding that may be active, this run's and the previous run's,
+// so the next run can still archive them.
+func TestFindingsImportFailureStopsAndKeepsIds(t *testing.T) {
+	env, home := throttledHub(t, 0.01)
+	client := securityhub.NewFromConfig(env.Config, func(o *securityhub.Options) { o.RetryMaxAttempts = 1 })
+	ctx := context.Background()
+	sink := NewFindingsSink(client, home, time.Now())
+	for _, r := range problemNodes(150, func(int) bool { return false }) {
+		sink.Add(ctx, r)
+	}
+	gone := FindingId(shMember, "eu-west-1", "mi-gone", ProblemStale)
+	res, err := sink.Close(ctx, []string{gone})
+	if err == nil {
+		t.Fatal("Close returned no error after a throttled import")
+	}
+	if n := env.Server.CountCalls(func(c sim.Call) bool { return c.Operation == "BatchImportFindings" }); n != 2 {
+		t.Errorf("%d import calls; want the one that passed and the one throttled, then none", n)
+	}
+	if len(res.Ids) != 241 || !slices.Contains(res.Ids, gone) {
+		t.Errorf("%d ids kept (previous kept: %v); want the 240 raised and the previous one", len(res.Ids), slices.Contains(res.Ids, gone))
+	}
+}
+
+// A target the run could not read says nothing about its nodes: their
+// previous findings are neither archived nor forgotten.
+func TestFindingsOfUnreadTargetsAreKept(t *testing.T) {
+	env := simtest.Start(t, nil)
+	mgmt := env.Server.ManagementAccount()
+	home := FindingsHome{Partition: "aws", Region: simtest.Region, Account: mgmt}
+	first := runSink(t, env, home, time.Now(), problemNodes(3, func(int) bool { return false }), nil)
+	failed := Record{RecordType: CoverageRecord, Account: shMember, Region: "eu-west-1", Outcome: OutcomeFailed, Reason: "AccessDenied"}
+	second := runSink(t, env, home, time.Now(), []Record{failed}, first.Ids)
+	if second.Archived != 0 || second.Unread != len(first.Ids) || !slices.Equal(second.Ids, first.Ids) {
+		t.Errorf("unread target: %d archived, %d unread, ids %v; want 0, %d and the first run's", second.Archived, second.Unread, second.Ids, len(first.Ids))
+	}
+	for _, raw := range env.Server.SecurityHubFindings(mgmt, simtest.Region) {
+		var f struct{ RecordState string }
+		if err := json.Unmarshal(raw, &f); err != nil || f.RecordState != "ACTIVE" {
+			t.Errorf("finding %s after a run that could not read its target: %v", raw, err)
+		}
 	}
 }

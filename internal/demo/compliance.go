@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/sim/nodes"
@@ -94,10 +99,15 @@ func (d *demo) compliance(ctx context.Context) error {
 		return err
 	}
 	d.printf("  %d machines in a few accounts; orgpatch report reads every account x region:\n\n", len(demoNodes))
+	home, err := compliance.CallerHome(ctx, sts.NewFromConfig(d.mgmt), d.mgmt.Region)
+	if err != nil {
+		return err
+	}
+	hub := compliance.NewFindingsSink(securityhub.NewFromConfig(d.mgmt), home, now)
 	records := map[string]int{}
 	sum, err := compliance.Run(ctx, compliance.Env{
 		Management: d.mgmt, Config: config.Default(), Now: func() time.Time { return now },
-		Sink: func(r *compliance.Record) error { records[r.RecordType]++; return nil },
+		Sink: func(r *compliance.Record) error { records[r.RecordType]++; hub.Add(ctx, *r); return nil },
 	})
 	if err != nil {
 		return err
@@ -149,5 +159,85 @@ func (d *demo) compliance(ctx context.Context) error {
 	d.check("the lost connection is counted", when(o.ConnectionLost != 1, "%d connection lost", o.ConnectionLost))
 	d.check("the EC2 instance no agent reports is counted as not managed", when(o.Unmanaged != want.unmanaged, "%d unmanaged", o.Unmanaged))
 	d.check(fmt.Sprintf("every account x region was read (%d) or its coverage record says why not (%d)", sum.Targets, inScope-sum.Targets), when(sum.Failed != 0, "%d not readable: %v", sum.Failed, sum.Failures))
+	return d.securityHub(ctx, hub, home, o)
+}
+
+// staleNode is the demo machine last scanned 30 days ago, which the
+// Security Hub part fixes between two runs.
+const staleNode = "i-0a1b2c3d4e5f60006"
+
+// securityHub closes the report's findings (as `orgpatch report
+// --securityhub` does), reads them back through GetFindings, then rescans
+// the stale machine and runs the report again: its finding is archived,
+// the others stay as they were.
+func (d *demo) securityHub(ctx context.Context, hub *compliance.FindingsSink, home compliance.FindingsHome, o compliance.Counts) error {
+	first, err := hub.Close(ctx, nil)
+	if err != nil {
+		return err
+	}
+	client := securityhub.NewFromConfig(d.mgmt)
+	active, err := d.findings(ctx, client, home, shtypes.RecordStateActive)
+	if err != nil {
+		return err
+	}
+	d.printf("\n  %s, read back: %d active\n", first, len(active))
+	want := o.PastSLA + o.NotScanned + o.OldAgent + o.Unmanaged
+	d.check(fmt.Sprintf("Security Hub holds one active finding per node problem (%d: stale, old agent, not managed)", want),
+		when(len(active) != want || first.Active != want, "%d active, %d sent", len(active), first.Active))
+
+	// The stale machine is scanned today; the next run archives its finding.
+	ns := d.srv.Nodes().List(stagingWeb, homeRegion)
+	now := time.Now()
+	for i := range ns {
+		if ns[i].ID == staleNode {
+			p := *ns[i].Patch
+			p.Started, p.Ended, p.ExecutionID = now.Add(-5*time.Minute), now, "d3m0f1x0-0000-4000-8000-000000000006"
+			ns[i].Patch = &p
+		}
+	}
+	if err := d.srv.Nodes().Put(stagingWeb, homeRegion, ns...); err != nil {
+		return fmt.Errorf("demo: rescan %s: %w", staleNode, err)
+	}
+	again := compliance.NewFindingsSink(client, home, now)
+	if _, err := compliance.Run(ctx, compliance.Env{
+		Management: d.mgmt, Config: config.Default(), Now: func() time.Time { return now },
+		Sink: func(r *compliance.Record) error { again.Add(ctx, *r); return nil },
+	}); err != nil {
+		return err
+	}
+	second, err := again.Close(ctx, first.Ids)
+	if err != nil {
+		return err
+	}
+	archived, err := d.findings(ctx, client, home, shtypes.RecordStateArchived)
+	if err != nil {
+		return err
+	}
+	d.printf("  %s rescanned; the next run: %s\n", staleNode, second)
+	fixed := compliance.FindingId(stagingWeb, homeRegion, staleNode, compliance.ProblemStale)
+	d.check("after the stale machine is rescanned, the next run archives its finding and keeps the others' Ids",
+		when(len(archived) != 1 || archived[0] != fixed || len(second.Ids) != len(first.Ids)-1, "archived %v, %d ids kept of %d", archived, len(second.Ids), len(first.Ids)))
 	return nil
+}
+
+// findings are the Ids of home's findings in state, read through
+// GetFindings' paginator.
+func (d *demo) findings(ctx context.Context, client *securityhub.Client, home compliance.FindingsHome, state shtypes.RecordState) ([]string, error) {
+	eq := func(v string) []shtypes.StringFilter {
+		return []shtypes.StringFilter{{Comparison: shtypes.StringFilterComparisonEquals, Value: aws.String(v)}}
+	}
+	pages := securityhub.NewGetFindingsPaginator(client, &securityhub.GetFindingsInput{Filters: &shtypes.AwsSecurityFindingFilters{
+		ProductArn: eq(home.ProductArn()), RecordState: eq(string(state)),
+	}})
+	var ids []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("demo: security hub findings: %w", err)
+		}
+		for _, f := range page.Findings {
+			ids = append(ids, aws.ToString(f.Id))
+		}
+	}
+	return ids, nil
 }

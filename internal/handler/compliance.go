@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/names"
@@ -33,6 +35,10 @@ type ReportSettings struct {
 	BucketOwner string
 	// Settings are the summary's thresholds (compliance's defaults).
 	Settings compliance.Settings
+	// SecurityHub sends the run's findings to the management account's
+	// Security Hub in the function's region, and archives those of the
+	// previous run that are resolved (docs/compliance.md).
+	SecurityHub bool
 }
 
 // The report's objects: each run's records (gzip-compressed JSON Lines)
@@ -64,6 +70,10 @@ type latestRun struct {
 	RunId     string     `json:"runId"`
 	Keys      ReportKeys `json:"keys"`
 	Generated time.Time  `json:"generated"`
+	// Findings are the Ids of the Security Hub findings that may be active:
+	// the next run archives those it does not raise again. A run with
+	// Security Hub off carries them over unchanged.
+	Findings []string `json:"findings,omitempty"`
 }
 
 // reportRunID names the run after its trigger's delivery (the EventBridge
@@ -85,31 +95,61 @@ type ReportS3API interface {
 var _ ReportS3API = (*s3.Client)(nil)
 
 // The bounds on what previousRun reads back: the state object is a few
-// hundred bytes; the records of 200,000 nodes are about 17 MiB compressed.
+// hundred bytes, and about 75 bytes more per Security Hub finding kept
+// (32 MiB: some 400,000 findings, two per node of 200,000 nodes); the
+// records of 200,000 nodes are about 17 MiB compressed.
 const (
-	maxLatestRunBytes      = 64 << 10
+	maxLatestRunBytes      = 32 << 20
 	maxPreviousRecordBytes = 512 << 20
 )
+
+// ObjectGetter is the one S3 call that reads the latest-run state.
+type ObjectGetter interface {
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+var _ ObjectGetter = (*s3.Client)(nil)
+
+// readLatestRun reads the latest-run state object; nil before the first
+// run. The read names owner as the bucket's expected owner and is bounded.
+func readLatestRun(ctx context.Context, client ObjectGetter, bucket, owner string) (*latestRun, error) {
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), ExpectedBucketOwner: ownerOrNil(owner)})
+	var nsk *s3types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
+	}
+	defer obj.Body.Close()
+	var last latestRun
+	if err := json.NewDecoder(io.LimitReader(obj.Body, maxLatestRunBytes)).Decode(&last); err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
+	}
+	return &last, nil
+}
+
+// PreviousFindings are the Ids of the Security Hub findings the latest
+// report run in bucket left active (none before the first run, or when no
+// run sent findings): what `orgpatch report --securityhub --bucket`
+// archives when they are resolved.
+func PreviousFindings(ctx context.Context, client ObjectGetter, bucket, owner string) ([]string, error) {
+	last, err := readLatestRun(ctx, client, bucket, owner)
+	if last == nil || err != nil {
+		return nil, err
+	}
+	return last.Findings, nil
+}
 
 // previousRun reads the latest complete run: its state object, then its
 // records into a temporary file. None on the first run. Every read names
 // owner as the bucket's expected owner and is bounded in size.
 func previousRun(ctx context.Context, client ReportS3API, bucket, owner string) (*latestRun, *compliance.Previous, error) {
-	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), ExpectedBucketOwner: ownerOrNil(owner)})
-	var nsk *s3types.NoSuchKey
-	if errors.As(err, &nsk) {
-		return nil, nil, nil
+	last, err := readLatestRun(ctx, client, bucket, owner)
+	if last == nil || err != nil {
+		return nil, nil, err
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
-	}
-	var last latestRun
-	err = json.NewDecoder(io.LimitReader(obj.Body, maxLatestRunBytes)).Decode(&last)
-	obj.Body.Close()
-	if err != nil {
-		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, LatestRun, err)
-	}
-	obj, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(last.Keys.Records), ExpectedBucketOwner: ownerOrNil(owner)})
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(last.Keys.Records), ExpectedBucketOwner: ownerOrNil(owner)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the previous run's records s3://%s/%s: %w", bucket, last.Keys.Records, err)
 	}
@@ -121,7 +161,7 @@ func previousRun(ctx context.Context, client ReportS3API, bucket, owner string) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("s3://%s/%s: %w", bucket, last.Keys.Records, err)
 	}
-	return &last, prev, nil
+	return last, prev, nil
 }
 
 // complianceReport runs a report of the whole organization: records (and
@@ -133,6 +173,7 @@ func previousRun(ctx context.Context, client ReportS3API, bucket, owner string) 
 func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req trigger.Request, start time.Time) (any, error) {
 	res := Result{Trigger: req.Source, Action: req.Action, Reason: req.Reason}
 	var sum *compliance.Summary
+	var findings *findingsOutcome
 	_, err := h.guarded(ctx, log, func(ctx context.Context) (*report.Report, error) {
 		bucket := h.deps.Report.Bucket
 		if bucket == "" {
@@ -153,6 +194,14 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 			return nil, err
 		}
 		defer prev.Close()
+		var previous []string
+		if last != nil {
+			previous = last.Findings
+		}
+		hub, err := h.findingsSink(ctx, log, now)
+		if err != nil {
+			return nil, err
+		}
 		keys := NewReportKeys(runID, now)
 		if last != nil && last.RunId == runID {
 			keys = last.Keys // a retry: the same objects
@@ -164,6 +213,9 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		s, err := compliance.Run(ctx, compliance.Env{
 			Management: h.deps.Management, Config: cfg, Settings: h.deps.Report.Settings, RunId: runID, Previous: prev,
 			Sink: func(r *compliance.Record) error {
+				if hub != nil {
+					hub.Add(ctx, *r)
+				}
 				return errors.Join(records.Sink(r), csvSink(r))
 			},
 			Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Logger: log, Now: func() time.Time { return now },
@@ -187,11 +239,16 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 				return nil, err
 			}
 		}
-		state, err := json.Marshal(latestRun{RunId: runID, Keys: keys, Generated: now})
+		state := latestRun{RunId: runID, Keys: keys, Generated: now, Findings: previous}
+		if hub != nil {
+			findings = closeFindings(ctx, log, hub, previous)
+			state.Findings = findings.Ids
+		}
+		body, err := json.Marshal(state)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), Body: bytes.NewReader(state),
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(LatestRun), Body: bytes.NewReader(body),
 			ContentType: aws.String("application/json")}); err != nil {
 			return nil, fmt.Errorf("write s3://%s/%s: %w", bucket, LatestRun, err)
 		}
@@ -209,12 +266,63 @@ func (h *Handler) complianceReport(ctx context.Context, log *slog.Logger, req tr
 		res.Summary = fmt.Sprintf("%.1f%% of %d machines compliant and scanned within %d days; %d managed nodes: %d compliant, %d non-compliant (%d critical, %d past SLA), %d not scanned within %d days, %d EC2 instances not managed; %d targets read, %d not readable",
 			o.Headline(), o.Machines(), sum.StaleAfterDays, o.Nodes, o.Compliant, o.NonCompliant, o.Critical, o.PastSLA, o.NotScanned, sum.StaleAfterDays,
 			o.Unmanaged, sum.Targets, sum.Failed)
-		if werr := writeComplianceMetrics(h.metrics, h.clock.Now(), *sum); werr != nil {
+		if findings != nil {
+			res.Summary += "; " + findings.String()
+		}
+		if werr := writeComplianceMetrics(h.metrics, h.clock.Now(), *sum, findings); werr != nil {
 			log.Warn("compliance metrics not written", "error", werr)
 		}
 	}
 	h.finish(log, &res, nil, err, start)
 	return res, err
+}
+
+// findingsOutcome is what the run's Security Hub findings came to.
+type findingsOutcome struct {
+	compliance.FindingsResult
+	Err error // the import that failed, if one did
+}
+
+// String says it in the run's summary.
+func (o findingsOutcome) String() string {
+	if o.Err != nil {
+		return "Security Hub import failed: " + o.Err.Error()
+	}
+	return o.FindingsResult.String()
+}
+
+// findingsSink is the run's Security Hub sink, nil when Security Hub is
+// off. Its home is the function's own (the management) account in the
+// function's region.
+func (h *Handler) findingsSink(ctx context.Context, log *slog.Logger, now time.Time) (*compliance.FindingsSink, error) {
+	if !h.deps.Report.SecurityHub {
+		return nil, nil
+	}
+	region := h.deps.Management.Region
+	home, err := compliance.CallerHome(ctx, sts.NewFromConfig(h.deps.Management), region)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("security hub findings on", "home", home.ProductArn())
+	return compliance.NewFindingsSink(securityhub.NewFromConfig(h.deps.Management), home, now), nil
+}
+
+// closeFindings archives the resolved findings of previous and logs what
+// the findings came to. A failed import is logged and reported, not an
+// error of the run: the records and page are written either way.
+func closeFindings(ctx context.Context, log *slog.Logger, hub *compliance.FindingsSink, previous []string) *findingsOutcome {
+	res, err := hub.Close(ctx, previous)
+	out := &findingsOutcome{FindingsResult: res, Err: err}
+	attrs := []any{"active", res.Active, "archived", res.Archived, "refused", len(res.Failed), "unread", res.Unread}
+	switch {
+	case err != nil:
+		log.Error("security hub findings not all imported; the report is written", append(attrs, "error", err)...)
+	case len(res.Failed) > 0:
+		log.Warn("security hub refused findings", append(attrs, "first", res.Failed[0].Id, "code", res.Failed[0].ErrorCode, "message", res.Failed[0].ErrorMessage)...)
+	default:
+		log.Info("security hub findings imported", attrs...)
+	}
+	return out
 }
 
 // The compliance metrics, organization-wide (no dimensions): what the
@@ -235,11 +343,16 @@ const (
 	MetricUnmanaged            = "ComplianceUnmanaged"
 	MetricUnmonitored          = names.MetricUnmonitored
 	MetricReportTargetsFailed  = "ComplianceTargetsFailed"
+	// With Security Hub on: findings active and archived by the run, and
+	// those not imported (refused, or after an import failed).
+	MetricFindingsActive   = "ComplianceFindingsActive"
+	MetricFindingsArchived = "ComplianceFindingsArchived"
+	MetricFindingsFailed   = "ComplianceFindingsFailed"
 )
 
-// writeComplianceMetrics writes the summary's counts as one embedded
-// metric format line.
-func writeComplianceMetrics(w io.Writer, now time.Time, s compliance.Summary) error {
+// writeComplianceMetrics writes the summary's counts, and the findings'
+// when Security Hub is on, as one embedded metric format line.
+func writeComplianceMetrics(w io.Writer, now time.Time, s compliance.Summary, findings *findingsOutcome) error {
 	c := s.Organization
 	values := []struct {
 		name string
@@ -250,6 +363,16 @@ func writeComplianceMetrics(w io.Writer, now time.Time, s compliance.Summary) er
 		{MetricPastSLA, c.PastSLA}, {MetricPastSLAPatches, c.PastSLAPatches}, {MetricCompliantCurrent, c.CompliantCurrent}, {MetricNotScanned, c.NotScanned},
 		{MetricOldAgent, c.OldAgent}, {MetricConnectionLost, c.ConnectionLost}, {MetricUnmanaged, c.Unmanaged},
 		{MetricUnmonitored, c.Unmonitored}, {MetricReportTargetsFailed, s.Failed},
+	}
+	if findings != nil {
+		failed := len(findings.Failed)
+		if findings.Err != nil {
+			failed = findings.Active + findings.Archived // not known to be imported
+		}
+		values = append(values, []struct {
+			name string
+			v    int
+		}{{MetricFindingsActive, findings.Active}, {MetricFindingsArchived, findings.Archived}, {MetricFindingsFailed, failed}}...)
 	}
 	line := map[string]any{}
 	metrics := make([]emfMetric, 0, len(values))

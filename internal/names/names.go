@@ -23,9 +23,11 @@ const (
 	EnvReportStaleDays = "ORGPATCH_REPORT_STALE_DAYS"
 	EnvReportSLADays   = "ORGPATCH_REPORT_SLA_DAYS"
 	EnvReportOwnerTags = "ORGPATCH_REPORT_OWNER_TAGS"
-	EnvStateMachineARN = "ORGPATCH_STATE_MACHINE_ARN"
-	EnvRunsBucket      = "ORGPATCH_RUNS_BUCKET"
-	EnvBucketOwner     = "ORGPATCH_BUCKET_OWNER"
+	// EnvReportSecurityHub is "true" or "false" (the default).
+	EnvReportSecurityHub = "ORGPATCH_REPORT_SECURITYHUB"
+	EnvStateMachineARN   = "ORGPATCH_STATE_MACHINE_ARN"
+	EnvRunsBucket        = "ORGPATCH_RUNS_BUCKET"
+	EnvBucketOwner       = "ORGPATCH_BUCKET_OWNER"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
