@@ -65,6 +65,9 @@ type targetResult struct {
 	reused     int
 	// bounded says which reads stopped at a bound of Settings.
 	bounded []string
+	// installed are the nodes' installed ids, when Env.InstalledRings
+	// names the target's ring.
+	installed installedOf
 }
 
 // collect reads one target: its managed nodes, their patch states and
