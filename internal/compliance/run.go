@@ -42,12 +42,6 @@ type Env struct {
 	Sink func(*Record) error
 
 	Settings Settings
-	// InstalledRings, when set, also reads the patch ids the managed nodes
-	// of these rings' accounts installed (Summary.Installed): one
-	// DescribeInstancePatches per node with a patch state, more for more
-	// than 100 patches, and one GetPatchBaseline per baseline per target.
-	// Empty, the default, reads none and the run costs what it did.
-	InstalledRings []string
 	// RunId names the run in every record; a retried run keeps its id, so
 	// its objects replace the first attempt's. Empty: the capture time.
 	RunId string
@@ -55,6 +49,12 @@ type Env struct {
 	// not scanned since are reused, first-seen dates kept, the trend
 	// extended.
 	Previous *Previous
+	// InstalledRings, when set, also reads the patch ids the managed nodes
+	// of these rings' accounts installed (Summary.Installed): one
+	// DescribeInstancePatches per node with a patch state, more for more
+	// than 100 patches, and one GetPatchBaseline per baseline per target.
+	// Empty, the default, reads none and the run costs what it did.
+	InstalledRings []string
 	// Concurrency, TargetTimeout and Reserve bound the walk (fleet.Walk):
 	// targets read at once, one target's time, and the time kept free
 	// before the context's deadline, where no target starts.
