@@ -60,7 +60,12 @@ type installedOf struct {
 // node's ids to the operating system of the patch baseline it was patched
 // with (its PatchState.BaselineId -> GetPatchBaseline's OperatingSystem,
 // one call per baseline of the target): that is the baseline a later ring
-// pins by list, for that operating system. A baseline that cannot be read
+// pins by list, for that operating system. A node whose baseline
+// GetPatchBaseline says does not exist is not counted: one of AWS's
+// predefined baselines (patch states name it by its pb- id, and
+// GetPatchBaseline takes only its ARN) or one deleted since the node's
+// run; either way not a baseline orgpatch pins, so what it approved is not
+// what the ring's baselines chose. Any other error reading a baseline
 // fails the target, so a ring's list is never silently short. It reads at
 // most max ids of a node; a node with more is counted in bounded.
 func readInstalled(ctx context.Context, c InstalledAPI, records []Record, max int) (installedOf, error) {
@@ -75,11 +80,18 @@ func readInstalled(ctx context.Context, c InstalledAPI, records []Record, max in
 		os, ok := osOf[b]
 		if !ok {
 			bl, err := c.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: aws.String(b)})
-			if err != nil {
+			switch {
+			case errorCode(err) == "DoesNotExistException":
+				os = "" // not a baseline of the account's: see readInstalled
+			case err != nil:
 				return out, fmt.Errorf("get patch baseline %s of %s: %w", b, r.ResourceId, err)
+			default:
+				os = strings.Clone(string(bl.OperatingSystem))
 			}
-			os = strings.Clone(string(bl.OperatingSystem))
 			osOf[b] = os
+		}
+		if os == "" {
+			continue
 		}
 		ids, err := installedIDs(ctx, c, r.ResourceId, max)
 		if err != nil {

@@ -286,3 +286,30 @@ func TestInstalledOffAndBounded(t *testing.T) {
 		t.Errorf("bounded at 1 patch a node: installed %v, bounded %+v; want dev left out and the bound named", bounded.Installed, bounded.Bounded)
 	}
 }
+
+// A node whose baseline no longer exists (deleted since its run, or one of
+// AWS's predefined baselines, which GetPatchBaseline takes only by ARN) is
+// not counted; the other operating systems' lists stand.
+func TestInstalledSkipsABaselineGone(t *testing.T) {
+	ctx := context.Background()
+	f := newDevFleet(t, []string{"Security"}, 0)
+	want, _ := f.simulatorInstalled(t)
+	win, err := f.dev.GetPatchBaselineForPatchGroup(ctx, &ssm.GetPatchBaselineForPatchGroupInput{PatchGroup: aws.String("dev"), OperatingSystem: types.OperatingSystemWindows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dev.DeregisterPatchBaselineForPatchGroup(ctx, &ssm.DeregisterPatchBaselineForPatchGroupInput{BaselineId: win.BaselineId, PatchGroup: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dev.DeletePatchBaseline(ctx, &ssm.DeletePatchBaselineInput{BaselineId: win.BaselineId}); err != nil {
+		t.Fatal(err)
+	}
+	f.env.Server.ResetCalls()
+	sum, _ := f.collect(t, []string{"dev"})
+	if diff := gocmp.Diff(compliance.Installed{"dev": {"AMAZON_LINUX_2023": want["AMAZON_LINUX_2023"]}}, sum.Installed); diff != "" {
+		t.Errorf("installed ids with the Windows baseline gone (-want +got):\n%s", diff)
+	}
+	if got := f.env.Server.CallCount("ssm", "DescribeInstancePatches"); got != 2 {
+		t.Errorf("DescribeInstancePatches calls = %d, want 2 (the Windows node's baseline is gone)", got)
+	}
+}
