@@ -34,7 +34,8 @@ var installStart = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 // security updates, 7 days after release) and a Sunday window installing
 // with NoReboot (INSTALLED_PENDING_REBOOT), which has run when devFleet
 // returns. extraPerWeek more patches a week are released in the four weeks
-// before the start.
+// before the start. With brokenDev, dev has a second account whose
+// configuration role is missing, so it cannot be read.
 type devFleet struct {
 	env        *simtest.Env
 	cfg        config.Config
@@ -44,7 +45,7 @@ type devFleet struct {
 	os         map[string]string // node id -> operating system
 }
 
-func newDevFleet(t *testing.T, alClasses []string, extraPerWeek int) devFleet {
+func newDevFleet(t *testing.T, alClasses []string, extraPerWeek int, brokenDev bool) devFleet {
 	t.Helper()
 	ctx := context.Background()
 	cat, err := nodes.NewCatalog(installStart)
@@ -56,13 +57,17 @@ func newDevFleet(t *testing.T, alClasses []string, extraPerWeek int) devFleet {
 			t.Fatal(err)
 		}
 	}
-	org := sim.GenerateOrg(sim.GenerateOptions{Accounts: 2, OUs: 2, Regions: []string{simtest.Region}})
+	gen := sim.GenerateOptions{Accounts: 2, OUs: 2, Regions: []string{simtest.Region}}
+	if brokenDev {
+		gen.Accounts, gen.MissingRole = 3, 1 // the third member is dev's second
+	}
+	org := sim.GenerateOrg(gen)
 	clock := sim.NewClock(installStart)
 	env := simtest.Start(t, org, sim.WithSimClock(clock), sim.WithCatalog(cat))
 	f := devFleet{env: env, os: map[string]string{}}
 	devOU, prodOU := org.Root.OUs[0].ID, org.Root.OUs[1].ID
 	for _, a := range org.Accounts {
-		if a.Parent == devOU {
+		if a.Parent == devOU && f.devAccount == "" {
 			f.devAccount = a.ID
 		}
 	}
@@ -186,7 +191,7 @@ func devSet() promotion.State {
 // what the simulator installed, per operating system, and promote prod,
 // whose list-pinned baseline then approves them.
 func TestInstalledPromotesAListPin(t *testing.T) {
-	f := newDevFleet(t, []string{"Security"}, 0)
+	f := newDevFleet(t, []string{"Security"}, 0, false)
 	want, states := f.simulatorInstalled(t)
 	if states[types.PatchComplianceDataStateInstalled] == 0 || states[types.PatchComplianceDataStateInstalledPendingReboot] == 0 || states[types.PatchComplianceDataStateInstalledOther] == 0 {
 		t.Fatalf("the fixture should have INSTALLED, INSTALLED_PENDING_REBOOT and INSTALLED_OTHER patches: %v", states)
@@ -244,7 +249,7 @@ func TestInstalledPromotesAListPin(t *testing.T) {
 // More than 50 installed ids for a baseline pinned by list hold prod,
 // saying why, and nothing is cut short.
 func TestInstalledMoreThanAListHolds(t *testing.T) {
-	f := newDevFleet(t, []string{"Security", "Bugfix", "Enhancement"}, 25)
+	f := newDevFleet(t, []string{"Security", "Bugfix", "Enhancement"}, 25, false)
 	want, _ := f.simulatorInstalled(t)
 	n := len(want["AMAZON_LINUX_2023"])
 	if n <= config.MaxPatchIDs {
@@ -264,7 +269,7 @@ func TestInstalledMoreThanAListHolds(t *testing.T) {
 // Off, the default, the collection reads no installed patches; a node
 // past MaxPatchesPerNode leaves its ring out rather than short.
 func TestInstalledOffAndBounded(t *testing.T) {
-	f := newDevFleet(t, []string{"Security"}, 0)
+	f := newDevFleet(t, []string{"Security"}, 0, false)
 	f.env.Server.ResetCalls()
 	sum, _ := f.collect(t, nil)
 	if sum.Installed != nil {
@@ -292,7 +297,7 @@ func TestInstalledOffAndBounded(t *testing.T) {
 // not counted; the other operating systems' lists stand.
 func TestInstalledSkipsABaselineGone(t *testing.T) {
 	ctx := context.Background()
-	f := newDevFleet(t, []string{"Security"}, 0)
+	f := newDevFleet(t, []string{"Security"}, 0, false)
 	want, _ := f.simulatorInstalled(t)
 	win, err := f.dev.GetPatchBaselineForPatchGroup(ctx, &ssm.GetPatchBaselineForPatchGroupInput{PatchGroup: aws.String("dev"), OperatingSystem: types.OperatingSystemWindows})
 	if err != nil {
@@ -311,5 +316,24 @@ func TestInstalledSkipsABaselineGone(t *testing.T) {
 	}
 	if got := f.env.Server.CallCount("ssm", "DescribeInstancePatches"); got != 2 {
 		t.Errorf("DescribeInstancePatches calls = %d, want 2 (the Windows node's baseline is gone)", got)
+	}
+}
+
+// A ring with an account x region that could not be read gives no list:
+// its follower holds, saying what dev installed was not read, rather than
+// take part of it.
+func TestInstalledUnreadTargetLeavesTheRingOut(t *testing.T) {
+	f := newDevFleet(t, []string{"Security"}, 0, true)
+	sum, recs := f.collect(t, []string{"dev"})
+	if sum.Failed == 0 {
+		t.Fatalf("no target failed: %+v", sum.Coverage)
+	}
+	if _, ok := sum.Installed["dev"]; ok {
+		t.Errorf("dev's installed ids given with one of its targets unread: %v", sum.Installed)
+	}
+	ds := promotion.Decide(f.cfg, devSet(), promotion.Inputs{Nodes: recs, Installed: sum.Installed, By: "test", Now: f.env.Server.Now()})
+	prod := ds[slices.IndexFunc(ds, func(d promotion.Decision) bool { return d.Ring == "prod" })]
+	if prod.Kind != promotion.HoldKind || !strings.Contains(prod.Reason, "what dev installed was not read") {
+		t.Errorf("prod: %s %s, want held: what dev installed was not read", prod.Kind, prod.Reason)
 	}
 }
