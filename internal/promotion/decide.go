@@ -179,8 +179,6 @@ func CycleCutoff(cfg config.Config, name string, now time.Time) string {
 	return now.UTC().AddDate(0, 0, -int(days)).Format(time.DateOnly)
 }
 
-// listPinned maps the operating systems of ring name's baselines pinned by
-// approvedPatches to those baselines' names.
 // InstalledRings are the rings whose installed patch ids a scheduled run
 // reads (compliance.Env.InstalledRings, whose Summary.Installed is
 // Inputs.Installed): those a ring with a baseline pinned by
@@ -195,6 +193,8 @@ func InstalledRings(cfg config.Config) []string {
 	return out
 }
 
+// listPinned maps the operating systems of ring name's baselines pinned by
+// approvedPatches to those baselines' names.
 func listPinned(cfg config.Config, name string) map[string][]string {
 	eff, _ := cfg.ForRing(name)
 	out := map[string][]string{}
