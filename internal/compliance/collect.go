@@ -65,6 +65,9 @@ type targetResult struct {
 	reused     int
 	// bounded says which reads stopped at a bound of Settings.
 	bounded []string
+	// installed are the nodes' installed ids, when Env.InstalledRings
+	// names the target's ring.
+	installed installedOf
 }
 
 // collect reads one target: its managed nodes, their patch states and
@@ -341,13 +344,18 @@ func nonCompliantPatches(ctx context.Context, ssmc SSMAPI, id string, max int) (
 }
 
 func isAccessDenied(err error) bool {
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return false
-	}
-	switch api.ErrorCode() {
+	switch errorCode(err) {
 	case "UnauthorizedOperation", "AccessDenied", "AccessDeniedException":
 		return true
 	}
 	return false
+}
+
+// errorCode is err's AWS error code, "" for none.
+func errorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
 }

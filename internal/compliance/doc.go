@@ -16,6 +16,12 @@
 //     non-compliant nodes). With the previous run's records (Previous), a
 //     node whose last patching run is the one already seen reuses its patch
 //     lists instead: an unchanged organization costs a fraction of the calls.
+//   - For promotion only (Env.InstalledRings, off by default), it also
+//     reads the ids the managed nodes of some rings installed (INSTALLED
+//     and INSTALLED_PENDING_REBOOT, DescribeInstancePatches per node) per
+//     operating system of the baseline that patched them (GetPatchBaseline
+//     per baseline per target), into Summary.Installed; a ring not all
+//     read is left out, never given a short list.
 //   - Severity works on AWS's predefined baselines, whose compliance level is
 //     UNSPECIFIED: each patch's effective severity is the more severe of that
 //     level and the vendor's; AWS's level, and its critical and security

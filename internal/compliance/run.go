@@ -54,6 +54,12 @@ type Env struct {
 	// not scanned since are reused, first-seen dates kept, the trend
 	// extended.
 	Previous *Previous
+	// InstalledRings, when set, also reads the patch ids the managed nodes
+	// of these rings' accounts installed (Summary.Installed): one
+	// DescribeInstancePatches per node with a patch state, more for more
+	// than 100 patches, and one GetPatchBaseline per baseline per target.
+	// Empty, the default, reads none and the run costs what it did.
+	InstalledRings []string
 	// Concurrency, TargetTimeout and Reserve bound the walk (fleet.Walk):
 	// targets read at once, one target's time, and the time kept free
 	// before the context's deadline, where no target starts.
@@ -88,6 +94,7 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		env.RunId = now.Format("20060102T150405Z")
 	}
 	t := newTally(env.Settings, env.RunId, now)
+	installed := newInstalledTally(env.InstalledRings)
 	mgmt := env.Management
 	regions, _, err := fleet.Regions(ctx, env.Config, controltower.NewFromConfig(mgmt), ssm.NewFromConfig(mgmt))
 	if err != nil {
@@ -212,6 +219,9 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		}
 		sink(&cov)
 		t.cover(&cov)
+		if o.cover == OutcomeFailed {
+			installed.fail(tg.Ring)
+		}
 		if o.cover != OutcomeRead {
 			continue
 		}
@@ -221,6 +231,7 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		if len(o.res.bounded) > 0 && len(t.sum.Bounded) < maxFailures {
 			t.sum.Bounded = append(t.sum.Bounded, TargetFailure{Account: o.target.Account, Region: o.target.Region, Error: strings.Join(o.res.bounded, "; ")})
 		}
+		installed.add(tg.Ring, o.res.installed)
 		for i := range o.res.records {
 			r := &o.res.records[i]
 			if sink(r); sinkErr != nil {
@@ -239,6 +250,7 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Region, b.Region))
 	})
 	sum := t.summary()
+	sum.Installed = installed.result()
 	run := Record{RecordType: RunRecord, RunId: env.RunId, CaptureTime: now, Nodes: sum.Organization.Machines()}
 	run.Trend = trend(env.Previous, sum)
 	sum.Trend = run.Trend
@@ -305,9 +317,14 @@ func readTarget(ctx context.Context, env Env, creds *fleet.Credentials, t Target
 		return res, err
 	}
 	cfg := creds.Config(t.Account)
-	res, err = collect(ctx, t, env.Settings,
-		ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region)),
-		ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), prev)
+	sc := ssm.NewFromConfig(cfg, awsconf.SSMIn(t.Region))
+	res, err = collect(ctx, t, env.Settings, sc, ec2.NewFromConfig(cfg, awsconf.EC2In(t.Region)), prev)
+	if err == nil && slices.Contains(env.InstalledRings, t.Ring) {
+		if res.installed, err = readInstalled(ctx, sc, res.records, env.Settings.MaxPatchesPerNode); res.installed.bounded > 0 {
+			res.bounded = append(res.bounded, fmt.Sprintf("%d nodes with more than %d installed patches: ring %s's installed ids are not all read, so none are given (MaxPatchesPerNode)",
+				res.installed.bounded, env.Settings.MaxPatchesPerNode, t.Ring))
+		}
+	}
 	for i := range res.records {
 		r := &res.records[i]
 		derive(r, env.Settings, env.RunId, now, prev[r.ResourceId])

@@ -230,6 +230,9 @@ type Summary struct {
 	// Bounded are the targets (the first maxFailures) where a read
 	// stopped at a bound of Settings; what it names was not all read.
 	Bounded []TargetFailure `json:"bounded,omitempty"`
+	// Installed are the patch ids the nodes of Env.InstalledRings
+	// installed; nil when the run read none.
+	Installed Installed `json:"installed,omitempty"`
 
 	// Listed are the worst non-compliant nodes (at most MaxListed), worst
 	// first; MoreNonCompliant is how many more the records hold.

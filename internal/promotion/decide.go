@@ -179,6 +179,20 @@ func CycleCutoff(cfg config.Config, name string, now time.Time) string {
 	return now.UTC().AddDate(0, 0, -int(days)).Format(time.DateOnly)
 }
 
+// InstalledRings are the rings whose installed patch ids a scheduled run
+// reads (compliance.Env.InstalledRings, whose Summary.Installed is
+// Inputs.Installed): those a ring with a baseline pinned by
+// approvedPatches follows. None, the collection reads no installed ids.
+func InstalledRings(cfg config.Config) []string {
+	var out []string
+	for _, r := range cfg.Rings {
+		if r.Promotion != nil && len(listPinned(cfg, r.Name)) > 0 && !slices.Contains(out, r.Promotion.Follows) {
+			out = append(out, r.Promotion.Follows)
+		}
+	}
+	return out
+}
+
 // listPinned maps the operating systems of ring name's baselines pinned by
 // approvedPatches to those baselines' names.
 func listPinned(cfg config.Config, name string) map[string][]string {

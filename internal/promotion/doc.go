@@ -34,7 +34,10 @@
 //  2. Measure the earlier rings (Measure over the compliance collection's
 //     node records, whose Ring is the account's ring NOW: an account that
 //     moved between rings during a soak counts for the ring it is in when
-//     measured) and read the gates' alarms (ReadAlarms).
+//     measured) and read the gates' alarms (ReadAlarms). The same
+//     collection reads the ids the rings InstalledRings names installed
+//     (compliance.Env.InstalledRings): the list a ring pinned by
+//     approvedPatches takes (Inputs.Installed).
 //  3. Decide (a pure function) what each ring does: start-cycle, promote,
 //     hold or unchanged, each Decision with its figures and reason.
 //  4. Apply the decisions to the state and save it with a conditional
