@@ -156,7 +156,8 @@ func (x *harness) withAllRoles(t *testing.T) *harness {
 // deployed stores cfg in the configuration parameter through the SDK, as
 // the stack's custom resource stores it on Create (its properties: here the
 // whole configuration as the Configuration property), so that the triggers
-// which read it have a configuration; the calls it took are forgotten.
+// which read it have a configuration (again: it replaces one stored before,
+// as an Update does); the calls it took are forgotten.
 func (x *harness) deployed(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
 	conf, err := cfg.JSON()
@@ -168,7 +169,7 @@ func (x *harness) deployed(t *testing.T, cfg config.Config) *harness {
 		t.Fatal(err)
 	}
 	_, err = ssm.NewFromConfig(x.sv.Config).PutParameter(context.Background(), &ssm.PutParameterInput{
-		Name: aws.String(paramName), Type: ssmtypes.ParameterTypeString, Value: aws.String(string(body)),
+		Name: aws.String(paramName), Type: ssmtypes.ParameterTypeString, Value: aws.String(string(body)), Overwrite: aws.Bool(true),
 	})
 	if err != nil {
 		t.Fatalf("store the configuration: %v", err)

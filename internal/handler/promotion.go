@@ -132,7 +132,7 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 		p, perr := pinned(cfg, st)
 		return p, out, perr
 	}
-	nodes, err := h.measure(ctx, log, cfg, now)
+	nodes, installed, err := h.measure(ctx, log, cfg, now)
 	if err != nil {
 		return hold("the earlier rings could not be measured", err)
 	}
@@ -140,7 +140,7 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 	if err != nil {
 		return hold("the gates' alarms could not be read", err)
 	}
-	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, promotion.Inputs{Nodes: nodes, Alarms: alarms, By: PromotionBy, Now: now})
+	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, promotion.Inputs{Nodes: nodes, Installed: installed, Alarms: alarms, By: PromotionBy, Now: now})
 	// Scheduled returns no decisions when the state was not saved; with
 	// decisions, its error is about publishing alone.
 	if err != nil && ds == nil {
@@ -168,9 +168,10 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 
 // measure reads the node records of the accounts in the rings other rings
 // follow: one compliance collection (one fleet walk) over those rings'
-// accounts alone. A target of those rings that could not be read makes it
-// an error: a gate never holds on partial data.
-func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Config, now time.Time) ([]compliance.Record, error) {
+// accounts alone, with the ids installed by the rings a ring pinned by list
+// follows (promotion.InstalledRings). A target of those rings that could not
+// be read makes it an error: a gate never holds on partial data.
+func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Config, now time.Time) ([]compliance.Record, compliance.Installed, error) {
 	var earlier []string
 	for _, r := range cfg.Rings {
 		if r.Promotion != nil && !slices.Contains(earlier, r.Promotion.Follows) {
@@ -179,8 +180,8 @@ func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Conf
 	}
 	var nodes []compliance.Record
 	var unread []string
-	_, err := compliance.Run(ctx, compliance.Env{
-		Management: h.deps.Management, Config: cfg, Rings: earlier, Settings: h.deps.Report.Settings,
+	sum, err := compliance.Run(ctx, compliance.Env{
+		Management: h.deps.Management, Config: cfg, Rings: earlier, InstalledRings: promotion.InstalledRings(cfg), Settings: h.deps.Report.Settings,
 		Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Reserve: h.deps.Reserve, Logger: log,
 		Now: func() time.Time { return now },
 		Sink: func(r *compliance.Record) error {
@@ -194,12 +195,12 @@ func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Conf
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(unread) > 0 {
-		return nil, fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(unread), unread[0])
+		return nil, nil, fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(unread), unread[0])
 	}
-	return nodes, nil
+	return nodes, sum.Installed, nil
 }
 
 // writePromotionMetrics writes one embedded-metric-format line per ring

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -477,5 +478,57 @@ func TestEveryConvergingPathPins(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A ring whose baseline is pinned by list is promoted by the schedule to
+// exactly the ids dev's nodes installed: the scheduled run reads them with
+// the gate's measurement, and prod's baseline, read through SSM as the prod
+// account, approves that list with its rules cleared.
+func TestScheduleWithListPinPromotesProdToDevsInstalledIds(t *testing.T) {
+	f := newPromoFleet(t, nil)
+	f.cfg.Baselines[0].PromotionPin = config.PinApprovedPatches
+	f.deployed(t, f.cfg)
+	f.schedule(t)
+	if ran, err := f.clock.Advance(8 * 24 * time.Hour); err != nil || ran == 0 {
+		t.Fatalf("advance: %d windows ran, %v", ran, err)
+	}
+	res := f.schedule(t)
+	if got := kinds(res); got != "dev:unchanged prod:promote" {
+		t.Fatalf("decisions = %q (%+v); want prod promoted to dev's installed ids", got, res.Promotion)
+	}
+	want := res.Promotion.Decisions[1].To.Patches["AMAZON_LINUX_2023"]
+	if len(want) == 0 {
+		t.Fatalf("prod promoted to %+v; want dev's installed Amazon Linux 2023 ids", res.Promotion.Decisions[1].To)
+	}
+	// What dev's nodes really hold, as SSM reports it.
+	ctx := context.Background()
+	dev := ssm.NewFromConfig(f.sv.AccountConfig(t, devAccount, role))
+	installed := map[string]bool{}
+	for _, n := range f.sv.Server.Nodes().List(devAccount, "us-east-1") {
+		out, err := dev.DescribeInstancePatches(ctx, &ssm.DescribeInstancePatchesInput{InstanceId: aws.String(n.ID),
+			Filters: []ssmtypes.PatchOrchestratorFilter{{Key: aws.String("State"), Values: []string{"Installed", "InstalledPendingReboot"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range out.Patches {
+			installed[aws.ToString(p.Title)] = true
+		}
+	}
+	if len(installed) != len(want) {
+		t.Fatalf("prod's set holds %d ids; dev's nodes installed %d", len(want), len(installed))
+	}
+	c := ssm.NewFromConfig(f.sv.AccountConfig(t, prodAccount, role))
+	list, err := c.DescribePatchBaselines(ctx, &ssm.DescribePatchBaselinesInput{Filters: []ssmtypes.PatchOrchestratorFilter{
+		{Key: aws.String("OWNER"), Values: []string{"Self"}}}})
+	if err != nil || len(list.BaselineIdentities) != 1 {
+		t.Fatalf("prod's baselines: %+v %v", list, err)
+	}
+	got, err := c.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: list.BaselineIdentities[0].BaselineId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.ApprovedPatches, want) || (got.ApprovalRules != nil && len(got.ApprovalRules.PatchRules) != 0) {
+		t.Fatalf("prod's baseline approves %v with rules %+v; want exactly %v and no rules", got.ApprovedPatches, got.ApprovalRules, want)
 	}
 }
