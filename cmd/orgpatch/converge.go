@@ -67,6 +67,18 @@ func (f *convergeFlags) register(fs *flagSet, teardown bool) {
 	}
 }
 
+// registerConnection registers the flags of a command that reads the
+// organization without converging it (report, rings, promote, hold):
+// where AWS is, the configuration file (configHelp), how many targets are
+// read at once and the log.
+func (f *convergeFlags) registerConnection(fs *flagSet, configHelp string, concurrency int) {
+	fs.StringVar(&f.endpoint, "endpoint", "", "`URL` of an AWS-compatible endpoint for every service (a simulator); AWS itself when empty")
+	fs.StringVar(&f.configFile, "config", "", configHelp)
+	fs.StringVar(&f.region, "region", "", "home `region` of the management account; AWS_REGION when empty")
+	fs.IntVar(&f.concurrency, "concurrency", concurrency, "account x region targets read at once, and API calls in flight (1..1000)")
+	fs.BoolVar(&f.verbose, "v", false, "log every target as JSON lines on stderr")
+}
+
 var (
 	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
