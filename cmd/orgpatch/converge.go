@@ -18,6 +18,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	runs "github.com/orgpatch/orgpatch/internal/run"
@@ -167,8 +168,12 @@ func teardownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // bad flag or configuration file, reported before any AWS call.
 func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode, dryRun bool, args []string, stdout, stderr io.Writer) int {
 	var f convergeFlags
+	var pf promotionFlags // plan's: where the promotion state is
 	fs := newFlagSet(name, "", summary, stdout)
 	f.register(fs, mode == reconcile.RemoveAndReset)
+	if dryRun {
+		pf.registerState(fs)
+	}
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -177,6 +182,11 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		return 2
 	}
 	s, err := f.validate(ctx)
+	promoted := dryRun && len(promotion.Earlier(s.cfg)) > 0
+	if err == nil && promoted {
+		pf.conn.endpoint = f.endpoint
+		err = pf.checkState()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
 		return 2
@@ -190,6 +200,24 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
 	env := runs.Env{Management: s.mgmt, Config: s.cfg, Previous: s.previous, Concurrency: f.concurrency, Logger: logger}
+	if promoted {
+		// The plan converges to what the next scheduled run pins, and says
+		// per ring what that changes and why.
+		lines, err := planPromotion(ctx, &pf, s, &env, f.concurrency, f.verbose, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
+			return 1
+		}
+		talk := stdout
+		if f.output == "json" {
+			talk = stderr
+		}
+		fmt.Fprintln(talk, "Promotion: what the next scheduled run pins, per ring")
+		for _, l := range lines {
+			fmt.Fprintln(talk, "  "+l)
+		}
+		fmt.Fprintln(talk)
+	}
 	req := runs.Request{Mode: mode, Accounts: s.accounts, DryRun: dryRun}
 
 	if mode == reconcile.RemoveAndReset && !f.yes {

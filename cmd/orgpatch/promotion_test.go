@@ -15,6 +15,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/run/runtest"
+	"github.com/orgpatch/orgpatch/internal/sim"
 	"github.com/orgpatch/orgpatch/internal/sim/nodes"
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
@@ -46,7 +47,7 @@ rings:
 
 const (
 	devAccount  = "222222222222"
-	prodAccount = "333333333333"
+	prodAccount = "333333333333"                                  // and 444444444444, in an OU under prod's
 	caller      = "arn:aws:iam::111111111111:user/orgpatch-admin" // the simulator's management credentials
 )
 
@@ -154,6 +155,9 @@ func TestPromotionCommandsRefuseBadInputBeforeAnyCall(t *testing.T) {
 	t.Setenv("ORGPATCH_RUNS_BUCKET", "")
 	if code, _, errs = cli(t, "rings", "--config", cfg); code != 2 || !strings.Contains(errs, "orgpatch rings: --runs-bucket: required") {
 		t.Errorf("no bucket: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs = cli(t, "plan", "--config", cfg); code != 2 || !strings.Contains(errs, "orgpatch plan: --runs-bucket: required") {
+		t.Errorf("plan of promoted rings without their state: exit %d, stderr %q", code, errs)
 	}
 	if n := env.Server.CountCalls(nil); n != 0 {
 		t.Errorf("bad input made %d calls, want 0", n)
@@ -283,5 +287,74 @@ func TestPromoteWithNothingToPromote(t *testing.T) {
 	}
 	if ev := env.Server.Events(env.Server.ManagementAccount(), simtest.Region); len(ev) != 0 {
 		t.Errorf("events %+v, want none", ev)
+	}
+}
+
+// plan shows per ring what the next scheduled run pins, and plans the
+// accounts to it: dev's nodes all installed its set, so prod's gate holds
+// and prod's baseline moves from its delay to dev's cut-off. The plan
+// saves nothing.
+func TestPlanShowsThePinPerRing(t *testing.T) {
+	env, store := promotionSim(t)
+	ctx := context.Background()
+	cfg := configFile(t, promotionConfig("approveUntilDate"))
+	released := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Second)
+	devSet := &promotion.Set{Cutoff: released.AddDate(0, 0, -1).Format(time.DateOnly), ReleasedAt: released, Source: "cycle"}
+	if _, err := store.Save(ctx, promotion.State{Rings: map[string]*promotion.RingState{"dev": {Set: devSet, PromotedAt: released, PromotedBy: "orgpatch-function"}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	devNodes(t, env, 4, 0, released.Add(time.Hour))
+	if code, out, errs := cli(t, "apply", "--endpoint", env.URL, "--config", cfg, "--config-parameter", ""); code != 0 {
+		t.Fatalf("apply: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	_, etag, err := store.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetCalls()
+	code, out, errs := cli(t, "plan", "--endpoint", env.URL, "--config", cfg, "--config-parameter", "", "--output", "json")
+	if code != 0 {
+		t.Fatalf("plan: exit %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{
+		"Promotion: what the next scheduled run pins, per ring\n",
+		"  dev: no change (unchanged: dev keeps its set up to " + devSet.Cutoff + " until prod takes it)\n",
+		"  prod: orgpatch-amazon-linux-2 approveAfterDays 7 -> approveUntilDate " + devSet.Cutoff + " (promote: prod's gate held: dev 100.0% installed, 0.0% failed, 0.0% stale of 4 nodes)\n",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("plan's stderr (with --output json) lacks %q:\n%s", want, errs)
+		}
+	}
+	var rep struct {
+		Targets []struct {
+			Account, Ring string
+			Actions       []struct{ Kind, Resource, Name, Detail string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("plan's report: %v\n%s", err, out)
+	}
+	changed := map[string][]string{}
+	for _, tg := range rep.Targets {
+		for _, a := range tg.Actions {
+			if a.Kind != "unchanged" {
+				changed[tg.Account] = append(changed[tg.Account], a.Kind+" "+a.Resource+" "+a.Name)
+			}
+		}
+	}
+	// prod-web is in an OU under prod's: ring prod too.
+	for _, a := range []string{prodAccount, "444444444444"} {
+		if len(changed[a]) != 1 || !strings.Contains(changed[a][0], "update baseline orgpatch-amazon-linux-2") {
+			t.Errorf("%s: planned %v, want its baseline updated", a, changed[a])
+		}
+	}
+	if len(changed) != 2 {
+		t.Errorf("planned changes %v, want prod's two accounts' only", changed)
+	}
+	if writes := env.Server.CountCalls(func(c sim.Call) bool { return c.Write && c.ErrorCode == "" }); writes != 0 {
+		t.Errorf("plan wrote %d times", writes)
+	}
+	if _, after, err := store.Load(ctx); err != nil || after != etag {
+		t.Errorf("plan changed the promotion state (%v): etag %s -> %s", err, etag, after)
 	}
 }

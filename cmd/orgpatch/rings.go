@@ -22,6 +22,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/names"
 	"github.com/orgpatch/orgpatch/internal/promotion"
+	runs "github.com/orgpatch/orgpatch/internal/run"
 )
 
 const (
@@ -335,4 +336,55 @@ func approval(b config.Baseline) string {
 		parts = append(parts, fmt.Sprintf("approvedPatches %d ids", len(b.ApprovedPatches)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// pending is what the next scheduled run pins, per ring of a chain: the
+// configuration it converges to (promotion.Next) and one line per ring,
+// "prod: orgpatch-al2 approveUntilDate 2026-11-02 -> 2026-11-16 (promote:
+// prod's gate held: ...)", against the baselines as pinned now.
+func pending(cfg config.Config, st promotion.State, in promotion.Inputs) (config.Config, []string, error) {
+	now, err := promotion.Pin(cfg, st)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	next, err := promotion.Next(cfg, st, in)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	var lines []string
+	for _, v := range promotion.View(cfg, st, in) {
+		if v.Follows == "" && cfg.Follower(v.Ring) == "" {
+			continue
+		}
+		changes := strings.Join(pinChanges(now, next, v.Ring), "; ")
+		if changes == "" {
+			changes = "no change"
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s (%s: %s)", v.Ring, changes, v.Next.Kind, v.Next.Reason))
+	}
+	return next, lines, nil
+}
+
+// planPromotion reads the promotion state and the gates' inputs, points
+// env at the configuration the next scheduled run converges to and
+// returns plan's lines per ring.
+func planPromotion(ctx context.Context, f *promotionFlags, s settings, env *runs.Env, concurrency int, verbose bool, stderr io.Writer) ([]string, error) {
+	e, err := f.open(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := e.store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, _, err := e.measure(ctx, concurrency, verbose, stderr, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	next, lines, err := pending(s.cfg, st, in)
+	if err != nil {
+		return nil, err
+	}
+	env.Config = next
+	return lines, nil
 }
