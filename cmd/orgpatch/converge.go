@@ -139,16 +139,23 @@ func (f *convergeFlags) validate(ctx context.Context) (settings, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w (or pass --region)", err)
 	}
-	if f.parameter != "" {
-		prev, found, err := handler.StoredConfig(ctx, s.mgmt, f.parameter)
-		if err != nil {
-			return s, fmt.Errorf("--config-parameter: %w", err)
-		}
-		if found {
-			s.previous = &prev
-		}
-	}
 	return s, nil
+}
+
+// deployed reads the deployed configuration (--config-parameter) into s,
+// after every input has been checked: it is an AWS call.
+func (f *convergeFlags) deployed(ctx context.Context, s *settings) error {
+	if f.parameter == "" {
+		return nil
+	}
+	prev, found, err := handler.StoredConfig(ctx, s.mgmt, f.parameter)
+	if err != nil {
+		return fmt.Errorf("--config-parameter: %w", err)
+	}
+	if found {
+		s.previous = &prev
+	}
+	return nil
 }
 
 func planCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -186,6 +193,9 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 	if err == nil && promoted {
 		pf.conn.endpoint = f.endpoint
 		err = pf.checkState()
+	}
+	if err == nil {
+		err = f.deployed(ctx, &s)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
