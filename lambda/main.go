@@ -18,7 +18,11 @@
 //	ORGPATCH_REPORT_OWNER_TAGS EC2 tag keys copied into each node's record, comma-separated, or none (default compliance's)
 //	ORGPATCH_STATE_MACHINE_ARN the whole-organization state machine: CloudFormation and the schedule start
 //	                           an execution of it (default: none, they run in the invocation)
-//	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine)
+//	ORGPATCH_RUNS_BUCKET       the bucket of the runs' work items and results (required with the state machine);
+//	                           it also keeps the promotion state (promotion/state.json)
+//	ORGPATCH_ALARM_TOPIC_ARN   the SNS topic promotion events go to (default: none, the event bus alone)
+//	ORGPATCH_EVENT_BUS_ARN     the event bus promotion events go to: the home region's default bus's ARN
+//	                           (default: the default bus)
 //	LOG_LEVEL                  DEBUG, INFO, WARN or ERROR (default INFO)
 //
 // ORGPATCH_ENDPOINT, which points the CLI at a simulator, is not read: the
@@ -43,6 +47,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/handler"
 	"github.com/orgpatch/orgpatch/internal/names"
+	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/run"
 	"github.com/orgpatch/orgpatch/internal/stepfn"
 )
@@ -54,8 +59,13 @@ func main() {
 	}
 }
 
-// accountID is an AWS account id.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+// accountID is an AWS account id; snsTopicARN and eventBusARN are the
+// ARNs the promotion events go to.
+var (
+	accountID   = regexp.MustCompile(`^[0-9]{12}$`)
+	snsTopicARN = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	eventBusARN = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
+)
 
 // settings are what the environment configures.
 type settings struct {
@@ -67,6 +77,8 @@ type settings struct {
 	machine     string
 	bucket      string
 	owner       string // the buckets' expected owner
+	topic       string // the alarm topic's ARN
+	bus         string // the event bus's ARN
 }
 
 // readSettings reads the environment through getenv; a bad value is an
@@ -74,6 +86,13 @@ type settings struct {
 func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{parameter: getenv(names.EnvConfigParameter), stack: handler.Stack{ID: getenv(names.EnvStackID)},
 		machine: getenv(names.EnvStateMachineARN), bucket: getenv(names.EnvRunsBucket), owner: getenv(names.EnvBucketOwner)}
+	s.topic, s.bus = getenv(names.EnvAlarmTopicARN), getenv(names.EnvEventBusARN)
+	if s.topic != "" && !snsTopicARN.MatchString(s.topic) {
+		return settings{}, fmt.Errorf("ORGPATCH_ALARM_TOPIC_ARN %q: want an SNS topic's ARN (arn:PARTITION:sns:REGION:ACCOUNT:NAME)", s.topic)
+	}
+	if s.bus != "" && !eventBusARN.MatchString(s.bus) {
+		return settings{}, fmt.Errorf("ORGPATCH_EVENT_BUS_ARN %q: want an event bus's ARN (arn:PARTITION:events:REGION:ACCOUNT:event-bus/NAME)", s.bus)
+	}
 	if (s.bucket != "" || getenv(names.EnvReportBucket) != "") && !accountID.MatchString(s.owner) {
 		return settings{}, fmt.Errorf("ORGPATCH_BUCKET_OWNER %q: want the 12-digit id of the account that owns the buckets (AWS::AccountId)", s.owner)
 	}
@@ -148,9 +167,13 @@ func start() error {
 		Concurrency:     concurrency,
 		Logger:          log,
 		Report:          s.report,
+		AlarmTopic:      s.topic,
+		EventBus:        s.bus,
 	}
 	if s.bucket != "" {
-		deps.Runs = stepfn.NewS3Store(s3.NewFromConfig(cfg), s.bucket, s.owner)
+		client := s3.NewFromConfig(cfg)
+		deps.Runs = stepfn.NewS3Store(client, s.bucket, s.owner)
+		deps.Promotion = promotion.S3Store{API: client, Bucket: s.bucket, Owner: s.owner}
 	}
 	if s.machine != "" {
 		deps.StateMachine, deps.Executions = s.machine, sfn.NewFromConfig(cfg)

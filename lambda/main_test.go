@@ -31,6 +31,12 @@ func TestReadSettings(t *testing.T) {
 			want: settings{level: slog.LevelInfo, stack: stack, machine: "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run", bucket: "orgpatch-runs", owner: "111111111111",
 				report: handler.ReportSettings{BucketOwner: "111111111111"}},
 		},
+		"promotion's topic and bus": {
+			env:  map[string]string{"ORGPATCH_ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:orgpatch-alarms", "ORGPATCH_EVENT_BUS_ARN": "arn:aws:events:us-east-1:111111111111:event-bus/default"},
+			want: settings{level: slog.LevelInfo, stack: stack, topic: "arn:aws:sns:us-east-1:111111111111:orgpatch-alarms", bus: "arn:aws:events:us-east-1:111111111111:event-bus/default"},
+		},
+		"topic not an SNS ARN":             {env: map[string]string{"ORGPATCH_ALARM_TOPIC_ARN": "orgpatch-alarms"}, wantErr: "ORGPATCH_ALARM_TOPIC_ARN \"orgpatch-alarms\": want an SNS topic's ARN"},
+		"bus not an event bus ARN":         {env: map[string]string{"ORGPATCH_EVENT_BUS_ARN": "arn:aws:sns:us-east-1:111111111111:x"}, wantErr: "ORGPATCH_EVENT_BUS_ARN"},
 		"bucket without its owner":         {env: map[string]string{"ORGPATCH_RUNS_BUCKET": "orgpatch-runs"}, wantErr: "ORGPATCH_BUCKET_OWNER"},
 		"report bucket, owner not an id":   {env: map[string]string{"ORGPATCH_REPORT_BUCKET": "r", "ORGPATCH_BUCKET_OWNER": "me"}, wantErr: "12-digit"},
 		"state machine without its bucket": {env: map[string]string{"ORGPATCH_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:111111111111:stateMachine:orgpatch-run"}, wantErr: "ORGPATCH_RUNS_BUCKET"},

@@ -42,6 +42,11 @@ type Env struct {
 	Sink func(*Record) error
 
 	Settings Settings
+	// Rings, when set, restricts the run to the accounts in these rings
+	// (fleet.Rings): the promotion gate measures only the earlier rings.
+	// Accounts in no ring, excluded and suspended ones are then out of
+	// scope, and get no coverage record.
+	Rings []string
 	// RunId names the run in every record; a retried run keeps its id, so
 	// its objects replace the first attempt's. Empty: the capture time.
 	RunId string
@@ -121,6 +126,9 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 	for _, a := range accounts {
 		ou := ous[a.ID]
 		ring, _ := rings.Of(a.ID)
+		if len(env.Rings) > 0 && (ring == "" || !slices.Contains(env.Rings, ring)) {
+			continue
+		}
 		tg := Target{Account: a.ID, AccountName: a.Name, OU: ou.path, OUId: ou.id, Ring: ring}
 		if a.Excluded != "" {
 			for _, r := range regions {
@@ -133,6 +141,9 @@ func Run(ctx context.Context, env Env) (Summary, error) {
 		where = append(where, tg)
 	}
 	for _, a := range suspended {
+		if len(env.Rings) > 0 {
+			break
+		}
 		ou := ous[a.ID]
 		for _, r := range regions {
 			skipped = append(skipped, outcome{target: Target{Account: a.ID, AccountName: a.Name, Region: r, OU: ou.path, OUId: ou.id},

@@ -253,6 +253,11 @@ func (h *Handler) cloudFormation(ctx context.Context, log *slog.Logger, req trig
 			return nil, h.startRun(ctx, log, req, cfg, old)
 		}
 		env := h.env(log, cfg)
+		if mode == reconcile.Converge {
+			if env, err = h.convergeEnv(ctx, log, cfg); err != nil {
+				return nil, err
+			}
+		}
 		env.Previous = previous
 		return h.settle(ctx, log, req, h.converge(ctx, log, req, env, mode))
 	})

@@ -14,9 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/run"
@@ -70,6 +74,21 @@ type Deps struct {
 	StateMachine string
 	Executions   ExecutionsAPI
 
+	// Promotion keeps the promotion state (promotion.S3Store on the runs
+	// bucket, StateKey). Every converging run pins the promoted rings'
+	// baselines from it (PinnedConfig), and the schedule runs the
+	// promotion cycle first (promotionCycle). Without one, a configuration
+	// with rings that follow others fails every converging run.
+	Promotion promotion.Store
+	// AlarmTopic is the ARN of the SNS topic promotion events go to as
+	// well as the event bus; empty: the bus alone. EventBus names the bus
+	// (the home region's default bus's ARN; empty: the default bus).
+	AlarmTopic, EventBus string
+	// Alarms reads the gates' CloudWatch alarms, and Publisher sends the
+	// promotion events (clients of Management when nil and zero).
+	Alarms    promotion.AlarmsAPI
+	Publisher *promotion.Publisher
+
 	// BeforeTarget, when set, runs as each target starts, in its goroutine:
 	// tests use it to delay a target or make it panic.
 	BeforeTarget func(ctx context.Context, account, region string)
@@ -88,6 +107,9 @@ type Handler struct {
 	store   configStore
 	runs    stepfn.Store
 	stacks  stacksAPI
+	// alarms and publisher serve the promotion cycle.
+	alarms    promotion.AlarmsAPI
+	publisher promotion.Publisher
 }
 
 // New returns a Handler for deps.
@@ -113,6 +135,15 @@ func New(deps Deps) *Handler {
 	h.store = configStore{api: ssm.NewFromConfig(deps.Management), name: name, stack: deps.Stack}
 	h.stacks = cloudformation.NewFromConfig(deps.Management)
 	h.runs = deps.Runs
+	h.alarms = deps.Alarms
+	if h.alarms == nil {
+		h.alarms = cloudwatch.NewFromConfig(deps.Management)
+	}
+	if deps.Publisher != nil {
+		h.publisher = *deps.Publisher
+	} else {
+		h.publisher = promotion.Publisher{Bus: deps.EventBus, Events: eventbridge.NewFromConfig(deps.Management), Topic: sns.NewFromConfig(deps.Management), TopicARN: deps.AlarmTopic}
+	}
 	if h.runs == nil {
 		h.runs = stepfn.NewMemoryStore()
 	}
@@ -138,6 +169,9 @@ type Result struct {
 	// Report is the whole record of the run, for local callers; it is not
 	// part of the Lambda's response (a large organization would outgrow it).
 	Report *report.Report `json:"-"`
+	// Promotion is what the schedule's promotion step did, when the
+	// configuration has rings that follow others.
+	Promotion *PromotionOutcome `json:"promotion,omitempty"`
 	// tolerated starts the answer's Reason when its failed accounts were
 	// within the stack's failure tolerance (Tolerance).
 	tolerated string
@@ -215,11 +249,23 @@ func (h *Handler) event(ctx context.Context, log *slog.Logger, req trigger.Reque
 		if err != nil {
 			return nil, err
 		}
+		env := h.env(log, cfg)
+		if req.Source == trigger.SourceSchedule && hasPromotion(cfg) {
+			// The cycle decides first, so a promotion reaches the
+			// promoted ring's baselines in this same run; with the
+			// state machine its workers read the state it saved.
+			env.Pinned, res.Promotion, err = h.promotionCycle(ctx, log, cfg)
+		} else if h.deps.Executions == nil || len(req.Accounts) > 0 {
+			env.Pinned, err = PinnedConfig(ctx, h.deps.Promotion, cfg)
+		}
+		if err != nil {
+			return nil, err
+		}
 		if h.deps.Executions != nil && len(req.Accounts) == 0 {
 			started = true
 			return nil, h.startRun(ctx, log, req, cfg, nil)
 		}
-		return h.converge(ctx, log, req, h.env(log, cfg), reconcile.Converge), nil
+		return h.converge(ctx, log, req, env, reconcile.Converge), nil
 	})
 	if started && err == nil {
 		res.Summary = "whole-organization run started"

@@ -214,6 +214,13 @@ func (h *Handler) workEnv(ctx context.Context, log *slog.Logger, b stepfn.Batch)
 		return run.Env{}, fmt.Errorf("%w: work's configuration cannot be checked: %w", errUntrusted, err)
 	}
 	env := h.env(log, cfg)
+	if b.BatchInput.Mode == reconcile.Converge {
+		// Each worker reads the promotion state itself: the schedule's
+		// cycle saved it before the run started.
+		if env, err = h.convergeEnv(ctx, log, cfg); err != nil {
+			return run.Env{}, err
+		}
+	}
 	var ev *cfn.Event
 	if key := b.BatchInput.Origin; key != "" {
 		if ev, env.Previous, err = h.loadRequest(ctx, key); err != nil {

@@ -26,6 +26,8 @@ const (
 	EnvStateMachineARN = "ORGPATCH_STATE_MACHINE_ARN"
 	EnvRunsBucket      = "ORGPATCH_RUNS_BUCKET"
 	EnvBucketOwner     = "ORGPATCH_BUCKET_OWNER"
+	EnvAlarmTopicARN   = "ORGPATCH_ALARM_TOPIC_ARN"
+	EnvEventBusARN     = "ORGPATCH_EVENT_BUS_ARN"
 )
 
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.

@@ -30,8 +30,11 @@ var (
 )
 
 // Publisher sends events to the default event bus (Source EventSource)
-// and, when TopicARN is set, to the alarm topic.
+// and, when TopicARN is set, to the alarm topic. Bus, when set, names the
+// bus (its name or ARN, as EventBusName): the deployed function names the
+// home region's default bus by ARN, the one its role may put events on.
 type Publisher struct {
+	Bus      string
 	Events   EventsAPI
 	Topic    TopicAPI
 	TopicARN string
@@ -65,7 +68,7 @@ func (p Publisher) Publish(ctx context.Context, events []Event) ([]Event, error)
 				return events, fmt.Errorf("encode event %s: %w", events[i].ID, err)
 			}
 			entries[j] = ebtypes.PutEventsRequestEntry{Source: aws.String(EventSource), DetailType: aws.String(events[i].DetailType),
-				Detail: aws.String(string(detail)), Time: aws.Time(events[i].Detail.At)}
+				Detail: aws.String(string(detail)), Time: aws.Time(events[i].Detail.At), EventBusName: nilIfEmpty(p.Bus)}
 		}
 		out, err := p.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 		if err != nil {

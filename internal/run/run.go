@@ -50,6 +50,12 @@ type Env struct {
 	// longer does: regions Config dropped, accounts it newly excludes (by
 	// id or OU). Accounts that left the organization stay out.
 	Previous *config.Config
+	// Pinned, when set, is Config with the promotion state's pins applied
+	// (promotion.Pin, through handler.PinnedConfig): what converging
+	// targets get. Config stays the run's identity (the stack's own, which
+	// the Step Functions steps compare); Pinned differs from it only in
+	// the approval rules of promoted rings' baselines.
+	Pinned *config.Config
 
 	// Concurrency bounds the targets reconciled at once, and separately the
 	// accounts being prepared (AssumeRole, DescribeRegions) at once
@@ -401,7 +407,11 @@ func (r *runner) configFor(mode reconcile.Mode, ring string) (*config.Config, st
 	if cfg, ok := r.ringConfigs[ring]; ok {
 		return cfg, ring
 	}
-	eff, _ := r.env.Config.ForRing(ring)
+	base := r.env.Config
+	if r.env.Pinned != nil {
+		base = *r.env.Pinned
+	}
+	eff, _ := base.ForRing(ring)
 	if r.ringConfigs == nil {
 		r.ringConfigs = map[string]*config.Config{}
 	}

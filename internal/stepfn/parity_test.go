@@ -69,6 +69,13 @@ func summaryOf(rep report.Report) paritySummary {
 func TestPlainCoreAndStepsAgree(t *testing.T) {
 	first := runtest.RingsConfig(t)
 	first.Regions = []string{"us-east-1", "eu-west-1", "af-south-1"} // none opted in to af-south-1
+	// A ring pinned by promotion (handler.PinnedConfig's run.Env.Pinned):
+	// its baselines approve until a cut-off instead of after a delay.
+	lastRing := first.Rings[len(first.Rings)-1].Name
+	pinned, err := first.PinRing(lastRing, "2026-02-01", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	second := first
 	second.Regions = []string{"us-east-1"}
 	second.ExcludedAccounts = []string{"555555555555"}
@@ -88,17 +95,19 @@ func TestPlainCoreAndStepsAgree(t *testing.T) {
 		name     string
 		cfg      config.Config
 		previous *config.Config
+		pinned   *config.Config
 		req      run.Request
 	}{
-		{"plan", first, nil, run.Request{DryRun: true}},
-		{"converge", first, nil, run.Request{}},
-		{"converge again", first, nil, run.Request{}},
-		{"drop a region, exclude an account", second, &first, run.Request{}},
-		{"remove", second, nil, run.Request{Mode: "remove"}},
+		{"plan", first, nil, nil, run.Request{DryRun: true}},
+		{"converge", first, nil, nil, run.Request{}},
+		{"converge again", first, nil, nil, run.Request{}},
+		{"pin ring " + lastRing, first, nil, &pinned, run.Request{}},
+		{"drop a region, exclude an account", second, &first, nil, run.Request{}},
+		{"remove", second, nil, nil, run.Request{Mode: "remove"}},
 	} {
 		env := func(sv *simtest.Env) run.Env {
 			env := runtest.Env(sv, step.cfg)
-			env.Previous = step.previous
+			env.Previous, env.Pinned = step.previous, step.pinned
 			return env
 		}
 		got := run.Run(ctx, env(plain), step.req)
@@ -108,8 +117,23 @@ func TestPlainCoreAndStepsAgree(t *testing.T) {
 		if want.Counts.Targets == 0 || want.Counts.Failed == 0 {
 			t.Fatalf("%s: counts %+v: the fixture does not test what it says", step.name, want.Counts)
 		}
+		if step.pinned != nil && !pinsUpdated(want, lastRing) {
+			t.Fatalf("%s: no baseline of ring %s was updated to its pin: the step does not test what it says", step.name, lastRing)
+		}
 		if diff := cmp.Diff(summaryOf(want), summaryOf(got)); diff != "" {
 			t.Errorf("%s: the plain core's report against the steps' (-steps +plain):\n%s", step.name, diff)
 		}
 	}
+}
+
+// pinsUpdated says whether a target of ring updated a baseline.
+func pinsUpdated(rep report.Report, ring string) bool {
+	for _, t := range rep.Targets {
+		for _, a := range t.Actions {
+			if t.Ring == ring && a.Kind == "update" && strings.Contains(strings.ToLower(a.Line()), "baseline") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,217 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/orgpatch/orgpatch/internal/compliance"
+	"github.com/orgpatch/orgpatch/internal/config"
+	"github.com/orgpatch/orgpatch/internal/promotion"
+	"github.com/orgpatch/orgpatch/internal/run"
+)
+
+// PromotionBy names the function in the promotion state and its events.
+const PromotionBy = "orgpatch function (schedule)"
+
+// The promotion metrics, per ring (dimension Ring): whether the ring was
+// held (1) or not (0) by this run's decision, and its earlier ring's
+// installed share as measured for the gate.
+const (
+	MetricPromotionHeld             = "PromotionHeld"
+	MetricPromotionInstalledPercent = "PromotionInstalledPercent"
+)
+
+// PromotionOutcome is what the scheduled promotion step did: its
+// decisions, or, when it could not decide (the earlier rings could not all
+// be read, the alarms or the state could not be read or saved), why every
+// ring was held at its set.
+type PromotionOutcome struct {
+	Decisions []promotion.Decision `json:"decisions,omitempty"`
+	// Held is why nothing was decided; the converge ran with the state
+	// as it was.
+	Held string `json:"held,omitempty"`
+	// Unpublished says that some events could not be sent (they stay in
+	// the state for the next run).
+	Unpublished string `json:"unpublished,omitempty"`
+}
+
+// hasPromotion says whether any ring of cfg follows another.
+func hasPromotion(cfg config.Config) bool {
+	return slices.ContainsFunc(cfg.Rings, func(r config.Ring) bool { return r.Promotion != nil })
+}
+
+// PinnedConfig is the one place that decides what a converging run's
+// targets get (run.Env.Pinned): cfg with the promotion state's pins
+// (promotion.Pin), the state read once from store. Without any ring that
+// follows another it is nil and reads nothing. A state that cannot be read
+// is an error, never cfg unpinned: prod must not jump ahead of what dev
+// tested because the state was unreadable.
+func PinnedConfig(ctx context.Context, store promotion.Store, cfg config.Config) (*config.Config, error) {
+	if !hasPromotion(cfg) {
+		return nil, nil
+	}
+	if store == nil {
+		return nil, errors.New("promotion: the configuration has rings that follow others, and there is no promotion state to pin them with (the runs bucket, ORGPATCH_RUNS_BUCKET); nothing converged")
+	}
+	st, _, err := store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
+	}
+	return pinned(cfg, st)
+}
+
+// pinned is cfg pinned to st (nil when cfg has no promotion).
+func pinned(cfg config.Config, st promotion.State) (*config.Config, error) {
+	if !hasPromotion(cfg) {
+		return nil, nil
+	}
+	p, err := promotion.Pin(cfg, st)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing converged", err)
+	}
+	return &p, nil
+}
+
+// convergeEnv is the environment of a converging run of cfg: h.env with
+// the pins of the promotion state read now (PinnedConfig).
+func (h *Handler) convergeEnv(ctx context.Context, log *slog.Logger, cfg config.Config) (run.Env, error) {
+	env := h.env(log, cfg)
+	p, err := PinnedConfig(ctx, h.deps.Promotion, cfg)
+	if err != nil {
+		return run.Env{}, err
+	}
+	env.Pinned = p
+	return env, nil
+}
+
+// promotionCycle is the scheduled run's promotion step, before it
+// converges: load the state, measure the earlier rings (one compliance
+// collection over their accounts), read the gates' alarms, and decide,
+// save and publish (promotion.Scheduled). It returns the configuration to
+// converge to, pinned to the state as saved, or, when the step could not
+// decide, to the state as it was loaded (every ring held at its set). An
+// error means the state could not be read at all: the run must not
+// converge unpinned.
+func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg config.Config) (*config.Config, *PromotionOutcome, error) {
+	store := h.deps.Promotion
+	if store == nil {
+		_, err := PinnedConfig(ctx, nil, cfg)
+		return nil, nil, err
+	}
+	st, _, err := store.Load(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
+	}
+	out := &PromotionOutcome{}
+	hold := func(why string, err error) (*config.Config, *PromotionOutcome, error) {
+		out.Held = fmt.Sprintf("every ring held at its set: %s: %v", why, err)
+		log.Error("promotion held", "reason", out.Held)
+		p, perr := pinned(cfg, st)
+		return p, out, perr
+	}
+	now := h.clock.Now()
+	nodes, err := h.measure(ctx, log, cfg, now)
+	if err != nil {
+		return hold("the earlier rings could not be measured", err)
+	}
+	alarms, err := promotion.ReadAlarms(ctx, h.alarms, cfg)
+	if err != nil {
+		return hold("the gates' alarms could not be read", err)
+	}
+	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, promotion.Inputs{Nodes: nodes, Alarms: alarms, By: PromotionBy, Now: now})
+	if err != nil && ds == nil {
+		return hold("the promotion state could not be saved", err)
+	}
+	if err != nil {
+		out.Unpublished = err.Error()
+		log.Warn("promotion events not all sent; kept for the next run", "error", err)
+	}
+	out.Decisions = ds
+	for _, d := range ds {
+		attrs := []any{"ring", d.Ring, "kind", string(d.Kind), "reason", d.Reason, "from", d.From.String(), "to", d.To.String()}
+		if f := d.Figures; f != nil {
+			attrs = append(attrs, "earlierRing", f.Ring, "managed", f.Managed, "installed", f.Installed, "failed", f.Failed, "stale", f.Stale,
+				"installedPercent", f.InstalledPercent, "failedPercent", f.FailedPercent, "stalePercent", f.StalePercent)
+		}
+		log.Info("promotion decision", attrs...)
+	}
+	if werr := writePromotionMetrics(h.metrics, now, ds); werr != nil {
+		log.Warn("promotion metrics not written", "error", werr)
+	}
+	p, err := pinned(cfg, saved)
+	return p, out, err
+}
+
+// measure reads the node records of the accounts in the rings other rings
+// follow: one compliance collection (one fleet walk) over those rings'
+// accounts alone. A target of those rings that could not be read makes it
+// an error: a gate never holds on partial data.
+func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Config, now time.Time) ([]compliance.Record, error) {
+	var earlier []string
+	for _, r := range cfg.Rings {
+		if r.Promotion != nil && !slices.Contains(earlier, r.Promotion.Follows) {
+			earlier = append(earlier, r.Promotion.Follows)
+		}
+	}
+	var nodes []compliance.Record
+	var unread []string
+	_, err := compliance.Run(ctx, compliance.Env{
+		Management: h.deps.Management, Config: cfg, Rings: earlier, Settings: h.deps.Report.Settings,
+		Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Reserve: h.deps.Reserve, Logger: log,
+		Now: func() time.Time { return now },
+		Sink: func(r *compliance.Record) error {
+			switch {
+			case r.RecordType == compliance.NodeRecord:
+				nodes = append(nodes, *r)
+			case r.RecordType == compliance.CoverageRecord && r.Outcome == compliance.OutcomeFailed:
+				unread = append(unread, fmt.Sprintf("%s %s (ring %s): %s", r.Account, r.Region, r.Ring, r.Reason))
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(unread) > 0 {
+		return nil, fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(unread), unread[0])
+	}
+	return nodes, nil
+}
+
+// writePromotionMetrics writes one embedded-metric-format line per ring
+// decided: PromotionHeld (1 held, 0 not) and, when a gate was measured,
+// PromotionInstalledPercent, with dimension Ring.
+func writePromotionMetrics(w io.Writer, now time.Time, ds []promotion.Decision) error {
+	for _, d := range ds {
+		if d.Kind == promotion.Dropped {
+			continue
+		}
+		held := 0
+		if d.Kind == promotion.HoldKind {
+			held = 1
+		}
+		metrics := []emfMetric{{MetricPromotionHeld, "Count"}}
+		line := map[string]any{"Ring": d.Ring, MetricPromotionHeld: held}
+		if d.Figures != nil {
+			metrics = append(metrics, emfMetric{MetricPromotionInstalledPercent, "Percent"})
+			line[MetricPromotionInstalledPercent] = d.Figures.InstalledPercent
+		}
+		line["_aws"] = emfMetadata{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{{
+			Namespace: MetricsNamespace, Dimensions: [][]string{{"Ring"}}, Metrics: metrics,
+		}}}
+		b, err := json.Marshal(line)
+		if err != nil {
+			return fmt.Errorf("encode promotion metrics: %w", err)
+		}
+		if _, err := w.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("write promotion metrics: %w", err)
+		}
+	}
+	return nil
+}
