@@ -175,10 +175,10 @@ func teardownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // bad flag or configuration file, reported before any AWS call.
 func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode, dryRun bool, args []string, stdout, stderr io.Writer) int {
 	var f convergeFlags
-	var pf promotionFlags // plan's: where the promotion state is
+	var pf promotionFlags // plan's and apply's: where the promotion state is
 	fs := newFlagSet(name, "", summary, stdout)
 	f.register(fs, mode == reconcile.RemoveAndReset)
-	if dryRun {
+	if mode == reconcile.Converge {
 		pf.registerState(fs)
 	}
 	if code, ok := parse(fs, args, stderr); !ok {
@@ -189,7 +189,8 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		return 2
 	}
 	s, err := f.validate(ctx)
-	promoted := dryRun && len(promotion.Earlier(s.cfg)) > 0
+	// Rings that follow others converge pinned to the promotion state.
+	promoted := mode == reconcile.Converge && len(promotion.Earlier(s.cfg)) > 0
 	if err == nil && promoted {
 		pf.conn.endpoint = f.endpoint
 		err = pf.checkState()
@@ -210,7 +211,19 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
 	env := runs.Env{Management: s.mgmt, Config: s.cfg, Previous: s.previous, Concurrency: f.concurrency, Logger: logger}
-	if promoted {
+	if promoted && !dryRun {
+		// apply converges the promoted rings to their sets, as the
+		// function does.
+		e, err := pf.open(ctx, s)
+		if err == nil {
+			env.Pinned, err = handler.PinnedConfig(ctx, e.store, s.cfg)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
+			return 1
+		}
+	}
+	if promoted && dryRun {
 		// The plan converges to what the next scheduled run pins, and says
 		// per ring what that changes and why.
 		lines, err := planPromotion(ctx, &pf, s, &env, f.concurrency, f.verbose, stderr)

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
 	"github.com/orgpatch/orgpatch/internal/promotion"
@@ -251,6 +253,14 @@ func TestRingsHeldThenPromotedAndHeldByAPerson(t *testing.T) {
 		t.Errorf("topic messages %+v, want one Ring Promoted prod", msgs)
 	}
 
+	// apply converges prod to the set, as the function does.
+	if code, out, errs := cli(t, append([]string{"apply", "--config-parameter", ""}, at...)...); code != 0 {
+		t.Fatalf("apply: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	if got := approveUntil(t, env, prodAccount); got != devSet.Cutoff {
+		t.Errorf("prod's default baseline approves until %q after apply, want dev's cut-off %s", got, devSet.Cutoff)
+	}
+
 	views := ringsJSON(t, at...)
 	if v := views["prod"]; !v.Pinned || v.Set == nil || v.Set.Cutoff != devSet.Cutoff || v.Next.Kind != promotion.Unchanged || v.PromotedBy != caller {
 		t.Errorf("prod after the promotion: %+v, want pinned to dev's set by %s, unchanged next", v, caller)
@@ -357,4 +367,24 @@ func TestPlanShowsThePinPerRing(t *testing.T) {
 	if _, after, err := store.Load(ctx); err != nil || after != etag {
 		t.Errorf("plan changed the promotion state (%v): etag %s -> %s", err, etag, after)
 	}
+}
+
+// approveUntil is the approveUntilDate of account's default Amazon Linux 2
+// baseline in the home region ("" when its rules have none).
+func approveUntil(t *testing.T, env *simtest.Env, account string) string {
+	t.Helper()
+	ctx := context.Background()
+	api := ssm.NewFromConfig(env.AccountConfig(t, account, "sra-patch-mgmt-configuration"))
+	def, err := api.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: ssmtypes.OperatingSystemAmazonLinux2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := api.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: def.BaselineId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ApprovalRules == nil || len(b.ApprovalRules.PatchRules) == 0 {
+		return ""
+	}
+	return aws.ToString(b.ApprovalRules.PatchRules[0].ApproveUntilDate)
 }

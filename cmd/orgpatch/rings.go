@@ -31,12 +31,8 @@ const (
 	holdSummary    = "hold a ring at its set until a person promotes it, recorded with who and why"
 )
 
-// EnvAlarmTopic names the alarm topic promote and hold publish to when
-// --alarm-topic is not given.
-const EnvAlarmTopic = "ORGPATCH_ALARM_TOPIC_ARN"
-
-// promotionFlags are the flags of rings, promote and hold (and plan's
-// runs bucket); the connection flags are converge's.
+// promotionFlags are the flags of rings, promote and hold (and plan's and
+// apply's runs bucket); the connection flags are converge's.
 type promotionFlags struct {
 	conn        convergeFlags
 	runsBucket  string
@@ -62,7 +58,7 @@ func (f *promotionFlags) register(fs *flagSet, verb string) {
 		fs.BoolVar(&f.json, "json", false, "print the rings as JSON instead of the table")
 	default:
 		fs.StringVar(&f.reason, "reason", "", "why, recorded with who (required)")
-		fs.StringVar(&f.topic, "alarm-topic", os.Getenv(EnvAlarmTopic), "SNS topic `ARN` the event also goes to, as the function's alarm topic ("+EnvAlarmTopic+"); none when empty")
+		fs.StringVar(&f.topic, "alarm-topic", os.Getenv(names.EnvAlarmTopicARN), "SNS topic `ARN` the event also goes to, as the function's alarm topic ("+names.EnvAlarmTopicARN+"); none when empty")
 		if verb == "promote" {
 			fs.StringVar(&f.cutoff, "cutoff", "", "promote to the patches released up to `DATE` (YYYY-MM-DD) instead of the earlier ring's set")
 		}
@@ -365,9 +361,9 @@ func pending(cfg config.Config, st promotion.State, in promotion.Inputs) (config
 	return next, lines, nil
 }
 
-// planPromotion reads the promotion state and the gates' inputs, points
-// env at the configuration the next scheduled run converges to and
-// returns plan's lines per ring.
+// planPromotion reads the promotion state and the gates' inputs, pins env
+// to what the next scheduled run converges to and returns plan's lines
+// per ring.
 func planPromotion(ctx context.Context, f *promotionFlags, s settings, env *runs.Env, concurrency int, verbose bool, stderr io.Writer) ([]string, error) {
 	e, err := f.open(ctx, s)
 	if err != nil {
@@ -385,6 +381,6 @@ func planPromotion(ctx context.Context, f *promotionFlags, s settings, env *runs
 	if err != nil {
 		return nil, err
 	}
-	env.Config = next
+	env.Pinned = &next
 	return lines, nil
 }

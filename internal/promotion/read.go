@@ -2,6 +2,8 @@ package promotion
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/orgpatch/orgpatch/internal/compliance"
@@ -30,7 +32,8 @@ type Measured struct {
 
 // ReadInputs reads what the next scheduled decision is made on: the node
 // records of the earlier rings' accounts through one compliance collection
-// (env: its Sink is ReadInputs'), and the gates' alarms. With no ring
+// over those accounts alone (env: its Config, Rings and Sink are
+// ReadInputs'), and the gates' alarms. With no ring
 // following another it reads nothing.
 func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg config.Config, by string, now time.Time) (Measured, error) {
 	m := Measured{Inputs: Inputs{By: by, Now: now}}
@@ -38,11 +41,8 @@ func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg c
 	if len(earlier) == 0 {
 		return m, nil
 	}
-	env.Config = cfg
+	env.Config, env.Rings = cfg, slices.Sorted(maps.Keys(earlier))
 	env.Sink = func(r *compliance.Record) error {
-		if !earlier[r.Ring] {
-			return nil
-		}
 		switch {
 		case r.RecordType == compliance.NodeRecord:
 			m.Inputs.Nodes = append(m.Inputs.Nodes, *r)
