@@ -57,7 +57,7 @@ func (f *promotionFlags) register(fs *flagSet, verb string) {
 	case "rings":
 		fs.BoolVar(&f.json, "json", false, "print the rings as JSON instead of the table")
 	default:
-		fs.StringVar(&f.reason, "reason", "", "why, recorded with who (required)")
+		fs.StringVar(&f.reason, "reason", "", "why, in `TEXT`, recorded with who (required)")
 		fs.StringVar(&f.topic, "alarm-topic", os.Getenv(names.EnvAlarmTopicARN), "SNS topic `ARN` the event also goes to, as the function's alarm topic ("+names.EnvAlarmTopicARN+"); none when empty")
 		if verb == "promote" {
 			fs.StringVar(&f.cutoff, "cutoff", "", "promote to the patches released up to `DATE` (YYYY-MM-DD) instead of the earlier ring's set")
