@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -42,6 +43,68 @@ type PatchFunction struct {
 	// Queue receives events whose invocation failed after its retries, and
 	// events EventBridge could not deliver.
 	Queue awssqs.Queue
+	// Policy is the role's inline policy: grants on resources built after
+	// the function (GrantPromotion) join it, so every grant stays in the
+	// role's own policy.
+	Policy awsiam.PolicyDocument
+}
+
+// defaultBusARN is the home region's default event bus, where promotion
+// events go.
+func defaultBusARN() *string {
+	return partitionARN("events:${AWS::Region}:${AWS::AccountId}:event-bus/default")
+}
+
+// promotionStateList lets the function list the runs bucket for the
+// promotion state's key alone.
+func promotionStateList(bucket awss3.IBucket) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("FindPromotionState"),
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{bucket.BucketArn()},
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"s3:prefix": names.PromotionStateKey}},
+	})
+}
+
+// promotionAlarms lets the function read the promotion gates' alarms.
+// DescribeAlarms returns composite alarms only to a grant on "*" (the
+// CloudWatch API reference), and a gate may name one, so the grant is on
+// "*", confined to the home region; the role is the management account's,
+// so it reads that account's alarms alone.
+func promotionAlarms() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ReadGateAlarms"),
+		Actions:    jsii.Strings("cloudwatch:DescribeAlarms"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:RequestedRegion": awscdk.Aws_REGION()}},
+	})
+}
+
+// GrantPromotion lets the function publish promotion events to the alarm
+// topic (encrypted with key): the topic alone, the key only through SNS,
+// and the topic's policy names the function's role, and tells the
+// function the topic's ARN.
+func (f *PatchFunction) GrantPromotion(topic awssns.ITopic, key awskms.IKey) {
+	f.Policy.AddStatements(
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PublishPromotionEvents"),
+			Actions:   jsii.Strings("sns:Publish"),
+			Resources: &[]*string{topic.TopicArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("EncryptPromotionEvents"),
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+			Resources:  &[]*string{key.KeyArn()},
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": awscdk.Fn_Sub(jsii.String("sns.${AWS::Region}.amazonaws.com"), nil)}},
+		}),
+	)
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OrgpatchFunctionPublishes"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(f.Role.RoleArn())},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+	}))
+	f.Function.AddEnvironment(jsii.String(names.EnvAlarmTopicARN), topic.TopicArn(), nil)
 }
 
 // ctRegionsParameter is where the SRA prerequisites solution publishes
@@ -84,17 +147,18 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 	// The retention is a parameter, which the construct's enum cannot take.
 	logGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(p.LogRetentionDays)
 
+	policy := lambdaPolicy(logGroup, queue, s, p)
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
 		RoleName:    jsii.String(s.LambdaRoleName),
 		Description: jsii.String("orgpatch Lambda: reads the organization and assumes the configuration role in its accounts"),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"orgpatch": lambdaPolicy(logGroup, queue, s, p),
+			"orgpatch": policy,
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/, and its latest-run state under state/; the runs' objects have one key per run under the runs/ prefix."),
+		Reason: jsii.String("The configuration role exists under one name in every account of the organization, so the account is a wildcard (the organization conditions bound it); Organizations and Control Tower list calls support only Resource \"*\"; the landing zone's id and home region are not known before deployment; every compliance report run writes new dated keys under the report bucket's records/ and pages/, and its latest-run state under state/; the runs' objects have one key per run under the runs/ prefix; a promotion gate may name any alarm of the home region, and DescribeAlarms returns composite alarms only to a grant on \"*\" (the grant is confined to the home region)."),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:iam::*:role/" + s.ConfigurationRoleName,
 			"Resource::*",
@@ -127,6 +191,7 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 			"LOG_LEVEL":              p.LogLevel,
 			names.EnvStateMachineARN: StateMachineARN(p.StateMachineName),
 			names.EnvRunsBucket:      p.RunsBucket.BucketName(),
+			names.EnvEventBusARN:     defaultBusARN(),
 			// Both buckets are the stack's own: every S3 call names
 			// this account as the ExpectedBucketOwner.
 			names.EnvBucketOwner: awscdk.Aws_ACCOUNT_ID(),
@@ -155,7 +220,7 @@ func NewPatchFunction(scope constructs.Construct, id string, p PatchFunctionProp
 		},
 	})
 
-	return &PatchFunction{Function: fn, Role: role, LogGroup: logGroup, Queue: queue}
+	return &PatchFunction{Function: fn, Role: role, LogGroup: logGroup, Queue: queue, Policy: policy}
 }
 
 // lambdaPolicy is everything the Lambda does with its own credentials; all
@@ -215,6 +280,15 @@ func lambdaPolicy(logGroup awslogs.LogGroup, queue awssqs.Queue, s Settings, p P
 				StateMachineARN(p.StateMachineName)),
 			stmt("RunObjects", []string{"s3:GetObject", "s3:PutObject"},
 				p.RunsBucket.ArnForObjects(jsii.String(RunsPrefix+"*"))),
+			// The promotion state: one object, read and written with
+			// conditional writes; listing (of that key alone) lets the
+			// first run's missing object answer NoSuchKey, not AccessDenied.
+			stmt("PromotionState", []string{"s3:GetObject", "s3:PutObject"},
+				p.RunsBucket.ArnForObjects(jsii.String(names.PromotionStateKey))),
+			promotionStateList(p.RunsBucket),
+			// Promotion events go to the home region's default bus.
+			stmt("PutPromotionEvents", []string{"events:PutEvents"}, defaultBusARN()),
+			promotionAlarms(),
 			// A Delete (and an Update's teardown) is acted on only while
 			// CloudFormation shows this stack in that operation.
 			stmt("VerifyStackOperations", []string{"cloudformation:DescribeStacks"}, awscdk.Aws_STACK_ID()),

@@ -78,6 +78,7 @@ func NewManagementStack(scope constructs.Construct, id string, props *Management
 		Email:        params.AlarmEmail.ValueAsString(),
 		HasEmail:     params.HasAlarmEmail,
 	})
+	fn.GrantPromotion(alarms.Topic, alarms.Key)
 	triggers := NewTriggers(stack, "Triggers", TriggersProps{
 		Function:            fn.Function,
 		Queue:               fn.Queue,

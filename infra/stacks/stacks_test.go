@@ -291,6 +291,7 @@ func TestLambdaFunction(t *testing.T) {
 	roleID, _ := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
 	logID, _ := only(t, b.mgmt, "AWS::Logs::LogGroup", lambdaLogs)
 	bucketID, _ := only(t, b.mgmt, "AWS::S3::Bucket", runsBucket)
+	topicID, _ := only(t, b.mgmt, "AWS::SNS::Topic", nil)
 	p := props(fn)
 	got := map[string]any{}
 	for _, k := range []string{"FunctionName", "Runtime", "Architectures", "Handler", "Timeout", "MemorySize", "ReservedConcurrentExecutions", "Environment", "Role", "LoggingConfig"} {
@@ -316,6 +317,8 @@ func TestLambdaFunction(t *testing.T) {
 			"ORGPATCH_STATE_MACHINE_ARN": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orgpatch-run"),
 			"ORGPATCH_RUNS_BUCKET":       ref(bucketID),
 			"ORGPATCH_BUCKET_OWNER":      ref("AWS::AccountId"),
+			"ORGPATCH_ALARM_TOPIC_ARN":   ref(topicID),
+			"ORGPATCH_EVENT_BUS_ARN":     sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
 		}},
 		"Role":          getAtt(roleID, "Arn"),
 		"LoggingConfig": map[string]any{"LogGroup": ref(logID)},
@@ -377,8 +380,12 @@ func TestLambdaRolePolicy(t *testing.T) {
 	_, role := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
 	diff(t, "actions", []string{
 		"cloudformation:DescribeStacks",
+		"cloudwatch:DescribeAlarms", // the promotion gates' alarms
 		"controltower:GetLandingZone",
 		"controltower:ListLandingZones",
+		"events:PutEvents",
+		"kms:Decrypt", // the alarm topic's key, through SNS
+		"kms:GenerateDataKey",
 		"logs:CreateLogStream",
 		"logs:PutLogEvents",
 		"organizations:DescribeAccount",
@@ -391,9 +398,13 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"s3:AbortMultipartUpload",
 		"s3:GetObject",  // the report bucket's prefixes (WriteReports)
 		"s3:GetObject",  // the runs bucket's prefix (RunObjects)
+		"s3:GetObject",  // the promotion state (PromotionState)
 		"s3:ListBucket", // the report bucket (ListReports)
+		"s3:ListBucket", // the promotion state's key (FindPromotionState)
 		"s3:PutObject",  // the report bucket's prefixes (WriteReports)
 		"s3:PutObject",  // the runs bucket's prefix (RunObjects)
+		"s3:PutObject",  // the promotion state (PromotionState)
+		"sns:Publish",
 		"sqs:SendMessage",
 		"ssm:DeleteParameter",
 		"ssm:GetParameter",
@@ -462,6 +473,50 @@ func TestLambdaRolePolicy(t *testing.T) {
 		"Action": "sts:AssumeRole", "Effect": "Allow",
 		"Principal": map[string]any{"Service": "lambda.amazonaws.com"},
 	}}, "Version": "2012-10-17"}, props(role)["AssumeRolePolicyDocument"])
+}
+
+// The function reads and writes the promotion state's one object, puts
+// events on the home region's default bus alone, publishes to the alarm
+// topic alone (its key only through SNS, and the topic's policy names the
+// role), reads alarms in the home region, and is told the topic and bus.
+func TestLambdaPromotionGrants(t *testing.T) {
+	b := build(t, "eu-west-1", nil)
+	roleID, role := only(t, b.mgmt, "AWS::IAM::Role", roleNamed("orgpatch-lambda"))
+	bucketID, _ := only(t, b.mgmt, "AWS::S3::Bucket", runsBucket)
+	topicID, _ := only(t, b.mgmt, "AWS::SNS::Topic", nil)
+	keyID, _ := only(t, b.mgmt, "AWS::KMS::Key", nil)
+	bus := sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")
+	diff(t, "promotion state", map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketID, "Arn"), "/promotion/state.json"}}},
+		statementBySid(t, role, "PromotionState")["Resource"])
+	find := statementBySid(t, role, "FindPromotionState")
+	diff(t, "promotion state list", map[string]any{"Action": "s3:ListBucket", "Resource": getAtt(bucketID, "Arn"),
+		"Condition": map[string]any{"StringEquals": map[string]any{"s3:prefix": "promotion/state.json"}}},
+		map[string]any{"Action": find["Action"], "Resource": find["Resource"], "Condition": find["Condition"]})
+	diff(t, "events", bus, statementBySid(t, role, "PutPromotionEvents")["Resource"])
+	diff(t, "publish", ref(topicID), statementBySid(t, role, "PublishPromotionEvents")["Resource"])
+	enc := statementBySid(t, role, "EncryptPromotionEvents")
+	diff(t, "topic key", map[string]any{"Resource": getAtt(keyID, "Arn"), "Condition": map[string]any{"StringEquals": map[string]any{
+		"kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com")}}}, map[string]any{"Resource": enc["Resource"], "Condition": enc["Condition"]})
+	alarms := statementBySid(t, role, "ReadGateAlarms")
+	diff(t, "alarms", map[string]any{"Action": "cloudwatch:DescribeAlarms", "Resource": "*",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": ref("AWS::Region")}}},
+		map[string]any{"Action": alarms["Action"], "Resource": alarms["Resource"], "Condition": alarms["Condition"]})
+
+	_, tp := only(t, b.mgmt, "AWS::SNS::TopicPolicy", nil)
+	var rolePublishes bool
+	for _, s := range props(tp)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		s := s.(map[string]any)
+		if s["Effect"] == "Allow" && s["Action"] == "sns:Publish" && fmt.Sprint(s["Principal"]) == fmt.Sprint(map[string]any{"AWS": getAtt(roleID, "Arn")}) {
+			rolePublishes = true
+		}
+	}
+	if !rolePublishes {
+		t.Error("the alarm topic's policy does not let the function's role publish")
+	}
+	_, fn := only(t, b.mgmt, "AWS::Lambda::Function", nil)
+	env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	diff(t, "topic and bus", map[string]any{"ORGPATCH_ALARM_TOPIC_ARN": ref(topicID), "ORGPATCH_EVENT_BUS_ARN": bus},
+		map[string]any{"ORGPATCH_ALARM_TOPIC_ARN": env["ORGPATCH_ALARM_TOPIC_ARN"], "ORGPATCH_EVENT_BUS_ARN": env["ORGPATCH_EVENT_BUS_ARN"]})
 }
 
 // wildcardAction matches "*" and service-wide grants such as "ssm:*".

@@ -26,6 +26,9 @@
 //     becomes record fields at once, so memory holds the targets in flight,
 //     not the organization; the summary keeps counts and the page's list of
 //     non-compliant nodes keeps the worst MaxListed.
+//   - The scope can be some rings alone (Env.Rings): the promotion gate's
+//     measurement reads only the earlier rings' accounts, through this same
+//     collection.
 //   - Targets are walked as a converge run walks them (fleet.Walk): bounded,
 //     AssumeRole throttling retried, nothing started within the deadline
 //     reserve (such a target's coverage is failed, not started).

@@ -67,6 +67,17 @@
 //   - An asynchronous event with failed targets returns an error naming them,
 //     so Lambda retries it and then hands it to the dead-letter queue (and
 //     its alarm); an ignored event returns nil.
+//   - Promotion (package promotion): the schedule, when a ring follows
+//     another, first runs the promotion cycle (promotionCycle: measure the
+//     earlier rings through one compliance collection, read the gates'
+//     alarms, decide, save, publish), then converges pinned to the state
+//     saved; with the state machine, before it starts the execution. A
+//     failure to measure, read the alarms or save holds every ring at its
+//     set (said in the log and Result.Promotion) and the converge runs
+//     with the state as it was. Every converging path (CloudFormation,
+//     account events, the schedule, each Step Functions worker) pins
+//     through PinnedConfig (run.Env.Pinned); a state that cannot be read
+//     fails the run with nothing converged, never unpinned.
 //   - Every invocation logs JSON lines carrying the request id and the
 //     trigger, one summary line, and one CloudWatch embedded-metric-format
 //     line (namespace orgpatch) with the target counts, writes by kind and

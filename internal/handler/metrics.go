@@ -113,6 +113,11 @@ func writeMetrics(w io.Writer, now time.Time, src trigger.Source, rep *report.Re
 	for k, v := range values {
 		line[k] = v
 	}
+	return writeEMFLine(w, line)
+}
+
+// writeEMFLine writes one embedded-metric-format line.
+func writeEMFLine(w io.Writer, line map[string]any) error {
 	b, err := json.Marshal(line)
 	if err != nil {
 		return fmt.Errorf("encode metrics: %w", err)

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -109,13 +108,24 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 		return nil, nil, fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
 	}
 	out := &PromotionOutcome{}
+	now := h.clock.Now()
 	hold := func(why string, err error) (*config.Config, *PromotionOutcome, error) {
 		out.Held = fmt.Sprintf("every ring held at its set: %s: %v", why, err)
 		log.Error("promotion held", "reason", out.Held)
+		// Each following ring's metric says it is held, so an alarm on
+		// PromotionHeld sees a cycle that could not decide.
+		var held []promotion.Decision
+		for _, r := range cfg.Rings {
+			if r.Promotion != nil {
+				held = append(held, promotion.Decision{Ring: r.Name, Kind: promotion.HoldKind})
+			}
+		}
+		if werr := writePromotionMetrics(h.metrics, now, held); werr != nil {
+			log.Warn("promotion metrics not written", "error", werr)
+		}
 		p, perr := pinned(cfg, st)
 		return p, out, perr
 	}
-	now := h.clock.Now()
 	nodes, err := h.measure(ctx, log, cfg, now)
 	if err != nil {
 		return hold("the earlier rings could not be measured", err)
@@ -205,12 +215,8 @@ func writePromotionMetrics(w io.Writer, now time.Time, ds []promotion.Decision) 
 		line["_aws"] = emfMetadata{Timestamp: now.UnixMilli(), CloudWatchMetrics: []emfDirective{{
 			Namespace: MetricsNamespace, Dimensions: [][]string{{"Ring"}}, Metrics: metrics,
 		}}}
-		b, err := json.Marshal(line)
-		if err != nil {
-			return fmt.Errorf("encode promotion metrics: %w", err)
-		}
-		if _, err := w.Write(append(b, '\n')); err != nil {
-			return fmt.Errorf("write promotion metrics: %w", err)
+		if err := writeEMFLine(w, line); err != nil {
+			return err
 		}
 	}
 	return nil

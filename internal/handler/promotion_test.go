@@ -235,7 +235,19 @@ func TestScheduleWithDevInstalledPromotesProd(t *testing.T) {
 	if ran, err := f.clock.Advance(8 * 24 * time.Hour); err != nil || ran == 0 {
 		t.Fatalf("advance: %d windows ran, %v", ran, err)
 	}
+	f.sv.Server.ResetCalls()
 	res = f.schedule(t)
+	// The gate's measurement read dev's account alone: one collection
+	// restricted to the ring prod follows.
+	measured := map[string]bool{}
+	for _, c := range f.sv.Server.Calls() {
+		if c.Operation == "ListResourceComplianceSummaries" || c.Operation == "DescribeInstancePatchStates" {
+			measured[c.Account] = true
+		}
+	}
+	if len(measured) != 1 || !measured[devAccount] {
+		t.Fatalf("the gate read the patch states of accounts %v; want dev's %s alone", measured, devAccount)
+	}
 	if got := kinds(res); got != "dev:unchanged prod:promote" {
 		t.Fatalf("second run's decisions = %q (%+v); want prod promoted", got, res.Promotion)
 	}
@@ -344,6 +356,10 @@ func TestScheduleThatCannotSaveHolds(t *testing.T) {
 	}
 	if events, _ := f.eventsOf(t); len(events) != 2 {
 		t.Fatalf("events %v; want none for the unsaved decision", events)
+	}
+	lines := f.metrics.lines(t)
+	if l := lines[len(lines)-2]; l["Ring"] != "prod" || l[handler.MetricPromotionHeld] != 1.0 {
+		t.Fatalf("metric line before the invocation's: %v; want prod held", l)
 	}
 }
 

@@ -30,6 +30,10 @@ const (
 	EnvEventBusARN     = "ORGPATCH_EVENT_BUS_ARN"
 )
 
+// PromotionStateKey is the promotion state's object in the runs bucket
+// (promotion.StateKey): the function's role may read and write it alone.
+const PromotionStateKey = "promotion/state.json"
+
 // MetricsNamespace is the CloudWatch namespace of orgpatch's metrics.
 const MetricsNamespace = "orgpatch"
 

@@ -14,10 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // StateKey is the state's object in the runs bucket.
-const StateKey = "promotion/state.json"
+const StateKey = names.PromotionStateKey
 
 // maxStateBytes bounds the state document read back: the history and the
 // unpublished events are bounded, so a bigger object is not orgpatch's.

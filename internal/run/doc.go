@@ -12,7 +12,9 @@
 //     previous one applied and the new one does not (regions dropped,
 //     accounts newly excluded by id or OU), with the previous
 //     configuration; accounts that left the organization stay out. Each
-//     account converges to its ring's configuration. A plan
+//     account converges to its ring's configuration (of Env.Pinned, when
+//     set: the configuration with the promotion state's pins, which
+//     differs from Config only in promoted rings' approval rules). A plan
 //     (Request.DryRun) is the same decision without the writes, so the
 //     CLI's plan and the Lambda's Update show and do the same thing.
 //   - Converge works on a plan's accounts through the one fan-out

@@ -300,3 +300,45 @@ func TestDescribeAvailablePatches(t *testing.T) {
 		t.Errorf("a Linux key without PRODUCT: %v, want ValidationException", err)
 	}
 }
+
+// The set a ring may install, as promotion pins it: a cut-off date
+// (ApproveUntilDate, inclusive) and an explicit list (ApprovedPatches)
+// change what the next scan reports missing.
+func TestPinnedBaselineChangesTheNextScan(t *testing.T) {
+	ctx := context.Background()
+	env, c, _, ids := patchFleet(t, "Scan")
+	if _, err := env.Server.Advance(4 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := patchStates(t, c, ids)[ids[0]].MissingCount; got != al2023Security {
+		t.Fatalf("first scan: %d missing, want %d", got, al2023Security)
+	}
+	group, err := c.GetPatchBaselineForPatchGroup(ctx, &ssm.GetPatchBaselineForPatchGroupInput{PatchGroup: aws.String("dev"), OperatingSystem: types.OperatingSystemAmazonLinux2023})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default catalog's security patches were released 20, 27, 34 and
+	// 48 days before the start (kernel, openssl-libs, curl, sudo): a cut-off
+	// 34 days before keeps the last two, and the list adds the kernel.
+	cutoff := patchStart.AddDate(0, 0, -34).Format(time.DateOnly)
+	kernel := "kernel.x86_64:0:6.1.112-124.190.amzn2023"
+	if _, err := c.UpdatePatchBaseline(ctx, &ssm.UpdatePatchBaselineInput{BaselineId: group.BaselineId, ApprovedPatches: []string{kernel},
+		ApprovalRules: &types.PatchRuleGroup{PatchRules: []types.PatchRule{{ApproveUntilDate: aws.String(cutoff), ComplianceLevel: types.PatchComplianceLevelHigh,
+			PatchFilterGroup: &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{{Key: types.PatchFilterKeyClassification, Values: []string{"Security"}}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Server.Advance(7 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := patchStates(t, c, ids)[ids[0]].MissingCount; got != 3 {
+		t.Errorf("scan under the pinned baseline: %d missing, want 3 (curl and sudo by the cut-off, the kernel by the list)", got)
+	}
+	out, err := c.DescribeInstancePatches(ctx, &ssm.DescribeInstancePatchesInput{InstanceId: aws.String(ids[0]),
+		Filters: []types.PatchOrchestratorFilter{{Key: aws.String("KBId"), Values: []string{kernel}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Patches) != 1 || out.Patches[0].State != types.PatchComplianceDataStateMissing {
+		t.Errorf("the listed kernel: %+v, want one MISSING", out.Patches)
+	}
+}
