@@ -56,9 +56,9 @@ const (
 // promotionSim serves testdata/orgs/rings.json with the runs bucket
 // orgpatch-runs made, and returns the state's store as the commands find
 // it.
-func promotionSim(t *testing.T) (*simtest.Env, promotion.S3Store) {
+func promotionSim(t *testing.T, opts ...sim.Option) (*simtest.Env, promotion.S3Store) {
 	t.Helper()
-	env := simtest.Start(t, runtest.RingsOrg(t))
+	env := simtest.Start(t, runtest.RingsOrg(t), opts...)
 	api := compliance.NewS3Client(env.Config)
 	if _, err := api.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(simRunsBucket)}); err != nil {
 		t.Fatal(err)
@@ -387,4 +387,18 @@ func approveUntil(t *testing.T, env *simtest.Env, account string) string {
 		return ""
 	}
 	return aws.ToString(b.ApprovalRules.PatchRules[0].ApproveUntilDate)
+}
+
+// An earlier ring's account that cannot be read is named, and rings exits
+// 1: the gate's figures lack its nodes.
+func TestRingsNamesWhatItCouldNotMeasure(t *testing.T) {
+	env, _ := promotionSim(t, sim.WithAccessDenied(devAccount))
+	cfg := configFile(t, promotionConfig("approveUntilDate"))
+	code, out, errs := cli(t, "rings", "--endpoint", env.URL, "--config", cfg)
+	if code != 1 || !strings.Contains(errs, "not read, its nodes are missing from the gate's figures: "+devAccount+" us-east-1: ") {
+		t.Errorf("exit %d, stderr %q; want 1 naming %s", code, errs, devAccount)
+	}
+	if !strings.Contains(out, "prod waits: dev has no set yet") {
+		t.Errorf("the rings are not shown all the same:\n%s", out)
+	}
 }
