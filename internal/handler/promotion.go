@@ -60,9 +60,15 @@ func PinnedConfig(ctx context.Context, store promotion.Store, cfg config.Config)
 	}
 	st, _, err := store.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
+		return nil, unreadableState(err)
 	}
 	return pinned(cfg, st)
+}
+
+// unreadableState is the error of a converging run whose promotion state
+// could not be read.
+func unreadableState(err error) error {
+	return fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
 }
 
 // pinned is cfg pinned to st (nil when cfg has no promotion).
@@ -105,7 +111,7 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 	}
 	st, _, err := store.Load(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("promotion state cannot be read, so the promoted rings' sets are unknown; nothing converged: %w", err)
+		return nil, nil, unreadableState(err)
 	}
 	out := &PromotionOutcome{}
 	now := h.clock.Now()
@@ -135,6 +141,8 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 		return hold("the gates' alarms could not be read", err)
 	}
 	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, promotion.Inputs{Nodes: nodes, Alarms: alarms, By: PromotionBy, Now: now})
+	// Scheduled returns no decisions when the state was not saved; with
+	// decisions, its error is about publishing alone.
 	if err != nil && ds == nil {
 		return hold("the promotion state could not be saved", err)
 	}
