@@ -18,6 +18,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	runs "github.com/orgpatch/orgpatch/internal/run"
@@ -65,6 +66,18 @@ func (f *convergeFlags) register(fs *flagSet, teardown bool) {
 	if teardown {
 		fs.BoolVar(&f.yes, "yes", false, "tear down without asking (required when stdin is not a terminal)")
 	}
+}
+
+// registerConnection registers the flags of a command that reads the
+// organization without converging it (report, rings, promote, hold):
+// where AWS is, the configuration file (configHelp), how many targets are
+// read at once and the log.
+func (f *convergeFlags) registerConnection(fs *flagSet, configHelp string, concurrency int) {
+	fs.StringVar(&f.endpoint, "endpoint", "", "`URL` of an AWS-compatible endpoint for every service (a simulator); AWS itself when empty")
+	fs.StringVar(&f.configFile, "config", "", configHelp)
+	fs.StringVar(&f.region, "region", "", "home `region` of the management account; AWS_REGION when empty")
+	fs.IntVar(&f.concurrency, "concurrency", concurrency, "account x region targets read at once, and API calls in flight (1..1000)")
+	fs.BoolVar(&f.verbose, "v", false, "log every target as JSON lines on stderr")
 }
 
 var (
@@ -126,16 +139,23 @@ func (f *convergeFlags) validate(ctx context.Context) (settings, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w (or pass --region)", err)
 	}
-	if f.parameter != "" {
-		prev, found, err := handler.StoredConfig(ctx, s.mgmt, f.parameter)
-		if err != nil {
-			return s, fmt.Errorf("--config-parameter: %w", err)
-		}
-		if found {
-			s.previous = &prev
-		}
-	}
 	return s, nil
+}
+
+// deployed reads the deployed configuration (--config-parameter) into s,
+// after every input has been checked: it is an AWS call.
+func (f *convergeFlags) deployed(ctx context.Context, s *settings) error {
+	if f.parameter == "" {
+		return nil
+	}
+	prev, found, err := handler.StoredConfig(ctx, s.mgmt, f.parameter)
+	if err != nil {
+		return fmt.Errorf("--config-parameter: %w", err)
+	}
+	if found {
+		s.previous = &prev
+	}
+	return nil
 }
 
 func planCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -155,8 +175,12 @@ func teardownCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // bad flag or configuration file, reported before any AWS call.
 func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode, dryRun bool, args []string, stdout, stderr io.Writer) int {
 	var f convergeFlags
+	var pf promotionFlags // plan's and apply's: where the promotion state is
 	fs := newFlagSet(name, "", summary, stdout)
 	f.register(fs, mode == reconcile.RemoveAndReset)
+	if mode == reconcile.Converge {
+		pf.registerState(fs)
+	}
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -165,6 +189,15 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		return 2
 	}
 	s, err := f.validate(ctx)
+	// Rings that follow others converge pinned to the promotion state.
+	promoted := mode == reconcile.Converge && len(promotion.Earlier(s.cfg)) > 0
+	if err == nil && promoted {
+		pf.conn.endpoint = f.endpoint
+		err = pf.checkState()
+	}
+	if err == nil {
+		err = f.deployed(ctx, &s)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
 		return 2
@@ -178,6 +211,36 @@ func convergeCmd(ctx context.Context, name, summary string, mode reconcile.Mode,
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
 	env := runs.Env{Management: s.mgmt, Config: s.cfg, Previous: s.previous, Concurrency: f.concurrency, Logger: logger}
+	if promoted && !dryRun {
+		// apply converges the promoted rings to their sets, as the
+		// function does.
+		e, err := pf.open(ctx, s)
+		if err == nil {
+			env.Pinned, err = handler.PinnedConfig(ctx, e.store, s.cfg)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
+			return 1
+		}
+	}
+	if promoted && dryRun {
+		// The plan converges to what the next scheduled run pins, and says
+		// per ring what that changes and why.
+		lines, err := planPromotion(ctx, &pf, s, &env, f.concurrency, f.verbose, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "orgpatch %s: %v\n", name, err)
+			return 1
+		}
+		talk := stdout
+		if f.output == "json" {
+			talk = stderr
+		}
+		fmt.Fprintln(talk, "Promotion: what the next scheduled run pins, per ring")
+		for _, l := range lines {
+			fmt.Fprintln(talk, "  "+l)
+		}
+		fmt.Fprintln(talk)
+	}
 	req := runs.Request{Mode: mode, Accounts: s.accounts, DryRun: dryRun}
 
 	if mode == reconcile.RemoveAndReset && !f.yes {

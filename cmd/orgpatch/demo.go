@@ -10,7 +10,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/demo"
 )
 
-const demoSummary = "watch orgpatch deploy, onboard, repair, update and tear down a simulated organization"
+const demoSummary = "watch orgpatch deploy, onboard, repair, update, promote a ring and tear down a simulated organization"
 
 // demoCmd runs the whole story on the embedded simulated organization.
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

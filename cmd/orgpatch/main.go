@@ -4,6 +4,8 @@
 //	orgpatch plan|apply|teardown [...]  reconcile the organization from a workstation
 //	orgpatch invoke EVENT.json          run the Lambda handler on one event
 //	orgpatch report [...]               the organization's patch compliance
+//	orgpatch rings [...]                each ring's patch set, hold, gate figures and next step
+//	orgpatch promote|hold RING --reason  a person's promotion or hold of a ring
 //	orgpatch sim serve [...]            a standalone simulator endpoint
 //	orgpatch bench [...]                the scale benchmark
 //
@@ -43,6 +45,9 @@ var commands = map[string]command{
 	"invoke":    {summary: invokeSummary, run: invokeCmd},
 	"bench":     {summary: benchSummary, run: benchCmd},
 	"report":    {summary: reportSummary, run: reportCmd},
+	"rings":     {summary: ringsSummary, run: ringsCmd},
+	"promote":   {summary: promoteSummary, run: promoteCmd},
+	"hold":      {summary: holdSummary, run: holdCmd},
 
 	"bench report": {summary: benchReportSummary, run: benchReportCmd},
 }

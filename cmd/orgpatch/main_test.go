@@ -158,7 +158,7 @@ func TestDemoCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("orgpatch demo: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	for _, want := range []string{"=== Step 6/7: disable and tear down", "=== Step 7/7: the organization's patch compliance", "demo passed: 7 steps,"} {
+	for _, want := range []string{"=== Step 6/8: promotion: prod gets the patches dev tested", "=== Step 7/8: disable and tear down", "=== Step 8/8: the organization's patch compliance", "demo passed: 8 steps,"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -47,11 +47,7 @@ type reportFlags struct {
 }
 
 func (f *reportFlags) register(fs *flagSet) {
-	fs.StringVar(&f.conn.endpoint, "endpoint", "", "`URL` of an AWS-compatible endpoint for every service (a simulator); AWS itself when empty")
-	fs.StringVar(&f.conn.configFile, "config", "", "configuration `file` (JSON or YAML) giving the role, regions and exclusions; the default configuration when empty")
-	fs.StringVar(&f.conn.region, "region", "", "home `region` of the management account; AWS_REGION when empty")
-	fs.IntVar(&f.conn.concurrency, "concurrency", compliance.DefaultConcurrency, "account x region targets read at once, and API calls in flight (1..1000)")
-	fs.BoolVar(&f.conn.verbose, "v", false, "log every target as JSON lines on stderr")
+	f.conn.registerConnection(fs, "configuration `file` (JSON or YAML) giving the role, regions and exclusions; the default configuration when empty", compliance.DefaultConcurrency)
 	fs.StringVar(&f.output, "output", "text", "`format` on stdout: text (the summary table), json (the summary) or jsonl (one record per node)")
 	fs.StringVar(&f.htmlFile, "html", "", "also write the summary as a self-contained HTML page to `file`")
 	fs.StringVar(&f.records, "records", "", "also write the run's records (JSON Lines: coverage, one per node, the run) to `file`, gzip-compressed when it ends in .gz")

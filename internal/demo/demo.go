@@ -17,6 +17,7 @@ import (
 	"github.com/orgpatch/orgpatch/internal/awsconf"
 	"github.com/orgpatch/orgpatch/internal/config"
 	"github.com/orgpatch/orgpatch/internal/handler"
+	"github.com/orgpatch/orgpatch/internal/promotion"
 	"github.com/orgpatch/orgpatch/internal/reconcile"
 	"github.com/orgpatch/orgpatch/internal/report"
 	"github.com/orgpatch/orgpatch/internal/sim"
@@ -62,6 +63,11 @@ type demo struct {
 	handler *handler.Handler
 	logs    *slog.Logger
 	tamper  func(context.Context, int, *Admin) error
+	failing *failingNodes
+	// promotion is the promotion state in the runs bucket, topic the
+	// alarm topic: what the deployed function is given.
+	promotion promotion.S3Store
+	topic     string
 
 	reportFile string
 
@@ -92,8 +98,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	// A new account's role arrives through the StackSet after the account
-	// exists: AssumeRole is refused twice before it works.
-	srv, err := sim.New(org, sim.WithRoleArrival(config.DefaultConfigurationRoleName, 2))
+	// exists: AssumeRole is refused twice before it works. Simulated time
+	// starts now and moves when the promotion step advances it; installs
+	// fail on the nodes that step names.
+	clock := &fastClock{sim: sim.NewClock(time.Now().UTC().Truncate(time.Second))}
+	failing := &failingNodes{}
+	srv, err := sim.New(org, sim.WithRoleArrival(config.DefaultConfigurationRoleName, 2), sim.WithSimClock(clock.sim),
+		sim.WithInstallFailures(1, failing.rate))
 	if err != nil {
 		return fmt.Errorf("demo: start simulator: %w", err)
 	}
@@ -114,7 +125,6 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Log != nil {
 		logs = handler.NewLogger(opts.Log, slog.LevelInfo)
 	}
-	clock := &fastClock{}
 	d := &demo{
 		out:     out,
 		srv:     srv,
@@ -123,6 +133,7 @@ func Run(ctx context.Context, opts Options) error {
 		admin:   newAdmin(mgmt),
 		clock:   clock,
 		tamper:  opts.Tamper,
+		failing: failing,
 		logs:    logs,
 		props:   map[string]any{config.PropDisabled: "false"},
 
@@ -130,6 +141,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if d.reportFile == "" {
 		d.reportFile = ReportFile()
+	}
+	if err := d.promotionResources(ctx); err != nil {
+		return err
 	}
 	d.deployFunction()
 	return d.run(ctx)
@@ -154,6 +168,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"drift made by hand, repaired by the schedule", d.drift},
 		{"a setting changes (CloudFormation Update)", d.update},
 		{"rings: dev before prod, with patch baselines (CloudFormation Update)", d.rings},
+		{"promotion: prod gets the patches dev tested, when dev is healthy (two patch cycles)", d.promote},
 		{"disable and tear down (CloudFormation Update, Disabled=true)", d.disable},
 		{"the organization's patch compliance (orgpatch report)", d.compliance},
 	}
@@ -268,7 +283,7 @@ func (d *demo) invoke(ctx context.Context, what string, raw json.RawMessage) (ha
 // request and event passes the stack checks the Lambda makes.
 func (d *demo) deployFunction() {
 	d.handler = handler.New(handler.Deps{Management: d.mgmt, Logger: d.logs, Metrics: io.Discard, Clock: d.clock,
-		LoopbackAnswers: true, Stack: handler.StackOf(stackID, d.props)})
+		LoopbackAnswers: true, Stack: handler.StackOf(stackID, d.props), Promotion: d.promotion, AlarmTopic: d.topic})
 }
 
 // cloudFormation sends a custom resource request with the current
@@ -307,12 +322,21 @@ func (d *demo) cloudFormation(ctx context.Context, kind cfn.RequestType, old map
 
 // afterAction lets Options.Tamper act, then observes the organization.
 func (d *demo) afterAction(ctx context.Context) (state, error) {
-	if d.tamper != nil {
-		if err := d.tamper(ctx, d.step, d.admin); err != nil {
-			return nil, fmt.Errorf("tamper: %w", err)
-		}
+	if err := d.tamperNow(ctx); err != nil {
+		return nil, err
 	}
 	return d.admin.observe(ctx, d.srv.Org())
+}
+
+// tamperNow lets Options.Tamper act after one of the step's actions.
+func (d *demo) tamperNow(ctx context.Context) error {
+	if d.tamper == nil {
+		return nil
+	}
+	if err := d.tamper(ctx, d.step, d.admin); err != nil {
+		return fmt.Errorf("tamper: %w", err)
+	}
+	return nil
 }
 
 // writes counts the SSM writes the call log holds since the last reset,
@@ -321,7 +345,7 @@ func (d *demo) afterAction(ctx context.Context) (state, error) {
 func (d *demo) writes() (total int, byAccount map[string]int, parameter int) {
 	byAccount = map[string]int{}
 	for _, c := range d.srv.Calls() {
-		if !c.Write || c.ErrorCode != "" {
+		if !c.Write || c.ErrorCode != "" || c.Service != sim.ServiceSSM {
 			continue
 		}
 		total++

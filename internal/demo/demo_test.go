@@ -24,24 +24,29 @@ func TestDemoPasses(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"=== Step 1/7: deploy (CloudFormation Create)",
+		"=== Step 1/8: deploy (CloudFormation Create)",
 		"666666666666  sandbox-alice    FAILED AssumeRole AccessDenied",
 		"delete  window sra_linux_maintenance: duplicate of",
 		"CloudFormation received: SUCCESS, PhysicalResourceId \"orgpatch\"",
-		"=== Step 2/7: a new account arrives",
-		"=== Step 3/7: drift made by hand, repaired by the schedule",
-		"=== Step 4/7: a setting changes",
+		"=== Step 2/8: a new account arrives",
+		"=== Step 3/8: drift made by hand, repaired by the schedule",
+		"=== Step 4/8: a setting changes",
 		"update  task   Windows_Scan:",
-		"=== Step 5/7: rings: dev before prod",
+		"=== Step 5/8: rings: dev before prod",
 		"555555555555  staging-web [prod]",
 		"update  window linux-patching: schedule: cron(0 2 ? * TUE#2 *) -> cron(0 2 ? * TUE#3 *)",
 		"ok    staging-web holds prod's schedule and baselines, updated in place (same window and baseline ids)",
-		"=== Step 6/7: disable and tear down",
+		"=== Step 6/8: promotion: prod gets the patches dev tested",
+		"prod promote     prod's gate held: dev 100.0% installed, 0.0% failed, 0.0% stale of 10 nodes",
+		"prod hold        prod waits: dev 80.0% installed < 95%; dev 20.0% failed > 2%",
+		"  $ orgpatch rings\n    dev  (followed by prod)",
+		"ok    the next converge moves prod's baselines to cycle 2's set (its cut-off)",
+		"=== Step 7/8: disable and tear down",
 		"ok    no window orgpatch owns is left",
 		"ok    no baseline orgpatch owns is left; AWS's predefined baselines are the defaults again",
-		"=== Step 7/7: the organization's patch compliance",
+		"=== Step 8/8: the organization's patch compliance",
 		"HTML page: ",
-		"demo passed: 7 steps,",
+		"demo passed: 8 steps,",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)
@@ -120,8 +125,30 @@ func TestDemoFailsNamingTheCheck(t *testing.T) {
 				"the next scheduled run writes nothing (the move converged)",
 			},
 		},
-		"an owned window survives the teardown": {
+		"prod's baseline is put back by hand after its promotion": {
 			step: 6,
+			// The hand change follows the Update (a write the report does
+			// not hold; the first scheduled run repairs it) and prod's
+			// promotion, where it is what the check reads.
+			tamper: func(ctx context.Context, a *Admin) error {
+				api := a.SSM("444444444445", homeRegion)
+				def, err := api.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: types.OperatingSystemAmazonLinux2})
+				if err != nil {
+					return err
+				}
+				_, err = api.UpdatePatchBaseline(ctx, &ssm.UpdatePatchBaselineInput{BaselineId: def.BaselineId, ApprovalRules: &types.PatchRuleGroup{
+					PatchRules: []types.PatchRule{{ApproveAfterDays: aws.Int32(7), ComplianceLevel: types.PatchComplianceLevelHigh,
+						PatchFilterGroup: &types.PatchFilterGroup{PatchFilters: []types.PatchFilter{{Key: types.PatchFilterKeyClassification, Values: []string{"Security"}}}}}}}})
+				return err
+			},
+			wantTitle: "promotion: prod gets the patches dev tested, when dev is healthy (two patch cycles)",
+			wantChecks: []string{
+				"every write the simulator answered is in the report",
+				"in the same run prod's baselines approve exactly dev's set (its cut-off) in every prod account",
+			},
+		},
+		"an owned window survives the teardown": {
+			step: 7,
 			tamper: func(ctx context.Context, a *Admin) error {
 				_, err := a.SSM(network, "eu-west-1").CreateMaintenanceWindow(ctx, &ssm.CreateMaintenanceWindowInput{
 					Name: aws.String("sra_ssm_agent_update"), Schedule: aws.String("rate(7 days)"),

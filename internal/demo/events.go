@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
+
+	"github.com/orgpatch/orgpatch/internal/sim"
 )
 
 // stackID is the demo stack's id, in the management account.
@@ -174,10 +176,13 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// fastClock is the wall clock plus the time the run has waited: its Sleep
-// returns at once, so waiting for a new account's role (minutes in AWS)
-// costs the demo nothing, and the report still shows the waits.
+// fastClock is the simulator's clock plus the time the run has waited:
+// its Sleep returns at once, so waiting for a new account's role (minutes
+// in AWS) costs the demo nothing, and the report still shows the waits.
+// The simulator's clock moves only when the demo advances it (the
+// promotion step's patch cycles).
 type fastClock struct {
+	sim    *sim.Clock
 	mu     sync.Mutex
 	offset time.Duration
 }
@@ -185,7 +190,7 @@ type fastClock struct {
 func (c *fastClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
+	return c.sim.Now().Add(c.offset)
 }
 
 func (c *fastClock) Sleep(ctx context.Context, d time.Duration) error {

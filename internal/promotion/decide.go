@@ -225,15 +225,10 @@ func tooMany(ring string, listed, patches map[string][]string) string {
 // clears a person's hold. reason is required; who is the caller's IAM
 // principal. Nothing is decided when the input is wrong.
 func PromoteRing(cfg config.Config, st State, ring, cutoff, reason, who string, now time.Time) (Decision, error) {
-	r, err := overridable(cfg, ring, reason, "promote")
-	if err != nil {
+	if err := CheckPromote(cfg, ring, cutoff, reason, now); err != nil {
 		return Decision{}, err
 	}
-	if cutoff != "" {
-		if t, err := time.Parse(time.DateOnly, cutoff); err != nil || len(cutoff) != len(time.DateOnly) || t.After(now) {
-			return Decision{}, fmt.Errorf("promote %s: --cutoff %q is not a date like 2026-12-31 (YYYY-MM-DD) on or before today", ring, cutoff)
-		}
-	}
+	r, _ := cfg.Ring(ring)
 	d := Decision{Ring: ring, From: st.ring(ring).set(), By: who, At: now, Manual: true,
 		Reason: fmt.Sprintf("%s promoted by %s: %s", ring, who, reason)}
 	if r.Promotion == nil {
@@ -246,9 +241,6 @@ func PromoteRing(cfg config.Config, st State, ring, cutoff, reason, who string, 
 	listed := listPinned(cfg, ring)
 	earlier := st.ring(r.Promotion.Follows).set()
 	switch {
-	case cutoff != "" && len(listed) > 0:
-		return Decision{}, fmt.Errorf("promote %s: its baselines %s are pinned by approvedPatches, which a cut-off does not list: promote without --cutoff",
-			ring, strings.Join(slices.Concat(slices.Collect(maps.Values(listed))...), ", "))
 	case cutoff != "":
 		d.To = &Set{Cutoff: cutoff, ReleasedAt: now, Source: "override"}
 	case earlier == nil:
@@ -264,10 +256,39 @@ func PromoteRing(cfg config.Config, st State, ring, cutoff, reason, who string, 
 	return d, nil
 }
 
+// CheckPromote is what PromoteRing refuses whatever the state holds: an
+// unknown ring or one in no chain, no reason, a cut-off that is not a date
+// on or before now, a cut-off for a ring with baselines pinned by list. The
+// CLI checks it before any AWS call.
+func CheckPromote(cfg config.Config, ring, cutoff, reason string, now time.Time) error {
+	if _, err := overridable(cfg, ring, reason, "promote"); err != nil {
+		return err
+	}
+	if cutoff == "" {
+		return nil
+	}
+	if t, err := time.Parse(time.DateOnly, cutoff); err != nil || len(cutoff) != len(time.DateOnly) || t.After(now) {
+		return fmt.Errorf("promote %s: --cutoff %q is not a date like 2026-12-31 (YYYY-MM-DD) on or before today", ring, cutoff)
+	}
+	if r, _ := cfg.Ring(ring); r.Promotion != nil {
+		if listed := listPinned(cfg, ring); len(listed) > 0 {
+			return fmt.Errorf("promote %s: its baselines %s are pinned by approvedPatches, which a cut-off does not list: promote without --cutoff",
+				ring, strings.Join(slices.Concat(slices.Collect(maps.Values(listed))...), ", "))
+		}
+	}
+	return nil
+}
+
+// CheckHold is what HoldRing refuses whatever the state holds.
+func CheckHold(cfg config.Config, ring, reason string) error {
+	_, err := overridable(cfg, ring, reason, "hold")
+	return err
+}
+
 // HoldRing is a person's hold (`orgpatch hold`): ring keeps its set until
 // a person promotes it.
 func HoldRing(cfg config.Config, st State, ring, reason, who string, now time.Time) (Decision, error) {
-	if _, err := overridable(cfg, ring, reason, "hold"); err != nil {
+	if err := CheckHold(cfg, ring, reason); err != nil {
 		return Decision{}, err
 	}
 	return Decision{Ring: ring, Kind: HoldKind, From: st.ring(ring).set(), By: who, At: now, Manual: true,

@@ -76,8 +76,12 @@
 // earlier ring from then on.
 //
 // View is what `orgpatch rings` shows (each ring's set, hold, and the
-// next run's decision with the gate's figures now); Next is the
+// next run's decision with the gate's figures now), WriteText how it
+// prints them, and ReadInputs what it measures them on (the earlier
+// rings' nodes in one compliance collection, and the alarms); Next is the
 // configuration the next run converges to (what `plan` compares).
+// CheckPromote and CheckHold are the overrides' input checks, which the
+// CLI makes before any AWS call.
 // Scheduled and Override are the entry points that load, decide, save
 // and publish.
 //

@@ -11,15 +11,15 @@ import (
 // and what the next scheduled run will do (Next, with the gate's figures
 // as measured now).
 type RingView struct {
-	Ring       string
-	Follows    string
-	Set        *Set
-	PromotedAt time.Time
-	PromotedBy string
-	Reason     string
-	Hold       *Hold
-	Pinned     bool
-	Next       Decision
+	Ring       string    `json:"ring"`
+	Follows    string    `json:"follows,omitempty"`
+	Set        *Set      `json:"set,omitempty"`
+	PromotedAt time.Time `json:"promotedAt,omitzero"`
+	PromotedBy string    `json:"promotedBy,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Hold       *Hold     `json:"hold,omitempty"`
+	Pinned     bool      `json:"pinned"`
+	Next       Decision  `json:"next"`
 }
 
 // View describes every ring of cfg, in order. A ring in no chain says so:
