@@ -132,15 +132,17 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 		p, perr := pinned(cfg, st)
 		return p, out, perr
 	}
-	nodes, installed, err := h.measure(ctx, log, cfg, now)
+	m, err := promotion.ReadInputs(ctx, compliance.Env{
+		Management: h.deps.Management, Settings: h.deps.Report.Settings, Concurrency: h.deps.Concurrency,
+		TargetTimeout: h.deps.TargetTimeout, Reserve: h.deps.Reserve, Logger: log, Now: func() time.Time { return now },
+	}, h.alarms, cfg, PromotionBy, now)
+	if err == nil && len(m.Unread) > 0 {
+		err = fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(m.Unread), m.Unread[0])
+	}
 	if err != nil {
 		return hold("the earlier rings could not be measured", err)
 	}
-	alarms, err := promotion.ReadAlarms(ctx, h.alarms, cfg)
-	if err != nil {
-		return hold("the gates' alarms could not be read", err)
-	}
-	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, promotion.Inputs{Nodes: nodes, Installed: installed, Alarms: alarms, By: PromotionBy, Now: now})
+	saved, ds, err := promotion.Scheduled(ctx, store, h.publisher, cfg, m.Inputs)
 	// Scheduled returns no decisions when the state was not saved; with
 	// decisions, its error is about publishing alone.
 	if err != nil && ds == nil {
@@ -164,43 +166,6 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 	}
 	p, err := pinned(cfg, saved)
 	return p, out, err
-}
-
-// measure reads the node records of the accounts in the rings other rings
-// follow: one compliance collection (one fleet walk) over those rings'
-// accounts alone, with the ids installed by the rings a ring pinned by list
-// follows (promotion.InstalledRings). A target of those rings that could not
-// be read makes it an error: a gate never holds on partial data.
-func (h *Handler) measure(ctx context.Context, log *slog.Logger, cfg config.Config, now time.Time) ([]compliance.Record, compliance.Installed, error) {
-	var earlier []string
-	for _, r := range cfg.Rings {
-		if r.Promotion != nil && !slices.Contains(earlier, r.Promotion.Follows) {
-			earlier = append(earlier, r.Promotion.Follows)
-		}
-	}
-	var nodes []compliance.Record
-	var unread []string
-	sum, err := compliance.Run(ctx, compliance.Env{
-		Management: h.deps.Management, Config: cfg, Rings: earlier, InstalledRings: promotion.InstalledRings(cfg), Settings: h.deps.Report.Settings,
-		Concurrency: h.deps.Concurrency, TargetTimeout: h.deps.TargetTimeout, Reserve: h.deps.Reserve, Logger: log,
-		Now: func() time.Time { return now },
-		Sink: func(r *compliance.Record) error {
-			switch {
-			case r.RecordType == compliance.NodeRecord:
-				nodes = append(nodes, *r)
-			case r.RecordType == compliance.CoverageRecord && r.Outcome == compliance.OutcomeFailed:
-				unread = append(unread, fmt.Sprintf("%s %s (ring %s): %s", r.Account, r.Region, r.Ring, r.Reason))
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(unread) > 0 {
-		return nil, nil, fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(unread), unread[0])
-	}
-	return nodes, sum.Installed, nil
 }
 
 // writePromotionMetrics writes one embedded-metric-format line per ring

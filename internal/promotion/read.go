@@ -2,6 +2,7 @@ package promotion
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -32,16 +33,18 @@ type Measured struct {
 
 // ReadInputs reads what the next scheduled decision is made on: the node
 // records of the earlier rings' accounts through one compliance collection
-// over those accounts alone (env: its Config, Rings and Sink are
-// ReadInputs'), and the gates' alarms. With no ring
-// following another it reads nothing.
+// over those accounts alone (env: its Config, Rings, InstalledRings and
+// Sink are ReadInputs'), with the ids installed by the rings a ring pinned
+// by list follows, and the gates' alarms. With no ring following another
+// it reads nothing. The scheduled cycle (the function) and `orgpatch rings`
+// both read through it.
 func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg config.Config, by string, now time.Time) (Measured, error) {
 	m := Measured{Inputs: Inputs{By: by, Now: now}}
 	earlier := Earlier(cfg)
 	if len(earlier) == 0 {
 		return m, nil
 	}
-	env.Config, env.Rings = cfg, slices.Sorted(maps.Keys(earlier))
+	env.Config, env.Rings, env.InstalledRings = cfg, slices.Sorted(maps.Keys(earlier)), InstalledRings(cfg)
 	env.Sink = func(r *compliance.Record) error {
 		switch {
 		case r.RecordType == compliance.NodeRecord:
@@ -51,10 +54,13 @@ func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg c
 		}
 		return nil
 	}
-	if _, err := compliance.Run(ctx, env); err != nil {
+	sum, err := compliance.Run(ctx, env)
+	if err != nil {
 		return m, err
 	}
-	var err error
-	m.Inputs.Alarms, err = ReadAlarms(ctx, alarms, cfg)
-	return m, err
+	m.Inputs.Installed = sum.Installed
+	if m.Inputs.Alarms, err = ReadAlarms(ctx, alarms, cfg); err != nil {
+		return m, fmt.Errorf("the gates' alarms: %w", err)
+	}
+	return m, nil
 }
