@@ -1,11 +1,15 @@
 package stacks
 
 import (
+	"path"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/orgpatch/orgpatch/internal/names"
 )
 
 // RunsPrefix is where every object of the whole-organization runs lives in
@@ -19,7 +23,15 @@ const (
 
 // runsRetentionDays is how long a run's items and results are kept: long
 // enough to redrive a failed map run and to read what happened, then gone.
-const runsRetentionDays = 30
+// promotionHistoryDays is how long the promotion state's earlier versions
+// are kept (each promotion, hold and override wrote one): past a year of
+// audits. The state itself (names.PromotionStateKey) never expires: prod's
+// pins live in it, and a ring whose state vanished would fall back to its
+// configured delay.
+const (
+	runsRetentionDays    = 30
+	promotionHistoryDays = 400
+)
 
 // RunsBucket is the S3 bucket of the whole-organization runs.
 type RunsBucket struct {
@@ -29,9 +41,10 @@ type RunsBucket struct {
 // NewRunsBucket builds the bucket: encrypted (S3-managed keys), TLS only,
 // public access blocked, objects owned by the bucket owner, versioned (an
 // object overwritten or deleted keeps its earlier version, so a rewrite of
-// a run's items can be seen), and a lifecycle that expires every object,
-// earlier versions and abandoned multipart uploads after
-// runsRetentionDays. Only orgpatch's roles may write it (onlyWriters, in
+// a run's items can be seen), and a lifecycle that expires the runs'
+// objects (RunsPrefix), their earlier versions and abandoned multipart
+// uploads after runsRetentionDays, and the promotion state's earlier
+// versions after promotionHistoryDays. Only orgpatch's roles may write it (onlyWriters, in
 // the management stack, once the roles exist). It is retained when the stack is deleted: CloudFormation
 // cannot delete a bucket that still holds objects, and the lifecycle
 // empties it within a month.
@@ -46,8 +59,14 @@ func NewRunsBucket(scope constructs.Construct, id string) *RunsBucket {
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("ExpireRuns"),
+			Prefix:                              jsii.String(RunsPrefix),
 			Expiration:                          awscdk.Duration_Days(jsii.Number(runsRetentionDays)),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(runsRetentionDays)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			Id:                                  jsii.String("KeepPromotionHistory"),
+			Prefix:                              jsii.String(path.Dir(names.PromotionStateKey) + "/"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(promotionHistoryDays)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 		}},
 	})

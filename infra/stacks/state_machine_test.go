@@ -206,8 +206,12 @@ func TestRunsBucket(t *testing.T) {
 		"PublicAccessBlockConfiguration": map[string]any{
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
 		"LifecycleConfiguration": map[string]any{"Rules": []any{map[string]any{
-			"Id": "ExpireRuns", "Status": "Enabled", "ExpirationInDays": 30,
+			"Id": "ExpireRuns", "Status": "Enabled", "Prefix": "runs/", "ExpirationInDays": 30,
 			"NoncurrentVersionExpiration":    map[string]any{"NoncurrentDays": 30},
+			"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}}, map[string]any{
+			// The promotion state itself never expires: prod's pins are in it.
+			"Id": "KeepPromotionHistory", "Status": "Enabled", "Prefix": "promotion/",
+			"NoncurrentVersionExpiration":    map[string]any{"NoncurrentDays": 400},
 			"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1}}}},
 		"OwnershipControls":       map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
 		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
