@@ -68,7 +68,8 @@
 //     so Lambda retries it and then hands it to the dead-letter queue (and
 //     its alarm); an ignored event returns nil.
 //   - Promotion (package promotion): the schedule, when a ring follows
-//     another, first runs the promotion cycle (promotionCycle: measure the
+//     another (and the configuration is not disabled: a teardown needs no
+//     pins), first runs the promotion cycle (promotionCycle: measure the
 //     earlier rings through one compliance collection, read the gates'
 //     alarms, decide, save, publish), then converges pinned to the state
 //     saved; with the state machine, before it starts the execution. A

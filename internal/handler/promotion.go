@@ -40,9 +40,12 @@ type PromotionOutcome struct {
 	Unpublished string `json:"unpublished,omitempty"`
 }
 
-// hasPromotion says whether any ring of cfg follows another.
+// hasPromotion says whether any ring of cfg follows another and cfg is
+// enabled: a disabled configuration converges to nothing, so it has no pins
+// to apply and no cycle to run (no measuring, no events), and its teardown
+// never waits on the promotion state being readable.
 func hasPromotion(cfg config.Config) bool {
-	return slices.ContainsFunc(cfg.Rings, func(r config.Ring) bool { return r.Promotion != nil })
+	return !cfg.Disabled && slices.ContainsFunc(cfg.Rings, func(r config.Ring) bool { return r.Promotion != nil })
 }
 
 // PinnedConfig is the one place that decides what a converging run's

@@ -532,3 +532,26 @@ func TestScheduleWithListPinPromotesProdToDevsInstalledIds(t *testing.T) {
 		t.Fatalf("prod's baseline approves %v with rules %+v; want exactly %v and no rules", got.ApprovedPatches, got.ApprovalRules, want)
 	}
 }
+
+// A disabled configuration whose rings promote tears down on the schedule
+// without the promotion: no cycle decides or publishes, and an unreadable
+// promotion state does not stop the teardown (a disabled configuration has
+// no pins to apply).
+func TestDisabledScheduleTearsDownWithoutPromotion(t *testing.T) {
+	f := newPromoFleet(t, nil)
+	f.schedule(t)
+	before, _ := f.eventsOf(t)
+	f.cfg.Disabled = true
+	f.deployed(t, f.cfg)
+	f.store.failLoad.Store(true)
+	res := f.schedule(t)
+	if res.Promotion != nil {
+		t.Fatalf("a disabled configuration ran the promotion cycle: %+v", res.Promotion)
+	}
+	if res.Counts == nil || res.Counts.Failed != 0 || res.Counts.Converged == 0 {
+		t.Fatalf("teardown counts %+v; want the targets converged to nothing and nothing failed", res.Counts)
+	}
+	if after, _ := f.eventsOf(t); len(after) != len(before) {
+		t.Fatalf("events %v after the disabled run; want none new after %v", after, before)
+	}
+}
