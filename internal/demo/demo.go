@@ -60,10 +60,12 @@ type demo struct {
 	mgmt    aws.Config
 	admin   *Admin
 	clock   *fastClock
-	handler *handler.Handler
-	logs    *slog.Logger
-	tamper  func(context.Context, int, *Admin) error
-	failing *failingNodes
+	// endpoint is the simulator's URL, for the AWS CLI (awsCLI).
+	endpoint string
+	handler  *handler.Handler
+	logs     *slog.Logger
+	tamper   func(context.Context, int, *Admin) error
+	failing  *failingNodes
 	// promotion is the promotion state in the runs bucket, topic the
 	// alarm topic: what the deployed function is given.
 	promotion promotion.S3Store
@@ -126,16 +128,17 @@ func Run(ctx context.Context, opts Options) error {
 		logs = handler.NewLogger(opts.Log, slog.LevelInfo)
 	}
 	d := &demo{
-		out:     out,
-		srv:     srv,
-		capture: capture,
-		mgmt:    mgmt,
-		admin:   newAdmin(mgmt),
-		clock:   clock,
-		tamper:  opts.Tamper,
-		failing: failing,
-		logs:    logs,
-		props:   map[string]any{config.PropDisabled: "false"},
+		out:      out,
+		srv:      srv,
+		capture:  capture,
+		mgmt:     mgmt,
+		admin:    newAdmin(mgmt),
+		clock:    clock,
+		endpoint: api.URL,
+		tamper:   opts.Tamper,
+		failing:  failing,
+		logs:     logs,
+		props:    map[string]any{config.PropDisabled: "false"},
 
 		reportFile: opts.ReportFile,
 	}

@@ -155,34 +155,68 @@ func (d *demo) advance(dt time.Duration) error {
 }
 
 // prodCutoffs reads, as each prod account, the approval rules of its
-// default Amazon Linux 2 baseline in the home region through SSM
-// GetPatchBaseline (the SDK; `aws ssm get-patch-baseline` answers the
-// same): each rule's ApproveUntilDate, or its delay.
-func (d *demo) prodCutoffs(ctx context.Context, prod []string) (map[string]string, error) {
+// default Amazon Linux 2 baseline in the home region, as an administrator
+// in that account would: `aws ssm get-default-patch-baseline` and `aws ssm
+// get-patch-baseline` through the AWS CLI (d.awsCLI), or, where no AWS CLI
+// is installed, the same two SSM calls through the SDK. Each rule reads as
+// its ApproveUntilDate or its delay; how it was read is the second result.
+func (d *demo) prodCutoffs(ctx context.Context, prod []string) (map[string]string, string, error) {
 	out := map[string]string{}
+	how := "the AWS CLI: aws ssm get-patch-baseline"
 	for _, a := range prod {
-		api := d.admin.SSM(a, homeRegion)
-		def, err := api.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: demoOSes[0]})
-		if err != nil {
-			return nil, fmt.Errorf("%s: get default patch baseline: %w", a, err)
+		var def struct{ BaselineId string }
+		var b struct {
+			Name          string
+			ApprovalRules *struct {
+				PatchRules []struct {
+					ApproveUntilDate *string
+					ApproveAfterDays *int32
+				}
+			}
 		}
-		b, err := api.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: def.BaselineId})
+		ok, err := d.awsCLI(ctx, a, &def, "ssm", "get-default-patch-baseline", "--operating-system", string(demoOSes[0]))
+		if ok && err == nil {
+			_, err = d.awsCLI(ctx, a, &b, "ssm", "get-patch-baseline", "--baseline-id", def.BaselineId)
+		}
+		if !ok {
+			how = "the SDK (no AWS CLI on PATH): SSM GetPatchBaseline"
+			err = d.sdkBaseline(ctx, a, &b)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: get patch baseline: %w", a, err)
+			return nil, "", err
 		}
 		var rules []string
 		if b.ApprovalRules != nil {
 			for _, r := range b.ApprovalRules.PatchRules {
 				if r.ApproveUntilDate != nil {
-					rules = append(rules, "ApproveUntilDate "+aws.ToString(r.ApproveUntilDate))
+					rules = append(rules, "ApproveUntilDate "+*r.ApproveUntilDate)
 				} else {
 					rules = append(rules, fmt.Sprintf("ApproveAfterDays %d", aws.ToInt32(r.ApproveAfterDays)))
 				}
 			}
 		}
-		out[a] = aws.ToString(b.Name) + ": " + strings.Join(rules, ", ")
+		out[a] = b.Name + ": " + strings.Join(rules, ", ")
 	}
-	return out, nil
+	return out, how, nil
+}
+
+// sdkBaseline reads account's default Amazon Linux 2 baseline through the
+// SDK into out, in the shape the AWS CLI prints it.
+func (d *demo) sdkBaseline(ctx context.Context, account string, out any) error {
+	api := d.admin.SSM(account, homeRegion)
+	def, err := api.GetDefaultPatchBaseline(ctx, &ssm.GetDefaultPatchBaselineInput{OperatingSystem: demoOSes[0]})
+	if err != nil {
+		return fmt.Errorf("%s: get default patch baseline: %w", account, err)
+	}
+	b, err := api.GetPatchBaseline(ctx, &ssm.GetPatchBaselineInput{BaselineId: def.BaselineId})
+	if err != nil {
+		return fmt.Errorf("%s: get patch baseline: %w", account, err)
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
 }
 
 // expectProd says where a prod account's baseline does not approve want.
@@ -289,11 +323,11 @@ func (d *demo) promote(ctx context.Context) error {
 	if err := d.tamperNow(ctx); err != nil {
 		return err
 	}
-	cutoffs, err := d.prodCutoffs(ctx, prod)
+	cutoffs, how, err := d.prodCutoffs(ctx, prod)
 	if err != nil {
 		return err
 	}
-	d.printf("  prod's default Amazon Linux 2 baseline, read as each prod account (SSM GetPatchBaseline, as `aws ssm get-patch-baseline`):\n")
+	d.printf("  prod's default Amazon Linux 2 baseline, read as each prod account through %s:\n", how)
 	for _, a := range prod {
 		d.printf("    %s: %s\n", a, cutoffs[a])
 	}
@@ -343,7 +377,7 @@ func (d *demo) promote(ctx context.Context) error {
 	}
 	d.check("a Ring Held event carries the figures", when(heldEvent == nil || heldEvent.Figures == nil || heldEvent.Figures.Failed != 2 || !d.onTopic("orgpatch: Ring Held prod"),
 		"events %v", kinds))
-	if cutoffs, err = d.prodCutoffs(ctx, prod); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod); err != nil {
 		return err
 	}
 	d.check("held, prod's baselines keep cycle 1's set", expectProd(cutoffs, "ApproveUntilDate "+set1.Cutoff))
@@ -379,7 +413,7 @@ func (d *demo) promote(ctx context.Context) error {
 	if _, err := d.scheduled(ctx, "the next converge"); err != nil {
 		return err
 	}
-	if cutoffs, err = d.prodCutoffs(ctx, prod); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod); err != nil {
 		return err
 	}
 	for _, a := range prod {
