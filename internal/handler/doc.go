@@ -72,10 +72,12 @@
 //     pins), first runs the promotion cycle (promotionCycle: measure the
 //     earlier rings through one compliance collection, read the gates'
 //     alarms, decide, save, publish), then converges pinned to the state
-//     saved; with the state machine, before it starts the execution. A
-//     failure to measure, read the alarms or save holds every ring at its
-//     set (said in the log and Result.Promotion) and the converge runs
-//     with the state as it was. Every converging path (CloudFormation,
+//     saved; with the state machine, before it starts the execution. An
+//     earlier ring's target that cannot be read holds the ring following it
+//     (a decided hold, saved and published); a failure of the collection
+//     itself, of the alarms or of the save holds every ring at its set
+//     (said in the log and Result.Promotion) and the converge runs with
+//     the state as it was. Every converging path (CloudFormation,
 //     account events, the schedule, each Step Functions worker) pins
 //     through PinnedConfig (run.Env.Pinned); a state that cannot be read
 //     fails the run with nothing converged, never unpinned.

@@ -139,8 +139,10 @@ func (h *Handler) promotionCycle(ctx context.Context, log *slog.Logger, cfg conf
 		Management: h.deps.Management, Settings: h.deps.Report.Settings, Concurrency: h.deps.Concurrency,
 		TargetTimeout: h.deps.TargetTimeout, Reserve: h.deps.Reserve, Logger: log, Now: func() time.Time { return now },
 	}, h.alarms, cfg, PromotionBy, now)
-	if err == nil && len(m.Unread) > 0 {
-		err = fmt.Errorf("%d target(s) of the earlier rings could not be read, so their gates cannot hold; first: %s", len(m.Unread), m.Unread[0])
+	if len(m.Unread) > 0 {
+		// Decide holds the rings that follow them, saying so; the hold is
+		// saved and published like any other.
+		log.Warn("promotion: earlier rings not read in full", "unread", len(m.Unread), "first", m.Unread[0])
 	}
 	if err != nil {
 		return hold("the earlier rings could not be measured", err)

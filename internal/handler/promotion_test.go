@@ -376,9 +376,16 @@ func TestScheduleWithUnreadableEarlierRingHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, _ := f.invoke(t, f.event(t, "schedule.json")) // dev cannot be converged either
-	if res.Promotion == nil || !strings.Contains(res.Promotion.Held, "earlier rings could not be measured") ||
-		!strings.Contains(res.Promotion.Held, devAccount) || !strings.Contains(res.Promotion.Held, "cannot hold") {
-		t.Fatalf("promotion outcome %+v; want every ring held, naming dev's unreadable account", res.Promotion)
+	if got := kinds(res); got != "dev:unchanged prod:hold" {
+		t.Fatalf("decisions = %q (%+v); want prod held", got, res.Promotion)
+	}
+	if why := res.Promotion.Decisions[1].Reason; !strings.Contains(why, "dev could not be measured") || !strings.Contains(why, devAccount) {
+		t.Fatalf("prod's hold says %q; want it to name dev's unreadable account", why)
+	}
+	// The hold is an event like any other, with its reason.
+	events, details := f.eventsOf(t)
+	if len(events) == 0 || events[len(events)-1] != "Ring Held prod" || !strings.Contains(details[len(details)-1].Reason, devAccount) {
+		t.Fatalf("events %v; want the last a Ring Held prod naming dev's account", events)
 	}
 	if got := approveUntil(t, f.harness, prodAccount); len(got) != 1 || got[0] != "after 7 days" {
 		t.Fatalf("prod approves %v; want its set as it was", got)

@@ -59,6 +59,12 @@ type Inputs struct {
 	// follows; a ring absent here was not read, and its follower holds
 	// (an empty map is "read, nothing installed").
 	Installed map[string]map[string][]string
+	// Unmeasured says, per earlier ring, why its nodes could not all be
+	// read (ReadInputs fills it from the collection's coverage): the gate
+	// of the ring that follows it cannot hold on part of them, so that ring
+	// holds, with this reason, and the hold is recorded and published like
+	// any other.
+	Unmeasured map[string]string
 	// By names the decider in the state and events, e.g. the function's
 	// name.
 	By  string
@@ -132,6 +138,9 @@ func decideFollower(cfg config.Config, r config.Ring, st State, in Inputs) Decis
 		// A ring in the middle of a chain keeps its set during its
 		// follower's soak, as the first ring does.
 		return Decision{Kind: Unchanged, From: from, Reason: fmt.Sprintf("%s keeps its set up to %s until %s takes it", r.Name, from.Cutoff, cfg.Follower(r.Name))}
+	}
+	if why := in.Unmeasured[f]; why != "" {
+		return Decision{Kind: HoldKind, From: from, Reason: fmt.Sprintf("%s waits: %s could not be measured: %s", r.Name, f, why)}
 	}
 	fig := Measure(in.Nodes, f, earlier.ReleasedAt)
 	if why := Gate(r.Name, *r.Promotion, fig, in.Alarms, in.Now); why != "" {

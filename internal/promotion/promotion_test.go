@@ -235,6 +235,22 @@ func TestAccountMovesDuringSoak(t *testing.T) {
 	}
 }
 
+// TestUnmeasuredEarlierRingHolds: when part of dev could not be read, prod
+// holds naming why, even though the nodes that were read pass its gate.
+func TestUnmeasuredEarlierRingHolds(t *testing.T) {
+	cfg := chain(false)
+	st := State{Rings: map[string]*RingState{"dev": {Set: &Set{Cutoff: "2026-11-03", ReleasedAt: released}}}}
+	in := Inputs{Now: released.Add(100 * time.Hour), Nodes: nodes(10, 10, 0), Alarms: map[string]string{"app-health": AlarmOK}}
+	if d := Decide(cfg, st, in)[1]; d.Kind != Promote {
+		t.Fatalf("every dev node read: %s %s; want prod promoted", d.Kind, d.Reason)
+	}
+	in.Unmeasured = map[string]string{"dev": "1 target(s) could not be read; first: 222222222222 us-east-1: AccessDenied"}
+	d := Decide(cfg, st, in)[1]
+	if d.Kind != HoldKind || d.Reason != "prod waits: dev could not be measured: 1 target(s) could not be read; first: 222222222222 us-east-1: AccessDenied" {
+		t.Fatalf("part of dev unread: %s %q; want prod held naming it", d.Kind, d.Reason)
+	}
+}
+
 // TestApprovedPatchesLimit: a list pin never truncates: more than 50
 // installed ids for a baseline pinned by list hold the ring, saying why.
 func TestApprovedPatchesLimit(t *testing.T) {

@@ -25,7 +25,8 @@ func Earlier(cfg config.Config) map[string]bool {
 
 // Measured is what ReadInputs read: the decision's inputs and the account
 // x region pairs of earlier rings it could not read ("ACCOUNT REGION:
-// why"), whose nodes are missing from the figures.
+// why"), whose nodes are missing from the figures; Inputs.Unmeasured holds
+// the rings that follow them.
 type Measured struct {
 	Inputs Inputs
 	Unread []string
@@ -45,12 +46,14 @@ func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg c
 		return m, nil
 	}
 	env.Config, env.Rings, env.InstalledRings = cfg, slices.Sorted(maps.Keys(earlier)), InstalledRings(cfg)
+	unread := map[string][]string{}
 	env.Sink = func(r *compliance.Record) error {
 		switch {
 		case r.RecordType == compliance.NodeRecord:
 			m.Inputs.Nodes = append(m.Inputs.Nodes, *r)
 		case r.RecordType == compliance.CoverageRecord && r.Outcome == compliance.OutcomeFailed:
 			m.Unread = append(m.Unread, r.Account+" "+r.Region+": "+r.Reason)
+			unread[r.Ring] = append(unread[r.Ring], r.Account+" "+r.Region+": "+r.Reason)
 		}
 		return nil
 	}
@@ -59,6 +62,12 @@ func ReadInputs(ctx context.Context, env compliance.Env, alarms AlarmsAPI, cfg c
 		return m, err
 	}
 	m.Inputs.Installed = sum.Installed
+	for ring, us := range unread {
+		if m.Inputs.Unmeasured == nil {
+			m.Inputs.Unmeasured = map[string]string{}
+		}
+		m.Inputs.Unmeasured[ring] = fmt.Sprintf("%d target(s) could not be read, so the gate cannot hold on the rest; first: %s", len(us), us[0])
+	}
 	if m.Inputs.Alarms, err = ReadAlarms(ctx, alarms, cfg); err != nil {
 		return m, fmt.Errorf("the gates' alarms: %w", err)
 	}
