@@ -40,10 +40,21 @@ import (
 // at least 5 MiB (EntityTooSmall at Complete); parts listed in ascending
 // order (InvalidPartOrder) with the ETags UploadPart returned (InvalidPart);
 // NoSuchUpload, NoSuchBucket, NoSuchKey; a multipart ETag is the MD5 of the
-// parts' MD5s and "-N"; a checksum the client sends (x-amz-checksum-crc32,
-// in a header or an aws-chunked trailer, or Content-MD5) must match the
-// bytes (BadDigest); objects are encrypted at rest (SSE-S3, AES256), as new
-// objects are by default. Only the owning account may use a bucket
+// parts' MD5s and "-N"; a checksum the client sends (x-amz-checksum-crc32
+// or another algorithm, in a header or an aws-chunked trailer, or
+// Content-MD5) must match the bytes (BadDigest); objects are encrypted at
+// rest (SSE-S3, AES256), as new objects are by default.
+//
+// Checksums ("Checking object integrity" in the S3 User Guide): an object
+// keeps the additional checksum it was uploaded with, or S3's default, a
+// CRC64NVME the simulator computes, and GetObject and HeadObject answer it
+// with x-amz-checksum-type when asked (x-amz-checksum-mode: ENABLED).
+// A multipart upload takes its algorithm and type from
+// CreateMultipartUpload (none: a full-object CRC64NVME); the object's
+// checksum is computed over the whole object (FULL_OBJECT) or over the
+// parts' checksums, with "-N" (COMPOSITE). The XXHASH algorithms are not
+// computed (NotImplemented); GetObject's partNumber and Range, and the
+// checksums in ListObjectsV2 and ListParts, are not simulated. Only the owning account may use a bucket
 // (AccessDenied otherwise; the simulator has no bucket policies), and a
 // request naming another ExpectedBucketOwner is refused (AccessDenied). Bodies are
 // held in memory and bounded by s3MaxBody, far below S3's 5 GiB per part.

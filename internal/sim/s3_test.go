@@ -373,6 +373,38 @@ func s3Client(cfg aws.Config, log *bytes.Buffer, edit ...func(*s3.Options)) *s3.
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = true }}, edit...)...)
 }
 
+// reportsBucket starts a simulator and creates the bucket "reports" with
+// an s3Client whose log it returns.
+func reportsBucket(t *testing.T, edit ...func(*s3.Options)) (*simtest.Env, *s3.Client, *bytes.Buffer) {
+	env := simtest.Start(t, nil)
+	log := new(bytes.Buffer)
+	c := s3Client(env.Config, log, edit...)
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
+		t.Fatal(err)
+	}
+	return env, c, log
+}
+
+// readChecked reads key through c and fails the test unless the SDK read
+// it whole without logging a word about checksums (such as that it could
+// not validate the download).
+func readChecked(t *testing.T, c *s3.Client, log *bytes.Buffer, key string) (*s3.GetObjectOutput, []byte) {
+	t.Helper()
+	get, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("reports"), Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer get.Body.Close()
+	got, err := io.ReadAll(get.Body)
+	if err != nil {
+		t.Fatalf("GetObject %s: %v", key, err)
+	}
+	if strings.Contains(log.String(), "checksum") {
+		t.Errorf("the SDK logged about checksums:\n%s", log.String())
+	}
+	return get, got
+}
+
 // b64 is sum (a hash's Sum) in base64, as S3's checksum headers carry it.
 func b64(sum []byte) string { return base64.StdEncoding.EncodeToString(sum) }
 
@@ -384,12 +416,7 @@ func crc32Sum(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32
 // download with it, so it no longer logs that it could not.
 func TestS3ReturnsTheUploadedChecksum(t *testing.T) {
 	ctx := context.Background()
-	env := simtest.Start(t, nil)
-	var log bytes.Buffer
-	c := s3Client(env.Config, &log)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, log := reportsBucket(t)
 	body := []byte("the compliance report")
 	want := b64(crc32Sum(body))
 	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("r.json"), Body: bytes.NewReader(body)})
@@ -413,20 +440,9 @@ func TestS3ReturnsTheUploadedChecksum(t *testing.T) {
 	if plain.ChecksumCRC32 != nil || plain.ChecksumType != "" {
 		t.Errorf("HeadObject without checksum mode: CRC32 %v, type %q; want none", aws.ToString(plain.ChecksumCRC32), plain.ChecksumType)
 	}
-	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("r.json")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(get.Body)
-	get.Body.Close()
-	if err != nil || !bytes.Equal(got, body) {
-		t.Fatalf("GetObject read %q, %v", got, err)
-	}
-	if aws.ToString(get.ChecksumCRC32) != want {
-		t.Errorf("GetObject: CRC32 %q, want %q", aws.ToString(get.ChecksumCRC32), want)
-	}
-	if strings.Contains(log.String(), "checksum") {
-		t.Errorf("the SDK logged about checksums:\n%s", log.String())
+	get, got := readChecked(t, c, log, "r.json")
+	if !bytes.Equal(got, body) || aws.ToString(get.ChecksumCRC32) != want {
+		t.Errorf("GetObject: %q, CRC32 %q; want %q, %q", got, aws.ToString(get.ChecksumCRC32), body, want)
 	}
 }
 
@@ -434,18 +450,13 @@ func TestS3ReturnsTheUploadedChecksum(t *testing.T) {
 // altered on its way fails the read.
 func TestS3DownloadValidatedByChecksum(t *testing.T) {
 	ctx := context.Background()
-	env := simtest.Start(t, nil)
-	var log bytes.Buffer
-	c := s3Client(env.Config, &log)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
-		t.Fatal(err)
-	}
+	env, c, log := reportsBucket(t)
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("k"), Body: strings.NewReader("accounts: 12")}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := env.Config.Copy()
 	cfg.HTTPClient = flipFirstByte{next: awshttp.NewBuildableClient()}
-	tampered := s3Client(cfg, &log)
+	tampered := s3Client(cfg, log)
 	get, err := tampered.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("k")})
 	if err != nil {
 		t.Fatal(err)
@@ -478,12 +489,7 @@ func (f flipFirstByte) Do(r *http.Request) (*http.Response, error) {
 // "123456789", 0xae8b14860a799888), and the SDK validates it.
 func TestS3DefaultChecksum(t *testing.T) {
 	ctx := context.Background()
-	env := simtest.Start(t, nil)
-	var log bytes.Buffer
-	c := s3Client(env.Config, &log, func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, log := reportsBucket(t, func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
 	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("k"), Body: strings.NewReader("123456789")})
 	if err != nil {
 		t.Fatal(err)
@@ -492,19 +498,9 @@ func TestS3DefaultChecksum(t *testing.T) {
 	if got := aws.ToString(put.ChecksumCRC64NVME); got != want || put.ChecksumCRC32 != nil {
 		t.Errorf("PutObject without a checksum answered CRC64NVME %q, CRC32 %v; want %q alone", got, put.ChecksumCRC32, want)
 	}
-	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("k")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer get.Body.Close()
-	if _, err := io.ReadAll(get.Body); err != nil {
-		t.Fatal(err)
-	}
+	get, _ := readChecked(t, c, log, "k")
 	if got := aws.ToString(get.ChecksumCRC64NVME); got != want || get.ChecksumType != types.ChecksumTypeFullObject {
 		t.Errorf("GetObject: CRC64NVME %q (%s), want %q (FULL_OBJECT)", got, get.ChecksumType, want)
-	}
-	if strings.Contains(log.String(), "checksum") {
-		t.Errorf("the SDK logged about checksums:\n%s", log.String())
 	}
 }
 
@@ -513,12 +509,7 @@ func TestS3DefaultChecksum(t *testing.T) {
 // InvalidRequest.
 func TestS3ChosenChecksums(t *testing.T) {
 	ctx := context.Background()
-	env := simtest.Start(t, nil)
-	var log bytes.Buffer
-	c := s3Client(env.Config, &log)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, _ := reportsBucket(t)
 	body := []byte("baseline")
 	sha := sha256.Sum256(body)
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("sha"), Body: bytes.NewReader(body),
@@ -553,12 +544,7 @@ func TestS3ChosenChecksums(t *testing.T) {
 // another algorithm, and a type its algorithm cannot take, are refused.
 func TestS3MultipartChecksums(t *testing.T) {
 	ctx := context.Background()
-	env := simtest.Start(t, nil)
-	var log bytes.Buffer
-	c := s3Client(env.Config, &log)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, log := reportsBucket(t)
 	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
 	whole := bytes.Join(parts, nil)
 	upload := func(key string, alg types.ChecksumAlgorithm, typ types.ChecksumType) (*s3.CompleteMultipartUploadOutput, error) {
@@ -617,14 +603,9 @@ func TestS3MultipartChecksums(t *testing.T) {
 		t.Errorf("HeadObject of an upload without a checksum: CRC64NVME %q (%s), CRC32 %v; want %q (FULL_OBJECT) alone",
 			aws.ToString(h.ChecksumCRC64NVME), h.ChecksumType, h.ChecksumCRC32, b64(nvme.Sum(nil)))
 	}
-	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("default")})
-	if err != nil {
-		t.Fatal(err)
+	if _, b := readChecked(t, c, log, "default"); !bytes.Equal(b, whole) {
+		t.Errorf("GetObject of the multipart object: %d bytes, want %d", len(b), len(whole))
 	}
-	if b, err := io.ReadAll(get.Body); err != nil || !bytes.Equal(b, whole) {
-		t.Errorf("GetObject of the multipart object: %d bytes, %v", len(b), err)
-	}
-	get.Body.Close()
 
 	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("reports"), Key: aws.String("mixed"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
 	if err != nil {
