@@ -8,7 +8,7 @@
 // DescribeInstances (EC2 Query), Control Tower's landing zone reads
 // (REST-JSON), the Resource Groups Tagging API's GetResources (JSON 1.1)
 // over the SSM resources it holds, S3's bucket and object calls
-// (REST-XML, path-style) for the compliance report, and Security Hub's
+// (REST-XML, path-style; with the objects' checksums) for the compliance report, and Security Hub's
 // BatchImportFindings and GetFindings (REST-JSON) for its findings: a
 // finding is kept per account x region by ProductArn and Id, so importing
 // it again updates it; only the caller's default product and its own

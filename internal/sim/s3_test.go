@@ -3,9 +3,15 @@ package sim_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"hash/crc64"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/orgpatch/orgpatch/internal/sim/simtest"
 )
@@ -350,4 +357,268 @@ func status(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
+}
+
+// s3Client is an S3 client on cfg that logs into log (the SDK's own
+// messages, such as the checksum validation it skipped) and retries
+// nothing.
+func s3Client(cfg aws.Config, log *bytes.Buffer, edit ...func(*s3.Options)) *s3.Client {
+	cfg = noRetry(cfg)
+	var mu sync.Mutex
+	cfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(log, "%s "+format+"\n", append([]any{c}, v...)...)
+	})
+	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = true }}, edit...)...)
+}
+
+// reportsBucket starts a simulator and creates the bucket "reports" with
+// an s3Client whose log it returns.
+func reportsBucket(t *testing.T, edit ...func(*s3.Options)) (*simtest.Env, *s3.Client, *bytes.Buffer) {
+	env := simtest.Start(t, nil)
+	log := new(bytes.Buffer)
+	c := s3Client(env.Config, log, edit...)
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
+		t.Fatal(err)
+	}
+	return env, c, log
+}
+
+// readChecked reads key through c and fails the test unless the SDK read
+// it whole without logging a word about checksums (such as that it could
+// not validate the download).
+func readChecked(t *testing.T, c *s3.Client, log *bytes.Buffer, key string) (*s3.GetObjectOutput, []byte) {
+	t.Helper()
+	get, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("reports"), Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer get.Body.Close()
+	got, err := io.ReadAll(get.Body)
+	if err != nil {
+		t.Fatalf("GetObject %s: %v", key, err)
+	}
+	if strings.Contains(log.String(), "checksum") {
+		t.Errorf("the SDK logged about checksums:\n%s", log.String())
+	}
+	return get, got
+}
+
+// b64 is sum (a hash's Sum) in base64, as S3's checksum headers carry it.
+func b64(sum []byte) string { return base64.StdEncoding.EncodeToString(sum) }
+
+func crc32Sum(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(b)) }
+
+// A PutObject through the SDK (which sends a CRC32 by default) keeps that
+// checksum: PutObject answers it, HeadObject and GetObject return it when
+// checksum mode is enabled (only then), and the SDK validates the
+// download with it, so it no longer logs that it could not.
+func TestS3ReturnsTheUploadedChecksum(t *testing.T) {
+	ctx := context.Background()
+	_, c, log := reportsBucket(t)
+	body := []byte("the compliance report")
+	want := b64(crc32Sum(body))
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("r.json"), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(put.ChecksumCRC32); got != want || put.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("PutObject answered CRC32 %q (%s), want %q (FULL_OBJECT)", got, put.ChecksumType, want)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("reports"), Key: aws.String("r.json"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.ChecksumCRC32); got != want || head.ChecksumType != types.ChecksumTypeFullObject || head.ChecksumCRC64NVME != nil {
+		t.Errorf("HeadObject: CRC32 %q (%s), CRC64NVME %v; want %q (FULL_OBJECT) alone", got, head.ChecksumType, head.ChecksumCRC64NVME, want)
+	}
+	plain, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("reports"), Key: aws.String("r.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.ChecksumCRC32 != nil || plain.ChecksumType != "" {
+		t.Errorf("HeadObject without checksum mode: CRC32 %v, type %q; want none", aws.ToString(plain.ChecksumCRC32), plain.ChecksumType)
+	}
+	get, got := readChecked(t, c, log, "r.json")
+	if !bytes.Equal(got, body) || aws.ToString(get.ChecksumCRC32) != want {
+		t.Errorf("GetObject: %q, CRC32 %q; want %q, %q", got, aws.ToString(get.ChecksumCRC32), body, want)
+	}
+}
+
+// The SDK validates a download against the checksum S3 returns: a body
+// altered on its way fails the read.
+func TestS3DownloadValidatedByChecksum(t *testing.T) {
+	ctx := context.Background()
+	env, c, log := reportsBucket(t)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("k"), Body: strings.NewReader("accounts: 12")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := env.Config.Copy()
+	cfg.HTTPClient = flipFirstByte{next: awshttp.NewBuildableClient()}
+	tampered := s3Client(cfg, log)
+	get, err := tampered.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("reports"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer get.Body.Close()
+	if b, err := io.ReadAll(get.Body); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("reading an altered body: %q, %v; want a checksum mismatch", b, err)
+	}
+}
+
+// flipFirstByte alters the first byte of every GetObject body it carries.
+type flipFirstByte struct{ next aws.HTTPClient }
+
+func (f flipFirstByte) Do(r *http.Request) (*http.Response, error) {
+	resp, err := f.next.Do(r)
+	if err != nil || r.Method != http.MethodGet || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) > 0 {
+		b[0] ^= 1
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, err
+}
+
+// An object uploaded without a checksum gets S3's default, a CRC64NVME,
+// which is CRC-64/NVME exactly: its catalogued check value (of
+// "123456789", 0xae8b14860a799888), and the SDK validates it.
+func TestS3DefaultChecksum(t *testing.T) {
+	ctx := context.Background()
+	_, c, log := reportsBucket(t, func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("k"), Body: strings.NewReader("123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b64(binary.BigEndian.AppendUint64(nil, 0xae8b14860a799888))
+	if got := aws.ToString(put.ChecksumCRC64NVME); got != want || put.ChecksumCRC32 != nil {
+		t.Errorf("PutObject without a checksum answered CRC64NVME %q, CRC32 %v; want %q alone", got, put.ChecksumCRC32, want)
+	}
+	get, _ := readChecked(t, c, log, "k")
+	if got := aws.ToString(get.ChecksumCRC64NVME); got != want || get.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("GetObject: CRC64NVME %q (%s), want %q (FULL_OBJECT)", got, get.ChecksumType, want)
+	}
+}
+
+// A checksum the client chooses is kept in its algorithm; one that does
+// not match the body is BadDigest and stores nothing; two at once are
+// InvalidRequest.
+func TestS3ChosenChecksums(t *testing.T) {
+	ctx := context.Background()
+	_, c, _ := reportsBucket(t)
+	body := []byte("baseline")
+	sha := sha256.Sum256(body)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("sha"), Body: bytes.NewReader(body),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("reports"), Key: aws.String("sha"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.ChecksumSHA256); got != b64(sha[:]) || head.ChecksumCRC32 != nil {
+		t.Errorf("HeadObject: SHA256 %q, CRC32 %v; want %q alone", got, head.ChecksumCRC32, b64(sha[:]))
+	}
+	wrong := b64(crc32Sum([]byte("another body")))
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("bad"), Body: bytes.NewReader(body), ChecksumCRC32: &wrong})
+	if errCode(err) != "BadDigest" || status(err) != 400 {
+		t.Errorf("a CRC32 of another body: %s (%d), want BadDigest (400)", errCode(err), status(err))
+	}
+	right := b64(crc32Sum(body))
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("bad"), Body: bytes.NewReader(body), ChecksumCRC32: &right, ChecksumSHA256: aws.String(b64(sha[:]))})
+	if errCode(err) != "InvalidRequest" || status(err) != 400 {
+		t.Errorf("two checksums: %s (%d), want InvalidRequest (400)", errCode(err), status(err))
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("reports"), Key: aws.String("bad")}); status(err) != 404 {
+		t.Errorf("the refused object: HeadObject %v, want 404", err)
+	}
+}
+
+// Multipart: an upload created with CRC32 gets the composite checksum (the
+// CRC32 of the parts' CRC32s, "-N") unless it asks for FULL_OBJECT; one
+// created without gets S3's default full-object CRC64NVME; a part in
+// another algorithm, and a type its algorithm cannot take, are refused.
+func TestS3MultipartChecksums(t *testing.T) {
+	ctx := context.Background()
+	_, c, log := reportsBucket(t)
+	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
+	whole := bytes.Join(parts, nil)
+	upload := func(key string, alg types.ChecksumAlgorithm, typ types.ChecksumType) (*s3.CompleteMultipartUploadOutput, error) {
+		up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("reports"), Key: &key, ChecksumAlgorithm: alg, ChecksumType: typ})
+		if err != nil {
+			return nil, err
+		}
+		if up.ChecksumAlgorithm != alg || alg != "" && up.ChecksumType == "" {
+			t.Errorf("%s: CreateMultipartUpload answered %q %q, want %q", key, up.ChecksumAlgorithm, up.ChecksumType, alg)
+		}
+		var done []types.CompletedPart
+		for i, p := range parts {
+			out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("reports"), Key: &key, UploadId: up.UploadId,
+				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p), ChecksumAlgorithm: alg})
+			if err != nil {
+				return nil, err
+			}
+			done = append(done, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
+		}
+		return c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("reports"), Key: &key, UploadId: up.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+	}
+	head := func(key string) *s3.HeadObjectOutput {
+		out, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("reports"), Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	composite := b64(crc32Sum(append(crc32Sum(parts[0]), crc32Sum(parts[1])...))) + "-2"
+	done, err := upload("composite", types.ChecksumAlgorithmCrc32, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(done.ChecksumCRC32); got != composite || done.ChecksumType != types.ChecksumTypeComposite {
+		t.Errorf("CompleteMultipartUpload: CRC32 %q (%s), want %q (COMPOSITE)", got, done.ChecksumType, composite)
+	}
+	if h := head("composite"); aws.ToString(h.ChecksumCRC32) != composite || h.ChecksumType != types.ChecksumTypeComposite {
+		t.Errorf("HeadObject of the composite: %q (%s), want %q (COMPOSITE)", aws.ToString(h.ChecksumCRC32), h.ChecksumType, composite)
+	}
+
+	if _, err := upload("full", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject); err != nil {
+		t.Fatal(err)
+	}
+	if h := head("full"); aws.ToString(h.ChecksumCRC32) != b64(crc32Sum(whole)) || h.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("HeadObject of the full-object CRC32: %q (%s), want %q (FULL_OBJECT)", aws.ToString(h.ChecksumCRC32), h.ChecksumType, b64(crc32Sum(whole)))
+	}
+
+	if _, err := upload("default", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	nvme := crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5))
+	nvme.Write(whole)
+	if h := head("default"); aws.ToString(h.ChecksumCRC64NVME) != b64(nvme.Sum(nil)) || h.ChecksumType != types.ChecksumTypeFullObject || h.ChecksumCRC32 != nil {
+		t.Errorf("HeadObject of an upload without a checksum: CRC64NVME %q (%s), CRC32 %v; want %q (FULL_OBJECT) alone",
+			aws.ToString(h.ChecksumCRC64NVME), h.ChecksumType, h.ChecksumCRC32, b64(nvme.Sum(nil)))
+	}
+	if _, b := readChecked(t, c, log, "default"); !bytes.Equal(b, whole) {
+		t.Errorf("GetObject of the multipart object: %d bytes, want %d", len(b), len(whole))
+	}
+
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("reports"), Key: aws.String("mixed"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("reports"), Key: aws.String("mixed"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(parts[1]), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+	if errCode(err) != "InvalidRequest" {
+		t.Errorf("a CRC32 part of a CRC32C upload: %s, want InvalidRequest", errCode(err))
+	}
+	_, err = c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("reports"), Key: aws.String("k"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject})
+	if errCode(err) != "InvalidRequest" || !strings.Contains(errString(err), "FULL_OBJECT") {
+		t.Errorf("a full-object SHA256: %v, want InvalidRequest naming FULL_OBJECT", err)
+	}
 }
