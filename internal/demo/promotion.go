@@ -155,10 +155,12 @@ func (d *demo) advance(dt time.Duration) error {
 // prodCutoffs reads, as each prod account, the approval rules of its
 // default Amazon Linux 2 baseline in the home region, as an administrator
 // in that account would: `aws ssm get-default-patch-baseline` and `aws ssm
-// get-patch-baseline` through the AWS CLI (d.awsCLI), or, where no AWS CLI
-// is installed, the same two SSM calls through the SDK. Each rule reads as
-// its ApproveUntilDate or its delay; how it was read is the second result.
-func (d *demo) prodCutoffs(ctx context.Context, prod []string) (map[string]string, string, error) {
+// get-patch-baseline` through the AWS CLI (d.awsCLI) when cli is set (the
+// promotion's proof; each call starts a Python process, so the later
+// readings take the SDK), or, where no AWS CLI is installed, the same two
+// SSM calls through the SDK. Each rule reads as its ApproveUntilDate or its
+// delay; how it was read is the second result.
+func (d *demo) prodCutoffs(ctx context.Context, prod []string, cli bool) (map[string]string, string, error) {
 	out := map[string]string{}
 	how := "the AWS CLI: aws ssm get-patch-baseline"
 	for _, a := range prod {
@@ -172,12 +174,18 @@ func (d *demo) prodCutoffs(ctx context.Context, prod []string) (map[string]strin
 				}
 			}
 		}
-		ok, err := d.awsCLI(ctx, a, &def, "ssm", "get-default-patch-baseline", "--operating-system", string(demoOSes[0]))
+		ok, err := false, error(nil)
+		if cli {
+			ok, err = d.awsCLI(ctx, a, &def, "ssm", "get-default-patch-baseline", "--operating-system", string(demoOSes[0]))
+		}
 		if ok && err == nil {
 			_, err = d.awsCLI(ctx, a, &b, "ssm", "get-patch-baseline", "--baseline-id", def.BaselineId)
 		}
 		if !ok {
-			how = "the SDK (no AWS CLI on PATH): SSM GetPatchBaseline"
+			how = "the SDK: SSM GetPatchBaseline"
+			if cli {
+				how = "the SDK (no AWS CLI on PATH): SSM GetPatchBaseline"
+			}
 			err = d.sdkBaseline(ctx, a, &b)
 		}
 		if err != nil {
@@ -321,7 +329,7 @@ func (d *demo) promote(ctx context.Context) error {
 	if err := d.tamperNow(ctx); err != nil {
 		return err
 	}
-	cutoffs, how, err := d.prodCutoffs(ctx, prod)
+	cutoffs, how, err := d.prodCutoffs(ctx, prod, true)
 	if err != nil {
 		return err
 	}
@@ -375,7 +383,7 @@ func (d *demo) promote(ctx context.Context) error {
 	}
 	d.check("a Ring Held event carries the figures", when(heldEvent == nil || heldEvent.Figures == nil || heldEvent.Figures.Failed != 2 || !d.onTopic("orgpatch: Ring Held prod"),
 		"events %v", kinds))
-	if cutoffs, _, err = d.prodCutoffs(ctx, prod); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod, false); err != nil {
 		return err
 	}
 	d.check("held, prod's baselines keep cycle 1's set", expectProd(cutoffs, "ApproveUntilDate "+set1.Cutoff))
@@ -411,7 +419,7 @@ func (d *demo) promote(ctx context.Context) error {
 	if _, err := d.scheduled(ctx, "the next converge"); err != nil {
 		return err
 	}
-	if cutoffs, _, err = d.prodCutoffs(ctx, prod); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod, false); err != nil {
 		return err
 	}
 	for _, a := range prod {
