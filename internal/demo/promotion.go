@@ -154,15 +154,15 @@ func (d *demo) advance(dt time.Duration) error {
 
 // prodCutoffs reads, as each prod account, the approval rules of its
 // default Amazon Linux 2 baseline in the home region, as an administrator
-// in that account would: `aws ssm get-default-patch-baseline` and `aws ssm
-// get-patch-baseline` through the AWS CLI (d.awsCLI) when cli is set (the
-// promotion's proof; each call starts a Python process, so the later
-// readings take the SDK), or, where no AWS CLI is installed, the same two
-// SSM calls through the SDK. Each rule reads as its ApproveUntilDate or its
-// delay; how it was read is the second result.
-func (d *demo) prodCutoffs(ctx context.Context, prod []string, cli bool) (map[string]string, string, error) {
-	out := map[string]string{}
-	how := "the AWS CLI: aws ssm get-patch-baseline"
+// in that account would. The account cli (none when "") is read through
+// the AWS CLI (d.awsCLI: `aws ssm get-default-patch-baseline` and `aws ssm
+// get-patch-baseline`), the promotion's proof in an engine orgpatch did
+// not write; each CLI call starts a Python process (about a second), so
+// the other accounts, and every account where no AWS CLI is installed, are
+// read with the same two SSM calls through the SDK. Each rule reads as its
+// ApproveUntilDate or its delay; via says how each account was read.
+func (d *demo) prodCutoffs(ctx context.Context, prod []string, cli string) (out, via map[string]string, err error) {
+	out, via = map[string]string{}, map[string]string{}
 	for _, a := range prod {
 		var def struct{ BaselineId string }
 		var b struct {
@@ -174,22 +174,23 @@ func (d *demo) prodCutoffs(ctx context.Context, prod []string, cli bool) (map[st
 				}
 			}
 		}
-		ok, err := false, error(nil)
-		if cli {
+		ok := false
+		if a == cli {
 			ok, err = d.awsCLI(ctx, a, &def, "ssm", "get-default-patch-baseline", "--operating-system", string(demoOSes[0]))
-		}
-		if ok && err == nil {
-			_, err = d.awsCLI(ctx, a, &b, "ssm", "get-patch-baseline", "--baseline-id", def.BaselineId)
+			if ok && err == nil {
+				_, err = d.awsCLI(ctx, a, &b, "ssm", "get-patch-baseline", "--baseline-id", def.BaselineId)
+			}
+			via[a] = "$ aws ssm get-patch-baseline (the AWS CLI, as this account)"
 		}
 		if !ok {
-			how = "the SDK: SSM GetPatchBaseline"
-			if cli {
-				how = "the SDK (no AWS CLI on PATH): SSM GetPatchBaseline"
+			via[a] = "SSM GetPatchBaseline (the SDK)"
+			if a == cli {
+				via[a] += "; no AWS CLI on PATH"
 			}
 			err = d.sdkBaseline(ctx, a, &b)
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		var rules []string
 		if b.ApprovalRules != nil {
@@ -203,7 +204,7 @@ func (d *demo) prodCutoffs(ctx context.Context, prod []string, cli bool) (map[st
 		}
 		out[a] = b.Name + ": " + strings.Join(rules, ", ")
 	}
-	return out, how, nil
+	return out, via, nil
 }
 
 // sdkBaseline reads account's default Amazon Linux 2 baseline through the
@@ -329,13 +330,13 @@ func (d *demo) promote(ctx context.Context) error {
 	if err := d.tamperNow(ctx); err != nil {
 		return err
 	}
-	cutoffs, how, err := d.prodCutoffs(ctx, prod, true)
+	cutoffs, via, err := d.prodCutoffs(ctx, prod, prod[0])
 	if err != nil {
 		return err
 	}
-	d.printf("  prod's default Amazon Linux 2 baseline, read as each prod account through %s:\n", how)
+	d.printf("  prod's default Amazon Linux 2 baseline, read as each prod account:\n")
 	for _, a := range prod {
-		d.printf("    %s: %s\n", a, cutoffs[a])
+		d.printf("    %s: %s    <- %s\n", a, cutoffs[a], via[a])
 	}
 	d.check("in the same run prod's baselines approve exactly dev's set (its cut-off) in every prod account", expectProd(cutoffs, "ApproveUntilDate "+set1.Cutoff))
 	kinds, details, seen := d.promotionEvents(events)
@@ -383,7 +384,7 @@ func (d *demo) promote(ctx context.Context) error {
 	}
 	d.check("a Ring Held event carries the figures", when(heldEvent == nil || heldEvent.Figures == nil || heldEvent.Figures.Failed != 2 || !d.onTopic("orgpatch: Ring Held prod"),
 		"events %v", kinds))
-	if cutoffs, _, err = d.prodCutoffs(ctx, prod, false); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod, ""); err != nil {
 		return err
 	}
 	d.check("held, prod's baselines keep cycle 1's set", expectProd(cutoffs, "ApproveUntilDate "+set1.Cutoff))
@@ -419,7 +420,7 @@ func (d *demo) promote(ctx context.Context) error {
 	if _, err := d.scheduled(ctx, "the next converge"); err != nil {
 		return err
 	}
-	if cutoffs, _, err = d.prodCutoffs(ctx, prod, false); err != nil {
+	if cutoffs, _, err = d.prodCutoffs(ctx, prod, ""); err != nil {
 		return err
 	}
 	for _, a := range prod {
