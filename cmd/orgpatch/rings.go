@@ -65,17 +65,14 @@ func (f *promotionFlags) register(fs *flagSet, verb string) {
 	}
 }
 
-var (
-	bucketPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-)
+var topicARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 
 // checkState checks the state flags, before any AWS call.
 func (f *promotionFlags) checkState() error {
 	switch {
 	case f.runsBucket == "" && f.conn.endpoint == "":
 		return fmt.Errorf("--runs-bucket: required: the stack's runs bucket, which holds %s (or set %s)", promotion.StateKey, names.EnvRunsBucket)
-	case f.runsBucket != "" && !bucketPattern.MatchString(f.runsBucket):
+	case f.runsBucket != "" && !bucketName.MatchString(f.runsBucket):
 		return fmt.Errorf("--runs-bucket %q: want an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'", f.runsBucket)
 	case f.bucketOwner != "" && !accountIDPattern.MatchString(f.bucketOwner):
 		return fmt.Errorf("--bucket-owner %q: want a 12-digit account id", f.bucketOwner)
